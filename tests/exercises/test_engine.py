@@ -1,0 +1,231 @@
+"""The exercise engine on small, self-contained exercises."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlcourse.exercises import engine
+from mlcourse.exercises import store as progress
+from mlcourse.exercises.engine import (
+    ERROR,
+    FAILED,
+    NOT_ATTEMPTED,
+    PASSED,
+    Exercise,
+    Function,
+    Mistake,
+    Value,
+    holds,
+    returns,
+    stub_message,
+    value_is,
+)
+
+
+def _col_means(df):
+    return df.mean().round(6).to_dict()
+
+
+MEANS = Exercise(
+    id="demo.means",
+    title="Column means",
+    points=4,
+    answer=Function("means"),
+    tests=[
+        returns("a fixed 2x2 frame", lambda rng: (pd.DataFrame({"a": [1.0, 3.0], "b": [2.0, 2.0]}),), _col_means),
+        returns(
+            "a random frame",
+            lambda rng: (pd.DataFrame(rng.normal(size=(20, 3)), columns=list("xyz")),),
+            _col_means,
+            mistakes=[Mistake(lambda got, a, exp: isinstance(got, (int, float)), "Return one mean per column, not a single number.")],
+        ),
+    ],
+    hints=["Use DataFrame.mean.", "Round to 6 decimals and return a dict."],
+    forbid=(f"{__name__}._col_means",),
+)
+
+K = Exercise(id="demo.k", title="Pick k", points=1, answer=Value("k"), tests=[value_is("k", lambda: 5)])
+
+
+def right(df):
+    return df.mean().round(6).to_dict()
+
+
+def test_right_answer_gets_full_marks():
+    r = MEANS.run({"means": right})
+    assert (r.status, r.score, r.passed) == (PASSED, 4, 2)
+
+
+def test_stub_is_not_attempted():
+    def means(df):
+        raise NotImplementedError(stub_message("demo.means"))
+
+    r = MEANS.run({"means": means})
+    assert r.status == NOT_ATTEMPTED and r.score == 0
+    assert MEANS.run({}).status == NOT_ATTEMPTED
+    assert K.run({"k": ...}).status == NOT_ATTEMPTED
+
+
+def test_hard_coded_answer_fails_the_fresh_input_and_scores_half():
+    fixed = {"a": 2.0, "b": 2.0}
+    r = MEANS.run({"means": lambda df: fixed})
+    assert r.status == FAILED and r.score == 2
+    assert "On a random frame" in r.message and "missing keys" in r.message
+
+
+def test_known_mistake_is_explained():
+    r = MEANS.run({"means": lambda df: float(df.values.mean())})
+    assert "Return one mean per column" in r.tests[1].message
+
+
+def test_forgot_return_is_explained():
+    def means(df):
+        df.mean().to_dict()
+
+    assert "did you forget a `return`" in MEANS.run({"means": means}).message
+
+
+def test_error_points_at_learners_line():
+    def means(df):
+        return df["nope"].mean()
+
+    r = MEANS.run({"means": means})
+    assert r.status == ERROR
+    assert "KeyError" in r.message
+    tb = r.tests[0].traceback
+    assert "test_engine.py" in tb and 'df["nope"]' in tb
+    assert "mlcourse/exercises" not in tb
+
+
+def test_answer_that_mutates_its_input_cannot_change_the_reference():
+    def means(df):
+        result = df.mean().round(6).to_dict()
+        df.iloc[:, :] = 0.0
+        return result
+
+    assert MEANS.run({"means": means}).status == PASSED
+
+
+def test_shortcut_through_package_version_is_flagged():
+    def means(df):
+        return _col_means(df)
+
+    r = MEANS.run({"means": means})
+    assert r.status == FAILED and r.score == 0
+    assert "the package's own version" in r.message
+
+
+def test_seed_makes_messages_repeatable_and_grader_seed_changes_inputs():
+    wrong = {"means": lambda df: {c: 0.0 for c in df.columns}}
+    assert MEANS.run(wrong).message == MEANS.run(wrong).message
+    a = MEANS.make_inputs(1)[1][0]
+    b = MEANS.make_inputs(2)[1][0]
+    assert not a.equals(b)
+
+
+def test_probe_and_verdict_split_through_json():
+    inputs = MEANS.make_inputs(123)
+    probed = MEANS.probe({"means": right}, inputs)
+    wire = json.loads(json.dumps(probed))
+    assert MEANS.judge(wire, inputs).status == PASSED
+
+
+def test_always_equal_object_gets_no_marks():
+    class AlwaysEqual:
+        def __eq__(self, other):
+            return True
+
+    assert MEANS.run({"means": lambda df: AlwaysEqual()}).score == 0
+    assert K.run({"k": AlwaysEqual()}).score == 0
+
+
+def test_numpy_scalar_counts_as_number_but_string_does_not():
+    assert K.run({"k": np.int64(5)}).status == PASSED
+    r = K.run({"k": "5"})
+    assert r.status == FAILED and "got a string" in r.message
+
+
+@pytest.mark.parametrize(
+    "probed",
+    [None, {"answer": "present", "tests": "x"}, {"answer": "present", "tests": [1, 2]}, {"answer": "weird"}],
+)
+def test_malformed_probe_data_is_a_failure_not_a_crash(probed):
+    r = MEANS.judge(probed, MEANS.make_inputs(0))
+    assert r.status == FAILED and r.score == 0
+
+
+def test_not_callable_answer():
+    r = MEANS.run({"means": 3})
+    assert r.status == FAILED and "should be a function" in r.message
+
+
+def test_holds_free_form_test():
+    ex = Exercise(
+        id="demo.sorted",
+        title="Sort",
+        points=1,
+        answer=Function("f"),
+        tests=[holds("three lists", lambda f, _: [f([3, 1, 2]), f([]), f([1])], lambda got, _: None if got == [[1, 2, 3], [], [1]] else "not sorted")],
+    )
+    assert ex.run({"f": sorted}).status == PASSED
+    assert ex.run({"f": list}).message.endswith("not sorted")
+
+
+def test_check_prints_status_and_records_progress(capsys):
+    ns = {"means": right}
+    exec("MEANS.check()", {"MEANS": MEANS, **ns})
+    out = capsys.readouterr().out
+    assert "passed" in out and "demo.means" in out
+    assert progress.load()["demo.means"]["status"] == PASSED
+
+
+def test_check_never_raises_even_if_the_check_breaks(capsys, monkeypatch):
+    monkeypatch.setattr(Exercise, "run", lambda self, ns, seed=None: 1 / 0)
+    exec("MEANS.check()", {"MEANS": MEANS})
+    assert "the check itself failed" in capsys.readouterr().out
+
+
+def test_hints_are_revealed_one_at_a_time(capsys):
+    MEANS.hint()
+    MEANS.hint()
+    MEANS.hint()
+    out = capsys.readouterr().out
+    assert "Hint 1 of 2" in out and "Hint 2 of 2" in out and "last hint" in out
+    assert progress.load()["demo.means"]["hints_shown"] == 2
+
+
+def test_attempted_guard():
+    def means(df):
+        raise NotImplementedError("demo.means: not attempted yet. Replace this line with your code, then run the check cell.")
+
+    assert stub_message("demo.means") in means.__code__.co_consts
+
+    assert exec_attempted({"means": means}) is False
+    assert exec_attempted({"means": right}) is True
+
+
+def exec_attempted(ns):
+    out = {}
+    exec("out['v'] = MEANS.attempted()", {"MEANS": MEANS, "out": out, **ns})
+    return out["v"]
+
+
+def test_score_is_weighted_fraction():
+    ex = Exercise(
+        id="demo.w",
+        title="w",
+        points=3,
+        answer=Value("v"),
+        tests=[value_is("a", lambda: 1, weight=2), value_is("b", lambda: 3, transform=lambda v: v + 1)],
+    )
+    r = ex.run({"v": 1})
+    assert r.score == 2.0 and r.status == FAILED
+
+
+def test_result_render_mentions_hint_on_failure():
+    r = MEANS.run({"means": lambda df: {}})
+    assert ".hint()" in r.render()
+    assert engine.Result(**{**r.__dict__}).to_dict()["score"] == r.score

@@ -1,0 +1,98 @@
+"""Plain data: the round trip and the type information that defeats impostors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mlcourse.exercises.plain import MAX_ITEMS, Opaque, PlainError, from_plain, kind, to_plain
+
+
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+
+    __hash__ = object.__hash__
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, 0, -3, 2.5, "text", [1, "a", None], {"k": [1, 2]}, (1, 2), {3, 1}, {1: "a"}],
+)
+def test_builtin_round_trip(value):
+    plain = to_plain(value)
+    assert from_plain(json.loads(json.dumps(plain))) == value
+
+
+def test_numpy_scalars_become_python_numbers():
+    assert type(to_plain(np.float64(1.5))) is float
+    assert type(to_plain(np.int32(4))) is int
+    assert type(to_plain(np.bool_(True))) is bool
+    assert to_plain(np.str_("x")) == "x"
+
+
+def test_array_round_trip_keeps_dtype_and_shape():
+    a = np.arange(6, dtype="float32").reshape(2, 3)
+    back = from_plain(json.loads(json.dumps(to_plain(a))))
+    assert back.dtype == np.float32 and back.shape == (2, 3)
+    np.testing.assert_array_equal(back, a)
+
+
+def test_frame_round_trip_with_mixed_dtypes_and_missing_values():
+    df = pd.DataFrame(
+        {
+            "amount": [1.5, np.nan, 3.0],
+            "n": [1, 2, 3],
+            "city": ["a", None, "c"],
+            "when": pd.to_datetime(["2026-01-01", None, "2026-01-03"]),
+            "flag": [True, False, True],
+        },
+        index=[10, 11, 12],
+    )
+    back = from_plain(json.loads(json.dumps(to_plain(df))))
+    pd.testing.assert_frame_equal(back, df, check_dtype=False)
+    assert list(back.dtypes.astype(str))[:2] == ["float64", "int64"]
+    assert str(back["when"].dtype).startswith("datetime64")
+
+
+def test_series_round_trip():
+    s = pd.Series([1.0, 2.0], index=["a", "b"], name="x")
+    back = from_plain(to_plain(s))
+    pd.testing.assert_series_equal(back, s)
+
+
+def test_always_equal_object_keeps_its_identity():
+    plain = to_plain(AlwaysEqual())
+    assert plain["__plain__"] == "object"
+    assert "AlwaysEqual" in kind(plain)
+    assert isinstance(from_plain(plain), Opaque)
+
+
+def test_hostile_repr_does_not_break_conversion():
+    class Bad:
+        def __repr__(self):
+            raise RuntimeError("no")
+
+    assert "unrepresentable" in to_plain(Bad())["repr"]
+
+
+def test_too_large_answer_is_refused():
+    with pytest.raises(PlainError, match="too large"):
+        to_plain(np.zeros(MAX_ITEMS + 1))
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"__plain__": "DataFrame", "columns": ["a"], "dtypes": [], "index": [], "data": []},
+        {"__plain__": "ndarray", "dtype": "float64", "shape": [3], "data": [1]},
+        {"__plain__": "ndarray", "dtype": "not-a-dtype", "shape": [1], "data": [1]},
+        {"__plain__": "tuple"},
+        object(),
+    ],
+)
+def test_malformed_plain_data_raises_plain_error(bad):
+    with pytest.raises(PlainError):
+        from_plain(bad)
