@@ -8,5 +8,3 @@ import os
 import tempfile
 
 os.environ["MLCOURSE_HOME"] = tempfile.mkdtemp(prefix="mlcourse-test-home-")
-# Plots must render without a display, identically on every machine.
-os.environ.setdefault("MPLBACKEND", "Agg")

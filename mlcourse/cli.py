@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 
-class CLIError(Exception):
-    """A problem the user can fix; printed as one line, exit status 2."""
+from mlcourse.errors import CLIError  # noqa: F401 - re-exported for subcommands
 
 
 def _cmd_start(args: argparse.Namespace) -> int:
@@ -34,6 +33,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
         solutions=Path(args.solutions) if args.solutions else None,
         notebooks=Path(args.notebooks) if args.notebooks else None,
         check=args.check,
+        run=args.execute,
     )
 
 
@@ -57,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("release", help="regenerate the learner notebooks from solutions/")
     p.add_argument("--check", action="store_true", help="only report learner notebooks that are out of date")
+    p.add_argument("--execute", action="store_true", help="first re-run the solutions and store their outputs")
     p.add_argument("--solutions", default=None, help="solutions folder (default: ./solutions)")
     p.add_argument("--notebooks", default=None, help="learner notebooks folder (default: ./notebooks)")
     p.set_defaults(func=_cmd_release)

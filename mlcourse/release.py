@@ -197,10 +197,50 @@ def plan(solutions: Path, notebooks: Path) -> Plan:
     return result
 
 
-def main(solutions: Path | None = None, notebooks: Path | None = None, check: bool = False) -> int:
-    """Run ``mlcourse release`` (``check=True`` for ``--check``). Returns the exit status."""
+def execute(paths: list[Path], timeout: int = 600) -> None:
+    """Run solutions notebooks top to bottom and store their outputs in place.
+
+    Each runs in a fresh kernel, in a temporary working directory, with a fresh
+    ``$MLCOURSE_HOME``, exactly as nbval will re-run it, so the stored outputs
+    never depend on the author's own progress or files.
+    """
+    import os
+    import tempfile
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as cwd:
+            old = os.environ.get("MLCOURSE_HOME")
+            os.environ["MLCOURSE_HOME"] = home
+            try:
+                NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+            finally:
+                if old is None:
+                    os.environ.pop("MLCOURSE_HOME", None)
+                else:
+                    os.environ["MLCOURSE_HOME"] = old
+        nbformat.write(nb, path)
+        print(f"executed {path}")
+
+
+def main(
+    solutions: Path | None = None, notebooks: Path | None = None, check: bool = False, run: bool = False
+) -> int:
+    """Run ``mlcourse release`` (``check=True`` for ``--check``, ``run=True`` for ``--execute``).
+
+    Returns the exit status.
+    """
     solutions = solutions or Path("solutions")
     notebooks = notebooks or Path("notebooks")
+    if run and not check:
+        try:
+            execute(sorted(solutions.glob("*.ipynb")))
+        except Exception as exc:  # a failing cell: show it and release nothing
+            print(f"mlcourse release: error: executing the solutions failed: {exc}", file=sys.stderr)
+            return 1
     try:
         p = plan(solutions, notebooks)
     except (ReleaseError, nbio.NotebookError) as exc:

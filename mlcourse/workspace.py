@@ -30,7 +30,7 @@ def populate(workspace: Path) -> tuple[list[Path], list[Path]]:
     >>> len(kept)
     0
     """
-    from mlcourse.cli import CLIError
+    from mlcourse.errors import CLIError
 
     source = lessons_dir("notebooks")
     templates = sorted(source.glob("*.ipynb"))

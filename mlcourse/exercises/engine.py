@@ -398,6 +398,9 @@ class Exercise:
     forbid : sequence of str
         Qualified names the answer may not call (the package's own version of
         what the learner is asked to write).
+    on_error : mapping of str to str
+        Advice for exceptions a typical wrong answer raises, by exception
+        class name (``{"KeyError": "a missing column must be reported"}``).
     """
 
     id: str
@@ -407,6 +410,7 @@ class Exercise:
     tests: Sequence[Test]
     hints: Sequence[str] = ()
     forbid: Sequence[str] = ()
+    on_error: Mapping[str, str] = field(default_factory=dict)
 
     # -- identity --------------------------------------------------------
     @property
@@ -509,9 +513,9 @@ class Exercise:
             etype = str(r.get("type", "Exception"))
             if etype == "NotFittedError":
                 return TestResult(test.name, FAILED, f"`{self.answer.name}` is not fitted yet: call .fit(...) on it in the answer cell.", weight=test.weight)
-            return TestResult(
-                test.name, ERROR, f"your code raised {etype}: {msg}", traceback=str(r.get("traceback", "")), weight=test.weight
-            )
+            advice = self.on_error.get(etype)
+            text = f"your code raised {etype}: {msg}" + (f". {advice}" if advice else "")
+            return TestResult(test.name, ERROR, text, traceback=str(r.get("traceback", "")), weight=test.weight)
         problem = test.verdict(r.get("value"), x)
         if problem is None:
             return TestResult(test.name, PASSED, weight=test.weight)

@@ -1,0 +1,103 @@
+"""Testing exercises the way a learner meets them: inside their lesson.
+
+An author (and the test suite) tries answers in the notebook's own context:
+:func:`walk` runs a lesson's solutions notebook top to bottom in one IPython
+shell and, at each answer cell, also tries the learner's stub and any wrong
+answers given, checking each with the exercise's own check, then restores the
+solution before moving on. One pass per lesson keeps it fast.
+
+Examples
+--------
+>>> results = walk("01_data", {"data.leaky_columns": ["leaky_columns = ['is_fraud']"]})  # doctest: +SKIP
+>>> results["data.leaky_columns"].wrong[0].status  # doctest: +SKIP
+'failed'
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from mlcourse.exercises import find, notebook
+from mlcourse.exercises.engine import Result
+
+
+@dataclass
+class Tried:
+    """Check results for one exercise: the stub, the solution and wrong answers."""
+
+    stub: Result
+    solution: Result
+    wrong: list[Result] = field(default_factory=list)
+
+
+class CellFailed(RuntimeError):
+    """A solutions notebook cell raised while walking the lesson."""
+
+
+def _shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    # History off: its SQLite thread is useless here and leaves files behind.
+    shell = InteractiveShell.instance(history_length=0)
+    shell.history_manager.enabled = False
+    return shell
+
+
+def _run(shell, source: str, where: str) -> None:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        result = shell.run_cell(source, store_history=False, silent=True)
+    if not result.success:
+        err = result.error_in_exec or result.error_before_exec
+        raise CellFailed(f"{where} raised {type(err).__name__}: {err}\n{out.getvalue()[-2000:]}")
+
+
+def walk(lesson: str, wrong: Mapping[str, Sequence[str]] | None = None) -> dict[str, Tried]:
+    """Run a lesson and check the stub, the solution and ``wrong`` answers of each exercise.
+
+    Parameters
+    ----------
+    lesson : str
+        The lesson notebook's stem, e.g. ``"01_data"``.
+    wrong : mapping of exercise id to list of str
+        Wrong answers (cell sources) to try in place of each answer cell.
+
+    Returns
+    -------
+    dict of str to Tried
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    wrong = wrong or {}
+    solution_nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
+    learner_nb = notebook.read(notebook.lesson_path(lesson, "notebooks"))
+    stubs = {ex_id: notebook.source(cell) for _, cell, ex_id in notebook.answer_cells(learner_nb)}
+    shell = _shell()
+    shell.reset(new_session=False)
+    ns = shell.user_ns
+    tried: dict[str, Tried] = {}
+    try:
+        for i, cell in enumerate(solution_nb["cells"]):
+            if cell.get("cell_type") != "code" or notebook.check_id(cell):
+                continue
+            src = notebook.without_markers(notebook.source(cell))
+            ex_id = notebook.exercise_id(cell)
+            if not ex_id:
+                _run(shell, src, f"{lesson} cell {i}")
+                continue
+            ex = find(ex_id)
+            _run(shell, stubs[ex_id], f"{lesson} stub of {ex_id}")
+            stub = ex.run(ns)
+            results = []
+            for answer in wrong.get(ex_id, ()):
+                _run(shell, src, f"{lesson} solution of {ex_id}")  # a clean slate for each wrong answer
+                _run(shell, answer, f"{lesson} wrong answer to {ex_id}")
+                results.append(ex.run(ns))
+            _run(shell, src, f"{lesson} solution of {ex_id}")
+            tried[ex_id] = Tried(stub=stub, solution=ex.run(ns), wrong=results)
+    finally:
+        shell.reset(new_session=False)
+    return tried
