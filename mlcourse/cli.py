@@ -34,6 +34,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
         notebooks=Path(args.notebooks) if args.notebooks else None,
         check=args.check,
         run=args.execute,
+        lessons=args.lessons,
     )
 
 
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="regenerate the learner notebooks from solutions/")
     p.add_argument("--check", action="store_true", help="only report learner notebooks that are out of date")
     p.add_argument("--execute", action="store_true", help="first re-run the solutions and store their outputs")
+    p.add_argument("lessons", nargs="*", metavar="LESSON", help="with --execute: only these lessons (e.g. 02_train)")
     p.add_argument("--solutions", default=None, help="solutions folder (default: ./solutions)")
     p.add_argument("--notebooks", default=None, help="learner notebooks folder (default: ./notebooks)")
     p.set_defaults(func=_cmd_release)

@@ -212,11 +212,15 @@ def execute(paths: list[Path], timeout: int = 600) -> None:
 
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            cell.metadata.pop("execution", None)  # run timings would churn every diff
         with tempfile.TemporaryDirectory() as home, tempfile.TemporaryDirectory() as cwd:
             old = os.environ.get("MLCOURSE_HOME")
             os.environ["MLCOURSE_HOME"] = home
             try:
-                NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": cwd}}).execute()
+                NotebookClient(
+                    nb, timeout=timeout, kernel_name="python3", record_timing=False, resources={"metadata": {"path": cwd}}
+                ).execute()
             finally:
                 if old is None:
                     os.environ.pop("MLCOURSE_HOME", None)
@@ -227,17 +231,29 @@ def execute(paths: list[Path], timeout: int = 600) -> None:
 
 
 def main(
-    solutions: Path | None = None, notebooks: Path | None = None, check: bool = False, run: bool = False
+    solutions: Path | None = None,
+    notebooks: Path | None = None,
+    check: bool = False,
+    run: bool = False,
+    lessons: list[str] | None = None,
 ) -> int:
     """Run ``mlcourse release`` (``check=True`` for ``--check``, ``run=True`` for ``--execute``).
 
-    Returns the exit status.
+    ``lessons`` limits ``--execute`` to those lesson stems; the learner
+    notebooks are always all regenerated. Returns the exit status.
     """
     solutions = solutions or Path("solutions")
     notebooks = notebooks or Path("notebooks")
     if run and not check:
+        chosen = sorted(solutions.glob("*.ipynb"))
+        if lessons:
+            unknown = sorted(set(lessons) - {p.stem for p in chosen})
+            if unknown:
+                print(f"mlcourse release: error: no solutions notebook for {', '.join(unknown)}", file=sys.stderr)
+                return 2
+            chosen = [p for p in chosen if p.stem in lessons]
         try:
-            execute(sorted(solutions.glob("*.ipynb")))
+            execute(chosen)
         except Exception as exc:  # a failing cell: show it and release nothing
             print(f"mlcourse release: error: executing the solutions failed: {exc}", file=sys.stderr)
             return 1
