@@ -481,14 +481,24 @@ def _transactions_schema() -> Schema:
     )
 
 
-#: The schema of :func:`mlcourse.data.make_transactions`: a clean table passes,
-#: and every switched-on problem shows up. Missing values break ``nullable``;
-#: duplicates and replays break ``unique`` on ``transaction_id``; negative
-#: amounts and ages of 5 or 150 break ``min``/``max``; amounts stored as text
-#: break ``dtype``; misspelled categories break ``allowed``. Amounts that are
-#: extreme but possible (x100) are not schema violations: find them with
-#: :func:`flag_outliers`.
-TRANSACTIONS_SCHEMA: Schema = _transactions_schema()
+def __getattr__(name: str) -> Any:
+    """Build ``TRANSACTIONS_SCHEMA`` on first use (PEP 562).
+
+    ``TRANSACTIONS_SCHEMA`` is the schema of
+    :func:`mlcourse.data.make_transactions`: a clean table passes, and every
+    switched-on problem shows up. Missing values break ``nullable``;
+    duplicates and replays break ``unique`` on ``transaction_id``; negative
+    amounts and ages of 5 or 150 break ``min``/``max``; amounts stored as text
+    break ``dtype``; misspelled categories break ``allowed``. Amounts that are
+    extreme but possible (x100) are not schema violations: find them with
+    :func:`flag_outliers`. Its allowed values come from :mod:`mlcourse.data`,
+    which is imported only when the schema is first asked for.
+    """
+    if name == "TRANSACTIONS_SCHEMA":
+        schema = _transactions_schema()
+        globals()[name] = schema
+        return schema
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------
