@@ -1,0 +1,232 @@
+"""mlcourse.registry: versions with metadata, hash-checked loading, aliases, atomic saves."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from sklearn.linear_model import LogisticRegression
+
+from mlcourse import registry as reg
+from mlcourse.registry import (
+    LoadedModel,
+    ModelIntegrityError,
+    ModelNotFoundError,
+    get_alias,
+    list_models,
+    load_model,
+    save_model,
+    set_alias,
+)
+
+FEATURES = ["a", "b", "c"]
+
+
+@pytest.fixture()
+def data() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)), columns=FEATURES)
+    y = (X["a"] + 0.5 * X["b"] > 0).astype(int).to_numpy()
+    return X, y
+
+
+@pytest.fixture()
+def model(data):
+    X, y = data
+    return LogisticRegression().fit(X, y)
+
+
+def test_round_trip_keeps_model_and_metadata(tmp_path: Path, model, data) -> None:
+    X, _ = data
+    saved = save_model(
+        model,
+        "clf",
+        registry=tmp_path,
+        metrics={"accuracy": np.float64(0.9)},
+        feature_dtypes={c: "float64" for c in FEATURES},
+        data_fingerprint="abc123",
+        extra={"note": "first"},
+    )
+    assert saved.version == 1
+    assert saved.path == tmp_path / "clf" / "v1"
+    assert sorted(p.name for p in saved.path.iterdir()) == ["metadata.json", "model.joblib"]
+
+    loaded = load_model("clf", registry=tmp_path)
+    assert isinstance(loaded, LoadedModel)
+    np.testing.assert_array_equal(loaded.model.predict(X), model.predict(X))
+
+    meta = json.loads((saved.path / "metadata.json").read_text())
+    assert meta == loaded.metadata
+    assert meta["name"] == "clf" and meta["version"] == 1
+    created = datetime.fromisoformat(meta["created_at"])
+    assert created.utcoffset() == timezone.utc.utcoffset(None)
+    assert meta["metrics"] == {"accuracy": 0.9}
+    # Feature names default to what the estimator was fitted with.
+    assert meta["feature_names"] == FEATURES
+    assert meta["feature_dtypes"] == {c: "float64" for c in FEATURES}
+    assert meta["data_fingerprint"] == "abc123"
+    assert meta["extra"] == {"note": "first"}
+    assert meta["versions"]["sklearn"] == sklearn.__version__
+    assert meta["versions"]["numpy"] == np.__version__
+    assert {"python", "mlcourse"} <= set(meta["versions"])
+    expected_sha = hashlib.sha256((saved.path / "model.joblib").read_bytes()).hexdigest()
+    assert meta["sha256"] == expected_sha == saved.sha256
+
+    model2, meta2 = load_model("clf", 1, registry=tmp_path)  # unpacks as a pair
+    assert meta2["version"] == 1 and type(model2) is LogisticRegression
+
+
+def test_default_registry_follows_mlcourse_home(isolated_home: Path, model) -> None:
+    saved = save_model(model, "clf")
+    assert saved.path == isolated_home / "registry" / "clf" / "v1"
+    assert load_model("clf").version == 1
+
+
+def test_versions_increment_and_resolve(tmp_path: Path, model) -> None:
+    for _ in range(3):
+        save_model(model, "clf", registry=tmp_path)
+    assert load_model("clf", registry=tmp_path).version == 3
+    assert load_model("clf", 2, registry=tmp_path).version == 2
+    assert load_model("clf", "v1", registry=tmp_path).version == 1
+    with pytest.raises(ModelNotFoundError, match="no version 7"):
+        load_model("clf", 7, registry=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no model named 'other'"):
+        load_model("other", registry=tmp_path)
+
+
+def test_tampered_file_is_refused_before_unpickling(tmp_path: Path, model, monkeypatch) -> None:
+    saved = save_model(model, "clf", registry=tmp_path)
+    with open(saved.path / "model.joblib", "ab") as fh:
+        fh.write(b"tampered")
+
+    def must_not_load(*args, **kwargs):
+        raise AssertionError("joblib.load ran on a file whose hash did not match")
+
+    monkeypatch.setattr(joblib, "load", must_not_load)
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        load_model("clf", registry=tmp_path)
+
+
+def test_swapped_model_file_is_refused(tmp_path: Path, model, data) -> None:
+    X, y = data
+    first = save_model(model, "clf", registry=tmp_path)
+    other = LogisticRegression(C=0.01).fit(X, y)
+    joblib.dump(other, first.path / "model.joblib")
+    with pytest.raises(ModelIntegrityError):
+        load_model("clf", registry=tmp_path)
+
+
+def test_missing_model_file_is_an_integrity_error(tmp_path: Path, model) -> None:
+    saved = save_model(model, "clf", registry=tmp_path)
+    (saved.path / "model.joblib").unlink()
+    with pytest.raises(ModelIntegrityError, match="missing"):
+        load_model("clf", registry=tmp_path)
+
+
+def test_sklearn_version_mismatch_warns(tmp_path: Path, model) -> None:
+    saved = save_model(model, "clf", registry=tmp_path)
+    meta_path = saved.path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["versions"]["sklearn"] = "0.0.1"
+    meta_path.write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match=r"scikit-learn 0\.0\.1"):
+        loaded = load_model("clf", registry=tmp_path)
+    assert loaded.version == 1
+
+
+def test_matching_versions_do_not_warn(tmp_path: Path, model, recwarn) -> None:
+    save_model(model, "clf", registry=tmp_path)
+    load_model("clf", registry=tmp_path)
+    assert not [w for w in recwarn if issubclass(w.category, UserWarning)]
+
+
+def test_aliases_promote_and_roll_back(tmp_path: Path, model) -> None:
+    save_model(model, "clf", registry=tmp_path)
+    save_model(model, "clf", registry=tmp_path, alias="candidate")
+    assert get_alias("clf", "candidate", registry=tmp_path) == 2
+
+    assert set_alias("clf", "production", 1, registry=tmp_path) is None
+    assert load_model("clf", "production", registry=tmp_path).version == 1
+    previous = set_alias("clf", "production", 2, registry=tmp_path)
+    assert previous == 1
+    assert load_model("clf", "production", registry=tmp_path).version == 2
+    set_alias("clf", "production", previous, registry=tmp_path)  # rollback
+    assert get_alias("clf", "production", registry=tmp_path) == 1
+
+    stored = json.loads((tmp_path / "clf" / "aliases.json").read_text())
+    assert stored == {"candidate": 2, "production": 1}
+    table = list_models(tmp_path).set_index("version")
+    assert table.loc[1, "aliases"] == "production"
+    assert table.loc[2, "aliases"] == "candidate"
+
+
+def test_alias_errors(tmp_path: Path, model) -> None:
+    save_model(model, "clf", registry=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no alias 'production'"):
+        get_alias("clf", "production", registry=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no alias 'production'"):
+        load_model("clf", "production", registry=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no version 5"):
+        set_alias("clf", "production", 5, registry=tmp_path)
+    with pytest.raises(ValueError, match="looks like a version"):
+        set_alias("clf", "v2", 1, registry=tmp_path)
+
+
+def test_crash_mid_save_leaves_nothing_behind(tmp_path: Path, model, monkeypatch) -> None:
+    save_model(model, "clf", registry=tmp_path)
+    set_alias("clf", "production", 1, registry=tmp_path)
+    aliases_before = (tmp_path / "clf" / "aliases.json").read_text()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(joblib, "dump", crash)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(model, "clf", registry=tmp_path, alias="candidate")
+    with pytest.raises(OSError, match="disk full"):
+        save_model(model, "fresh", registry=tmp_path, alias="production")
+
+    assert sorted(p.name for p in (tmp_path / "clf").iterdir()) == ["aliases.json", "v1"]
+    assert (tmp_path / "clf" / "aliases.json").read_text() == aliases_before
+    assert list((tmp_path / "fresh").iterdir()) == []  # no version, no temp folder, no alias
+    assert list_models(tmp_path)["name"].tolist() == ["clf"]
+
+    monkeypatch.undo()
+    assert save_model(model, "clf", registry=tmp_path).version == 2
+
+
+def test_list_models(tmp_path: Path, model) -> None:
+    assert list_models(tmp_path).empty
+    save_model(model, "b-model", registry=tmp_path, metrics={"f1": 0.5})
+    save_model(model, "a-model", registry=tmp_path)
+    save_model(model, "a-model", registry=tmp_path)
+    table = list_models(tmp_path)
+    assert list(table.columns) == ["name", "version", "created_at", "aliases", "metrics", "sha256"]
+    assert list(zip(table["name"], table["version"])) == [("a-model", 1), ("a-model", 2), ("b-model", 1)]
+    assert table.iloc[2]["metrics"] == {"f1": 0.5}
+
+
+@pytest.mark.parametrize("bad", ["../escape", "", ".hidden", "a/b", "x" * 200])
+def test_unsafe_names_are_rejected(tmp_path: Path, model, bad: str) -> None:
+    with pytest.raises(ValueError, match="invalid model name"):
+        save_model(model, bad, registry=tmp_path)
+    assert not any(tmp_path.parent.glob("escape"))
+
+
+def test_feature_dtypes_as_sequence_needs_names(tmp_path: Path, model) -> None:
+    saved = save_model(model, "clf", registry=tmp_path, feature_names=FEATURES,
+                       feature_dtypes=["float64", "float64", "int64"])
+    assert saved.metadata["feature_dtypes"]["c"] == "int64"
+    with pytest.raises(ValueError, match="one dtype per feature"):
+        save_model(model, "clf", registry=tmp_path, feature_names=FEATURES, feature_dtypes=["float64"])
+
+
+def test_module_documents_the_pickle_risk() -> None:
+    doc = (reg.__doc__ or "") + (load_model.__doc__ or "")
+    assert "execute" in doc and "skops" in doc
