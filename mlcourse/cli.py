@@ -38,6 +38,15 @@ def _cmd_release(args: argparse.Namespace) -> int:
     )
 
 
+def _cmd_progress(args: argparse.Namespace) -> int:
+    from mlcourse.exercises import LESSONS, progress
+
+    if args.lesson and args.lesson not in LESSONS:
+        raise CLIError(f"unknown lesson {args.lesson!r}; the lessons are: {', '.join(LESSONS)}")
+    progress(args.lesson)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlcourse",
@@ -55,6 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("lifecycle", help="run Data -> Train -> Deploy -> Monitor end to end and report")
     p.add_argument("--out", default="mlcourse-run", help="folder for the run's artifacts (default: ./mlcourse-run)")
     p.set_defaults(func=_cmd_lifecycle)
+
+    p = sub.add_parser("progress", help="show your exercise progress (all lessons, or one)")
+    p.add_argument("lesson", nargs="?", default=None, help="a lesson, e.g. 01_data")
+    p.set_defaults(func=_cmd_progress)
 
     p = sub.add_parser("release", help="regenerate the learner notebooks from solutions/")
     p.add_argument("--check", action="store_true", help="only report learner notebooks that are out of date")

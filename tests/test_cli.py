@@ -23,3 +23,16 @@ def test_version():
 def test_unknown_subcommand_is_a_usage_error():
     proc = subprocess.run([sys.executable, "-m", "mlcourse", "nope"], capture_output=True, text=True)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_progress_command_shows_checked_exercises(tmp_path, monkeypatch):
+    import os
+
+    env = {**os.environ, "MLCOURSE_HOME": str(tmp_path)}
+    code = "from mlcourse.exercises import lesson\nex = lesson('01_data')\nleaky_columns = ['chargeback', 'chargeback_at']\nex.leaky_columns.check()\n"
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "mlcourse", "progress", "01_data"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "Progress in 01_data" in proc.stdout and "data.leaky_columns" in proc.stdout and "passed" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "mlcourse", "progress", "99_x"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown lesson" in bad.stderr
