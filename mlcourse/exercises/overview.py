@@ -1,0 +1,373 @@
+"""Exercises of lesson 00, the lifecycle overview: a warm-up with the check mechanics.
+
+Three small exercises, so a learner meets ``check()``, ``hint()``,
+``solution()`` and ``progress()`` before the real work starts:
+
+* ``overview.stage_order``: the four stages as a list, in order;
+* ``overview.activity_stage``: a dict placing twelve activities in their stage;
+* ``overview.next_stage``: a function that walks the loop (Monitor -> Data).
+
+The stage names come from :data:`mlcourse.figures.LIFECYCLE`, the same source
+the lesson's diagram draws.
+"""
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from mlcourse.exercises.compare import show
+from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, returns
+from mlcourse.exercises.plain import TAG, kind
+from mlcourse.figures import LIFECYCLE
+
+STAGES: tuple[str, ...] = tuple(LIFECYCLE)
+
+# Why each stage sits where it does, for the learner's messages.
+_WHY_HERE = {
+    "Data": "every model starts from data that was collected and checked first",
+    "Train": "a model is fitted on the prepared data before anyone can use it",
+    "Deploy": "a model must be packaged and serving before anything can be monitored",
+    "Monitor": "watching the live model is what tells you when to go round the loop again",
+}
+
+
+def _canonical(name: str) -> str | None:
+    """The stage a near-miss spelling means ('training' -> 'Train'), or None."""
+    low = name.strip().lower()
+    if not low:
+        return None
+    for stage in STAGES:
+        s = stage.lower()
+        if low == s or low.startswith(s) or (len(low) >= 4 and s.startswith(low)):
+            return stage
+    return None
+
+
+def _stage_of_activity(name: str) -> str | None:
+    low = name.strip().lower()
+    for stage, activities in LIFECYCLE.items():
+        if any(low == a or low == a.split()[-1] or low.rstrip("s") == a for a in activities):
+            return stage
+    return None
+
+
+def _stage_name_problem(item: Any, where: str) -> str | None:
+    """None when ``item`` is a stage name; else what is wrong with it."""
+    if type(item) is not str:
+        return f"{where} is {kind(item)} ({show(item)}); each item should be a stage name, a string such as 'Data'"
+    if item in STAGES:
+        return None
+    meant = _canonical(item)
+    if meant:
+        case = " (names are case-sensitive)" if item.strip().lower() == meant.lower() else ""
+        return f"{item!r} is not spelt the way the course names the stage: write {meant!r}{case}"
+    activity_of = _stage_of_activity(item)
+    if activity_of:
+        return f"{item!r} is an activity of the {activity_of} stage, not a stage of its own"
+    if "feedback" in item.lower() or "loop" in item.lower():
+        return f"{item!r} is not a stage: the feedback loop is the arrow from Monitor back to Data"
+    return f"{item!r} is not one of the four stage names shown in the lifecycle figure"
+
+
+# --------------------------------------------------------------------------
+# overview.stage_order: the four stages, in order
+# --------------------------------------------------------------------------
+def _as_given(value: Any, _: Any) -> Any:
+    return value
+
+
+def stage_order_verdict(got: Any, _: Any) -> str | None:
+    """Judge the learner's list of stages; name the first problem found."""
+    if isinstance(got, dict) and got.get(TAG) == "tuple":
+        return "`stages` is a tuple; make it a list (square brackets) of the four stage names"
+    if type(got) is str:
+        return "`stages` is one string; make it a list of four strings, one stage name each"
+    if type(got) is not list:
+        return f"`stages` should be a list of four stage names, but it is {kind(got)} ({show(got)})"
+    for i, item in enumerate(got):
+        problem = _stage_name_problem(item, f"item {i}")
+        if problem:
+            return problem
+    for stage in STAGES:
+        if got.count(stage) > 1:
+            return f"{stage!r} appears {got.count(stage)} times; each stage comes once"
+    missing = [s for s in STAGES if s not in got]
+    if missing:
+        return f"the list has no {missing[0]!r}: {_WHY_HERE[missing[0]]}"
+    if got == list(STAGES):
+        return None
+    start = got.index(STAGES[0])
+    if got[start:] + got[:start] == list(STAGES):
+        return (
+            f"this is the right cycle, but it starts at {got[0]!r}; a new system starts from Data, "
+            "so list the stages starting there"
+        )
+    if got.index("Monitor") < got.index("Deploy"):
+        return "'Monitor' comes before 'Deploy': you can only monitor a model that is already serving predictions"
+    for i, (want, have) in enumerate(zip(STAGES, got)):
+        if want != have:
+            return f"item {i} should be {want!r}, got {have!r}: {_WHY_HERE[want]}"
+    return None  # pragma: no cover - a permutation that equals STAGES returned above
+
+
+stage_order = Exercise(
+    id="overview.stage_order",
+    title="Put the four stages in order",
+    points=1,
+    answer=Value("stages"),
+    tests=[holds("your list of stages", _as_given, stage_order_verdict)],
+    hints=(
+        "Follow the straight arrows of the lifecycle figure, starting from the stage every project starts with.",
+        "Use the names exactly as the figure writes them: one capitalised word each, as strings in a list.",
+    ),
+)
+
+
+# --------------------------------------------------------------------------
+# overview.activity_stage: which stage does each activity belong to?
+# --------------------------------------------------------------------------
+#: activity -> (its stage, why), in the order the lesson lists them.
+ACTIVITIES: dict[str, tuple[str, str]] = {
+    "drift detection": (
+        "Monitor",
+        "drift is a change in the live inputs, seen only by comparing production traffic with the training data",
+    ),
+    "schema validation": (
+        "Data",
+        "types, ranges and missing values are checked before anything learns from the table",
+    ),
+    "canary rollout": (
+        "Deploy",
+        "sending a small share of live traffic to the new model first is a way of releasing it",
+    ),
+    "hyperparameter tuning": (
+        "Train",
+        "tuning searches a model's settings against validation data, before anything ships",
+    ),
+    "removing duplicate rows": ("Data", "it is cleaning, part of preparing the data"),
+    "alerting on prediction latency": (
+        "Monitor",
+        "watching the running service's latency and errors is system monitoring",
+    ),
+    "cross-validation": ("Train", "estimating how well a model generalises is part of evaluating it"),
+    "packaging the model with its dependencies": (
+        "Deploy",
+        "serialising the model and pinning its environment is what makes it shippable",
+    ),
+    "feature engineering": (
+        "Data",
+        "features are built from the prepared data, before (and independently of) any one model",
+    ),
+    "load-testing the prediction API": (
+        "Deploy",
+        "it tests the service before it takes real traffic; once it is live, watching latency is monitoring",
+    ),
+    "comparing against a baseline model": (
+        "Train",
+        "a model is judged against a simple baseline while it is being built",
+    ),
+    "triggering a retrain": (
+        "Monitor",
+        "the decision to retrain comes from what monitoring sees; it closes the loop back to Data",
+    ),
+}
+
+
+def _plain_mapping(got: Any) -> dict | None:
+    """The learner's dict as {str: value}, or None when it is not a plain dict."""
+    if type(got) is dict and TAG not in got:
+        return got
+    return None
+
+
+def _keys_verdict(got: Any, _: Any) -> str | None:
+    mapping = _plain_mapping(got)
+    if mapping is None and isinstance(got, dict) and got.get(TAG) == "dict":
+        return "the keys of `activity_stage` should be the activity names from `activities`, as strings"
+    if mapping is None:
+        return (
+            f"`activity_stage` should be a dict from activity to stage name, but it is {kind(got)} ({show(got)}); "
+            "e.g. {'schema validation': 'Data', ...}"
+        )
+    missing = [a for a in ACTIVITIES if a not in mapping]
+    unknown = [k for k in mapping if k not in ACTIVITIES]
+    if missing:
+        near = difflib.get_close_matches(missing[0], unknown, n=1)
+        extra = f" (you have {near[0]!r}: copy the names from `activities`)" if near else ""
+        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+        return f"{missing[0]!r}{more} is missing from your dict{extra}"
+    if unknown:
+        return f"{unknown[0]!r} is not one of the listed activities; use exactly the keys in `activities`"
+    for activity, stage in mapping.items():
+        problem = _stage_name_problem(stage, f"the stage of {activity!r}")
+        if problem:
+            return problem if type(stage) is not str else f"for {activity!r}: {problem}"
+    return None
+
+
+def _stage_verdict(stage: str):
+    def verdict(got: Any, _: Any) -> str | None:
+        mapping = _plain_mapping(got)
+        if mapping is None:
+            return "`activity_stage` is not a dict"
+        ours = [a for a, (s, _why) in ACTIVITIES.items() if s == stage]
+        missing = [a for a in ours if a not in mapping]
+        if missing:
+            return f"{missing[0]!r} is missing from your dict"
+        wrong = [a for a in ours if mapping[a] != stage]
+        if not wrong:
+            return None
+        parts = [f"{a!r} is under {show(mapping[a])}, but it belongs to {stage}: {ACTIVITIES[a][1]}" for a in wrong]
+        return "; ".join(parts)
+
+    verdict.__name__ = f"{stage.lower()}_activities_verdict"
+    return verdict
+
+
+activity_stage = Exercise(
+    id="overview.activity_stage",
+    title="Place each activity in its stage",
+    points=2,
+    answer=Value("activity_stage"),
+    tests=[
+        holds("the dict's keys and stage names", _as_given, _keys_verdict),
+        *[holds(f"the {stage} activities", _as_given, _stage_verdict(stage)) for stage in STAGES],
+    ],
+    hints=(
+        "For each activity ask: does it happen before a model exists (Data), while a model is being built (Train), "
+        "while it is being shipped (Deploy), or while it answers real traffic (Monitor)?",
+        "Anything you can only observe once real users send requests belongs to Monitor; anything that gets a model "
+        "*into* the service safely belongs to Deploy.",
+        "There are three activities per stage.",
+    ),
+)
+
+
+# --------------------------------------------------------------------------
+# overview.next_stage: walk the loop
+# --------------------------------------------------------------------------
+def reference_next_stage(stage: str) -> str:
+    """The stage after ``stage``; after the last, the loop goes back to the first."""
+    i = STAGES.index(stage)
+    return STAGES[(i + 1) % len(STAGES)]
+
+
+def _called_with(stage: str):
+    return lambda got, a, exp: isinstance(a, (tuple, list)) and len(a) == 1 and a[0] == stage
+
+
+_MONITOR_NONE = Mistake(
+    lambda got, a, exp: got is None and _called_with("Monitor")(got, a, exp),
+    "Monitor has a next stage too: the feedback loop goes from Monitor back to Data.",
+)
+_STAYS = Mistake(
+    lambda got, a, exp: isinstance(a, (tuple, list)) and got == a[0],
+    "You returned the stage you were given; return the one that comes after it.",
+)
+_STOPS_AT_MONITOR = Mistake(
+    lambda got, a, exp: got == "Monitor" and _called_with("Monitor")(got, a, exp),
+    "The lifecycle does not end at Monitor: after it the loop goes back to Data.",
+)
+_BACKWARDS = Mistake(
+    lambda got, a, exp: (
+        isinstance(a, (tuple, list)) and a[0] in STAGES and got == STAGES[(STAGES.index(a[0]) - 1) % len(STAGES)]
+    ),
+    "That is the stage *before* it; the loop runs Data -> Train -> Deploy -> Monitor -> Data.",
+)
+_A_NUMBER = Mistake(
+    lambda got, a, exp: type(got) is int,
+    "Return the stage's name (a string), not its position.",
+)
+_NEXT_MISTAKES = [_MONITOR_NONE, _STOPS_AT_MONITOR, _STAYS, _BACKWARDS, _A_NUMBER]
+
+
+def _one(stage: str):
+    return lambda rng: (stage,)
+
+
+def random_stages(rng: Any) -> list[str]:
+    """A fresh random sequence of stage names (repeats allowed)."""
+    n = int(rng.integers(6, 12))
+    return [STAGES[int(i)] for i in rng.integers(0, len(STAGES), n)]
+
+
+def _call_on_each(fn: Any, stages: list[str]) -> list:
+    return [fn(s) for s in stages]
+
+
+def _each_verdict(got: Any, stages: Any) -> str | None:
+    if type(got) is not list or len(got) != len(stages):
+        return "the check could not read your answers"
+    for s, g in zip(stages, got):
+        want = reference_next_stage(s)
+        if g != want or type(g) is not str:
+            return f"on the sequence {stages}: next_stage({s!r}) returned {show(g)}, expected {want!r}"
+    return None
+
+
+NOT_STAGES = ("Training", "Feedback", "Retrain", "Serving", "Evaluation", "Labelling", "")
+
+
+def unknown_stage(rng: Any) -> tuple[str]:
+    """A name that is not a stage, drawn fresh."""
+    return (NOT_STAGES[int(rng.integers(0, len(NOT_STAGES)))],)
+
+
+def _call_expecting_error(fn: Any, args: tuple) -> dict:
+    try:
+        value = fn(*args)
+    except NotImplementedError:
+        raise  # the untouched stub: the engine reports "not attempted"
+    except Exception as exc:  # noqa: BLE001 - what the learner raised is the answer
+        return {"raised": type(exc).__name__, "message": str(exc)[:300]}
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001
+        text = f"a {type(value).__name__}"
+    return {"returned": text[:80]}
+
+
+def _unknown_verdict(got: Any, args: Any) -> str | None:
+    name = args[0]
+    if not isinstance(got, dict):
+        return "the check could not read your answer"
+    if "returned" in got:
+        return (
+            f"next_stage({name!r}) returned {got['returned']}; for a name that is not a stage, raise ValueError "
+            "naming it, so a typo fails loudly instead of sending the pipeline to the wrong step"
+        )
+    raised = got.get("raised")
+    if raised == "KeyError":
+        return (
+            f"next_stage({name!r}) raised KeyError; raise ValueError instead: the caller passed a bad value, "
+            "which is what ValueError says (a KeyError leaks how you looked it up)"
+        )
+    if raised != "ValueError":
+        return f"next_stage({name!r}) raised {raised}; raise ValueError for a name that is not a stage"
+    if name and name not in str(got.get("message", "")):
+        return f"next_stage({name!r}) raised ValueError, but its message does not name {name!r}; say which input was wrong"
+    return None
+
+
+next_stage = Exercise(
+    id="overview.next_stage",
+    title="Walk the loop: the stage after a stage",
+    points=2,
+    answer=Function("next_stage"),
+    tests=[
+        *[returns(f"the stage {s!r}", _one(s), reference_next_stage, mistakes=_NEXT_MISTAKES) for s in STAGES],
+        holds("a fresh random sequence of stages", _call_on_each, _each_verdict, inputs=random_stages),
+        holds("a name that is not a stage", _call_expecting_error, _unknown_verdict, inputs=unknown_stage),
+    ],
+    hints=(
+        "Keep the four names in a list, in order; the answer is the item after `stage`'s position.",
+        "`order.index(stage)` finds the position, and it raises ValueError naming the value when `stage` is not in "
+        "the list: exactly the error asked for.",
+        "After the last position, wrap around to the first: `order[(i + 1) % len(order)]`.",
+    ),
+    on_error={
+        "IndexError": "After the last stage the index runs off the end of the list: wrap around with "
+        "`% len(...)`, because the loop goes from Monitor back to Data.",
+        "KeyError": "A dict of next stages needs an entry for every stage, Monitor included (its next stage is Data).",
+    },
+)
