@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlcourse.exercises import notebook as nbio
-from mlcourse.exercises.engine import stub_message
+from mlcourse.exercises.engine import points_text, stub_message
 
-PROMPT = "# Exercise {id}: {title} ({points:g} points)."
+PROMPT = "# Exercise {id}: {title} ({points})."
 PROMPT_2 = "# Write your answer below, then run the check cell that follows."
 
 
@@ -121,7 +121,7 @@ def learner_source(text: str, exercise_id: str, title: str, points: float) -> st
     for begin, end, indent in spans:
         out.extend(lines[pos:begin])
         if not prompt_done:
-            out.append(indent + PROMPT.format(id=exercise_id, title=title, points=points))
+            out.append(indent + PROMPT.format(id=exercise_id, title=title, points=points_text(points)))
             out.append(indent + PROMPT_2)
             prompt_done = True
         code = textwrap.dedent("\n".join(lines[begin + 1 : end]))

@@ -54,6 +54,11 @@ def stub_message(exercise_id: str) -> str:
     return f"{exercise_id}: {STUB_MARKER}. Replace this line with your code, then run the check cell."
 
 
+def points_text(points: float) -> str:
+    """``1 point``, ``2 points``, ``0.5 points``."""
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
+
 # --------------------------------------------------------------------------
 # What the learner defines
 # --------------------------------------------------------------------------
@@ -602,7 +607,7 @@ class Exercise:
         return value is not Ellipsis and not _is_function_stub(value)
 
     def __repr__(self) -> str:
-        return f"<Exercise {self.id}: {self.title} ({self.points:g} points); use .check(), .hint(), .solution()>"
+        return f"<Exercise {self.id}: {self.title} ({self.points:g} pt); use .check(), .hint(), .solution()>"
 
 
 def to_plain_safe(obj: Any) -> Any:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import tempfile
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -71,7 +73,21 @@ def walk(lesson: str, wrong: Mapping[str, Sequence[str]] | None = None) -> dict[
     import matplotlib
 
     matplotlib.use("Agg")
-    wrong = wrong or {}
+    # The walk's checks and hints must not touch the caller's progress (or a
+    # session home shared with nbval), whatever fixture order pytest chose.
+    with tempfile.TemporaryDirectory(prefix="mlcourse-walk-") as home:
+        previous = os.environ.get("MLCOURSE_HOME")
+        os.environ["MLCOURSE_HOME"] = home
+        try:
+            return _walk(lesson, wrong or {})
+        finally:
+            if previous is None:
+                os.environ.pop("MLCOURSE_HOME", None)
+            else:
+                os.environ["MLCOURSE_HOME"] = previous
+
+
+def _walk(lesson: str, wrong: Mapping[str, Sequence[str]]) -> dict[str, Tried]:
     solution_nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
     learner_nb = notebook.read(notebook.lesson_path(lesson, "notebooks"))
     stubs = {ex_id: notebook.source(cell) for _, cell, ex_id in notebook.answer_cells(learner_nb)}
