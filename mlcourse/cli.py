@@ -47,6 +47,54 @@ def _cmd_progress(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from mlcourse.grading.batch import GradingError, Options
+    from mlcourse.grading.batch import main as grade_main
+    from mlcourse.grading.sandbox import Limits
+
+    if args.jobs is not None and args.jobs < 1:
+        raise CLIError("--jobs must be at least 1")
+    if args.timeout <= 0:
+        raise CLIError("--timeout must be positive")
+    limits = Limits(
+        cell_timeout=args.timeout,
+        total_timeout=args.total_timeout or 0.0,
+        memory_mb=args.memory,
+        output_mb=args.max_output,
+    )
+    opts = Options(
+        paths=[Path(p) for p in args.paths],
+        out=Path(args.out),
+        jobs=args.jobs or 0,
+        limits=limits,
+        force=args.force,
+        junit=Path(args.junit) if args.junit else None,
+        progress=not args.quiet,
+    )
+    try:
+        return grade_main(opts)
+    except GradingError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def _cmd_gradebook(args: argparse.Namespace) -> int:
+    from mlcourse.grading.results import Gradebook, GradebookError
+
+    db = Path(args.dir) / "gradebook.db"
+    if not db.is_file():
+        raise CLIError(f"no gradebook at {db}; run `mlcourse grade ... --out {args.dir}` first")
+    try:
+        book = Gradebook(db)
+        try:
+            n = book.export_csv(Path(args.csv), latest=not args.all)
+        finally:
+            book.close()
+    except (GradebookError, OSError) as exc:
+        raise CLIError(str(exc)) from None
+    print(f"wrote {n} row(s) to {args.csv}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlcourse",
@@ -76,6 +124,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solutions", default=None, help="solutions folder (default: ./solutions)")
     p.add_argument("--notebooks", default=None, help="learner notebooks folder (default: ./notebooks)")
     p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser("grade", help="grade submitted notebooks (files, or folders searched recursively)")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="notebooks, or folders holding them")
+    p.add_argument("--out", default="graded", help="folder for results and the gradebook (default: ./graded)")
+    p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: the CPU count)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per cell (default: 60)")
+    p.add_argument("--total-timeout", type=float, default=None, help="seconds per notebook (default: 10 x --timeout, at least 300)")
+    p.add_argument("--memory", type=int, default=4096, help="memory limit per notebook in MB (default: 4096)")
+    p.add_argument("--max-output", type=float, default=10.0, help="output limit per cell in MB (default: 10)")
+    p.add_argument("--force", action="store_true", help="grade again submissions already in the gradebook")
+    p.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML to FILE")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("gradebook", help="export the gradebook written by `mlcourse grade`")
+    p.add_argument("dir", metavar="DIR", help="the --out folder of `mlcourse grade`")
+    p.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write")
+    p.add_argument("--all", action="store_true", help="every graded submission, not only each learner's latest")
+    p.set_defaults(func=_cmd_gradebook)
 
     for extra in _EXTRA_COMMANDS:
         extra(sub)

@@ -1,0 +1,316 @@
+"""Step 6: grade a batch of submissions in parallel: ``mlcourse grade``.
+
+``mlcourse grade PATH... [--out DIR] [--jobs N] [--timeout SECONDS] [--force] [--junit FILE]``
+
+1. find the submissions (:mod:`.discover`) and skip those whose (learner,
+   lesson, sha256, grader version) the gradebook already holds, unless
+   ``--force``;
+2. start one fork server (:class:`~.sandbox.Zygote`), then ``--jobs`` worker
+   threads, each grading one submission at a time (:class:`~.verdict.Grader`);
+3. as each submission is graded, the main thread writes its
+   ``results.json`` and ``feedback.md`` and commits it to the gradebook;
+4. a progress bar on stderr while it runs, a summary table at the end.
+
+The exit status is 0 whenever grading completed, whatever the scores; it is
+non-zero only when the grader itself cannot run (an unwritable ``--out``, a
+path that does not exist, a fork server that does not start).
+
+Examples
+--------
+>>> format_seconds(75.5)
+'1m16s'
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Sequence
+
+from mlcourse.grading.discover import Submission, discover
+from mlcourse.grading.results import Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
+from mlcourse.grading.sandbox import Limits, SandboxError, Zygote
+from mlcourse.grading.verdict import Graded, Grader, grader_version
+
+log = logging.getLogger("mlcourse.grading")
+
+
+class GradingError(RuntimeError):
+    """The grader itself cannot run (one line for the user)."""
+
+
+@dataclass
+class Options:
+    """What ``mlcourse grade`` was asked to do."""
+
+    paths: Sequence[Path | str]
+    out: Path = Path("graded")
+    jobs: int = 0  # 0: os.cpu_count()
+    limits: Limits = field(default_factory=Limits)
+    force: bool = False
+    junit: Path | None = None
+    progress: bool = True
+    namespaces: bool = True
+
+
+@dataclass
+class Outcome:
+    """What happened to one submission in this batch."""
+
+    submission: Submission
+    graded: Graded | None = None
+    skipped: bool = False
+    record: Record | None = None
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+    seconds: float
+    out: Path
+
+    @property
+    def graded(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.graded is not None]
+
+    @property
+    def skipped(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.skipped]
+
+
+def format_seconds(s: float) -> str:
+    if s < 60:
+        return f"{s:.1f}s"
+    return f"{int(s // 60)}m{round(s % 60):02d}s"
+
+
+class Progress:
+    """A one-line progress bar on a terminal; a line per submission otherwise."""
+
+    def __init__(self, total: int, stream: IO[str] | None = None, enabled: bool = True) -> None:
+        self.total = total
+        self.done = 0
+        self.stream = stream or sys.stderr
+        self.enabled = enabled and total > 0
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.start = time.monotonic()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        elapsed = format_seconds(time.monotonic() - self.start)
+        if self.tty:
+            width = 30
+            filled = int(width * self.done / self.total)
+            bar = "#" * filled + "." * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {elapsed} {label[:40]:<40}")
+            if self.done == self.total:
+                self.stream.write("\n")
+        else:
+            self.stream.write(f"[{self.done}/{self.total}] {label} ({elapsed})\n")
+        self.stream.flush()
+
+
+def _hide_list(opts: Options, subs: Sequence[Submission], workroot: str) -> list[str]:
+    """What children must not see: the output, the work folders, every submission."""
+    hide = [str(Path(opts.out).resolve()), workroot]
+    for raw in opts.paths:
+        p = Path(raw).resolve()
+        hide.append(str(p if p.is_dir() else p.parent))
+    # Files too: a folder that holds the Python installation (or the course
+    # checkout) cannot be covered as a whole, its submissions still can.
+    hide += sorted({str(s.path.resolve()) for s in subs})
+    return hide
+
+
+def _label(g: Graded) -> str:
+    if g.error and not g.results:
+        return f"{g.learner}/{g.lesson}: not gradable"
+    return f"{g.learner}/{g.lesson}: {g.score:g}/{g.max_score:g}"
+
+
+def run(opts: Options) -> Report:
+    """Grade a batch; raise GradingError only when the grader cannot run."""
+    started = time.monotonic()
+    out = Path(opts.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".mlcourse-write-test"
+        probe.write_text("")
+        probe.unlink()
+        book = Gradebook(out / "gradebook.db")
+    except (OSError, GradebookError) as exc:
+        raise GradingError(f"cannot write to the output folder {out}: {getattr(exc, 'strerror', None) or exc}") from None
+    try:
+        try:
+            subs = discover(opts.paths)
+        except FileNotFoundError as exc:
+            raise GradingError(str(exc)) from None
+        outcomes = [Outcome(s) for s in subs]
+        todo: list[Outcome] = []
+        for o in outcomes:
+            s = o.submission
+            version = grader_version(s.lesson)
+            if not opts.force and s.sha256 and book.has(s.learner, s.lesson, s.sha256, version):
+                o.skipped = True
+                o.record = book.load(s.learner, s.lesson, s.sha256, version)
+            else:
+                todo.append(o)
+        _warn_duplicates(subs)
+        if todo:
+            _grade_all(opts, todo, book, out)
+        if opts.junit:
+            records = [o.record for o in outcomes if o.record is not None]
+            try:
+                Path(opts.junit).parent.mkdir(parents=True, exist_ok=True)
+                Path(opts.junit).write_text(junit_xml(records), encoding="utf-8")
+            except OSError as exc:
+                raise GradingError(f"cannot write {opts.junit}: {exc.strerror or exc}") from None
+        return Report(outcomes, time.monotonic() - started, out)
+    finally:
+        book.close()
+
+
+def _warn_duplicates(subs: Sequence[Submission]) -> None:
+    seen: dict[str, Path] = {}
+    for s in subs:
+        if s.key in seen:
+            log.warning(
+                f"two submissions for {s.key}: {seen[s.key]} and {s.path}; results.json holds the one graded last, "
+                "the gradebook keeps both"
+            )
+        seen[s.key] = s.path
+
+
+def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path) -> None:
+    jobs = max(1, min(opts.jobs or os.cpu_count() or 1, len(todo)))
+    workroot = tempfile.mkdtemp(prefix="mlcourse-grade-")
+    zygote = Zygote()
+    try:
+        try:
+            zygote.start()
+        except SandboxError as exc:
+            raise GradingError(str(exc)) from None
+        grader = Grader(
+            zygote,
+            opts.limits,
+            hide=_hide_list(opts, [o.submission for o in todo], workroot),
+            namespaces=opts.namespaces,
+            workroot=workroot,
+        )
+        work: queue.Queue = queue.Queue()
+        for i, o in enumerate(todo):
+            work.put((i, o))
+        done: queue.Queue = queue.Queue()
+        stop = threading.Event()
+
+        def worker() -> None:
+            while not stop.is_set():
+                try:
+                    i, o = work.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    graded = grader.grade(o.submission)
+                except Exception as exc:  # noqa: BLE001 - a grader bug must not end the batch
+                    graded = Graded(submission=o.submission, grader_version=grader_version(o.submission.lesson))
+                    graded.error = f"grading failed: {type(exc).__name__}: {exc}"
+                    log.error("grading %s failed:\n%s", o.submission.path, traceback.format_exc())
+                done.put((i, graded))
+
+        threads = [threading.Thread(target=worker, name=f"mlcourse-grade-{n}", daemon=True) for n in range(jobs)]
+        for t in threads:
+            t.start()
+        progress = Progress(len(todo), enabled=opts.progress)
+        try:
+            for _ in range(len(todo)):
+                i, graded = done.get()
+                o = todo[i]
+                o.graded = graded
+                o.record = record_of(graded)
+                try:
+                    write_submission(out, graded)
+                    book.record(graded)
+                except (OSError, GradebookError) as exc:
+                    raise GradingError(f"cannot write results to {out}: {exc}") from None
+                progress.step(_label(graded))
+        finally:
+            stop.set()
+        for t in threads:
+            t.join(timeout=5)
+    finally:
+        zygote.close()
+        shutil.rmtree(workroot, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# The summary table
+# --------------------------------------------------------------------------
+def summary(report: Report) -> str:
+    """The end-of-run table: one line per submission, then totals."""
+    rows = [("learner", "lesson", "score", "passed", "time", "notes")]
+    for o in report.outcomes:
+        s = o.submission
+        if o.graded is not None:
+            g = o.graded
+            if g.error and not g.results:
+                rows.append((s.learner, s.lesson, "-", "-", format_seconds(g.seconds), _short(g.error)))
+                continue
+            passed = sum(1 for r in g.results if r.status == "passed")
+            skipped = sum(1 for n in g.notes if "was skipped" in n)
+            note = f"{skipped} cell(s) skipped" if skipped else ""
+            if g.error:
+                note = _short(g.error)
+            rows.append((s.learner, s.lesson, f"{g.score:g}/{g.max_score:g}", f"{passed}/{len(g.results)}", format_seconds(g.seconds), note))
+        elif o.record is not None:
+            rec = o.record
+            score = sum(float(r["score"]) for r in rec.rows)
+            total = sum(float(r["max"]) for r in rec.rows)
+            passed = sum(1 for r in rec.rows if r["status"] == "passed")
+            rows.append((s.learner, s.lesson, f"{score:g}/{total:g}", f"{passed}/{len(rec.rows)}", "-", "already graded"))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    graded = report.graded
+    scored = [o.graded for o in graded if o.graded and o.graded.results]
+    mean = ""
+    if scored:
+        pct = sum(g.score / g.max_score for g in scored if g.max_score) / len(scored)
+        mean = f"; mean {100 * pct:.0f}%"
+    lines.append("")
+    lines.append(
+        f"{len(report.outcomes)} submission(s): {len(graded)} graded, {len(report.skipped)} already graded{mean}; "
+        f"{format_seconds(report.seconds)}"
+    )
+    lines.append(f"results: {report.out}/<learner>/<lesson>/results.json and feedback.md; gradebook: {report.out / 'gradebook.db'}")
+    return "\n".join(lines)
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def main(opts: Options, stdout: IO[str] | None = None) -> int:
+    """Run a batch and print its summary; the ``mlcourse grade`` command."""
+    stdout = stdout or sys.stdout
+    if not logging.getLogger().handlers and not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("mlcourse grade: warning: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    report = run(opts)
+    if not report.outcomes:
+        print(f"no notebooks found under {', '.join(str(p) for p in opts.paths)}", file=stdout)
+        return 0
+    print(summary(report), file=stdout)
+    return 0

@@ -1,0 +1,401 @@
+"""OS-level isolation of a submission's process (Linux), through ctypes.
+
+Everything here runs in the forked child, *before* any learner code, in this
+order (see :func:`mlcourse.grading.zygote`):
+
+1. :func:`enter_namespaces` (in the intermediate process): new mount, network
+   and PID namespaces, with a user namespace first when not root.
+2. :func:`isolate_filesystem` (in the namespace's first process): mounts made
+   private, a fresh ``/proc``, every existing mount made read-only, the grader's
+   output folder and the submissions hidden under empty tmpfs mounts, and a
+   private, size-limited tmpfs as the scratch area and working directory.
+3. :func:`set_limits`: memory, file size, CPU time, open files, no core dumps.
+4. :func:`drop_privileges`: no new privileges, empty capability sets, so the
+   learner's code cannot undo any of the above (not even as root).
+
+Python 3.11 has no ``os.unshare``, hence ctypes. Nothing here raises for a
+feature the kernel refuses: each step reports what it could not do, and the
+grader says so once and carries on with the limits that remain.
+
+Examples
+--------
+>>> parse_mountinfo_line("36 35 98:0 /mnt1 /mnt/x\\\\040y rw,noatime master:1 - ext3 /dev/root rw")
+('/mnt/x y', 'rw,noatime')
+"""
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import resource
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_NOATIME = 0x400
+MS_NODIRATIME = 0x800
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+MS_RELATIME = 0x200000
+MS_STRICTATIME = 0x1000000
+
+PR_SET_PDEATHSIG = 1
+PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+PR_SET_CHILD_SUBREAPER = 36
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+# Per-mount flags that a remount must repeat: in a user namespace the kernel
+# refuses (EPERM) a remount that would clear a flag set by the parent namespace.
+_KEEP_FLAGS = {
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+    "strictatime": MS_STRICTATIME,
+}
+
+_libc: ctypes.CDLL | None = None
+
+
+def _c() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+        _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return _libc
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def unshare(flags: int) -> None:
+    """``unshare(2)``; raises OSError."""
+    _check(_c().unshare(flags), "unshare")
+
+
+def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    """``mount(2)``; raises OSError."""
+    enc = lambda s: None if s is None else os.fsencode(s)  # noqa: E731 - tiny local helper
+    _check(_c().mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    res = _c().prctl(option, arg2, arg3, arg4, arg5)
+    if res < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl({option}): {os.strerror(err)}")
+    return res
+
+
+# --------------------------------------------------------------------------
+# 1. Namespaces
+# --------------------------------------------------------------------------
+def enter_namespaces() -> str | None:
+    """Move this process into new mount and network namespaces, and its
+    *next child* into a new PID namespace.
+
+    Returns None on success, otherwise the reason it was refused (the caller
+    goes on without namespaces). As root this needs nothing more; an ordinary
+    user gets the same through an unprivileged user namespace, mapping its own
+    uid and gid, where the kernel allows those.
+    """
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    try:
+        if os.geteuid() == 0:
+            unshare(flags)
+        else:
+            uid, gid = os.geteuid(), os.getegid()
+            unshare(CLONE_NEWUSER | flags)
+            # setgroups must be denied before an unprivileged gid_map is accepted.
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    except OSError as exc:
+        return f"unshare(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID) failed: {exc.strerror or exc}"
+    return None
+
+
+# --------------------------------------------------------------------------
+# 2. The filesystem
+# --------------------------------------------------------------------------
+def parse_mountinfo_line(line: str) -> tuple[str, str]:
+    """The mount point and per-mount options of one ``/proc/self/mountinfo`` line."""
+    fields = line.split()
+    point = fields[4]
+    # mountinfo escapes space, tab, newline and backslash as octal.
+    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
+        point = point.replace(code, char)
+    return point, fields[5]
+
+
+def _mounts() -> list[tuple[str, int]]:
+    out = []
+    try:
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            point, opts = parse_mountinfo_line(line)
+        except IndexError:
+            continue
+        flags = 0
+        for opt in opts.split(","):
+            flags |= _KEEP_FLAGS.get(opt, 0)
+        out.append((point, flags))
+    return out
+
+
+def _is_within(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
+
+
+def hideable(path: Path, protect: Iterable[Path]) -> bool:
+    """True when covering ``path`` would not hide anything the child needs.
+
+    Examples
+    --------
+    >>> hideable(Path("/srv/subs"), [Path("/opt/venv")])
+    True
+    >>> hideable(Path("/opt"), [Path("/opt/venv")])
+    False
+    """
+    return not any(_is_within(p, path) for p in protect)
+
+
+def _cover(p: Path) -> None:
+    if p.is_dir():
+        mount("tmpfs", str(p), "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0555")
+    else:
+        mount("/dev/null", str(p), None, MS_BIND)
+        mount(None, str(p), None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+
+
+def _cover_keeping(folder: Path, keep: list[Path]) -> None:
+    """Cover ``folder`` with an empty tmpfs in which only ``keep`` (inside it) still appear.
+
+    The kept folders are bind-mounted back from file descriptors opened before
+    the cover went on (``/proc/self/fd/N`` still names the original).
+    """
+    fds = [os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep]
+    try:
+        mount("tmpfs", str(folder), "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+        for k, fd in zip(keep, fds):
+            target = folder / k.relative_to(folder)
+            target.mkdir(parents=True, exist_ok=True)
+            mount(f"/proc/self/fd/{fd}", str(target), None, MS_BIND | MS_REC)
+            mount(None, str(target), None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        mount(None, str(folder), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def hide_tree(paths: Iterable[str], protect: list[Path], problems: list[str]) -> list[Path]:
+    """Cover each path, keeping visible only the protected paths inside it.
+
+    A folder with nothing protected inside gets an empty read-only tmpfs; a
+    file, a read-only bind of /dev/null. A folder that holds a protected path
+    (the grading user's home may hold the Python installation) gets an empty
+    tmpfs too, into which just the protected folders are bound back. A
+    protected path itself, and symbolic links (a mount would cover their
+    target), are left alone.
+    """
+    hidden: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if any(_is_within(p, h) for h in hidden) or p.is_symlink() or not p.exists():
+            continue
+        keep = [q for q in protect if _is_within(q, p)]
+        try:
+            if not keep:
+                _cover(p)
+            elif p in keep or not p.is_dir():
+                continue
+            else:
+                # Only the outermost protected folders: the rest come with them.
+                outer = [q for q in keep if not any(o != q and _is_within(q, o) for o in keep)]
+                _cover_keeping(p, outer)
+            hidden.append(p)
+        except OSError as exc:
+            problems.append(f"hide {p}: {exc.strerror}")
+    return hidden
+
+
+@dataclass
+class FilesystemReport:
+    """What :func:`isolate_filesystem` managed to do."""
+
+    workdir: str
+    problems: list[str]
+
+
+def isolate_filesystem(
+    *,
+    hide: Iterable[str],
+    protect: Iterable[str],
+    fallback_workdir: str,
+    scratch_mb: int,
+) -> FilesystemReport:
+    """Make the filesystem read-only but for a private scratch area, and hide paths.
+
+    Must run in a new mount namespace (and, for ``/proc``, as the first process
+    of a new PID namespace). Mounts are first made private, so nothing done here
+    is seen outside the namespace.
+
+    Parameters
+    ----------
+    hide : iterable of str
+        Folders and files to cover (the grader's output folder, the folders
+        holding submissions, the grading user's home); see :func:`hide_tree`.
+    protect : iterable of str
+        Folders the child must still read (the Python installation, mlcourse).
+    fallback_workdir : str
+        Working directory to use when ``/tmp`` cannot be replaced (it holds a
+        protected path); a private tmpfs is mounted on it instead.
+    scratch_mb : int
+        Size of the scratch tmpfs.
+    """
+    problems: list[str] = []
+    protect_paths = [Path(p) for p in protect]
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # A /proc that shows only this PID namespace: the grader's processes and
+    # their command lines (paths of other submissions) disappear.
+    try:
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError as exc:
+        problems.append(f"fresh /proc: {exc.strerror}")
+    failed = []
+    for point, flags in _mounts():
+        try:
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+        except OSError:
+            failed.append(point)
+    if "/" in failed:
+        problems.append("could not make / read-only")
+    hide_tree(hide, protect_paths, problems)
+    scratch = f"size={max(1, scratch_mb)}m,mode=1777"
+    for shared in ("/var/tmp", "/dev/shm"):
+        if Path(shared).is_dir() and hideable(Path(shared), protect_paths):
+            try:
+                mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+            except OSError as exc:
+                problems.append(f"scratch {shared}: {exc.strerror}")
+    if hideable(Path("/tmp"), protect_paths):
+        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+        workdir = "/tmp/submission"
+        os.mkdir(workdir, 0o700)
+    else:
+        workdir = fallback_workdir
+        mount("tmpfs", workdir, "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+    return FilesystemReport(workdir, problems)
+
+
+# --------------------------------------------------------------------------
+# 3. Resource limits
+# --------------------------------------------------------------------------
+def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int = 1024) -> None:
+    """Hard resource limits for this process and everything it starts.
+
+    ``RLIMIT_AS`` makes a 30 GB allocation fail with MemoryError instead of
+    waking the OOM killer; Python ignores SIGXFSZ, so an oversized file is an
+    OSError; ``RLIMIT_CPU`` is a backstop behind the parent's wall-clock limits.
+    """
+    def lim(which: int, value: int) -> None:
+        soft, hard = resource.getrlimit(which)
+        if hard != resource.RLIM_INFINITY:
+            value = min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+    lim(resource.RLIMIT_AS, memory_mb * 1024 * 1024)
+    lim(resource.RLIMIT_FSIZE, fsize_mb * 1024 * 1024)
+    soft_cpu = max(1, cpu_seconds)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    if hard == resource.RLIM_INFINITY or hard > soft_cpu + 5:
+        resource.setrlimit(resource.RLIMIT_CPU, (soft_cpu, soft_cpu + 5))
+    lim(resource.RLIMIT_CORE, 0)
+    try:
+        lim(resource.RLIMIT_NOFILE, nofile)
+    except (ValueError, OSError):  # already lower: keep it
+        pass
+
+
+# --------------------------------------------------------------------------
+# 4. Privileges
+# --------------------------------------------------------------------------
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_privileges() -> list[str]:
+    """Give up every capability, for good; returns what could not be done.
+
+    After this even uid 0 cannot remount, unmount, leave the namespaces or
+    regain capabilities by running a program (the bounding set is empty and
+    ``no_new_privs`` is set).
+    """
+    problems = []
+    try:
+        prctl(PR_SET_NO_NEW_PRIVS, 1)
+    except OSError as exc:
+        problems.append(f"no_new_privs: {exc.strerror}")
+    for cap in range(0, 64):
+        try:
+            prctl(PR_CAPBSET_DROP, cap)
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:  # past the last capability this kernel knows
+                break
+            if exc.errno != errno.EPERM:
+                problems.append(f"bounding set: {exc.strerror}")
+                break
+    try:
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
+    except OSError:
+        pass  # kernels before 4.3 have no ambient set
+    header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    if _c().capset(ctypes.byref(header), ctypes.byref(data)) != 0:
+        problems.append(f"capset: {os.strerror(ctypes.get_errno())}")
+    return problems
+
+
+def die_with_parent() -> None:
+    """Be killed when the parent (the intermediate process) dies."""
+    try:
+        prctl(PR_SET_PDEATHSIG, 9)
+    except OSError:
+        pass
+
+
+def become_subreaper() -> bool:
+    """Orphans of this process's descendants are re-parented here, so they can be reaped and killed."""
+    try:
+        prctl(PR_SET_CHILD_SUBREAPER, 1)
+        return True
+    except OSError:
+        return False

@@ -1,0 +1,456 @@
+"""The submission's side: run cells in an IPython shell, then answer probes.
+
+This module runs in the sandboxed child (see :mod:`mlcourse.grading.zygote`).
+It talks to the grader over two private pipes, one JSON message per line:
+
+* the grader sends ``{"op": "cell", "token", "source"}``; the child answers
+  ``{"token", "ack": true}`` when it starts and ``{"token", "status": "ok"}``
+  or ``{"token", "status": "error", "ename", "evalue", "traceback", ...}``
+  when the cell is done;
+* after the cells, ``{"op": "probe", "token", "exercise", "inputs"}``: the
+  child rebuilds the inputs with :func:`~mlcourse.exercises.plain.from_plain`,
+  calls :meth:`Exercise.probe` on the notebook's namespace and answers
+  ``{"token", "probe": <plain data>}``.
+
+Nothing the child says is trusted by the grader: the verdict is computed in
+the grader's process from the plain data, against inputs from a secret seed,
+and each request carries a fresh one-time token. What is done here only keeps
+the learner's code from breaking the probe by accident or by a cheap trick:
+
+* the probe runs as compiled code through references taken *before* any
+  learner code ran, never through the shell and its input transformers;
+* the modules the probe relies on (the engine, ``json``, ``builtins``,
+  numpy, pandas) are restored to their pre-learner state before each probe;
+* the shell's input and AST transformers are reset before each cell, so a cell
+  cannot rewrite the ones after it;
+* check cells are never sent here: the grader judges directly.
+
+Examples
+--------
+>>> short_traceback(ValueError("bad"))
+'ValueError: bad'
+"""
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+import traceback
+from typing import Any, Callable, Mapping
+
+# Trusted references, bound when this module is imported in the zygote, long
+# before any learner code exists. Default arguments below reuse them so that a
+# patched builtin cannot change what the restore code does.
+_dumps = json.dumps
+_loads = json.loads
+_read = os.read
+_write = os.write
+_list = list
+_dict = dict
+_getattr = getattr
+_setattr = setattr
+_delattr = delattr
+_isinstance = isinstance
+_len = len
+_str = str
+_type = type
+
+MAX_MESSAGE = 128 * 1024 * 1024
+
+
+def _safe_str(obj: Any, limit: int = 1000) -> str:
+    try:
+        text = _str(obj)
+    except BaseException:  # noqa: BLE001 - a hostile __str__ must not break the runner
+        return "<unprintable>"
+    if not _isinstance(text, str):
+        return "<unprintable>"
+    return text if _len(text) <= limit else text[: limit - 3] + "..."
+
+
+class Channel:
+    """Newline-delimited JSON over a pair of file descriptors."""
+
+    def __init__(self, rfd: int, wfd: int) -> None:
+        self.rfd = rfd
+        self.wfd = wfd
+        self._buf = b""
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        data = _dumps(message, allow_nan=True).encode("utf-8") + b"\n"
+        view = memoryview(data)
+        while view:
+            n = _write(self.wfd, view)
+            view = view[n:]
+
+    def recv(self) -> dict | None:
+        """The next message, or None when the grader has closed the pipe."""
+        while b"\n" not in self._buf:
+            chunk = _read(self.rfd, 1 << 20)
+            if not chunk:
+                return None
+            self._buf += chunk
+            if _len(self._buf) > MAX_MESSAGE:
+                return None
+        line, _, self._buf = self._buf.partition(b"\n")
+        msg = _loads(line)
+        return msg if _isinstance(msg, _dict) else None
+
+
+# --------------------------------------------------------------------------
+# The shell
+# --------------------------------------------------------------------------
+def make_shell() -> Any:
+    """An IPython shell fit for grading, built in the zygote before forking.
+
+    History is off (its SQLite thread would not survive ``fork``), plots use
+    the Agg backend, only plain-text display formats are computed, and the
+    magics lessons use work: ``%matplotlib inline`` is accepted, ``%timeit``
+    runs its statement once, ``%pip``/``%conda`` install nothing.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    class GradingShell(InteractiveShell):
+        """An InteractiveShell that needs no GUI event loop."""
+
+        def enable_gui(self, gui: Any = None) -> None:
+            return None
+
+        def enable_matplotlib(self, gui: Any = None) -> tuple[str, str]:
+            # Whatever the cell asks for (inline, widget, qt...), grading draws
+            # nothing to a screen: stay on Agg.
+            import matplotlib
+
+            matplotlib.use("Agg", force=True)
+            return "agg", "agg"
+
+    cfg = Config()
+    cfg.HistoryManager.enabled = False
+    cfg.InteractiveShell.colors = "nocolor"
+    cfg.InteractiveShell.xmode = "Plain"
+    shell = GradingShell.instance(config=cfg)
+    shell.display_formatter.active_types = ["text/plain"]
+
+    timeit = shell.find_line_magic("timeit")
+
+    def timeit_once(line: str = "", cell: str | None = None) -> Any:
+        # Grading needs the statement's effect, not its timing: one loop, one run.
+        return timeit("-n1 -r1 " + line, cell)
+
+    def no_install(line: str = "", cell: str | None = None) -> None:
+        print("(installing packages is disabled while grading)")
+
+    shell.register_magic_function(timeit_once, "line_cell", "timeit")
+    shell.register_magic_function(no_install, "line", "pip")
+    shell.register_magic_function(no_install, "line", "conda")
+    shell.register_magic_function(no_install, "line", "mamba")
+    return shell
+
+
+def warm_up(shell: Any) -> None:
+    """Run once in the zygote, so every child starts with caches filled."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
+    warnings.filterwarnings("ignore", message=".*FigureCanvasAgg is non-interactive.*")
+    shell.run_cell(
+        "%matplotlib inline\n"
+        "import matplotlib.pyplot as _plt\n"
+        "_fig, _ax = _plt.subplots()\n_ax.plot([0, 1], [0, 1]); _ax.set_title('warm')\n"
+        "_fig.canvas.draw(); _plt.close('all')\n"
+        "import pandas as _pd\n"
+        "_pd.DataFrame({'a': [1, 2]}).describe().to_string()\n",
+        store_history=False,
+        silent=True,
+    )
+    for name in ("_plt", "_fig", "_ax", "_pd"):
+        shell.user_ns.pop(name, None)
+    shell.execution_count = 1
+
+
+# --------------------------------------------------------------------------
+# Keeping the probe's own code as it was
+# --------------------------------------------------------------------------
+def _restore_dict(target: dict, saved: dict, _list: Callable = _list) -> None:
+    for key in _list(target):
+        if key not in saved:
+            del target[key]
+    for key, value in saved.items():
+        if target.get(key, _MISSING) is not value:
+            target[key] = value
+
+
+_MISSING = object()
+
+
+class Snapshot:
+    """The state of the modules and classes a probe relies on, restorable.
+
+    A module's ``__dict__`` is restored in place; a class's attributes through
+    ``setattr``/``delattr``; ``sys.modules`` entries are put back (a lazy
+    ``import numpy`` inside the engine goes through it).
+    """
+
+    def __init__(self, modules: list, classes: list, objects: list) -> None:
+        self.modules = [(m.__dict__, _dict(m.__dict__)) for m in modules]
+        self.classes = [(c, _dict(c.__dict__)) for c in classes]
+        self.objects = [(o, _dict(vars(o))) for o in objects]
+        self.sys_modules = _dict(sys.modules)
+        self.covered = {id(m) for m in modules}
+
+    def plus(self, modules: list) -> "Snapshot":
+        """This snapshot and the exercise modules it does not cover yet.
+
+        The zygote takes the big snapshot once; each child only adds the
+        lesson module it loaded itself (copying is cheap, page faults are not).
+        """
+        from mlcourse.exercises.engine import Exercise
+
+        extra = [m for m in modules if id(m) not in self.covered]
+        if not extra:
+            return self
+        more = Snapshot(extra, [], [v for m in extra for v in vars(m).values() if _isinstance(v, Exercise)])
+        combined = Snapshot.__new__(Snapshot)
+        combined.modules = self.modules + more.modules
+        combined.classes = self.classes
+        combined.objects = self.objects + more.objects
+        combined.sys_modules = self.sys_modules
+        combined.covered = self.covered | more.covered
+        return combined
+
+    def restore(self, _restore_dict: Callable = _restore_dict) -> None:
+        for d, saved in self.modules:
+            try:
+                _restore_dict(d, saved)
+            except Exception:  # noqa: BLE001 - keep restoring the rest
+                pass
+        for cls, saved in self.classes:
+            for key in _list(cls.__dict__):
+                if key not in saved:
+                    try:
+                        _delattr(cls, key)
+                    except Exception:  # noqa: BLE001
+                        pass
+            for key, value in saved.items():
+                if cls.__dict__.get(key, _MISSING) is not value:
+                    try:
+                        _setattr(cls, key, value)
+                    except Exception:  # noqa: BLE001 - e.g. read-only slots
+                        pass
+        for obj, saved in self.objects:
+            for key, value in saved.items():
+                try:
+                    object.__setattr__(obj, key, value)
+                except Exception:  # noqa: BLE001
+                    pass
+        mods = sys.modules
+        for name, mod in self.sys_modules.items():
+            if mods.get(name) is not mod:
+                mods[name] = mod
+
+
+# Taken in the zygote after preloading (see zygote.preload), inherited by each child.
+BASE: Snapshot | None = None
+
+
+def trusted_snapshot(exercise_modules: list) -> Snapshot:
+    """Snapshot the engine, json, builtins, numpy and pandas, and the exercises."""
+    import numbers
+
+    import numpy
+    import pandas
+
+    from mlcourse.exercises import compare, engine, plain
+
+    modules = [builtins, json, sys.modules["json.encoder"], sys.modules["json.decoder"], numbers, numpy, pandas]
+    modules += [engine, plain, compare, sys.modules[__name__], *exercise_modules]
+    classes = [pandas.DataFrame, pandas.Series, pandas.Index, pandas.Timestamp]
+    for mod in (engine, plain, compare):
+        classes += [v for v in vars(mod).values() if _isinstance(v, type) and v.__module__ == mod.__name__]
+    for base in pandas.DataFrame.__mro__[1:]:
+        if base.__module__.startswith("pandas"):
+            classes.append(base)
+    objects = []
+    for mod in exercise_modules:
+        objects += [v for v in vars(mod).values() if _isinstance(v, engine.Exercise)]
+    return Snapshot(modules, classes, objects)
+
+
+# --------------------------------------------------------------------------
+# Errors, as the learner will read them
+# --------------------------------------------------------------------------
+def short_traceback(exc: BaseException, limit: int = 3) -> str:
+    """The last frames of the learner's own code, then the exception."""
+    try:
+        frames = traceback.extract_tb(exc.__traceback__)
+        own = [f for f in frames if f.filename.startswith("<ipython-input")]
+        shown = []
+        for f in (own or frames)[-limit:]:
+            where = "your cell" if f.filename.startswith("<ipython-input") else os.path.basename(f.filename)
+            line = f"  {where}, line {f.lineno}, in {f.name}"
+            if f.line:
+                line += f"\n    {f.line.strip()}"
+            shown.append(line)
+        head = "\n".join(shown)
+    except Exception:  # noqa: BLE001
+        head = ""
+    tail = f"{_type(exc).__name__}: {_safe_str(exc, 500)}"
+    return f"{head}\n{tail}" if head else tail
+
+
+def describe(exc: BaseException) -> dict:
+    if _isinstance(exc, SyntaxError):
+        # IPython's cell filename (<ipython-input-...>) means nothing to a learner.
+        where = f" (line {exc.lineno})" if _isinstance(exc.lineno, int) else ""
+        text = _safe_str(exc.msg, 300) + where
+        line = (exc.text or "").strip() if _isinstance(exc.text, str) else ""
+        return {"ename": _type(exc).__name__, "evalue": text, "traceback": f"    {line}\n{_type(exc).__name__}: {text}" if line else text}
+    return {
+        "ename": _type(exc).__name__,
+        "evalue": _safe_str(exc, 500),
+        "traceback": short_traceback(exc),
+    }
+
+
+# --------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------
+class Runner:
+    """Serve the grader's requests: cells first, then probes.
+
+    Parameters
+    ----------
+    shell : InteractiveShell
+        The notebook's shell (built in the zygote by :func:`make_shell`).
+    channel : Channel
+        The private pipes to the grader.
+    exercises : dict
+        Exercise id -> :class:`~mlcourse.exercises.engine.Exercise`, from the
+        trusted definitions module.
+    exercise_modules : list
+        The modules holding them (restored before each probe).
+    """
+
+    def __init__(self, shell: Any, channel: Channel, exercises: dict, exercise_modules: list) -> None:
+        from mlcourse.exercises.engine import Exercise
+        from mlcourse.exercises.plain import from_plain
+
+        self.shell = shell
+        self.channel = channel
+        self.exercises = _dict(exercises)
+        # Captured now, before the learner's first cell: the probe path never
+        # looks these up again through anything the learner can rebind.
+        self._probe = Exercise.probe
+        self._from_plain = from_plain
+        self._user_ns = shell.user_ns
+        self._run_cell = _type(shell).run_cell
+        self._snapshot = (BASE or trusted_snapshot([])).plus(exercise_modules)
+        itm = shell.input_transformer_manager
+        self._transformers = [
+            (itm, "cleanup_transforms", _list(itm.cleanup_transforms)),
+            (itm, "line_transforms", _list(itm.line_transforms)),
+            (itm, "token_transformers", _list(itm.token_transformers)),
+            (shell, "input_transformers_post", _list(shell.input_transformers_post)),
+            (shell, "ast_transformers", _list(shell.ast_transformers)),
+        ]
+        self._events = {k: _list(v) for k, v in shell.events.callbacks.items()}
+
+    # -- between cells -------------------------------------------------------
+    def _reset_shell(self) -> None:
+        """Undo what a cell may have done to how the next cells are read."""
+        for owner, attr, saved in self._transformers:
+            current = _getattr(owner, attr, None)
+            if _isinstance(current, list):
+                current[:] = saved
+            else:
+                _setattr(owner, attr, _list(saved))
+        callbacks = self.shell.events.callbacks
+        for key, saved in self._events.items():
+            callbacks[key] = _list(saved)
+        try:
+            import signal
+
+            # A timer armed by an earlier cell must not kill a later one.
+            signal.alarm(0)
+            for which in (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF):
+                signal.setitimer(which, 0)
+        except Exception:  # noqa: BLE001
+            pass
+
+    def _after_cell(self) -> None:
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        if pyplot is not None:
+            try:
+                pyplot.close("all")  # what the inline backend does after each cell
+            except Exception:  # noqa: BLE001
+                pass
+        for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+
+    # -- operations ---------------------------------------------------------
+    def run_cell(self, source: str) -> dict:
+        self._reset_shell()
+        before = {k: id(v) for k, v in self._user_ns.items()}
+        try:
+            result = self._run_cell(self.shell, source, store_history=True)
+        except BaseException as exc:  # noqa: BLE001 - the shell itself failed on this cell
+            return {"status": "error", **describe(exc), "before_exec": False}
+        finally:
+            self._after_cell()
+        if getattr(self.shell, "exit_now", False):
+            self.shell.exit_now = False
+            return {"status": "error", "ename": "SystemExit", "evalue": "exit() was called", "traceback": "", "before_exec": False}
+        if result.error_before_exec is not None:
+            return {"status": "error", **describe(result.error_before_exec), "before_exec": True}
+        if result.error_in_exec is not None:
+            after = {k: id(v) for k, v in self._user_ns.items()}
+            return {"status": "error", **describe(result.error_in_exec), "before_exec": False, "changed": after != before}
+        return {"status": "ok"}
+
+    def probe(self, exercise_id: Any, inputs: Any) -> dict:
+        ex = self.exercises.get(exercise_id) if _isinstance(exercise_id, str) else None
+        if ex is None:
+            return {"error": f"unknown exercise {exercise_id!r}"}
+        self._snapshot.restore()
+        try:
+            args = self._from_plain(inputs)
+            probed = self._probe(ex, self._user_ns, args)
+        except BaseException as exc:  # noqa: BLE001 - reported, judged as a failure by the grader
+            self._snapshot.restore()
+            return {"error": f"{_type(exc).__name__}: {_safe_str(exc)}"}
+        self._snapshot.restore()
+        return {"probe": probed}
+
+    def serve(self) -> None:
+        """Answer requests until the grader closes the pipe."""
+        channel = self.channel
+        while True:
+            try:
+                msg = channel.recv()
+            except Exception:  # noqa: BLE001 - unreadable request: nothing more to do
+                msg = None
+            if msg is None:
+                break
+            token = msg.get("token")
+            op = msg.get("op")
+            channel.send({"token": token, "ack": True})
+            if op == "cell":
+                reply = self.run_cell(_str(msg.get("source", "")))
+            elif op == "probe":
+                reply = self.probe(msg.get("exercise"), msg.get("inputs"))
+            else:
+                reply = {"error": f"unknown op {op!r}"}
+            reply["token"] = token
+            try:
+                channel.send(reply)
+            except (TypeError, ValueError) as exc:
+                # Only a patched to_plain can produce data json refuses.
+                channel.send({"token": token, "error": f"the answer could not be sent as plain data ({exc})"})

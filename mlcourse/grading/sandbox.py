@@ -1,0 +1,516 @@
+"""The grader's side of the sandbox: the fork server and one child's session.
+
+:class:`Zygote` starts the fork server (:mod:`mlcourse.grading.zygote`) once
+and asks it for children. :class:`Session` is one child running one notebook:
+it sends cells and probes one at a time, each with a fresh token, and enforces
+from here, the grader's process, the limits a child cannot lift:
+
+* **time**: a deadline per cell or probe and one for the whole submission;
+* **output**: stdout and stderr arrive on a pipe the grader drains and counts,
+  never parses; past the limit the child is stopped;
+* **clean kill**: the child's whole process group is killed with
+  ``os.killpg`` (and, through the fork server, anything that escaped it).
+
+Memory, file size and CPU limits are ``setrlimit`` limits set in the child by
+:mod:`mlcourse.grading.isolation` before the learner's code runs.
+
+Examples
+--------
+>>> Limits(cell_timeout=5).total_timeout >= 5
+True
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger("mlcourse.grading")
+
+MAX_MESSAGE = 128 * 1024 * 1024
+START_TIMEOUT = 30.0  # a child's set-up, before any learner code
+ZYGOTE_TIMEOUT = 180.0  # importing the heavy libraries on a loaded machine
+
+
+class SandboxError(RuntimeError):
+    """The grader's own machinery failed (not the learner's code)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use.
+
+    Parameters
+    ----------
+    cell_timeout : float
+        Wall-clock seconds per cell, and per probe of an exercise.
+    total_timeout : float
+        Wall-clock seconds for the whole submission, replays included.
+    memory_mb : int
+        Address-space limit of the child (``RLIMIT_AS``).
+    fsize_mb : int
+        Largest file the child may write (``RLIMIT_FSIZE``).
+    output_mb : float
+        Most a cell may print (stdout and stderr together).
+    scratch_mb : int
+        Size of the child's private temporary filesystem.
+    max_replays : int
+        Fresh starts after failing cells before grading stops.
+    """
+
+    cell_timeout: float = 60.0
+    total_timeout: float = 0.0  # 0: ten cell timeouts, at least five minutes
+    memory_mb: int = 4096
+    fsize_mb: int = 256
+    output_mb: float = 10.0
+    scratch_mb: int = 512
+    max_replays: int = 20
+
+    def __post_init__(self) -> None:
+        if self.total_timeout <= 0:
+            object.__setattr__(self, "total_timeout", max(10 * self.cell_timeout, 300.0))
+
+    def for_child(self) -> dict:
+        return {
+            "memory_mb": self.memory_mb,
+            "fsize_mb": self.fsize_mb,
+            "scratch_mb": self.scratch_mb,
+            # CPU backstop: the wall-clock limits in the parent come first.
+            "cpu_seconds": int(self.total_timeout) + 10,
+        }
+
+
+_warned: set[str] = set()
+_warn_lock = threading.Lock()
+
+
+def warn_once(key: str, text: str) -> None:
+    """Log a warning the first time ``key`` is seen in this process."""
+    with _warn_lock:
+        if key in _warned:
+            return
+        _warned.add(key)
+    log.warning(text)
+
+
+# --------------------------------------------------------------------------
+# The fork server
+# --------------------------------------------------------------------------
+class Zygote:
+    """A handle on the fork server process; safe to share between threads.
+
+    Examples
+    --------
+    >>> with Zygote() as z:  # doctest: +SKIP
+    ...     z.hello["loaded"]["pandas"]
+    True
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cond = threading.Condition()
+        self._proc: subprocess.Popen | None = None
+        self._sock: socket.socket | None = None
+        self._spawned: dict[int, Any] = {}
+        self._exits: dict[int, int] = {}
+        self._next = 0
+        self._alive = False
+        self.hello: dict = {}
+        self.starts = 0
+
+    # -- life cycle ---------------------------------------------------------
+    def start(self) -> None:
+        from mlcourse.grading.zygote import zygote_env
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = zygote_env(dict(os.environ))
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "mlcourse.grading.zygote", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            env=env,
+        )
+        theirs.close()
+        ours.settimeout(ZYGOTE_TIMEOUT)
+        try:
+            data = ours.recv(1 << 20)
+        except OSError as exc:
+            self._proc.kill()
+            raise SandboxError(f"the grading fork server did not start: {exc}") from None
+        msg = json.loads(data) if data else {"fatal": "it exited at start"}
+        if "hello" not in msg:
+            self._proc.kill()
+            raise SandboxError(f"the grading fork server failed: {msg.get('fatal')}")
+        ours.settimeout(None)
+        self.hello = msg["hello"]
+        self._sock = ours
+        self._alive = True
+        self.starts += 1
+        for name, why in self.hello.get("failed", {}).items():
+            warn_once(f"preload:{name}", f"could not preload {name} in the grading fork server ({why})")
+        threading.Thread(target=self._reader, args=(ours,), name="mlcourse-zygote-reader", daemon=True).start()
+
+    def _reader(self, sock: socket.socket) -> None:
+        while True:
+            try:
+                data = sock.recv(1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            try:
+                msg = json.loads(data)
+            except ValueError:
+                continue
+            with self._cond:
+                if "spawned" in msg or "spawn_failed" in msg:
+                    key = msg.get("spawned", msg.get("spawn_failed"))
+                    self._spawned[key] = msg
+                elif "exit" in msg:
+                    self._exits[msg["exit"]] = msg.get("status", 0)
+                self._cond.notify_all()
+        with self._cond:
+            if self._sock is sock:
+                self._alive = False
+            self._cond.notify_all()
+
+    def _ensure(self) -> None:
+        if not self._alive:
+            if self._proc is not None:
+                log.warning("the grading fork server stopped; starting a new one")
+                self.close()
+            self.start()
+
+    def close(self) -> None:
+        proc, sock = self._proc, self._sock
+        self._alive = False
+        self._sock = None
+        self._proc = None
+        if sock is not None:
+            try:
+                sock.send(b'{"op": "quit"}')
+            except OSError:
+                pass
+            sock.close()
+        if proc is not None:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> "Zygote":
+        with self._lock:
+            self._ensure()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- children -------------------------------------------------------------
+    def spawn(self, settings: dict, fds: list[int]) -> int:
+        """Fork a child with these settings and pipe ends; return its pid."""
+        with self._lock:
+            self._ensure()
+            self._next += 1
+            key = self._next
+            message = json.dumps({"op": "spawn", "id": key, "settings": settings}).encode()
+            try:
+                socket.send_fds(self._sock, [message], fds)
+            except OSError as exc:
+                self._alive = False
+                raise SandboxError(f"could not reach the grading fork server: {exc}") from None
+        deadline = time.monotonic() + START_TIMEOUT
+        with self._cond:
+            while key not in self._spawned:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._alive:
+                    raise SandboxError("the grading fork server did not answer")
+                self._cond.wait(left)
+            reply = self._spawned.pop(key)
+        if "pid" not in reply:
+            raise SandboxError(f"could not start a child: {reply.get('error')}")
+        return int(reply["pid"])
+
+    def kill(self, pid: int) -> None:
+        """Kill a child's process group, and anything that escaped it."""
+        # From here first: the group is killed even if the fork server is busy.
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+        with self._lock:
+            if self._alive and self._sock is not None:
+                try:
+                    self._sock.send(json.dumps({"op": "kill", "pid": pid}).encode())
+                except OSError:
+                    pass
+
+    def exit_status(self, pid: int, timeout: float = 2.0) -> int | None:
+        """The raw wait status of a child, once the fork server has reaped it."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while pid not in self._exits:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._alive:
+                    return None
+                self._cond.wait(left)
+            return self._exits.pop(pid)
+
+
+def describe_status(status: int | None) -> str:
+    """A learner-readable account of how a process ended.
+
+    Examples
+    --------
+    >>> describe_status(0)
+    'the Python process ended (exit status 0: os._exit() or a crash)'
+    >>> describe_status(11)
+    'the Python process crashed (SIGSEGV)'
+    """
+    if status is None:
+        return "the Python process ended unexpectedly"
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = f"signal {sig}"
+        if sig == signal.SIGXCPU:
+            return "the Python process used up its CPU time (SIGXCPU)"
+        if sig == signal.SIGKILL:
+            return "the Python process was killed (SIGKILL; out of memory?)"
+        return f"the Python process crashed ({name})"
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else status
+    return f"the Python process ended (exit status {code}: os._exit() or a crash)"
+
+
+# --------------------------------------------------------------------------
+# One child, one run of a notebook
+# --------------------------------------------------------------------------
+@dataclass
+class Reply:
+    """The outcome of one request to the child.
+
+    ``kind`` is ``"ok"`` (``message`` holds the child's answer), ``"timeout"``,
+    ``"died"``, ``"output"`` (printed past the limit), ``"oversize"`` (an
+    answer too large to read) or ``"budget"`` (the submission's total time ran
+    out). ``acked`` says whether the child had started on the request.
+    """
+
+    kind: str
+    message: dict = field(default_factory=dict)
+    detail: str = ""
+    acked: bool = False
+    seconds: float = 0.0
+
+
+class Session:
+    """One sandboxed child: start it, send it requests, stop it.
+
+    Parameters
+    ----------
+    zygote : Zygote
+        Where children come from.
+    settings : dict
+        What the child needs: the exercise module, folders to hide, its
+        fallback working directory (see :mod:`mlcourse.grading.zygote`).
+    limits : Limits
+        The submission's limits.
+    deadline : float
+        ``time.monotonic()`` value when the submission's total time runs out.
+    """
+
+    def __init__(self, zygote: Zygote, settings: dict, limits: Limits, deadline: float) -> None:
+        self.zygote = zygote
+        self.settings = {**settings, "limits": limits.for_child()}
+        self.limits = limits
+        self.deadline = deadline
+        self.pid: int | None = None
+        self.hello: dict = {}
+        self.bogus = 0  # lines on the private pipe that answered nothing we asked
+        self._resp: int | None = None
+        self._req: int | None = None
+        self._out: int | None = None
+        self._buf = b""
+        self._tail = b""
+        self._dead = False
+
+    # -- start and stop -------------------------------------------------------
+    def start(self) -> None:
+        """Fork the child and wait for its hello; raise SandboxError if it cannot start."""
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            self.pid = self.zygote.spawn(self.settings, [req_r, resp_w, out_w])
+        finally:
+            for fd in (req_r, resp_w, out_w):
+                os.close(fd)
+        self._req, self._resp, self._out = req_w, resp_r, out_r
+        os.set_blocking(req_w, False)
+        deadline = min(time.monotonic() + START_TIMEOUT, self.deadline + START_TIMEOUT)
+        # Nothing but our own code has run in the child yet, so the two
+        # untokened start-up messages can be trusted; none is accepted later.
+        while not self.hello:
+            kind, msg = self._next_message(deadline)
+            if kind != "ok":
+                self.close()
+                raise SandboxError(f"the sandboxed child did not start ({kind})")
+            if "fatal" in msg:
+                self.close()
+                raise SandboxError(f"the sandboxed child could not be set up: {msg['fatal']}")
+            if "hello" in msg and isinstance(msg["hello"], dict):
+                self.hello = msg["hello"]
+
+    def close(self) -> None:
+        """Kill the child's process group and release the pipes."""
+        if self.pid is not None and not self._dead:
+            self.zygote.kill(self.pid)
+        self._dead = True
+        for fd in (self._req, self._resp, self._out):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._req = self._resp = self._out = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def output_tail(self) -> str:
+        """The last bytes the child printed (for a crash report)."""
+        return self._tail.decode("utf-8", "replace")
+
+    # -- requests ---------------------------------------------------------------
+    def request(self, op: dict, timeout: float | None = None) -> Reply:
+        """Send one request and wait for its answer, within the limits.
+
+        Examples
+        --------
+        >>> session.request({"op": "cell", "source": "x = 1"})  # doctest: +SKIP
+        Reply(kind='ok', message={'status': 'ok', ...}, ...)
+        """
+        if self._dead:
+            return Reply("died", detail="the child had already stopped")
+        token = secrets.token_hex(16)
+        data = json.dumps({**op, "token": token}, allow_nan=True).encode() + b"\n"
+        started = time.monotonic()
+        own = started + (self.limits.cell_timeout if timeout is None else timeout)
+        deadline = min(own, self.deadline)
+        self._out_count = 0
+        pending = bytearray(data)
+        acked = False
+        while True:
+            kind, msg = self._next_message(deadline, pending)
+            elapsed = time.monotonic() - started
+            if kind != "ok":
+                if kind == "timeout" and self.deadline < own and time.monotonic() >= self.deadline:
+                    kind = "budget"
+                if kind == "died":
+                    status = self.zygote.exit_status(self.pid) if self.pid else None
+                    if status is not None:
+                        self._dead = True  # reaped: nothing left to kill
+                    self.close()
+                    return Reply("died", detail=describe_status(status), acked=acked, seconds=elapsed)
+                self.close()
+                return Reply(kind, acked=acked, seconds=elapsed)
+            if msg.get("token") != token:
+                self.bogus += 1
+                continue
+            if msg.get("ack") is True and len(msg) == 2:
+                acked = True
+                continue
+            msg.pop("token", None)
+            return Reply("ok", message=msg, acked=acked, seconds=elapsed)
+
+    def _next_message(self, deadline: float, pending: bytearray | None = None) -> tuple[str, dict]:
+        """Pump the pipes until one whole message arrives, or a limit is hit."""
+        cap = int(self.limits.output_mb * 1024 * 1024)
+        while True:
+            while b"\n" in self._buf:
+                line, _, self._buf = self._buf.partition(b"\n")
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    self.bogus += 1
+                    continue
+                if isinstance(msg, dict):
+                    return "ok", msg
+                self.bogus += 1
+            if len(self._buf) > MAX_MESSAGE:
+                return "oversize", {}
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout", {}
+            poller = select.poll()
+            if self._resp is not None:
+                poller.register(self._resp, select.POLLIN)
+            if self._out is not None:
+                poller.register(self._out, select.POLLIN)
+            if pending and self._req is not None:
+                poller.register(self._req, select.POLLOUT)
+            events = poller.poll(max(1, int(left * 1000)))
+            for fd, ev in events:
+                if fd == self._req:
+                    if ev & (select.POLLERR | select.POLLHUP):
+                        return "died", {}
+                    try:
+                        n = os.write(fd, pending[: 1 << 16])
+                        del pending[:n]
+                    except BlockingIOError:
+                        pass
+                    except (BrokenPipeError, OSError):
+                        return "died", {}
+                elif fd == self._out:
+                    chunk = os.read(fd, 1 << 16)
+                    if not chunk:
+                        os.close(fd)
+                        self._out = None
+                        continue
+                    self._out_count = getattr(self, "_out_count", 0) + len(chunk)
+                    self._tail = (self._tail + chunk)[-2000:]
+                    if self._out_count > cap:
+                        return "output", {}
+                elif fd == self._resp:
+                    chunk = os.read(fd, 1 << 20)
+                    if not chunk:
+                        return "died", {}
+                    self._buf += chunk
+
+
+def session_settings(
+    *,
+    exercise_module: str,
+    exercise_file: str | None,
+    workdir: str,
+    hide: list[str],
+    namespaces: bool = True,
+) -> dict:
+    """The settings a child needs (plain data: they cross to the fork server)."""
+    return {
+        "exercise_module": exercise_module,
+        "exercise_file": exercise_file,
+        "workdir": workdir,
+        "hide": hide,
+        "namespaces": namespaces,
+    }
+
+
+__all__ = ["Limits", "Reply", "SandboxError", "Session", "Zygote", "describe_status", "session_settings", "warn_once"]

@@ -1,0 +1,441 @@
+"""Steps 3 and 4 of grading: run the rebuilt notebook in the sandbox, then judge.
+
+For one submission, :class:`Grader`:
+
+1. makes every exercise's inputs from a secret seed drawn per submission with
+   :mod:`secrets` (the learner's process never sees the seed);
+2. runs the rebuilt notebook's cells one at a time in a fresh sandboxed child;
+3. when a cell raises, times out, exits (``sys.exit``, ``os._exit``), crashes
+   or prints too much, drops it: the exercises whose answer it holds score 0
+   with the reason, an answer cell is replaced by the lesson's stub, and the
+   notebook is replayed without it in a fresh child. A cell that does not even
+   compile changed nothing, so the same child simply goes on;
+4. asks the child to probe each remaining exercise (plain data back, never
+   pickles, never printed output) and judges that data here, in the grader's
+   process, with the very same :class:`~mlcourse.exercises.engine.Exercise`
+   definitions the learner's check cells use.
+
+Examples
+--------
+>>> from mlcourse.grading.sandbox import Limits, Zygote
+>>> with Zygote() as z:  # doctest: +SKIP
+...     graded = Grader(z, Limits(cell_timeout=10)).grade(submission)
+...     graded.score, graded.max_score
+(10.0, 10.0)
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, Exercise, Result, TestResult
+from mlcourse.exercises.plain import to_plain
+from mlcourse.grading.discover import Submission
+from mlcourse.grading.rebuild import ANSWER, Plan, PlannedCell, load_template, rebuild
+from mlcourse.grading.sandbox import Limits, Reply, SandboxError, Session, Zygote, session_settings, warn_once
+
+
+@dataclass
+class Graded:
+    """Everything known about one graded submission.
+
+    ``results`` are the exercises' :class:`Result` objects in lesson order;
+    ``notes`` are submission-level remarks for the learner (skipped cells,
+    recognised cells). ``error`` is set when nothing could be graded (a broken
+    file, a lesson without a template).
+    """
+
+    submission: Submission
+    results: list[Result] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+    graded_at: str = ""
+    grader_version: str = ""
+    isolation: str = ""
+    replays: int = 0
+
+    @property
+    def score(self) -> float:
+        return round(sum(r.score for r in self.results), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(r.points for r in self.results), 4)
+
+    @property
+    def learner(self) -> str:
+        return self.submission.learner
+
+    @property
+    def lesson(self) -> str:
+        return self.submission.lesson
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+# --------------------------------------------------------------------------
+# Grader version: changes whenever what decides a grade changes
+# --------------------------------------------------------------------------
+_versions: dict[str, str] = {}
+
+
+def exercise_module(lesson: str) -> Any:
+    from mlcourse.exercises import LESSONS
+
+    if lesson not in LESSONS:
+        raise KeyError(f"unknown lesson {lesson!r}")
+    return importlib.import_module(f"mlcourse.exercises.{LESSONS[lesson]}")
+
+
+def grader_version(lesson: str) -> str:
+    """``mlcourse <version>+<hash>``: the hash covers the grading code, the
+    exercise engine, the lesson's exercise definitions and its template, so a
+    change to any of them re-grades submissions already in the gradebook.
+    """
+    if lesson in _versions:
+        return _versions[lesson]
+    import mlcourse
+    from mlcourse.exercises import engine, notebook
+
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    files = sorted(here.glob("*.py")) + [Path(engine.__file__).parent / n for n in ("engine.py", "plain.py", "compare.py")]
+    try:
+        files.append(Path(exercise_module(lesson).__file__))
+        files.append(notebook.lesson_path(lesson, "notebooks"))
+    except Exception:  # noqa: BLE001 - an unknown lesson still gets a version
+        pass
+    for f in files:
+        try:
+            h.update(f.name.encode() + b"\0" + f.read_bytes())
+        except OSError:
+            h.update(f.name.encode() + b"\0missing")
+    version = f"mlcourse {mlcourse.__version__}+{h.hexdigest()[:10]}"
+    _versions[lesson] = version
+    return version
+
+
+# --------------------------------------------------------------------------
+# Messages
+# --------------------------------------------------------------------------
+def failure_reason(reply: Reply, limits: Limits) -> tuple[str, str]:
+    """Why a cell or a probe failed, for the learner, and its traceback."""
+    if reply.kind == "ok":
+        m = reply.message
+        ename, evalue = str(m.get("ename", "Exception")), str(m.get("evalue", ""))
+        tb = str(m.get("traceback", ""))
+        if m.get("before_exec"):
+            return f"does not run: {ename}: {evalue}", tb
+        if ename == "SystemExit":
+            return "called sys.exit() (or exit()), which would stop the whole notebook", tb
+        if ename == "MemoryError":
+            return f"ran out of memory (MemoryError; the limit is {limits.memory_mb} MB)", tb
+        if ename == "KeyboardInterrupt":
+            return "raised KeyboardInterrupt", tb
+        return f"raised {ename}: {evalue}", tb
+    if reply.kind in ("timeout", "budget"):
+        return f"ran for more than {limits.cell_timeout:g} s (the time limit) and was stopped", ""
+    if reply.kind == "output":
+        return f"printed more than {limits.output_mb:g} MB (the output limit) and was stopped", ""
+    if reply.kind == "oversize":
+        return "sent back more data than the grader reads", ""
+    return f"stopped the notebook: {reply.detail}", ""
+
+
+class Grader:
+    """Grade submissions one at a time (one Grader per worker thread is fine).
+
+    Parameters
+    ----------
+    zygote : Zygote
+        The fork server children come from (shared between threads).
+    limits : Limits
+        Time, memory, file, output limits per submission.
+    hide : sequence of str
+        Folders and files the children must not see (the output folder, the
+        submissions).
+    namespaces : bool
+        Use Linux namespaces when the kernel allows (False only for tests of
+        the fallback).
+    workroot : str or None
+        Where children's fallback working folders are made.
+    """
+
+    def __init__(
+        self,
+        zygote: Zygote,
+        limits: Limits,
+        *,
+        hide: Sequence[str] = (),
+        namespaces: bool = True,
+        workroot: str | None = None,
+    ) -> None:
+        self.zygote = zygote
+        self.limits = limits
+        self.hide = [str(h) for h in hide]
+        self.namespaces = namespaces
+        self.workroot = workroot
+
+    # -- the whole submission ------------------------------------------------
+    def grade(self, sub: Submission) -> Graded:
+        """Grade one submission. Never raises for anything the submission does."""
+        started = time.monotonic()
+        graded = Graded(submission=sub, graded_at=_now(), grader_version=grader_version(sub.lesson))
+        if sub.note:
+            graded.notes.append(sub.note)
+        try:
+            if sub.error:
+                self._unreadable(graded, sub.error)
+            else:
+                self._grade(graded)
+        except SandboxError as exc:
+            self._grader_failed(graded, str(exc))
+        graded.seconds = round(time.monotonic() - started, 3)
+        return graded
+
+    def _unreadable(self, graded: Graded, error: str) -> None:
+        graded.error = error
+        try:
+            exercises = _exercises(graded.lesson)
+        except Exception:  # noqa: BLE001 - not a lesson name: no exercises to list
+            exercises = []
+        message = f"Your notebook could not be graded: {error}"
+        graded.results = [_zero(ex, ERROR, message) for ex in exercises]
+
+    def _grader_failed(self, graded: Graded, why: str) -> None:
+        # The grader's own failure, not the learner's: say so plainly.
+        graded.error = f"grading failed: {why}"
+        done = {r.exercise for r in graded.results}
+        try:
+            exercises = _exercises(graded.lesson)
+        except Exception:  # noqa: BLE001
+            exercises = []
+        graded.results += [
+            _zero(ex, ERROR, f"The grader failed on this submission ({why}); please tell your instructor.")
+            for ex in exercises
+            if ex.id not in done
+        ]
+        order = {ex.id: i for i, ex in enumerate(exercises)}
+        graded.results.sort(key=lambda r: order.get(r.exercise, 0))
+
+    def _grade(self, graded: Graded) -> None:
+        sub = graded.submission
+        try:
+            exercises = _exercises(sub.lesson)
+            template = load_template(sub.lesson)
+        except Exception as exc:  # noqa: BLE001 - an installation problem, reported per submission
+            raise SandboxError(f"lesson {sub.lesson} cannot be graded here: {exc}") from None
+        assert sub.notebook is not None
+        plan = rebuild(template, sub.notebook, exercises)
+        graded.notes += plan.notes
+        results: dict[str, Result] = {}
+        for ex_id, message in plan.missing.items():
+            ex = next(e for e in exercises if e.id == ex_id)
+            results[ex_id] = _zero(ex, NOT_ATTEMPTED, message)
+
+        # Fresh inputs from a secret seed per exercise and submission: an answer
+        # hard-coded to what the notebook's own check showed cannot pass.
+        inputs: dict[str, list] = {}
+        plain_inputs: dict[str, Any] = {}
+        for ex in exercises:
+            if ex.id in results:
+                continue
+            try:
+                inputs[ex.id] = ex.make_inputs(secrets.randbits(63))
+                plain_inputs[ex.id] = to_plain(inputs[ex.id])
+            except Exception as exc:  # noqa: BLE001 - a bug in the definition, not the answer
+                results[ex.id] = _zero(ex, ERROR, f"The grader could not prepare this exercise ({type(exc).__name__}: {exc}).")
+
+        module = exercise_module(sub.lesson)
+        run = _Run(self, graded, plan, results, exercises, inputs, plain_inputs, module)
+        run.until_done()
+        graded.results = [results[ex.id] for ex in exercises]
+
+
+def _exercises(lesson: str) -> list[Exercise]:
+    from mlcourse.exercises import exercises_of
+
+    return exercises_of(lesson)
+
+
+def _zero(ex: Exercise, status: str, message: str, traceback: str = "") -> Result:
+    tests = [TestResult("grading", status if status != NOT_ATTEMPTED else NOT_ATTEMPTED, message, traceback)]
+    return Result(ex.id, ex.title, ex.points, status, 0.0, message, tests if status == ERROR else [])
+
+
+class _Run:
+    """The replay loop for one submission (see the module docstring)."""
+
+    def __init__(
+        self,
+        grader: Grader,
+        graded: Graded,
+        plan: Plan,
+        results: dict[str, Result],
+        exercises: list[Exercise],
+        inputs: dict[str, list],
+        plain_inputs: dict[str, Any],
+        module: Any,
+    ) -> None:
+        self.grader = grader
+        self.limits = grader.limits
+        self.graded = graded
+        self.plan = plan
+        self.cells: list[PlannedCell | None] = list(plan.cells)
+        self.results = results
+        self.exercises = exercises
+        self.inputs = inputs
+        self.plain_inputs = plain_inputs
+        self.module = module
+        self.deadline = time.monotonic() + self.limits.total_timeout
+
+    def pending(self) -> list[Exercise]:
+        return [ex for ex in self.exercises if ex.id not in self.results]
+
+    def until_done(self) -> None:
+        replays = 0
+        while self.pending():
+            if time.monotonic() >= self.deadline:
+                self._stop(f"grading ran out of time ({self.limits.total_timeout:g} s for the whole notebook)")
+                return
+            if replays > self.limits.max_replays:
+                self._stop(f"too many failing cells: grading stopped after {self.limits.max_replays} fresh starts")
+                return
+            finished = self._attempt()
+            if finished:
+                return
+            replays += 1
+            self.graded.replays = replays
+
+    def _stop(self, why: str) -> None:
+        self.graded.notes.append(f"Grading stopped: {why}.")
+        for ex in self.pending():
+            self.results[ex.id] = _zero(ex, ERROR, f"Not graded: {why}.")
+
+    def _settings(self, workdir: str) -> dict:
+        return session_settings(
+            exercise_module=self.module.__name__,
+            exercise_file=getattr(self.module, "__file__", None),
+            workdir=workdir,
+            hide=[*self.grader.hide, workdir],
+            namespaces=self.grader.namespaces,
+        )
+
+    def _attempt(self) -> bool:
+        """One fresh child: run the cells, probe what is left. True when done."""
+        workdir = tempfile.mkdtemp(prefix="mlcourse-grade-", dir=self.grader.workroot)
+        try:
+            session = Session(self.grader.zygote, self._settings(workdir), self.limits, self.deadline)
+            session.start()
+            try:
+                self._note_isolation(session.hello)
+                if not self._run_cells(session):
+                    return False
+                return self._probe_all(session)
+            finally:
+                session.close()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    def _note_isolation(self, hello: dict) -> None:
+        if hello.get("isolation") == "namespaces":
+            self.graded.isolation = "namespaces"
+            for problem in hello.get("problems", []):
+                warn_once(f"isolation:{problem}", f"sandbox: {problem}")
+        else:
+            self.graded.isolation = "fallback"
+            warn_once(
+                "fallback",
+                f"Linux namespaces are not available ({hello.get('reason')}); grading goes on with the resource "
+                "limits only: the learner's code can read and write what the grading user can, and use the network.",
+            )
+
+    # -- cells ----------------------------------------------------------------
+    def _run_cells(self, session: Session) -> bool:
+        """Run every cell; on a failure drop the culprit and return False (replay)."""
+        last_ok: int | None = None
+        i = 0
+        while i < len(self.cells):
+            cell = self.cells[i]
+            if cell is None:
+                i += 1
+                continue
+            reply = session.request({"op": "cell", "source": cell.source})
+            if reply.kind == "ok" and reply.message.get("status") == "ok":
+                last_ok = i
+                i += 1
+                continue
+            if reply.kind == "budget":
+                self._stop(f"the notebook ran out of time ({self.limits.total_timeout:g} s in all)")
+                return True
+            culprit = i
+            if reply.kind == "died" and not reply.acked and last_ok is not None:
+                # The child died before starting this cell: something an
+                # earlier cell left behind (a timer, a thread) killed it.
+                culprit = last_ok
+            reason, tb = failure_reason(reply, self.limits)
+            self._drop(culprit, reason, tb)
+            if reply.kind == "ok" and reply.message.get("before_exec") and culprit == i:
+                continue  # nothing ran: same child, and the stand-in runs next
+            return False
+        return True
+
+    def _drop(self, index: int, reason: str, traceback: str) -> None:
+        cell = self.cells[index]
+        assert cell is not None
+        what = cell.describe()
+        self.graded.notes.append(f"{what[0].upper()}{what[1:]} was skipped: it {reason}.")
+        if cell.origin == ANSWER:
+            for ex_id in cell.exercises:
+                if ex_id not in self.results:
+                    ex = next(e for e in self.exercises if e.id == ex_id)
+                    self.results[ex_id] = _zero(
+                        ex,
+                        ERROR,
+                        f"Your answer cell ({cell.where}) {reason}. It was skipped, so nothing it defines was graded.",
+                        traceback,
+                    )
+            stand_in = self.plan.stub_for(cell.exercises)
+            self.cells[index] = stand_in if stand_in.source.strip() else None
+        else:
+            self.cells[index] = None
+
+    # -- probes -----------------------------------------------------------------
+    def _probe_all(self, session: Session) -> bool:
+        for ex in self.pending():
+            reply = session.request({"op": "probe", "exercise": ex.id, "inputs": self.plain_inputs[ex.id]})
+            if reply.kind == "ok":
+                self.results[ex.id] = self._judge(ex, reply.message)
+                continue
+            if reply.kind == "budget":
+                self._stop(f"the notebook ran out of time ({self.limits.total_timeout:g} s in all)")
+                return True
+            reason, _ = failure_reason(reply, self.limits)
+            name = ex.answer.name
+            self.results[ex.id] = _zero(ex, ERROR, f"Checking `{name}` on fresh inputs {reason}.")
+            self.graded.notes.append(f"Checking {ex.id} {reason}; the notebook was replayed for the other exercises.")
+            return False  # the child is gone: replay for the rest
+        return True
+
+    def _judge(self, ex: Exercise, message: dict) -> Result:
+        if "probe" in message:
+            try:
+                return ex.judge(message["probe"], self.inputs[ex.id])
+            except Exception as exc:  # noqa: BLE001 - judge() should never raise; be sure
+                return _zero(ex, ERROR, f"Your answer could not be checked ({type(exc).__name__}).")
+        why = str(message.get("error", "no answer"))[:300]
+        return _zero(ex, ERROR, f"Your answer could not be checked: {why}")
+
+
+__all__ = ["Graded", "Grader", "failure_reason", "grader_version"]

@@ -1,0 +1,451 @@
+"""The fork server: heavy libraries imported once, a fresh isolated child per run.
+
+Started once per grading session as ``python -m mlcourse.grading.zygote FD``
+(see :class:`mlcourse.grading.sandbox.Zygote`). At start it imports numpy,
+pandas, scikit-learn, matplotlib (Agg), IPython and the lessons' exercise
+definitions, builds an IPython shell with its history turned off and draws one
+figure, so fonts and caches are warm. Then, for each request, it forks:
+
+* the first fork (the *intermediate*) takes its own process group, enters new
+  mount, network and PID namespaces, forks again and waits;
+* the second fork (the *init* of the new PID namespace) isolates the
+  filesystem, sets resource limits, drops its capabilities and runs
+  :class:`~mlcourse.grading.runner.Runner` on the notebook's cells.
+
+Forking from here rather than from the grader matters twice: it costs a few
+milliseconds instead of the ~2 s of imports, and the child inherits nothing of
+the grader's state (other submissions, results, the gradebook).
+
+Messages to and from the grader travel over a ``SOCK_SEQPACKET`` socket, one
+JSON object per packet; a spawn request carries the child's three pipe ends
+as ``SCM_RIGHTS`` file descriptors.
+"""
+from __future__ import annotations
+
+import gc
+import importlib
+import importlib.util
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# Imported in the zygote so that every child starts with them loaded. Keep the
+# list to what lessons use: each entry costs start-up time once per batch.
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "sklearn",
+    "sklearn.base",
+    "sklearn.pipeline",
+    "sklearn.compose",
+    "sklearn.preprocessing",
+    "sklearn.impute",
+    "sklearn.linear_model",
+    "sklearn.tree",
+    "sklearn.ensemble",
+    "sklearn.model_selection",
+    "sklearn.metrics",
+    "sklearn.datasets",
+    "sklearn.dummy",
+    "joblib",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "IPython",
+    "IPython.core.interactiveshell",
+    "mlcourse",
+    "mlcourse.paths",
+    "mlcourse.exercises",
+    "mlcourse.exercises.engine",
+    "mlcourse.exercises.plain",
+    "mlcourse.exercises.compare",
+    "mlcourse.exercises.notebook",
+    "mlcourse.exercises.store",
+    "mlcourse.data",
+    "mlcourse.validation",
+    "mlcourse.training",
+    "mlcourse.registry",
+    "mlcourse.monitoring",
+    "mlcourse.grading.isolation",
+    "mlcourse.grading.runner",
+)
+
+# What "the heavy libraries are loaded" means, checked in every child's hello.
+HEAVY = ("numpy", "pandas", "sklearn", "matplotlib", "IPython")
+
+THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+
+SHELL: Any = None
+PROTECT: list[str] = []
+# Hidden from every child on top of what the grader names: where credentials
+# usually live. Folders holding the Python installation are descended into.
+ALWAYS_HIDE = ["/root", "/home", "/etc/shadow", "/etc/gshadow", "/etc/ssh", "/run/secrets", "/var/run/secrets"]
+
+
+def zygote_env(base: dict[str, str]) -> dict[str, str]:
+    """The zygote's environment: Agg plots and one BLAS thread per child.
+
+    One thread because ``--jobs`` already uses the cores, and because a BLAS
+    thread pool started before ``fork`` would be left broken in the child.
+    """
+    env = dict(base)
+    env["MPLBACKEND"] = "Agg"
+    for var in THREAD_ENV:
+        env[var] = "1"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _protected_paths() -> list[str]:
+    """What the child must still read: the interpreter, its libraries, mlcourse."""
+    import mlcourse
+    from mlcourse import paths
+
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(mlcourse.__file__).resolve().parent)}
+    for entry in sys.path:
+        if entry and Path(entry).is_dir():
+            found.add(str(Path(entry).resolve()))
+    for kind in ("notebooks", "solutions"):
+        try:
+            found.add(str(paths.lessons_dir(kind).resolve()))
+        except Exception:  # noqa: BLE001 - a missing lessons folder protects nothing
+            pass
+    return sorted(found)
+
+
+def preload() -> dict:
+    """Import what children need and build the shell; report what failed."""
+    global SHELL, PROTECT
+    start = time.perf_counter()
+    # ``python -m`` put the grader's working directory first on sys.path; the
+    # child must not depend on it (it may be a folder of submissions to hide).
+    if sys.path and sys.path[0] in ("", os.getcwd()):
+        sys.path.pop(0)
+    home = os.path.expanduser("~")
+    if home not in ALWAYS_HIDE:
+        ALWAYS_HIDE.append(home)
+    failed = {}
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - reported, never silently ignored
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    try:
+        from mlcourse.exercises import LESSONS
+
+        for module in LESSONS.values():
+            name = f"mlcourse.exercises.{module}"
+            try:
+                importlib.import_module(name)
+            except Exception as exc:  # noqa: BLE001 - a lesson still being written
+                failed[name] = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001
+        failed["mlcourse.exercises"] = f"{type(exc).__name__}: {exc}"
+    from mlcourse.grading import runner
+
+    SHELL = runner.make_shell()
+    runner.warm_up(SHELL)
+    lessons = [m for name, m in sys.modules.items() if name.startswith("mlcourse.exercises.") and m is not None]
+    runner.BASE = runner.trusted_snapshot(lessons)
+    PROTECT = _protected_paths()
+    gc.collect()
+    # Keep the preloaded objects out of the collector's way: fewer pages
+    # touched (and copied) in each child.
+    gc.freeze()
+    return {
+        "pid": os.getpid(),
+        "seconds": round(time.perf_counter() - start, 3),
+        "loaded": {name: name in sys.modules for name in HEAVY},
+        "failed": failed,
+        "threads": len(os.listdir(f"/proc/{os.getpid()}/task")) if Path("/proc/self/task").is_dir() else None,
+    }
+
+
+# --------------------------------------------------------------------------
+# The child: intermediate process, then the namespace's init
+# --------------------------------------------------------------------------
+def _child_env(workdir: str) -> None:
+    path = os.environ.get("PATH", "/usr/bin:/bin")
+    os.environ.clear()
+    # Only what a notebook needs: no credentials or paths from the grader's
+    # environment reach the learner's code.
+    os.environ.update(
+        {
+            "PATH": path,
+            "LANG": "C.UTF-8",
+            "HOME": workdir,
+            "TMPDIR": workdir,
+            "MLCOURSE_HOME": os.path.join(workdir, ".mlcourse"),
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **{v: "1" for v in THREAD_ENV},
+        }
+    )
+
+
+def _load_exercises(settings: dict) -> tuple[dict, list]:
+    from mlcourse.exercises.engine import Exercise
+
+    name = settings["exercise_module"]
+    mod = sys.modules.get(name)
+    if mod is None:
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            path = settings.get("exercise_file")
+            if not path:
+                raise
+            spec = importlib.util.spec_from_file_location(name, path)
+            if spec is None or spec.loader is None:
+                raise
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            spec.loader.exec_module(mod)
+    exercises = {v.id: v for v in vars(mod).values() if isinstance(v, Exercise)}
+    return exercises, [mod]
+
+
+def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None) -> None:
+    """The namespace's init: isolate, limit, then serve the grader. Never returns."""
+    from mlcourse.grading import isolation
+    from mlcourse.grading.runner import Channel, Runner
+
+    channel = Channel(req, resp)
+    marks = {"start": time.perf_counter()}
+    try:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        keep = {0, 1, 2, req, resp}
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd not in keep:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        marks["fds"] = time.perf_counter()
+        exercises, modules = _load_exercises(settings)
+        marks["exercises"] = time.perf_counter()
+        limits = settings["limits"]
+        problems: list[str] = []
+        if ns_problem is None:
+            report = isolation.isolate_filesystem(
+                hide=[*settings.get("hide", []), *ALWAYS_HIDE],
+                protect=PROTECT,
+                fallback_workdir=settings["workdir"],
+                scratch_mb=int(limits["scratch_mb"]),
+            )
+            workdir = report.workdir
+            problems += report.problems
+        else:
+            workdir = settings["workdir"]
+        marks["filesystem"] = time.perf_counter()
+        os.chdir(workdir)
+        _child_env(workdir)
+        isolation.set_limits(
+            memory_mb=int(limits["memory_mb"]),
+            fsize_mb=int(limits["fsize_mb"]),
+            cpu_seconds=int(limits["cpu_seconds"]),
+        )
+        if ns_problem is None:
+            problems += isolation.drop_privileges()
+        isolation.die_with_parent()
+        runner = Runner(SHELL, channel, exercises, modules)
+        marks["runner"] = time.perf_counter()
+        steps = list(marks.items())
+        channel.send(
+            {
+                "hello": {
+                    "pid": os.getpid(),
+                    "isolation": "namespaces" if ns_problem is None else "fallback",
+                    "reason": ns_problem,
+                    "problems": problems,
+                    "workdir": workdir,
+                    "loaded": {name: name in sys.modules for name in HEAVY},
+                    "exercises": sorted(exercises),
+                    "setup_ms": {b[0]: round(1000 * (b[1] - a[1]), 1) for a, b in zip(steps, steps[1:])},
+                }
+            }
+        )
+    except BaseException as exc:  # noqa: BLE001 - reported to the grader as its own failure
+        try:
+            channel.send({"fatal": f"{type(exc).__name__}: {exc}"})
+        finally:
+            os._exit(71)
+    try:
+        runner.serve()
+    finally:
+        os._exit(0)
+
+
+def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
+    """The intermediate process. Never returns."""
+    try:
+        os.setpgid(0, 0)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in close:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        req, resp, out = fds
+        if settings.get("namespaces", True):
+            from mlcourse.grading.isolation import enter_namespaces
+
+            ns_problem = enter_namespaces()
+        else:
+            ns_problem = "namespaces were turned off"
+        pid = os.fork()
+        if pid == 0:
+            _init(settings, req, resp, out, ns_problem)
+        os.close(req)
+        os.close(out)
+        try:
+            os.write(resp, json.dumps({"init_pid": pid}).encode() + b"\n")
+        except OSError:
+            pass
+        os.close(resp)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            # Die the same way, so the grader sees the signal (a crash, SIGXCPU...).
+            signal.signal(sig, signal.SIG_DFL)
+            os.kill(os.getpid(), sig)
+        os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 70)
+    except BaseException:  # noqa: BLE001
+        os._exit(70)
+
+
+# --------------------------------------------------------------------------
+# The server loop
+# --------------------------------------------------------------------------
+def _send(sock: socket.socket, message: dict) -> None:
+    try:
+        sock.send(json.dumps(message).encode())
+    except OSError:
+        pass
+
+
+def _sweep(children: set[int]) -> None:
+    """Kill orphans re-parented here (subreaper): what escaped a dead child's group."""
+    path = Path(f"/proc/self/task/{os.getpid()}/children")
+    try:
+        pids = [int(p) for p in path.read_text().split()]
+    except (OSError, ValueError):
+        return
+    for pid in pids:
+        if pid not in children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def serve(sock: socket.socket) -> None:
+    from mlcourse.grading.isolation import become_subreaper
+
+    become_subreaper()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    children: set[int] = set()
+
+    def reap() -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            if pid in children:
+                children.discard(pid)
+                _send(sock, {"exit": pid, "status": status})
+                _sweep(children)
+
+    while True:
+        try:
+            ready, _, _ = select.select([sock, wake_r], [], [])
+        except InterruptedError:  # pragma: no cover - PEP 475 retries select
+            continue
+        if wake_r in ready:
+            try:
+                os.read(wake_r, 4096)
+            except BlockingIOError:
+                pass
+        reap()
+        if sock not in ready:
+            continue
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
+        except OSError:
+            break
+        if not data:
+            break
+        try:
+            msg = json.loads(data)
+        except ValueError:
+            for fd in fds:
+                os.close(fd)
+            continue
+        op = msg.get("op")
+        if op == "spawn":
+            try:
+                pid = os.fork()
+            except OSError as exc:
+                for fd in fds:
+                    os.close(fd)
+                _send(sock, {"spawn_failed": msg.get("id"), "error": str(exc)})
+                continue
+            if pid == 0:
+                _spawned(msg["settings"], list(fds), [sock.fileno(), wake_r, wake_w])
+            for fd in fds:
+                os.close(fd)
+            children.add(pid)
+            _send(sock, {"spawned": msg.get("id"), "pid": pid})
+        elif op == "kill":
+            pid = msg.get("pid")
+            if pid in children:  # never a reaped (and maybe reused) pid
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+        elif op == "quit":
+            break
+    for pid in list(children):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    sock = socket.socket(fileno=int(argv[0]))
+    try:
+        hello = preload()
+    except BaseException as exc:  # noqa: BLE001 - tell the grader why, then stop
+        _send(sock, {"fatal": f"{type(exc).__name__}: {exc}"})
+        raise SystemExit(1)
+    _send(sock, {"hello": hello})
+    serve(sock)
+
+
+if __name__ == "__main__":
+    main()
