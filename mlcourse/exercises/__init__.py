@@ -23,6 +23,7 @@ from mlcourse.exercises.engine import Exercise
 # Lesson notebook (stem) -> module holding its exercise definitions, in course order.
 LESSONS: dict[str, str] = {
     "01_data": "data",
+    "06_interview_prep": "interview",
 }
 
 _current: list[str] = []
