@@ -97,18 +97,20 @@ def atomic_write(path: Path, text: str) -> None:
 # Per submission
 # --------------------------------------------------------------------------
 def _result_output(r: Result) -> str:
-    lines = [r.message] if r.message else []
     if r.status == PASSED:
-        lines = [f"All {len(r.tests)} tests passed." if r.tests else "Passed."]
-    for t in r.tests:
-        if r.status in (PASSED, NOT_ATTEMPTED) or t.name == "grading":
-            continue
-        mark = "✓" if t.status == PASSED else "✗"
-        lines.append(f"{mark} {t.name}" + (f": {t.message}" if t.status != PASSED and t.message else ""))
+        return f"Passed all {len(r.tests)} tests." if len(r.tests) > 1 else "Passed."
+    tests = [t for t in r.tests if t.name != "grading"]
+    if r.status == NOT_ATTEMPTED or not tests:
+        lines = [r.message]
+    else:
+        # One line per test: which input, what was expected, what came back.
+        lines = [
+            f"✓ {t.name}" if t.status == PASSED else f"✗ {t.name}: {t.message}" for t in tests
+        ]
     tb = next((t.traceback for t in r.tests if t.traceback), "")
     if tb and r.status == ERROR:
         lines.append(tb.rstrip())
-    return "\n".join(lines)
+    return "\n".join(line for line in lines if line)
 
 
 def _summary(g: Graded) -> str:
@@ -116,6 +118,8 @@ def _summary(g: Graded) -> str:
         return f"Your notebook could not be graded: {g.error}"
     passed = sum(1 for r in g.results if r.status == PASSED)
     text = f"{g.lesson}: {g.score:g}/{g.max_score:g} points, {passed} of {len(g.results)} exercises passed."
+    if g.error:
+        text = f"Your notebook could not be graded: {g.error}\n{text}"
     if g.notes:
         text += "\n" + "\n".join(f"- {n}" for n in g.notes)
     return text

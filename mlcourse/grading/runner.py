@@ -314,6 +314,8 @@ def describe(exc: BaseException) -> dict:
         "ename": _type(exc).__name__,
         "evalue": _safe_str(exc, 500),
         "traceback": short_traceback(exc),
+        # numpy raises a subclass (_ArrayMemoryError): say "out of memory" for all.
+        "memory": _isinstance(exc, MemoryError),
     }
 
 

@@ -139,7 +139,7 @@ def failure_reason(reply: Reply, limits: Limits) -> tuple[str, str]:
             return f"does not run: {ename}: {evalue}", tb
         if ename == "SystemExit":
             return "called sys.exit() (or exit()), which would stop the whole notebook", tb
-        if ename == "MemoryError":
+        if ename == "MemoryError" or m.get("memory") is True:
             return f"ran out of memory (MemoryError; the limit is {limits.memory_mb} MB)", tb
         if ename == "KeyboardInterrupt":
             return "raised KeyboardInterrupt", tb

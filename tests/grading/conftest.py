@@ -1,0 +1,161 @@
+"""Fixtures for the grader's tests: a small demo lesson and submissions of it.
+
+The demo lesson (``99_demo``, exercises ``demo.*`` in ``demo_lesson.py``) is
+registered in :data:`mlcourse.exercises.LESSONS` and its learner template is
+written to a temporary lessons folder, exactly as ``mlcourse release`` would.
+Submissions are built from its solution cells, so each test states only what
+it changes.
+"""
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+HERE = Path(__file__).parent
+DEMO = "99_demo"
+
+SETUP = "import numpy as np\nimport pandas as pd\n\nsample = pd.DataFrame({'a': [1.0, None, 3.0]})\nsample"
+ANSWERS = {
+    "demo.double": 'def double(x):\n    """Twice x."""\n    return 2 * x',
+    "demo.total": "total = sum(range(11))",
+    "demo.clean": "def clean(df):\n    return df.dropna().reset_index(drop=True)",
+}
+
+
+def _cell(kind: str, source: str, cid: str, meta: dict | None = None) -> dict:
+    cell = {"cell_type": kind, "id": cid, "metadata": meta or {}, "source": source}
+    if kind == "code":
+        cell.update(outputs=[], execution_count=None)
+    return cell
+
+
+def solutions_notebook() -> dict:
+    cells = [_cell("markdown", "# Demo lesson", "d-00"), _cell("code", SETUP, "d-01")]
+    n = 2
+    for ex_id, answer in ANSWERS.items():
+        cells.append(_cell("markdown", f"### {ex_id}", f"d-{n:02d}"))
+        src = f"# BEGIN SOLUTION\n{answer}\n# END SOLUTION"
+        cells.append(_cell("code", src, f"d-{n + 1:02d}", {"mlcourse": {"exercise": ex_id}}))
+        short = ex_id.split(".")[1]
+        cells.append(_cell("code", f"ex.{short}.check()", f"d-{n + 2:02d}", {"mlcourse": {"check": ex_id}}))
+        n += 3
+    cells.append(_cell("code", "if isinstance(total, int):\n    print('total is', total)", f"d-{n:02d}"))
+    return {
+        "cells": cells,
+        "metadata": {"mlcourse": {"lesson": DEMO}, "kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def _load_demo_module():
+    name = "mlcourse_grading_demo_lesson"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, HERE / "demo_lesson.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def demo_module():
+    return _load_demo_module()
+
+
+@pytest.fixture(scope="session")
+def demo_lessons(tmp_path_factory: pytest.TempPathFactory, demo_module) -> Path:
+    """Install the demo lesson for the whole session; return its lessons root."""
+    from mlcourse import exercises, paths
+    from mlcourse.exercises import notebook as nbio
+    from mlcourse.release import learner_notebook
+
+    mp = pytest.MonkeyPatch()
+    mp.setitem(exercises.LESSONS, DEMO, "demo")
+    mp.setitem(sys.modules, "mlcourse.exercises.demo", demo_module)
+    root = tmp_path_factory.mktemp("lessons")
+    real = paths.lessons_dir
+
+    def lessons_dir(kind: str = "notebooks") -> Path:
+        # The real lessons stay where they are; the demo one lives in root.
+        folder = root / kind
+        folder.mkdir(exist_ok=True)
+        for nb in real(kind).glob("*.ipynb"):
+            target = folder / nb.name
+            if not target.exists():
+                target.symlink_to(nb)
+        return folder
+
+    mp.setattr(paths, "lessons_dir", lessons_dir)
+    solution = solutions_notebook()
+    (lessons_dir("solutions") / f"{DEMO}.ipynb").write_text(nbio.dumps(solution))
+    (lessons_dir("notebooks") / f"{DEMO}.ipynb").write_text(nbio.dumps(learner_notebook(solution)))
+    yield root
+    mp.undo()
+
+
+@pytest.fixture(scope="session")
+def demo_template(demo_lessons: Path) -> dict:
+    return json.loads((demo_lessons / "notebooks" / f"{DEMO}.ipynb").read_text())
+
+
+@pytest.fixture(scope="session")
+def make_submission(demo_template: dict) -> Callable[..., dict]:
+    """``make_submission(answers={...}, edit=callable)``: the learner template
+    with answer cells filled in (all correct by default) and any edit applied."""
+
+    def make(answers: dict | None = None, edit: Callable[[dict], None] | None = None) -> dict:
+        nb = copy.deepcopy(demo_template)
+        chosen = dict(ANSWERS) if answers is None else answers
+        for cell in nb["cells"]:
+            ex_id = cell.get("metadata", {}).get("mlcourse", {}).get("exercise")
+            if ex_id in chosen and chosen[ex_id] is not None:
+                src = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                prompt = "\n".join(line for line in src.splitlines() if line.startswith("# "))
+                cell["source"] = f"{prompt}\n{chosen[ex_id]}"
+        if edit:
+            edit(nb)
+        return nb
+
+    return make
+
+
+def write(path: Path, nb: dict | str | bytes) -> Path:
+    """Write a notebook (dict), or raw text or bytes, creating folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(nb, bytes):
+        path.write_bytes(nb)
+    elif isinstance(nb, str):
+        path.write_text(nb)
+    else:
+        path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_nb() -> Callable[[Path, dict | str | bytes], Path]:
+    return write
+
+
+@pytest.fixture(scope="session")
+def answers() -> dict:
+    """The demo lesson's correct answers, by exercise id."""
+    return dict(ANSWERS)
+
+
+@pytest.fixture(scope="session")
+def zygote():
+    """One fork server for the tests that drive the sandbox directly."""
+    from mlcourse.grading.sandbox import Zygote
+
+    z = Zygote()
+    z.start()
+    yield z
+    z.close()

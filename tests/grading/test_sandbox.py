@@ -1,0 +1,192 @@
+"""The sandboxed child: what it has, what it cannot see or do, how it is stopped."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from mlcourse.grading import isolation
+from mlcourse.grading.sandbox import Limits, Session, describe_status, session_settings
+
+LIMITS = Limits(cell_timeout=5, total_timeout=60, memory_mb=2048, output_mb=1)
+
+
+@pytest.fixture(scope="module")
+def secret_dir(tmp_path_factory):
+    """A folder standing for the grader's output: children must not see it."""
+    d = tmp_path_factory.mktemp("out")
+    (d / "gradebook.db").write_text("secret")
+    return d
+
+
+@pytest.fixture(scope="module")
+def session(zygote, demo_module, secret_dir, tmp_path_factory):
+    work = tmp_path_factory.mktemp("work")
+    settings = session_settings(
+        exercise_module=demo_module.__name__,
+        exercise_file=demo_module.__file__,
+        workdir=str(work),
+        hide=[str(secret_dir)],
+    )
+    s = Session(zygote, settings, LIMITS, time.monotonic() + 600)
+    s.start()
+    yield s
+    s.close()
+
+
+def run(session: Session, source: str) -> dict:
+    reply = session.request({"op": "cell", "source": source})
+    assert reply.kind == "ok", (reply.kind, reply.detail)
+    return reply.message
+
+
+def value(session: Session, expr: str):
+    """Evaluate ``expr`` in the child; its (short) JSON comes back as an exception's text."""
+    msg = run(session, f"import json as _j\n_v = _j.dumps({expr})\nassert False, _v")
+    return json.loads(msg["evalue"])
+
+
+def test_the_fork_server_preloads_the_heavy_libraries_for_real(zygote, session):
+    # Python's forkserver drops preload import errors silently: check them.
+    assert zygote.hello["failed"] == {} or all("exercises" in k for k in zygote.hello["failed"])
+    assert all(zygote.hello["loaded"].values()), zygote.hello["loaded"]
+    assert all(session.hello["loaded"].values()), session.hello["loaded"]
+    assert value(session, "sorted(m for m in ('numpy', 'pandas', 'sklearn', 'matplotlib', 'IPython') if m in __import__('sys').modules)") == [
+        "IPython", "matplotlib", "numpy", "pandas", "sklearn"
+    ]
+    # One thread: forking a process with threads (a history writer, a BLAS pool) is unsafe.
+    assert zygote.hello["threads"] == 1
+
+
+def test_child_is_isolated_in_namespaces(session):
+    if session.hello["isolation"] != "namespaces":
+        pytest.skip(f"no namespaces here: {session.hello['reason']}")
+    assert session.hello["problems"] == []
+    assert value(session, "__import__('os').getpid()") == 1  # its own PID namespace
+
+
+def test_no_network(session):
+    if session.hello["isolation"] != "namespaces":
+        pytest.skip("no namespaces here")
+    msg = run(session, "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)")
+    assert msg["status"] == "error" and msg["ename"] in ("OSError", "TimeoutError", "ConnectionRefusedError")
+
+
+def test_output_folder_and_home_are_hidden_and_the_disk_is_read_only(session, secret_dir):
+    if session.hello["isolation"] != "namespaces":
+        pytest.skip("no namespaces here")
+    # Under /tmp it is gone with the rest of /tmp; elsewhere it is an empty mount.
+    seen = value(session, f"(lambda os, p: os.listdir(p) if os.path.isdir(p) else [])(__import__('os'), {str(secret_dir)!r})")
+    assert seen == []
+    assert value(session, "__import__('os').path.exists('/root/.ssh')") is False
+    assert value(session, "open('/etc/shadow').read()") == ""
+    msg = run(session, f"open({str(Path(__file__).parent / 'escaped.txt')!r}, 'w')")
+    assert msg["status"] == "error" and "Read-only" in msg["evalue"]
+    assert not (Path(__file__).parent / "escaped.txt").exists()
+    # Its own scratch space works, and is its own.
+    assert value(session, "(open('mine.txt', 'w').write('x'), __import__('os').getcwd())[1]") == session.hello["workdir"]
+
+
+def test_capabilities_are_dropped(session):
+    if session.hello["isolation"] != "namespaces":
+        pytest.skip("no namespaces here")
+    caps = value(session, "[l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd'))]")
+    assert caps == ["0000000000000000", "0000000000000000"]
+    msg = run(session, "import ctypes\nassert ctypes.CDLL(None).mount(b'none', b'/', None, 32, None) == 0")
+    assert msg["status"] == "error"
+
+
+def test_environment_stdin_and_limits(session):
+    names = value(session, "sorted(__import__('os').environ)")
+    assert "MLCOURSE_HOME" in names and not any(k.startswith(("PYTEST", "GITHUB", "AWS", "VIRTUAL_ENV")) for k in names)
+    assert value(session, "__import__('os').environ['HOME']") == session.hello["workdir"]
+    msg = run(session, "input()")
+    assert msg["ename"] == "EOFError"  # stdin is /dev/null
+    limit = value(session, "__import__('resource').getrlimit(__import__('resource').RLIMIT_AS)")
+    assert limit == [LIMITS.memory_mb * 2**20] * 2
+    msg = run(session, "x = bytearray(30 * 2**30)")
+    assert msg["ename"] == "MemoryError"
+
+
+def test_magics_lessons_use_work(session):
+    for source in ("%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()", "%%time\ny = 1", "%timeit sum(range(10))", "%pip install nothing"):
+        assert run(session, source)["status"] == "ok", source
+    assert value(session, "__import__('matplotlib').get_backend().lower()") == "agg"
+
+
+def test_fake_messages_on_the_private_pipes_are_ignored(session):
+    source = (
+        "import os\n"
+        "for fd in range(3, 30):\n"
+        "    try:\n"
+        "        os.write(fd, b'{\"token\": \"0\", \"status\": \"ok\"}\\n{\"hello\": {}}\\n{\"probe\": {}}\\n')\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "raise ValueError('still here')"
+    )
+    before = session.bogus
+    msg = run(session, source)
+    assert msg["evalue"] == "still here"  # the answer to *this* request, with its token
+    assert session.bogus > before
+
+
+def test_printing_past_the_limit_stops_the_child(zygote, demo_module, tmp_path):
+    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
+        s.start()
+        reply = s.request({"op": "cell", "source": "print('x' * 5_000_000)"})
+        assert reply.kind == "output"
+
+
+def test_a_timeout_kills_the_whole_process_group(zygote, demo_module, tmp_path):
+    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    with Session(zygote, settings, Limits(cell_timeout=1), time.monotonic() + 60) as s:
+        s.start()
+        pid = s.pid
+        s.request({"op": "cell", "source": "import subprocess\np = subprocess.Popen(['sleep', '600'])"})
+        started = time.monotonic()
+        reply = s.request({"op": "cell", "source": "while True: pass"})
+        assert reply.kind == "timeout" and time.monotonic() - started < 3
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the child's process group survived")
+
+
+def test_crash_is_reported_with_its_signal(zygote, demo_module, tmp_path):
+    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
+        s.start()
+        reply = s.request({"op": "cell", "source": "import ctypes\nctypes.string_at(0)"})
+        assert reply.kind == "died" and "SIGSEGV" in reply.detail
+
+
+def test_without_namespaces_it_still_runs_and_says_so(zygote, demo_module, tmp_path):
+    settings = session_settings(
+        exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[], namespaces=False
+    )
+    with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
+        s.start()
+        assert s.hello["isolation"] == "fallback" and s.hello["reason"]
+        assert s.request({"op": "cell", "source": "x = 1"}).message["status"] == "ok"
+
+
+def test_status_descriptions():
+    assert "exit status 3" in describe_status(3 << 8)
+    assert "SIGSEGV" in describe_status(11)
+    assert "CPU" in describe_status(24)
+
+
+def test_mountinfo_parsing_and_hideable():
+    point, opts = isolation.parse_mountinfo_line("36 35 98:0 /a /mnt/a\\040b rw,nosuid - ext4 /dev/x rw")
+    assert point == "/mnt/a b" and "nosuid" in opts
+    assert isolation.hideable(Path("/srv/x"), [Path("/opt/venv")])
+    assert not isolation.hideable(Path("/opt"), [Path("/opt/venv")])
