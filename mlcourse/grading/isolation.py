@@ -294,16 +294,20 @@ def isolate_filesystem(
             failed.append(point)
     if "/" in failed:
         problems.append("could not make / read-only")
-    hide_tree(hide, protect_paths, problems)
+    scratch_dirs = [Path(d) for d in ("/tmp", "/var/tmp", "/dev/shm") if Path(d).is_dir() and hideable(Path(d), protect_paths)]
+    # What a fresh scratch tmpfs will cover anyway needs no mount of its own
+    # (a batch in /tmp would otherwise mean one mount per submission).
+    hide_tree([h for h in hide if not any(_is_within(Path(h), d) for d in scratch_dirs)], protect_paths, problems)
     scratch = f"size={max(1, scratch_mb)}m,mode=1777"
-    for shared in ("/var/tmp", "/dev/shm"):
-        if Path(shared).is_dir() and hideable(Path(shared), protect_paths):
-            try:
-                mount("tmpfs", shared, "tmpfs", MS_NOSUID | MS_NODEV, scratch)
-            except OSError as exc:
-                problems.append(f"scratch {shared}: {exc.strerror}")
-    if hideable(Path("/tmp"), protect_paths):
-        mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+    for shared in scratch_dirs:
+        try:
+            size = scratch if shared != Path("/var/tmp") else "size=64m,mode=1777"
+            mount("tmpfs", str(shared), "tmpfs", MS_NOSUID | MS_NODEV, size)
+        except OSError as exc:
+            if shared == Path("/tmp"):
+                raise
+            problems.append(f"scratch {shared}: {exc.strerror}")
+    if Path("/tmp") in scratch_dirs:
         workdir = "/tmp/submission"
         os.mkdir(workdir, 0o700)
     else:

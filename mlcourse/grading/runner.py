@@ -397,10 +397,18 @@ class Runner:
             except Exception:  # noqa: BLE001
                 pass
 
+    def _bindings(self) -> dict:
+        """What each of the notebook's names is bound to (the shell's own history names aside)."""
+        return {
+            k: (id(v), _type(v))
+            for k, v in self._user_ns.items()
+            if not k.startswith("_") and k not in ("In", "Out", "exit", "quit", "get_ipython")
+        }
+
     # -- operations ---------------------------------------------------------
     def run_cell(self, source: str) -> dict:
         self._reset_shell()
-        before = {k: id(v) for k, v in self._user_ns.items()}
+        before = self._bindings()
         try:
             result = self._run_cell(self.shell, source, store_history=True)
         except BaseException as exc:  # noqa: BLE001 - the shell itself failed on this cell
@@ -413,8 +421,8 @@ class Runner:
         if result.error_before_exec is not None:
             return {"status": "error", **describe(result.error_before_exec), "before_exec": True}
         if result.error_in_exec is not None:
-            after = {k: id(v) for k, v in self._user_ns.items()}
-            return {"status": "error", **describe(result.error_in_exec), "before_exec": False, "changed": after != before}
+            changed = self._bindings() != before
+            return {"status": "error", **describe(result.error_in_exec), "before_exec": False, "changed": changed}
         return {"status": "ok"}
 
     def probe(self, exercise_id: Any, inputs: Any) -> dict:

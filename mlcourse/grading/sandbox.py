@@ -188,7 +188,6 @@ class Zygote:
     def _ensure(self) -> None:
         if not self._alive:
             if self._proc is not None:
-                log.warning("the grading fork server stopped; starting a new one")
                 self.close()
             self.start()
 
@@ -220,7 +219,19 @@ class Zygote:
 
     # -- children -------------------------------------------------------------
     def spawn(self, settings: dict, fds: list[int]) -> int:
-        """Fork a child with these settings and pipe ends; return its pid."""
+        """Fork a child with these settings and pipe ends; return its pid.
+
+        A fork server that died (killed, out of memory) is replaced once.
+        """
+        try:
+            return self._spawn(settings, fds)
+        except SandboxError as exc:
+            if self._alive:
+                raise
+            log.warning(f"the grading fork server stopped ({exc}); starting a new one")
+            return self._spawn(settings, fds)
+
+    def _spawn(self, settings: dict, fds: list[int]) -> int:
         with self._lock:
             self._ensure()
             self._next += 1

@@ -8,8 +8,9 @@ For one submission, :class:`Grader`:
 3. when a cell raises, times out, exits (``sys.exit``, ``os._exit``), crashes
    or prints too much, drops it: the exercises whose answer it holds score 0
    with the reason, an answer cell is replaced by the lesson's stub, and the
-   notebook is replayed without it in a fresh child. A cell that does not even
-   compile changed nothing, so the same child simply goes on;
+   notebook is replayed without it in a fresh child. A cell that did not
+   compile, or raised before binding any variable, left the notebook as it
+   was, so the same child goes on (see :func:`_left_no_trace`);
 4. asks the child to probe each remaining exercise (plain data back, never
    pickles, never printed output) and judges that data here, in the grader's
    process, with the very same :class:`~mlcourse.exercises.engine.Exercise`
@@ -62,6 +63,9 @@ class Graded:
     grader_version: str = ""
     isolation: str = ""
     replays: int = 0
+    # Where the time went (seconds): starting children, running cells,
+    # probing in the child, judging here. For the benchmark and the curious.
+    timing: dict[str, float] = field(default_factory=lambda: {"start": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0})
 
     @property
     def score(self) -> float:
@@ -263,6 +267,23 @@ class Grader:
         graded.results = [results[ex.id] for ex in exercises]
 
 
+def _left_no_trace(reply: Reply) -> bool:
+    """Whether a failed cell can be dropped without replaying the notebook.
+
+    True when the cell did not compile (nothing ran), or when it raised an
+    ordinary exception before binding any name: the notebook's variables are
+    exactly what they were before it. Objects a cell mutated in place before
+    raising are the one thing this does not see; a cell that exits, times
+    out, crashes or prints too much always means a fresh process.
+    """
+    if reply.kind != "ok":
+        return False
+    m = reply.message
+    if m.get("before_exec") is True:
+        return True
+    return m.get("changed") is False and m.get("ename") not in ("SystemExit", "KeyboardInterrupt")
+
+
 def _exercises(lesson: str) -> list[Exercise]:
     from mlcourse.exercises import exercises_of
 
@@ -337,7 +358,9 @@ class _Run:
         workdir = tempfile.mkdtemp(prefix="mlcourse-grade-", dir=self.grader.workroot)
         try:
             session = Session(self.grader.zygote, self._settings(workdir), self.limits, self.deadline)
+            t0 = time.perf_counter()
             session.start()
+            self.graded.timing["start"] += time.perf_counter() - t0
             try:
                 self._note_isolation(session.hello)
                 if not self._run_cells(session):
@@ -372,6 +395,7 @@ class _Run:
                 i += 1
                 continue
             reply = session.request({"op": "cell", "source": cell.source})
+            self.graded.timing["cells"] += reply.seconds
             if reply.kind == "ok" and reply.message.get("status") == "ok":
                 last_ok = i
                 i += 1
@@ -386,8 +410,8 @@ class _Run:
                 culprit = last_ok
             reason, tb = failure_reason(reply, self.limits)
             self._drop(culprit, reason, tb)
-            if reply.kind == "ok" and reply.message.get("before_exec") and culprit == i:
-                continue  # nothing ran: same child, and the stand-in runs next
+            if culprit == i and _left_no_trace(reply):
+                continue  # same child: the stand-in (if any) runs next
             return False
         return True
 
@@ -415,8 +439,11 @@ class _Run:
     def _probe_all(self, session: Session) -> bool:
         for ex in self.pending():
             reply = session.request({"op": "probe", "exercise": ex.id, "inputs": self.plain_inputs[ex.id]})
+            self.graded.timing["probes"] += reply.seconds
             if reply.kind == "ok":
+                t0 = time.perf_counter()
                 self.results[ex.id] = self._judge(ex, reply.message)
+                self.graded.timing["judge"] += time.perf_counter() - t0
                 continue
             if reply.kind == "budget":
                 self._stop(f"the notebook ran out of time ({self.limits.total_timeout:g} s in all)")

@@ -1,0 +1,133 @@
+"""``mlcourse grade`` and ``mlcourse gradebook`` as commands: exit status,
+skipping, --force, outputs, and the grader's own failures."""
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import signal
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from mlcourse import cli
+from mlcourse.grading import results as res
+from mlcourse.grading.batch import Progress, format_seconds
+from mlcourse.grading.discover import load
+from mlcourse.grading.sandbox import Limits, warn_once
+from mlcourse.grading.verdict import Grader
+
+
+def grade(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = cli.main(["grade", *argv])
+    return status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory, demo_lessons, make_submission, write_nb):
+    root = tmp_path_factory.mktemp("small")
+    write_nb(root / "subs" / "ann" / "99_demo.ipynb", make_submission())
+    write_nb(root / "subs" / "bob.ipynb", make_submission(answers={}))
+    status, out, _ = grade(str(root / "subs"), "--out", str(root / "out"), "--jobs", "2", "--timeout", "10", "--quiet")
+    assert status == 0, out
+    return root
+
+
+def test_results_files_follow_gradescope_schema(small):
+    data = json.loads((small / "out" / "ann" / "99_demo" / "results.json").read_text())
+    assert data["score"] == 5 and isinstance(data["output"], str)
+    for t in data["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "status", "output"}
+        assert t["status"] in ("passed", "failed")
+    bob = json.loads((small / "out" / "bob" / "99_demo" / "results.json").read_text())
+    assert bob["score"] == 0 and all(t["status"] == "failed" for t in bob["tests"])
+    feedback = (small / "out" / "bob" / "99_demo" / "feedback.md").read_text()
+    assert "Score: 0 / 5" in feedback and "not attempted" in feedback and "demo.clean" in feedback
+
+
+def test_force_grades_again_and_replaces_rows(small):
+    import sqlite3
+
+    db = small / "out" / "gradebook.db"
+    before = sqlite3.connect(db).execute("SELECT count(*), max(graded_at) FROM grades").fetchone()
+    ann = str(small / "subs" / "ann" / "99_demo.ipynb")  # a file: its learner is its folder's name
+    status, out, _ = grade(ann, "--out", str(small / "out"), "--quiet")
+    assert status == 0 and "0 graded, 1 already graded" in out
+    status, out, _ = grade(ann, "--out", str(small / "out"), "--force", "--quiet")
+    assert status == 0 and "1 graded, 0 already graded" in out
+    after = sqlite3.connect(db).execute("SELECT count(*) FROM grades").fetchone()
+    assert after[0] == before[0]  # replaced, not duplicated
+
+
+def test_gradebook_export_latest_and_all(small, tmp_path):
+    target = tmp_path / "g.csv"
+    assert cli.main(["gradebook", str(small / "out"), "--csv", str(target)]) == 0
+    lines = target.read_text().splitlines()
+    assert lines[0].startswith("learner,lesson,exercise") and len(lines) == 1 + 6
+    assert cli.main(["gradebook", str(small / "out"), "--csv", str(target), "--all"]) == 0
+
+
+def test_the_grader_failing_to_run_is_exit_status_2(small, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    status, _, err = grade(str(small / "subs"), "--out", str(blocker / "out"))
+    assert status == 2 and "cannot write to the output folder" in err
+    status, _, err = grade(str(tmp_path / "missing"), "--out", str(tmp_path / "o"))
+    assert status == 2 and "no such file or folder" in err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "gradebook.db").write_text("this is not a database" * 100)
+    status, _, err = grade(str(small / "subs"), "--out", str(broken))
+    assert status == 2 and "gradebook" in err
+    assert cli.main(["gradebook", str(tmp_path / "nothing"), "--csv", str(tmp_path / "x.csv")]) == 2
+
+
+def test_no_notebooks_is_not_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    status, out, _ = grade(str(tmp_path / "empty"), "--out", str(tmp_path / "o"))
+    assert status == 0 and "no notebooks found" in out
+
+
+def test_fallback_without_namespaces_warns_once_and_grades(zygote, demo_lessons, make_submission, write_nb, tmp_path, caplog):
+    import mlcourse.grading.sandbox as sandbox
+
+    sandbox._warned.discard("fallback")
+    grader = Grader(zygote, Limits(cell_timeout=10), namespaces=False)
+    subs = [load(write_nb(tmp_path / n / "99_demo.ipynb", make_submission()), n) for n in ("a", "b")]
+    with caplog.at_level(logging.WARNING, logger="mlcourse.grading"):
+        graded = [grader.grade(s) for s in subs]
+    assert [g.score for g in graded] == [5, 5] and {g.isolation for g in graded} == {"fallback"}
+    warnings = [r for r in caplog.records if "namespaces are not available" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+def test_a_dead_fork_server_is_replaced(zygote, demo_lessons, make_submission, write_nb, tmp_path):
+    grader = Grader(zygote, Limits(cell_timeout=10))
+    sub = load(write_nb(tmp_path / "a" / "99_demo.ipynb", make_submission()), "a")
+    os.kill(zygote.hello["pid"], signal.SIGKILL)
+    assert grader.grade(sub).score == 5
+    assert zygote.starts >= 2
+
+
+def test_junit_xml_is_valid_even_with_control_characters():
+    rec = res.Record("ann", "99_demo", "abc", 1.0, None, [
+        {"exercise": "demo.x", "status": "failed", "message": "bad \x00\x1b[31m value", "score": 0, "max": 1},
+        {"exercise": "demo.y", "status": "error", "message": "boom", "score": 0, "max": 1},
+        {"exercise": "demo.z", "status": "passed", "message": "", "score": 1, "max": 1},
+    ])
+    root = ET.fromstring(res.junit_xml([rec]))
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("3", "1", "1")
+
+
+def test_progress_and_time_formatting():
+    stream = io.StringIO()
+    p = Progress(2, stream=stream)
+    p.step("ann/01_data: 3/5")
+    p.step("bob/01_data: 5/5")
+    assert "[1/2] ann/01_data: 3/5" in stream.getvalue() and "[2/2]" in stream.getvalue()
+    assert format_seconds(3.25) == "3.2s" and format_seconds(125) == "2m05s"
+    warn_once("test-key", "once")  # no error, logged once

@@ -1,0 +1,42 @@
+"""``pytest --grade NOTEBOOK``: one test item per exercise."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_one_item_per_exercise_with_the_feedback(pytester, demo_lessons, make_submission, answers, write_nb):
+    wrong = {**answers, "demo.double": "def double(x):\n    return 0"}
+    nb = write_nb(pytester.path / "ann" / "99_demo.ipynb", make_submission(answers=wrong))
+    broken = write_nb(pytester.path / "bob" / "x.ipynb", "not json")
+    # --nbval would also collect the notebooks; --grade turns it off for the run.
+    result = pytester.runpytest_inprocess("--nbval", "--grade", str(nb), "--grade", str(broken), "--grade-timeout", "10", "-v")
+    result.assert_outcomes(passed=2, failed=2)
+    out = result.stdout.str()
+    assert "99_demo.ipynb::demo.total PASSED" in out and "99_demo.ipynb::demo.double FAILED" in out
+    assert "expected 6, got 0" in out
+    assert "3/5 points (99_demo, learner ann)" in out
+    # A notebook that cannot be read is one failing item saying why.
+    assert "x.ipynb::notebook FAILED" in out and "not valid JSON" in out
+
+
+@pytest.mark.skipif(not (REPO / "notebooks" / "01_data.ipynb").exists(), reason="lesson 01 not released yet")
+def test_installed_plugin_collects_a_real_lesson_instead_of_nbval():
+    # From the repository root: pyproject's addopts turn --nbval on and set
+    # testpaths; --grade replaces both for the run.
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--grade", "notebooks/01_data.ipynb", "--collect-only", "-q"],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    items = [line for line in proc.stdout.splitlines() if "::" in line]
+    from mlcourse.exercises import exercises_of
+
+    assert items == [f"notebooks/01_data.ipynb::{ex.id}" for ex in exercises_of("01_data")]
