@@ -95,6 +95,31 @@ def _cmd_gradebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from mlcourse.serving import serve
+
+    return serve(
+        registry=args.registry,
+        model=args.model,
+        host=args.host,
+        port=args.port,
+        candidate=args.candidate,
+        canary=args.canary,
+        prediction_log=False if args.no_log else args.log,
+        max_batch=args.max_batch,
+    )
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlcourse",
@@ -143,6 +168,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write")
     p.add_argument("--all", action="store_true", help="every graded submission, not only each learner's latest")
     p.set_defaults(func=_cmd_gradebook)
+
+    p = sub.add_parser("serve", help="serve the registry's production model over HTTP (FastAPI + uvicorn)")
+    p.add_argument("--registry", default=None, help="registry folder (default: $MLCOURSE_HOME/registry)")
+    p.add_argument("--model", default=None,
+                   help="model to serve, NAME or NAME:VERSION_OR_ALIAS (default: the one with a production alias;"
+                        " on an empty registry the course's fraud-detector is trained first)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--candidate", default=None, metavar="VERSION_OR_ALIAS",
+                   help="start a canary with this version of the served model (v2, candidate) or NAME:ALIAS")
+    p.add_argument("--canary", type=_fraction, default=None, metavar="FRACTION",
+                   help="share of users sent to the candidate (default with --candidate: 0.1)")
+    p.add_argument("--log", default=None, metavar="PATH",
+                   help="prediction log database (default: $MLCOURSE_HOME/predictions.db)")
+    p.add_argument("--no-log", action="store_true", help="do not write a prediction log")
+    p.add_argument("--max-batch", type=int, default=1000, help="most records per /predict/batch (default: 1000)")
+    p.set_defaults(func=_cmd_serve)
 
     for extra in _EXTRA_COMMANDS:
         extra(sub)

@@ -8,7 +8,15 @@ per version plus the aliases that point at versions::
     <registry>/<name>/aliases.json        {"production": 1, "candidate": 2}
 
 Versions are immutable once written. Promotion and rollback only move an
-alias, which is a single atomic file replacement.
+alias, which is a single atomic file replacement; every move is also
+appended to ``<name>/history.jsonl``, which is what :func:`rollback` undoes::
+
+    promote("fraud-detector", 2)        # blue-green: v2 takes all traffic at once
+    rollback("fraud-detector")          # ... and v1 is back, instantly
+
+A version may also carry an ONNX copy of the model (``save_model(...,
+onnx=True)`` writes ``model.onnx``, hashed like the joblib file), which
+:func:`load_onnx` opens with onnxruntime, without unpickling anything.
 
 Security note: joblib (like pickle, which it builds on) runs code while it
 loads a file, so loading a model from an untrusted source is running that
@@ -28,6 +36,7 @@ import re
 import shutil
 import tempfile
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,16 +50,34 @@ __all__ = [
     "ModelIntegrityError",
     "ModelNotFoundError",
     "ModelVersion",
+    "alias_history",
     "get_alias",
+    "get_aliases",
+    "get_version",
     "list_models",
     "load_model",
+    "load_onnx",
+    "promote",
+    "rollback",
     "save_model",
     "set_alias",
+    "verify_model",
 ]
 
 MODEL_FILE = "model.joblib"
+ONNX_FILE = "model.onnx"
 METADATA_FILE = "metadata.json"
 ALIASES_FILE = "aliases.json"
+HISTORY_FILE = "history.jsonl"
+LOCK_FILE = ".lock"
+
+#: Libraries whose version must match for a pickled model to be trusted.
+#: A mismatch is a warning, not an error: it usually still works.
+CHECKED_LIBRARIES = {"sklearn": "scikit-learn", "numpy": "numpy", "joblib": "joblib"}
+
+#: String columns with at most this many distinct values get their categories
+#: recorded, so serving can refuse a value the model never saw.
+MAX_CATEGORIES = 100
 
 # Names become folder names: keep them to a safe alphabet so a name can never
 # climb out of the registry ("../x") or collide with our temp folders (".tmp").
@@ -78,6 +105,19 @@ class ModelVersion:
     @property
     def sha256(self) -> str:
         return self.metadata["sha256"]
+
+    @property
+    def label(self) -> str:
+        """``"<name>:v<version>"``, the form logs, metrics and HTTP headers use."""
+        return f"{self.name}:v{self.version}"
+
+    @property
+    def feature_names(self) -> list[str] | None:
+        return self.metadata.get("feature_names")
+
+    @property
+    def has_onnx(self) -> bool:
+        return bool(self.metadata.get("onnx"))
 
 
 @dataclass(frozen=True)
@@ -185,13 +225,36 @@ def _library_versions() -> dict[str, str]:
 
     from mlcourse import __version__
 
-    return {
+    found = {
         "python": platform.python_version(),
         "sklearn": sklearn.__version__,
         "numpy": numpy.__version__,
         "joblib": joblib.__version__,
         "mlcourse": __version__,
     }
+    import sys
+
+    pandas = sys.modules.get("pandas")  # recorded when in use, never imported for it
+    if pandas is not None:
+        found["pandas"] = pandas.__version__
+    return found
+
+
+def _dtype_name(dtype: Any) -> str:
+    """A portable dtype name: numpy's for numbers, ``"str"`` for any kind of text."""
+    import numpy as np
+
+    kind = getattr(dtype, "kind", None)
+    if kind in ("i", "u", "f", "b", "M", "m"):
+        return str(np.dtype(dtype)) if kind != "M" else "datetime64[ns]"
+    return "str"  # object, pandas' StringDtype, category
+
+
+def _categories(column: Any) -> list[str] | None:
+    values = column.dropna().unique()
+    if len(values) > MAX_CATEGORIES or not all(isinstance(v, str) for v in values):
+        return None
+    return sorted(values)
 
 
 def _resolve_version(name: str, version: int | str | None, root: Path) -> int:
@@ -223,6 +286,64 @@ def _resolve_version(name: str, version: int | str | None, root: Path) -> int:
     return number
 
 
+def _read_metadata(name: str, number: int, root: Path) -> dict[str, Any]:
+    folder = root / name / f"v{number}"
+    meta_path = folder / METADATA_FILE
+    if not meta_path.is_file():
+        raise ModelIntegrityError(f"{name} v{number}: {METADATA_FILE} is missing in {folder}")
+    return json.loads(meta_path.read_text(encoding="utf-8"))
+
+
+def _check_file(name: str, number: int, folder: Path, file: Any, expected: Any, verb: str = "load") -> Path:
+    # Only a bare file name is honoured, so metadata cannot point outside the folder.
+    path = folder / Path(str(file)).name
+    if not path.is_file():
+        raise ModelIntegrityError(f"{name} v{number}: model file {path} is missing")
+    actual = _sha256(path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"{name} v{number}: {path.name} does not match its recorded sha256 "
+            f"(expected {str(expected)[:12]}..., found {actual[:12]}...); refusing to "
+            f"{verb} a file that may have been altered"
+        )
+    return path
+
+
+def _verified(name: str, number: int, root: Path, *, onnx: bool = False) -> tuple[dict[str, Any], Path]:
+    """Metadata and the artifact's path, after checking the artifact's sha256."""
+    metadata = _read_metadata(name, number, root)
+    folder = root / name / f"v{number}"
+    if onnx:
+        entry = metadata.get("onnx")
+        if not entry:
+            raise ModelNotFoundError(f"{name} v{number} has no ONNX export; save it with onnx=True")
+        return metadata, _check_file(name, number, folder, entry.get("file", ONNX_FILE), entry.get("sha256"))
+    return metadata, _check_file(name, number, folder, metadata.get("file", MODEL_FILE),
+                                 metadata.get("sha256"), verb="unpickle")
+
+
+def _installed_version(module: str) -> str | None:
+    try:
+        return __import__(module).__version__
+    except ImportError:  # pragma: no cover - these are dependencies
+        return None
+
+
+def _warn_on_library_mismatch(name: str, number: int, metadata: Mapping[str, Any]) -> None:
+    saved_versions = metadata.get("versions") or {}
+    for module, label in CHECKED_LIBRARIES.items():
+        saved = saved_versions.get(module)
+        installed = _installed_version(module)
+        if saved and installed and saved != installed:
+            warnings.warn(
+                f"{name} v{number} was saved with {label} {saved} but {installed} "
+                "is installed; predictions may differ or loading may fail. Retrain or pin "
+                f"{label}=={saved}.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -237,6 +358,9 @@ def save_model(
     data_fingerprint: str | None = None,
     extra: Mapping[str, Any] | None = None,
     alias: str | None = None,
+    data: "pd.DataFrame | None" = None,
+    feature_categories: Mapping[str, Sequence[str]] | None = None,
+    onnx: bool = False,
 ) -> ModelVersion:
     """Save ``model`` as the next version of ``name``, with its metadata.
 
@@ -244,6 +368,11 @@ def save_model(
     place and renamed into place in one step, so a crash mid-save leaves no
     half-written version, and ``alias`` (if given) is only moved once the
     version is complete.
+
+    The metadata (``metadata.json``) records the name, version, creation
+    time (UTC), metrics, feature names and dtypes, the categories of text
+    features, the training data's fingerprint, the library versions and the
+    artifact's sha256.
 
     Parameters
     ----------
@@ -268,6 +397,17 @@ def save_model(
         Anything else worth recording (hyper-parameters, a run id).
     alias : str, optional
         Point this alias (``"candidate"``, say) at the new version once saved.
+    data : DataFrame, optional
+        The training inputs. When given, the feature names (if not given),
+        their dtypes, the categories of each text column (up to
+        ``MAX_CATEGORIES`` distinct values) and the data fingerprint
+        (:func:`mlcourse.validation.fingerprint`) are taken from it.
+    feature_categories : mapping, optional
+        Allowed values of each text feature, overriding those found in ``data``.
+    onnx : bool, default False
+        Also export the model to ONNX (``model.onnx``, see
+        :func:`mlcourse.onnx.to_onnx`) and record its sha256. Serving then
+        uses onnxruntime for predictions, which is much faster for one row.
 
     Returns
     -------
@@ -295,9 +435,29 @@ def save_model(
 
     if feature_names is None and hasattr(model, "feature_names_in_"):
         feature_names = [str(c) for c in model.feature_names_in_]
+    if feature_names is None and data is not None:
+        feature_names = [str(c) for c in data.columns]
     names = None if feature_names is None else [str(c) for c in feature_names]
     if names is not None and len(set(names)) != len(names):
         raise ValueError("feature_names contains duplicates")
+    categories: dict[str, list[str]] | None = None
+    if data is not None:
+        if not hasattr(data, "columns") or not hasattr(data, "dtypes"):
+            raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+        absent = [n for n in names or [] if n not in data.columns]
+        if absent:
+            raise ValueError(f"data has no column(s) for feature(s): {', '.join(absent)}")
+        used = data[names] if names is not None else data
+        if feature_dtypes is None:
+            feature_dtypes = {str(c): _dtype_name(t) for c, t in used.dtypes.items()}
+        found = {str(c): _categories(used[c]) for c in used.columns if _dtype_name(used[c].dtype) == "str"}
+        categories = {c: v for c, v in found.items() if v is not None} or None
+        if data_fingerprint is None:
+            from mlcourse.validation import fingerprint
+
+            data_fingerprint = fingerprint(data)
+    if feature_categories is not None:
+        categories = {**(categories or {}), **{str(k): sorted(map(str, v)) for k, v in feature_categories.items()}}
     dtypes: dict[str, str] | None = None
     if feature_dtypes is not None:
         if isinstance(feature_dtypes, Mapping):
@@ -315,6 +475,12 @@ def save_model(
         joblib.dump(model, model_path)
         with open(model_path, "rb") as fh:
             os.fsync(fh.fileno())
+        versions = _library_versions()
+        onnx_meta = None
+        if onnx:
+            if names is None:
+                raise ValueError("onnx=True needs feature names (feature_names=... or data=...)")
+            onnx_meta = _export_onnx(model, names, dtypes or {}, tmp / ONNX_FILE, versions)
         metadata: dict[str, Any] = {
             "name": name,
             "version": None,  # filled in once the number is claimed below
@@ -323,10 +489,12 @@ def save_model(
             "metrics": dict(metrics or {}),
             "feature_names": names,
             "feature_dtypes": dtypes,
+            "feature_categories": categories,
             "data_fingerprint": data_fingerprint,
-            "versions": _library_versions(),
+            "versions": versions,
             "file": MODEL_FILE,
             "sha256": _sha256(model_path),
+            "onnx": onnx_meta,
             "extra": dict(extra or {}),
         }
         # Two processes saving at once may both pick the same number; the
@@ -351,6 +519,23 @@ def save_model(
     if alias is not None:
         set_alias(name, alias, number, registry=root)
     return ModelVersion(name=name, version=number, path=final, metadata=metadata)
+
+
+def _export_onnx(model: Any, names: list[str], dtypes: Mapping[str, str], path: Path,
+                 versions: dict[str, str]) -> dict[str, Any]:
+    from mlcourse.onnx import to_onnx
+
+    blob = to_onnx(model, names, dtypes)
+    with open(path, "wb") as fh:
+        fh.write(blob)
+        fh.flush()
+        os.fsync(fh.fileno())
+    import onnxruntime
+    import skl2onnx
+
+    versions["skl2onnx"] = skl2onnx.__version__
+    versions["onnxruntime"] = onnxruntime.__version__
+    return {"file": ONNX_FILE, "sha256": _sha256(path)}
 
 
 def load_model(
@@ -405,35 +590,8 @@ def load_model(
     _check_name(name)
     root = _root(registry)
     number = _resolve_version(name, version, root)
-    folder = root / name / f"v{number}"
-    meta_path = folder / METADATA_FILE
-    if not meta_path.is_file():
-        raise ModelIntegrityError(f"{name} v{number}: {METADATA_FILE} is missing in {folder}")
-    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
-    # Only a bare file name is honoured, so metadata cannot point outside the folder.
-    model_path = folder / Path(str(metadata.get("file", MODEL_FILE))).name
-    if not model_path.is_file():
-        raise ModelIntegrityError(f"{name} v{number}: model file {model_path} is missing")
-    expected = metadata.get("sha256")
-    actual = _sha256(model_path)
-    if actual != expected:
-        raise ModelIntegrityError(
-            f"{name} v{number}: {model_path.name} does not match its recorded sha256 "
-            f"(expected {str(expected)[:12]}..., found {actual[:12]}...); refusing to "
-            "unpickle a file that may have been altered"
-        )
-
-    import sklearn
-
-    saved = (metadata.get("versions") or {}).get("sklearn")
-    if saved and saved != sklearn.__version__:
-        warnings.warn(
-            f"{name} v{number} was saved with scikit-learn {saved} but {sklearn.__version__} "
-            "is installed; predictions may differ or loading may fail. Retrain or pin "
-            f"scikit-learn=={saved}.",
-            UserWarning,
-            stacklevel=2,
-        )
+    metadata, model_path = _verified(name, number, root)
+    _warn_on_library_mismatch(name, number, metadata)
     model = joblib.load(model_path)
     return LoadedModel(model=model, metadata=metadata)
 
@@ -473,6 +631,59 @@ def list_models(registry: str | os.PathLike[str] | None = None) -> "pd.DataFrame
     return pd.DataFrame(rows, columns=columns)
 
 
+@contextmanager
+def _locked(model_dir: Path) -> Iterator[None]:
+    """Serialise alias changes between processes (read, modify, replace, log)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: atomic replace, no lock
+        yield
+        return
+    with open(model_dir / LOCK_FILE, "a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _move_alias(name: str, alias: str, version: int | str, root: Path, action: str,
+                note: str | None = None, verify: bool = False) -> tuple[int | None, int]:
+    _check_name(name)
+    _check_name(alias, "alias")
+    if _VERSION_RE.match(alias):
+        raise ValueError(f"alias {alias!r} looks like a version number; choose a word")
+    model_dir = root / name
+    with _locked(model_dir) if model_dir.is_dir() else _no_lock():
+        number = _resolve_version(name, version, root)
+        if verify:
+            metadata, _ = _verified(name, number, root)
+            if metadata.get("onnx"):
+                _verified(name, number, root, onnx=True)
+        aliases = _read_aliases(model_dir)
+        previous = aliases.get(alias)
+        aliases[alias] = number
+        _write_json_atomic(model_dir / ALIASES_FILE, aliases)
+        entry = {
+            "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "alias": alias,
+            "from": previous,
+            "to": number,
+            "action": action,
+            "note": note,
+        }
+        # One short line appended with O_APPEND lands whole. The alias file
+        # above is the truth; this is the audit trail rollback() walks back.
+        with open(model_dir / HISTORY_FILE, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+    return previous, number
+
+
+@contextmanager
+def _no_lock() -> Iterator[None]:
+    yield
+
+
 def set_alias(
     name: str,
     alias: str,
@@ -484,6 +695,8 @@ def set_alias(
     The aliases file is replaced atomically, so a reader (a running server)
     sees either the old target or the new one. Returning the previous
     target makes a rollback one call: ``set_alias(name, alias, previous)``.
+    The move is recorded in the alias history (see :func:`alias_history`).
+    :func:`promote` does the same after checking the version's hashes.
 
     Examples
     --------
@@ -496,17 +709,7 @@ def set_alias(
     >>> get_alias("demo", "production", registry=reg)
     1
     """
-    _check_name(name)
-    _check_name(alias, "alias")
-    if _VERSION_RE.match(alias):
-        raise ValueError(f"alias {alias!r} looks like a version number; choose a word")
-    root = _root(registry)
-    number = _resolve_version(name, version, root)
-    model_dir = root / name
-    aliases = _read_aliases(model_dir)
-    previous = aliases.get(alias)
-    aliases[alias] = number
-    _write_json_atomic(model_dir / ALIASES_FILE, aliases)
+    previous, _ = _move_alias(name, alias, version, _root(registry), "set")
     return previous
 
 
@@ -540,3 +743,288 @@ def get_alias(
             f"model {name!r} has no alias {alias!r}; aliases: {sorted(aliases) or 'none'}"
         )
     return aliases[alias]
+
+
+def get_aliases(name: str, registry: str | os.PathLike[str] | None = None) -> dict[str, int]:
+    """All aliases of ``name`` and the versions they point at (``{}`` when none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo",
+    ...                registry=reg, alias="production")
+    >>> get_aliases("demo", registry=reg)
+    {'production': 1}
+    """
+    _check_name(name)
+    return _read_aliases(_root(registry) / name)
+
+
+def get_version(
+    name: str,
+    version: int | str | None = None,
+    *,
+    registry: str | os.PathLike[str] | None = None,
+) -> ModelVersion:
+    """A version's folder and metadata, without loading (or verifying) the model.
+
+    ``version`` is resolved like in :func:`load_model`: ``None`` for the
+    latest, a number, ``"v3"`` or an alias.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo",
+    ...                registry=reg, metrics={"accuracy": 0.5}, alias="production")
+    >>> mv = get_version("demo", "production", registry=reg)
+    >>> mv.label, mv.metadata["metrics"]
+    ('demo:v1', {'accuracy': 0.5})
+    """
+    _check_name(name)
+    root = _root(registry)
+    number = _resolve_version(name, version, root)
+    return ModelVersion(name=name, version=number, path=root / name / f"v{number}",
+                        metadata=_read_metadata(name, number, root))
+
+
+def verify_model(
+    name: str,
+    version: int | str | None = None,
+    *,
+    registry: str | os.PathLike[str] | None = None,
+) -> ModelVersion:
+    """Check a version's artifacts against their recorded sha256, loading nothing.
+
+    Raises
+    ------
+    ModelIntegrityError
+        A file is missing or altered; the message names it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> mv = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg)
+    >>> verify_model("demo", 1, registry=reg).version
+    1
+    >>> _ = (mv.path / "model.joblib").write_bytes(b"not the model")
+    >>> verify_model("demo", 1, registry=reg)
+    Traceback (most recent call last):
+    ...
+    mlcourse.registry.ModelIntegrityError: demo v1: model.joblib does not match its recorded sha256 ...
+    """
+    _check_name(name)
+    root = _root(registry)
+    number = _resolve_version(name, version, root)
+    metadata, _ = _verified(name, number, root)
+    if metadata.get("onnx"):
+        _verified(name, number, root, onnx=True)
+    return ModelVersion(name=name, version=number, path=root / name / f"v{number}", metadata=metadata)
+
+
+def load_onnx(
+    name: str,
+    version: int | str | None = None,
+    *,
+    registry: str | os.PathLike[str] | None = None,
+    threads: int = 1,
+) -> Any:
+    """Open a version's ONNX export with onnxruntime, after checking its sha256.
+
+    Nothing is unpickled: an ONNX file is a description of the computation,
+    not a program, which is why it is the safer format to ship.
+
+    Returns
+    -------
+    mlcourse.onnx.OnnxModel
+        With ``predict`` and ``predict_proba`` like the scikit-learn model.
+
+    Raises
+    ------
+    ModelNotFoundError
+        The version was saved without ``onnx=True``.
+    ModelIntegrityError
+        ``model.onnx`` is missing or altered.
+    """
+    from mlcourse.onnx import OnnxModel
+
+    _check_name(name)
+    root = _root(registry)
+    number = _resolve_version(name, version, root)
+    metadata, path = _verified(name, number, root, onnx=True)
+    return OnnxModel(path.read_bytes(), feature_names=metadata.get("feature_names"), threads=threads)
+
+
+def promote(
+    name: str,
+    version: int | str,
+    alias: str = "production",
+    *,
+    registry: str | os.PathLike[str] | None = None,
+    note: str | None = None,
+) -> int | None:
+    """Blue-green switch: point ``alias`` (``production``) at ``version`` in one step.
+
+    The version's files are checked against their sha256 first, so an
+    altered model is refused before any traffic reaches it. The switch is
+    one atomic replacement of ``aliases.json``: a running server (``mlcourse
+    serve``, :func:`mlcourse.serving.create_app`) picks it up within about
+    a second, loading the new version before moving traffic to it, and
+    :func:`rollback` undoes it just as fast.
+
+    Parameters
+    ----------
+    name : str
+        Model name.
+    version : int or str
+        A number, ``"v3"``, or another alias (``"candidate"``).
+    alias : str, default "production"
+    registry : path, optional
+    note : str, optional
+        Why; kept in the history (``alias_history``).
+
+    Returns
+    -------
+    int or None
+        The version the alias pointed at before (None if it is new).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    >>> _ = save_model(clf, "demo", registry=reg, alias="production")
+    >>> _ = save_model(clf, "demo", registry=reg, alias="candidate")
+    >>> promote("demo", "candidate", registry=reg, note="beat v1 offline")
+    1
+    >>> get_alias("demo", "production", registry=reg)
+    2
+    >>> rollback("demo", registry=reg)
+    1
+    """
+    previous, _ = _move_alias(name, alias, version, _root(registry), "promote", note=note, verify=True)
+    return previous
+
+
+def _undo_stack(entries: list[dict[str, Any]]) -> list[int | None]:
+    # Each promote/set pushes the version it replaced; each rollback pops one.
+    stack: list[int | None] = []
+    for entry in entries:
+        if entry.get("action") == "rollback":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(entry.get("from"))
+    return stack
+
+
+def _history_entries(model_dir: Path) -> list[dict[str, Any]]:
+    path = model_dir / HISTORY_FILE
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:  # a torn last line after a crash
+                continue
+    return entries
+
+
+def rollback(
+    name: str,
+    alias: str = "production",
+    *,
+    registry: str | os.PathLike[str] | None = None,
+    note: str | None = None,
+) -> int:
+    """Undo the last move of ``alias``: point it back at the version it replaced.
+
+    Rollbacks stack: after promoting v2 then v3, one rollback returns to v2
+    and a second to v1. Returns the version the alias points at now.
+
+    Raises
+    ------
+    ModelNotFoundError
+        Nothing to roll back to (the alias was never moved from a version).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    >>> for _ in range(3):
+    ...     _ = save_model(clf, "demo", registry=reg, alias="production")
+    >>> rollback("demo", registry=reg), rollback("demo", registry=reg)
+    (2, 1)
+    """
+    _check_name(name)
+    _check_name(alias, "alias")
+    root = _root(registry)
+    model_dir = root / name
+    if not model_dir.is_dir():
+        raise ModelNotFoundError(f"no model named {name!r} in registry {root}")
+    with _locked(model_dir):
+        entries = [e for e in _history_entries(model_dir) if e.get("alias") == alias]
+        stack = _undo_stack(entries)
+        target = stack[-1] if stack else None
+        if target is None:
+            raise ModelNotFoundError(f"{name}: alias {alias!r} has no earlier version to roll back to")
+        aliases = _read_aliases(model_dir)
+        current = aliases.get(alias)
+        aliases[alias] = int(target)
+        _write_json_atomic(model_dir / ALIASES_FILE, aliases)
+        entry = {
+            "at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+            "alias": alias,
+            "from": current,
+            "to": int(target),
+            "action": "rollback",
+            "note": note,
+        }
+        with open(model_dir / HISTORY_FILE, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(entry) + "\n")
+    return int(target)
+
+
+def alias_history(
+    name: str,
+    alias: str | None = None,
+    *,
+    registry: str | os.PathLike[str] | None = None,
+) -> "pd.DataFrame":
+    """Every alias move of ``name``, oldest first: at, alias, from, to, action, note.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    >>> _ = save_model(clf, "demo", registry=reg, alias="production")
+    >>> _ = save_model(clf, "demo", registry=reg)
+    >>> _ = promote("demo", 2, registry=reg)
+    >>> alias_history("demo", registry=reg)[["alias", "from", "to", "action"]]
+            alias  from  to   action
+    0  production  <NA>   1      set
+    1  production     1   2  promote
+    """
+    import pandas as pd
+
+    _check_name(name)
+    entries = _history_entries(_root(registry) / name)
+    if alias is not None:
+        entries = [e for e in entries if e.get("alias") == alias]
+    columns = ["at", "alias", "from", "to", "action", "note"]
+    table = pd.DataFrame([{c: e.get(c) for c in columns} for e in entries], columns=columns)
+    table["from"] = table["from"].astype("Int64")
+    table["to"] = table["to"].astype("Int64")
+    return table

@@ -192,7 +192,8 @@ def test_crash_mid_save_leaves_nothing_behind(tmp_path: Path, model, monkeypatch
     with pytest.raises(OSError, match="disk full"):
         save_model(model, "fresh", registry=tmp_path, alias="production")
 
-    assert sorted(p.name for p in (tmp_path / "clf").iterdir()) == ["aliases.json", "v1"]
+    left = sorted(p.name for p in (tmp_path / "clf").iterdir() if p.name != ".lock")
+    assert left == ["aliases.json", "history.jsonl", "v1"]
     assert (tmp_path / "clf" / "aliases.json").read_text() == aliases_before
     assert list((tmp_path / "fresh").iterdir()) == []  # no version, no temp folder, no alias
     assert list_models(tmp_path)["name"].tolist() == ["clf"]
@@ -230,3 +231,101 @@ def test_feature_dtypes_as_sequence_needs_names(tmp_path: Path, model) -> None:
 def test_module_documents_the_pickle_risk() -> None:
     doc = (reg.__doc__ or "") + (load_model.__doc__ or "")
     assert "execute" in doc and "skops" in doc
+
+
+# --------------------------------------------------------------------------- promotion, history, ONNX
+
+
+def test_promote_rollback_and_history(tmp_path: Path, model) -> None:
+    for _ in range(3):
+        save_model(model, "clf", registry=tmp_path)
+    assert reg.promote("clf", 1, registry=tmp_path) is None
+    assert reg.promote("clf", "v2", registry=tmp_path, note="better recall") == 1
+    assert reg.promote("clf", 3, registry=tmp_path) == 2
+    assert get_alias("clf", "production", registry=tmp_path) == 3
+    # Rollbacks stack: 3 -> 2 -> 1, then there is nothing before v1.
+    assert reg.rollback("clf", registry=tmp_path) == 2
+    assert reg.rollback("clf", registry=tmp_path) == 1
+    with pytest.raises(ModelNotFoundError, match="no earlier version"):
+        reg.rollback("clf", registry=tmp_path)
+    assert get_alias("clf", "production", registry=tmp_path) == 1
+    history = reg.alias_history("clf", registry=tmp_path)
+    assert history["action"].tolist() == ["promote", "promote", "promote", "rollback", "rollback"]
+    assert history["to"].tolist() == [1, 2, 3, 2, 1]
+    assert history["note"].tolist()[1] == "better recall"
+    assert reg.get_aliases("clf", registry=tmp_path) == {"production": 1}
+
+
+def test_rollback_of_a_candidate_alias_and_unknown_model(tmp_path: Path, model) -> None:
+    save_model(model, "clf", registry=tmp_path, alias="candidate")
+    save_model(model, "clf", registry=tmp_path, alias="candidate")
+    assert reg.rollback("clf", "candidate", registry=tmp_path) == 1
+    with pytest.raises(ModelNotFoundError, match="no model named 'nope'"):
+        reg.rollback("nope", registry=tmp_path)
+
+
+def test_promote_refuses_a_tampered_version(tmp_path: Path, model) -> None:
+    save_model(model, "clf", registry=tmp_path, alias="production")
+    bad = save_model(model, "clf", registry=tmp_path)
+    (bad.path / "model.joblib").write_bytes(b"evil")
+    with pytest.raises(ModelIntegrityError, match="v2: model.joblib does not match"):
+        reg.promote("clf", 2, registry=tmp_path)
+    assert get_alias("clf", "production", registry=tmp_path) == 1
+    with pytest.raises(ModelIntegrityError):
+        reg.verify_model("clf", 2, registry=tmp_path)
+    assert reg.verify_model("clf", 1, registry=tmp_path).version == 1
+
+
+def test_get_version_reads_metadata_only(tmp_path: Path, model, monkeypatch) -> None:
+    save_model(model, "clf", registry=tmp_path, metrics={"f1": 0.7}, alias="production")
+    monkeypatch.setattr(joblib, "load", lambda *a, **k: pytest.fail("get_version must not unpickle"))
+    mv = reg.get_version("clf", "production", registry=tmp_path)
+    assert (mv.label, mv.metadata["metrics"], mv.feature_names, mv.has_onnx) == ("clf:v1", {"f1": 0.7}, FEATURES, False)
+
+
+def test_data_gives_dtypes_categories_and_fingerprint(tmp_path: Path) -> None:
+    from sklearn.compose import make_column_transformer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    from mlcourse.validation import fingerprint
+
+    X = pd.DataFrame({"amount": [1.0, 50.0, 3.0, 70.0], "hour": [1, 2, 3, 4],
+                      "channel": pd.array(["chip", "online", "chip", "online"], dtype="str")})
+    pipe = make_pipeline(make_column_transformer((OneHotEncoder(), ["channel"]), remainder="passthrough"),
+                         LogisticRegression()).fit(X, [0, 1, 0, 1])
+    meta = save_model(pipe, "pipe", registry=tmp_path, data=X).metadata
+    assert meta["feature_names"] == ["amount", "hour", "channel"]
+    assert meta["feature_dtypes"] == {"amount": "float64", "hour": "int64", "channel": "str"}
+    assert meta["feature_categories"] == {"channel": ["chip", "online"]}
+    assert meta["data_fingerprint"] == fingerprint(X)
+    with pytest.raises(ValueError, match="no column"):
+        save_model(pipe, "pipe", registry=tmp_path, data=X.drop(columns="hour"))
+
+
+def test_onnx_export_is_stored_hashed_and_checked(tmp_path: Path, model, data) -> None:
+    X, _ = data
+    saved = save_model(model, "clf", registry=tmp_path, onnx=True)
+    assert sorted(p.name for p in saved.path.iterdir()) == ["metadata.json", "model.joblib", "model.onnx"]
+    assert saved.metadata["onnx"]["sha256"] == hashlib.sha256((saved.path / "model.onnx").read_bytes()).hexdigest()
+    assert {"skl2onnx", "onnxruntime"} <= set(saved.metadata["versions"])
+    fast = reg.load_onnx("clf", registry=tmp_path)
+    np.testing.assert_array_equal(fast.predict(X), model.predict(X))
+    (saved.path / "model.onnx").write_bytes(b"not onnx")
+    with pytest.raises(ModelIntegrityError, match="model.onnx does not match"):
+        reg.load_onnx("clf", registry=tmp_path)
+    plain = save_model(model, "clf", registry=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no ONNX export"):
+        reg.load_onnx("clf", plain.version, registry=tmp_path)
+
+
+def test_numpy_and_joblib_mismatches_warn_too(tmp_path: Path, model) -> None:
+    saved = save_model(model, "clf", registry=tmp_path)
+    meta_path = saved.path / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    meta["versions"].update(numpy="1.0.0", joblib="0.1")
+    meta_path.write_text(json.dumps(meta))
+    with pytest.warns(UserWarning) as caught:
+        load_model("clf", registry=tmp_path)
+    messages = " ".join(str(w.message) for w in caught)
+    assert "numpy 1.0.0" in messages and "joblib 0.1" in messages

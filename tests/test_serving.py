@@ -171,3 +171,84 @@ def test_constructor_checks_the_schema(forest) -> None:
         ModelService(forest, ["f0", "f0", "f1", "f2"])
     with pytest.raises(TypeError, match="predict"):
         ModelService(object(), FEATURES)
+
+
+# --------------------------------------------------------------------------- text features, ONNX, probabilities
+
+
+@pytest.fixture(scope="module")
+def fraud(tmp_path_factory):
+    from mlcourse.default_model import train_default_model
+
+    root = tmp_path_factory.mktemp("registry")
+    train_default_model(registry=root, n_rows=3_000, n_estimators=10, max_depth=5)
+    return root
+
+
+def test_registered_fraud_model_serves_through_onnx(fraud) -> None:
+    from mlcourse.default_model import FEATURES, example_frame
+
+    fast = ModelService.from_registry("fraud-detector", registry=fraud)
+    slow = ModelService.from_registry("fraud-detector", registry=fraud, onnx=False)
+    assert (fast.backend, slow.backend) == ("onnx", "sklearn")
+    assert fast.feature_names == FEATURES and fast.feature_dtypes["country"] == "str"
+    assert "US" in fast.categories["country"]
+    rows = example_frame(300)
+    np.testing.assert_array_equal(fast.predict_batch(rows), slow.predict_batch(rows))
+    np.testing.assert_allclose(fast.predict_proba_batch(rows), slow.predict_proba_batch(rows), atol=1e-5)
+    assert fast.describe()["onnx_sha256"] and fast.schema()[0] == {"name": "amount", "dtype": "float64", "categories": None}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        ({"country": "XX"}, "country", "must be one of"),
+        ({"country": 3}, "country", "must be a string, got int"),
+        ({"channel": None}, "channel", "got null"),
+        ({"amount": "12"}, "amount", "must be a number"),
+        ({"amount": 1e39}, "amount", "out of range"),
+        ({"amount": 10**400}, "amount", "infinite"),
+    ],
+)
+def test_text_and_number_checks_name_the_field(fraud, change, field, message) -> None:
+    from mlcourse.default_model import example_records
+
+    service = ModelService.from_registry("fraud-detector", registry=fraud)
+    with pytest.raises(InvalidInput, match=message) as info:
+        service.predict({**example_records(1)[0], **change})
+    assert info.value.fields == [field]
+
+
+def test_frame_with_bad_text_column(fraud) -> None:
+    from mlcourse.default_model import example_frame
+
+    service = ModelService.from_registry("fraud-detector", registry=fraud)
+    rows = example_frame(20)
+    rows.loc[4, "channel"] = "fax"
+    with pytest.raises(InvalidInput, match=r"'channel' must be one of .*row 4 is 'fax'"):
+        service.predict_batch(rows)
+    rows.loc[4, "channel"] = None
+    with pytest.raises(InvalidInput, match=r"'channel' must hold strings; row 4 is missing"):
+        service.predict_batch(rows)
+    big = example_frame(20)
+    big.loc[2, "amount"] = 1e300
+    with pytest.raises(InvalidInput, match=r"row 2, 'amount' is out of range"):
+        service.predict_batch(big)
+
+
+def test_predict_proba_and_schema_checks(service, forest, frame) -> None:
+    np.testing.assert_allclose(service.predict_proba(frame.iloc[0].to_dict()), forest.predict_proba(frame.iloc[[0]])[0])
+    np.testing.assert_allclose(service.predict_proba_batch(frame), forest.predict_proba(frame))
+    regressor = ModelService(LinearRegression().fit(frame, frame["f0"]), FEATURES)
+    with pytest.raises(AttributeError, match="predict_proba"):
+        regressor.predict_proba(frame.iloc[0].to_dict())
+    with pytest.raises(ValueError, match="not text features"):
+        ModelService(forest, FEATURES, categories={"f0": ["a"]})
+    with pytest.raises(ValueError, match="unknown feature"):
+        ModelService(forest, FEATURES, feature_dtypes={"zz": "str"})
+
+
+def test_onnx_true_exports_in_memory(service, forest, frame) -> None:
+    fast = ModelService(forest, FEATURES, onnx=True, version="rf:onnx")
+    assert fast.backend == "onnx" and "onnx" in repr(fast)
+    np.testing.assert_array_equal(fast.predict_batch(frame), forest.predict(frame))
