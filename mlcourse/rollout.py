@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from mlcourse.serving import ModelService
 
 __all__ = [
+    "FaultyModel",
     "ModelRouter",
     "ModelSlot",
     "RollbackDecision",
@@ -225,6 +226,60 @@ def should_rollback(
             f"(allowed +{rule.max_latency_increase_ms:g} ms)",
         )
     return RollbackDecision(False, f"candidate within the margins after {n_cand} requests")
+
+
+# --------------------------------------------------------------------------- a bad candidate, on purpose
+
+
+class FaultyModel:
+    """Wrap a fitted model so that it fails or slows down: a candidate to roll back.
+
+    Predictions are the wrapped model's, except that each call fails with a
+    ``RuntimeError`` with probability ``error_rate`` and first sleeps
+    ``delay_ms`` milliseconds. Failures are drawn from a seeded generator, so
+    a demo behaves the same every run.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> from mlcourse.serving import ModelService
+    >>> base = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    >>> bad = ModelService(FaultyModel(base, error_rate=1.0), ["x"], version="bad:v2")
+    >>> bad.predict([0.5])
+    Traceback (most recent call last):
+    ...
+    RuntimeError: FaultyModel: injected failure
+    """
+
+    def __init__(self, model: Any, *, error_rate: float = 0.0, delay_ms: float = 0.0, seed: int = 0) -> None:
+        import numpy as np
+
+        if not 0.0 <= error_rate <= 1.0:
+            raise ValueError(f"error_rate must be between 0 and 1, got {error_rate}")
+        self.model = model
+        self.error_rate = float(error_rate)
+        self.delay_ms = float(delay_ms)
+        self._rng = np.random.default_rng(seed)
+        for attribute in ("classes_", "feature_names_in_", "n_features_in_"):
+            if hasattr(model, attribute):
+                setattr(self, attribute, getattr(model, attribute))
+
+    def __repr__(self) -> str:
+        return f"FaultyModel({type(self.model).__name__}, error_rate={self.error_rate}, delay_ms={self.delay_ms})"
+
+    def _misbehave(self) -> None:
+        if self.delay_ms > 0:
+            time.sleep(self.delay_ms / 1e3)
+        if self.error_rate > 0 and self._rng.random() < self.error_rate:
+            raise RuntimeError("FaultyModel: injected failure")
+
+    def predict(self, X: Any) -> Any:
+        self._misbehave()
+        return self.model.predict(X)
+
+    def predict_proba(self, X: Any) -> Any:
+        self._misbehave()
+        return self.model.predict_proba(X)
 
 
 # --------------------------------------------------------------------------- following the registry

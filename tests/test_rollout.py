@@ -225,3 +225,38 @@ def test_registry_canary_follows_the_candidate_alias(tmp_path, model) -> None:
     assert router.incumbent.version == "m:v3"
     # Incumbent and candidate are now the same version: nothing left to split.
     assert {router.choose(f"u{i}")[1] for i in range(50)} == {"incumbent"}
+
+
+def test_faulty_model_fails_a_share_of_calls_reproducibly(model) -> None:
+    from mlcourse.rollout import FaultyModel
+
+    def failures(seed):
+        service = ModelService(FaultyModel(model, error_rate=0.3, seed=seed), ["x"], version="bad:v2")
+        out = []
+        for _ in range(400):
+            try:
+                out.append(service.predict([1.0]) is None)
+            except RuntimeError:
+                out.append(True)
+        return out
+
+    first = failures(0)
+    assert first == failures(0) and 80 <= sum(first) <= 160
+    wrapped = FaultyModel(model)
+    assert (wrapped.classes_ == model.classes_).all() and wrapped.predict([[3.0]])[0] == 1
+    with pytest.raises(ValueError, match="error_rate"):
+        FaultyModel(model, error_rate=2)
+
+
+def test_a_flaky_canary_in_the_app_is_rolled_back(model) -> None:
+    from mlcourse.rollout import FaultyModel
+
+    incumbent = ModelService(model, ["x"], version="m:v1")
+    flaky = ModelService(FaultyModel(model, error_rate=0.2, seed=1), ["x"], version="m:v2")
+    app = create_app(incumbent, candidate=flaky, canary=0.5, rule=RollbackRule(min_requests=30), prediction_log=False)
+    client = TestClient(app)
+    for i in range(300):
+        client.post("/predict", json={"x": 1.0}, headers={"X-User-Id": f"user-{i}"})
+    assert app.state.router.status == "rolled_back"
+    stats = app.state.router.stats().set_index("version")
+    assert stats.loc["m:v2", "error_rate"] > 0.1 and stats.loc["m:v1", "errors"] == 0
