@@ -16,8 +16,11 @@ sandboxed child, verdicts in this process); nothing is written to disk.
 With ``--grade``, only the graded notebooks are collected (the configured
 ``testpaths`` are not), and nbval, which this course's ``pyproject.toml``
 turns on with ``--nbval``, is turned off for the run, so the notebook is not
-also executed as an nbval test. Outside pytest's reach of this project's
-configuration, ``pytest -p no:nbval --grade NOTEBOOK`` does the same.
+also executed as an nbval test (``-p no:nbval`` works too, where no
+configuration passes ``--nbval``). Nothing sent along with a notebook runs in
+pytest's process: conftest files are not loaded for the run, and in a graded
+folder only ``.ipynb`` files are collected, as plain folders (never packages).
+The learner's code itself runs sandboxed, as with ``mlcourse grade``.
 """
 from __future__ import annotations
 
@@ -63,6 +66,10 @@ def pytest_configure(config: pytest.Config) -> None:
     if missing:
         raise pytest.UsageError(f"--grade: no such notebook or folder: {', '.join(missing)}")
     config.stash[_GRADED] = resolved
+    # Submissions are untrusted: a conftest.py, __init__.py or test_*.py sent
+    # along with a notebook must never run in this (unsandboxed) process.
+    if hasattr(config.pluginmanager, "_noconftest"):
+        config.pluginmanager._noconftest = True
     if config.args_source == pytest.Config.ArgsSource.ARGS:
         config.args = [*config.args, *[str(p) for p in paths]]
     else:
@@ -84,6 +91,29 @@ def _is_graded(config: pytest.Config, path: Path) -> bool:
         return False
     path = path.resolve()
     return any(path == g or g in path.parents for g in graded)
+
+
+def _in_graded_tree(config: pytest.Config, path: Path) -> bool:
+    graded = config.stash.get(_GRADED, None)
+    if not graded:
+        return False
+    path = path.resolve()
+    return any(path == g or g in path.parents or (g.is_file() and path == g.parent) for g in graded)
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    # Inside a graded folder only notebooks (and the folders leading to them) are collected.
+    if _in_graded_tree(config, collection_path) and collection_path.is_file() and collection_path.suffix != ".ipynb":
+        return True
+    return None
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    # A plain Dir, never a Package: a Package imports the folder's __init__.py.
+    if _in_graded_tree(parent.config, path):
+        return pytest.Dir.from_parent(parent, path=path)
+    return None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

@@ -133,6 +133,8 @@ def enter_namespaces() -> str | None:
             Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     except OSError as exc:
         return f"unshare(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID) failed: {exc.strerror or exc}"
+    except (AttributeError, TypeError) as exc:  # no unshare(2): not Linux
+        return f"this system has no Linux namespaces ({exc})"
     return None
 
 
@@ -330,7 +332,10 @@ def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int =
         soft, hard = resource.getrlimit(which)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
-        resource.setrlimit(which, (value, value))
+        try:
+            resource.setrlimit(which, (value, value))
+        except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
+            pass
 
     lim(resource.RLIMIT_AS, memory_mb * 1024 * 1024)
     lim(resource.RLIMIT_FSIZE, fsize_mb * 1024 * 1024)
@@ -392,7 +397,7 @@ def die_with_parent() -> None:
     """Be killed when the parent (the intermediate process) dies."""
     try:
         prctl(PR_SET_PDEATHSIG, 9)
-    except OSError:
+    except (OSError, AttributeError):
         pass
 
 
@@ -401,5 +406,5 @@ def become_subreaper() -> bool:
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
         return True
-    except OSError:
+    except (OSError, AttributeError):
         return False

@@ -56,7 +56,7 @@ _len = len
 _str = str
 _type = type
 
-MAX_MESSAGE = 128 * 1024 * 1024
+MAX_MESSAGE = 64 * 1024 * 1024
 
 
 def _safe_str(obj: Any, limit: int = 1000) -> str:
@@ -361,6 +361,7 @@ class Runner:
             (shell, "ast_transformers", _list(shell.ast_transformers)),
         ]
         self._events = {k: _list(v) for k, v in shell.events.callbacks.items()}
+        self._recursion = sys.getrecursionlimit()
 
     # -- between cells -------------------------------------------------------
     def _reset_shell(self) -> None:
@@ -374,6 +375,11 @@ class Runner:
         callbacks = self.shell.events.callbacks
         for key, saved in self._events.items():
             callbacks[key] = _list(saved)
+        # A cell must not leave the interpreter unable to run the next one, or
+        # the grader's own code on its way back.
+        sys.setrecursionlimit(self._recursion)
+        sys.settrace(None)
+        sys.setprofile(None)
         try:
             import signal
 
@@ -429,6 +435,7 @@ class Runner:
         ex = self.exercises.get(exercise_id) if _isinstance(exercise_id, str) else None
         if ex is None:
             return {"error": f"unknown exercise {exercise_id!r}"}
+        self._reset_shell()
         self._snapshot.restore()
         try:
             args = self._from_plain(inputs)
@@ -461,6 +468,6 @@ class Runner:
             reply["token"] = token
             try:
                 channel.send(reply)
-            except (TypeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001
                 # Only a patched to_plain can produce data json refuses.
                 channel.send({"token": token, "error": f"the answer could not be sent as plain data ({exc})"})

@@ -37,7 +37,7 @@ from typing import Any
 
 log = logging.getLogger("mlcourse.grading")
 
-MAX_MESSAGE = 128 * 1024 * 1024
+MAX_MESSAGE = 64 * 1024 * 1024  # a 20,000-row frame is about 5 MB of JSON
 START_TIMEOUT = 30.0  # a child's set-up, before any learner code
 ZYGOTE_TIMEOUT = 180.0  # importing the heavy libraries on a loaded machine
 
@@ -459,7 +459,7 @@ class Session:
                 line, _, self._buf = self._buf.partition(b"\n")
                 try:
                     msg = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):  # garbage, or JSON nested to exhaust the parser
                     self.bogus += 1
                     continue
                 if isinstance(msg, dict):

@@ -229,8 +229,11 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None)
         os.dup2(out, 1)
         os.dup2(out, 2)
         keep = {0, 1, 2, req, resp}
-        for name in os.listdir("/proc/self/fd"):
-            fd = int(name)
+        try:
+            open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
+        except OSError:  # no /proc: close everything below a generous bound
+            open_fds = list(range(3, 4096))
+        for fd in open_fds:
             if fd not in keep:
                 try:
                     os.close(fd)

@@ -16,8 +16,11 @@ def test_one_item_per_exercise_with_the_feedback(pytester, demo_lessons, make_su
     wrong = {**answers, "demo.double": "def double(x):\n    return 0"}
     nb = write_nb(pytester.path / "ann" / "99_demo.ipynb", make_submission(answers=wrong))
     broken = write_nb(pytester.path / "bob" / "x.ipynb", "not json")
+    # What a learner may send along must not run in pytest's own process.
+    for name in ("conftest.py", "__init__.py", "test_evil.py"):
+        (pytester.path / "bob" / name).write_text("import os\nos.makedirs('PWNED', exist_ok=True)\ndef test_evil():\n    pass\n")
     # --nbval would also collect the notebooks; --grade turns it off for the run.
-    result = pytester.runpytest_inprocess("--nbval", "--grade", str(nb), "--grade", str(broken), "--grade-timeout", "10", "-v")
+    result = pytester.runpytest_inprocess("--nbval", "--grade", str(nb), "--grade", str(broken.parent), "--grade-timeout", "10", "-v")
     result.assert_outcomes(passed=2, failed=2)
     out = result.stdout.str()
     assert "99_demo.ipynb::demo.total PASSED" in out and "99_demo.ipynb::demo.double FAILED" in out
@@ -25,6 +28,7 @@ def test_one_item_per_exercise_with_the_feedback(pytester, demo_lessons, make_su
     assert "3/5 points (99_demo, learner ann)" in out
     # A notebook that cannot be read is one failing item saying why.
     assert "x.ipynb::notebook FAILED" in out and "not valid JSON" in out
+    assert not (pytester.path / "PWNED").exists() and "test_evil" not in out
 
 
 @pytest.mark.skipif(not (REPO / "notebooks" / "01_data.ipynb").exists(), reason="lesson 01 not released yet")
