@@ -437,18 +437,22 @@ class ModelService:
         for i, n in enumerate(self.feature_names):
             if not self._text[i]:
                 continue
-            column = frame[n]
-            text = column.to_numpy(dtype=object, na_value=None)
-            is_str = np.fromiter((isinstance(v, str) for v in text), dtype=bool, count=len(text))
-            if not is_str.all():
-                row = int(np.flatnonzero(~is_str)[0])
-                got = "missing" if text[row] is None else type(text[row]).__name__
-                raise InvalidInput(f"feature {n!r} must hold strings; row {row} is {got}", [n])
+            text = frame[n].to_numpy(dtype=object, na_value=None)
             allowed = self.categories.get(n)
+            # Fast checks first (hashing, C loops); the row-by-row search for
+            # the culprit only runs once something is known to be wrong.
             if allowed is not None:
-                unknown = ~np.isin(text, np.asarray(allowed, dtype=object))
-                if unknown.any():
-                    row = int(np.flatnonzero(unknown)[0])
+                good = pd.Index(allowed).get_indexer(text) >= 0
+            else:
+                good = None if pd.api.types.infer_dtype(text, skipna=False) == "string" else np.zeros(len(text), bool)
+            if good is not None and not good.all():
+                is_str = np.fromiter((isinstance(v, str) for v in text), dtype=bool, count=len(text))
+                if not is_str.all():
+                    row = int(np.flatnonzero(~is_str)[0])
+                    got = "missing" if text[row] is None else type(text[row]).__name__
+                    raise InvalidInput(f"feature {n!r} must hold strings; row {row} is {got}", [n])
+                if allowed is not None:
+                    row = int(np.flatnonzero(~good)[0])
                     raise InvalidInput(
                         f"feature {n!r} must be one of {_preview([repr(c) for c in allowed])}; "
                         f"row {row} is {str(text[row])[:50]!r}",
