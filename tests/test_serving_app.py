@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from mlcourse.default_model import FEATURES, example_records, train_default_model
 from mlcourse.prediction_log import PredictionLog
@@ -18,6 +20,9 @@ from mlcourse.registry import ModelIntegrityError, promote, rollback, set_alias
 from mlcourse.serving import ModelService, create_app
 
 MAX_BATCH = 50
+
+# Hypothesis keeps caches in ./.hypothesis unless told otherwise: not in the working tree.
+set_hypothesis_home_dir(tempfile.mkdtemp(prefix="mlcourse-hypothesis-"))
 
 
 @pytest.fixture(scope="module")
@@ -300,7 +305,7 @@ _bodies = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=_bodies)
 def test_fuzzed_single_records_never_get_a_5xx(client, body) -> None:
     r = client.post("/predict", content=body, headers={"content-type": "application/json"})
@@ -309,7 +314,7 @@ def test_fuzzed_single_records_never_get_a_5xx(client, body) -> None:
         assert r.json()["fields"] and r.json()["error"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batch=st.lists(_records(), max_size=MAX_BATCH + 3), wrap=st.booleans())
 def test_fuzzed_batches_never_get_a_5xx(client, batch, wrap) -> None:
     body = json.dumps({"records": batch} if wrap else batch)  # Python's json writes NaN and Infinity
