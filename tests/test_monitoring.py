@@ -14,11 +14,14 @@ from mlcourse.monitoring import (
     DriftResult,
     chi2_test,
     choose_test,
+    drift_kinds,
     drift_report,
     jensen_shannon,
+    ks_pvalue_collapse,
     ks_test,
     naive_mean_drift,
     psi,
+    psi_false_alarms,
     wasserstein,
     z_test,
 )
@@ -346,3 +349,184 @@ def test_naive_mean_misses_opposite_shifts(rng) -> None:
     with pytest.raises(ValueError, match="empty"):
         naive_mean_drift(ref, ref.iloc[:0])
     assert naive_mean_drift([[0.0, 0.0]], [[0.5, 0.5]]) == (0.0, 0.5, True)
+
+
+# --------------------------------------------------------------------------- against evidently
+#
+# tests/fixtures/evidently_reference.json holds values computed once with
+# evidently (see tests/fixtures/make_evidently_reference.py for how, and in
+# which environment). The datasets are rebuilt here from the same seeds.
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+EVIDENTLY = json.loads((FIXTURES / "evidently_reference.json").read_text(encoding="utf-8"))
+_TEST_FUNCTIONS = {
+    "psi": psi,
+    "jensenshannon": jensen_shannon,
+    "wasserstein": wasserstein,
+    "ks": ks_test,
+    "chisquare": chi2_test,
+    "z": z_test,
+}
+
+
+def _load_maker():
+    path = FIXTURES / "make_evidently_reference.py"
+    spec = importlib.util.spec_from_file_location("make_evidently_reference", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def evidently_data() -> dict:
+    maker = _load_maker()
+    return maker.make_datasets()
+
+
+def _num(x) -> float:
+    return float(x)  # "inf" / "nan" are spelled out in the JSON; float() reads them
+
+
+def _agrees(got: float, expected: float) -> bool:
+    if math.isnan(expected) or math.isinf(expected):
+        return got == expected or (math.isnan(expected) and math.isnan(got))
+    return math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def test_fixture_data_is_rebuilt_exactly(evidently_data) -> None:
+    maker = _load_maker()
+    assert set(evidently_data) == set(EVIDENTLY["checksums"])
+    for name, ds in evidently_data.items():
+        for side in ("reference", "current"):
+            for col in ds[side].columns:
+                assert maker.checksum(ds[side][col]) == EVIDENTLY["checksums"][name][side][col], (name, side, col)
+    assert EVIDENTLY["made_with"]["evidently"].startswith("0.6")
+
+
+# evidently's chi-square of a column holding one value in both windows is
+# NaN (zero degrees of freedom); the course reports p = 1 with a reason instead.
+_CHI2_ONE_VALUE = {("categorical_small", "single"), ("constant", "const_same"), ("constant_small", "const_same")}
+
+
+@pytest.mark.parametrize(
+    "case",
+    EVIDENTLY["stattests"],
+    ids=[f"{e['dataset']}-{e['column']}-{e['test']}" for e in EVIDENTLY["stattests"]],
+)
+def test_each_stattest_matches_evidently(evidently_data, case) -> None:
+    ds = evidently_data[case["dataset"]]
+    ref, cur = ds["reference"][case["column"]], ds["current"][case["column"]]
+    kwargs = {"categorical": case["categorical"]} if case["test"] in ("psi", "jensenshannon") else {}
+    got = _TEST_FUNCTIONS[case["test"]](ref, cur, **kwargs)
+    expected = _num(case["drift_score"])
+    assert got.test == case["test"]
+    assert got.threshold == case["threshold"]
+    if case["test"] == "chisquare" and (case["dataset"], case["column"]) in _CHI2_ONE_VALUE:
+        assert math.isnan(expected) and not case["drifted"]
+        assert got.p_value == 1.0 and not got.drifted and "one value" in got.reason
+        return
+    assert _agrees(got.score, expected), (got, expected)
+    assert got.drifted == case["drifted"]
+    if "z_statistic" in case:
+        assert got.statistic == pytest.approx(_num(case["z_statistic"]), rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    "case",
+    EVIDENTLY["reports"],
+    ids=[f"{r['dataset']}-{r['stattest'] or 'auto'}" for r in EVIDENTLY["reports"]],
+)
+def test_drift_report_matches_evidently(evidently_data, case) -> None:
+    ds = evidently_data[case["dataset"]]
+    ref, cur = ds["reference"], ds["current"]
+    numeric_codes = [c for c in ds["categorical"] if pd.api.types.is_numeric_dtype(ref[c])]
+    report = drift_report(ref, cur, tests=case["stattest"], categorical=numeric_codes)
+    table = report.table.set_index("feature")
+    assert list(table.index) == [c["column"] for c in case["columns"]]
+    for col in case["columns"]:
+        row = table.loc[col["column"]]
+        score = row["p_value"] if pd.notna(row["p_value"]) else row["statistic"]
+        assert row["test"] == col["test"], col
+        assert row["threshold"] == col["threshold"]
+        assert _agrees(float(score), _num(col["drift_score"])), (col, dict(row))
+        assert bool(row["drifted"]) == col["drifted"], col
+    assert report.share == pytest.approx(case["share_of_drifted_columns"], rel=1e-12)
+    assert report.dataset_drift == case["dataset_drift"]
+
+
+def test_psi_counts_distinct_values_in_the_reference_only(evidently_data) -> None:
+    # The reference holds 15 values, both samples together hundreds. evidently
+    # (get_binned_data: reference_data.nunique() > 20) gives one bin per value
+    # here; Sturges bins over the union would give a very different number.
+    ds = evidently_data["binning"]
+    ref = ds["reference"]["ref15_union_many"].to_numpy()
+    cur = ds["current"]["ref15_union_many"].to_numpy()
+    assert len(np.unique(ref)) == 15 and len(np.unique(np.concatenate([ref, cur]))) > 20
+    expected = next(e for e in EVIDENTLY["stattests"]
+                    if e["dataset"] == "binning" and e["column"] == "ref15_union_many" and e["test"] == "psi")
+    assert psi(ref, cur).statistic == pytest.approx(expected["drift_score"], rel=1e-12)
+    assert abs(psi(ref, cur, bins="sturges").statistic - expected["drift_score"]) > 1.0
+
+
+def test_chi2_drift_is_strictly_below_the_threshold() -> None:
+    # evidently: chi-square and Z drift when p < threshold, KS when p <= threshold.
+    ref = ["a"] * 40 + ["b"] * 35 + ["c"] * 25
+    cur = ["a"] * 20 + ["b"] * 10 + ["c"] * 20
+    p = chi2_test(ref, cur).p_value
+    assert not chi2_test(ref, cur, threshold=p).drifted
+    assert chi2_test(ref, cur, threshold=p * (1 + 1e-9)).drifted
+    x, y = np.arange(10.0), np.arange(10.0) + 5
+    p_ks = ks_test(x, y).p_value
+    assert ks_test(x, y, threshold=p_ks).drifted
+
+
+# --------------------------------------------------------------------------- why the tests are chosen so
+
+
+def test_ks_p_values_collapse_at_large_n_while_the_distance_stays_small() -> None:
+    table = ks_pvalue_collapse(shift=0.02, sizes=(1_000, 10_000, 300_000)).set_index("n")
+    assert not table.loc[1_000, "ks_drifted"]
+    assert table.loc[300_000, "ks_p_value"] < 1e-6 and table.loc[300_000, "ks_drifted"]
+    # the gap between the distributions is tiny (the true one is 0.008) ...
+    assert table.loc[300_000, "ks_statistic"] < 0.02
+    # ... and the normed Wasserstein distance says so
+    assert (table["wasserstein"] < 0.1).all() and not table["wasserstein_drifted"].any()
+    assert table.loc[300_000, "wasserstein"] == pytest.approx(0.02, abs=0.01)
+
+
+def test_fixed_psi_cutoffs_raise_false_alarms_at_small_n() -> None:
+    table = psi_false_alarms(sizes=(50, 200, 2_000), trials=100, seed=1).set_index("n")
+    assert table.loc[50, "false_alarms_0.1"] >= 0.8 and table.loc[50, "false_alarms_0.25"] >= 0.5
+    assert table.loc[2_000, "false_alarms_0.1"] == 0.0
+    assert table["mean_psi"].is_monotonic_decreasing
+    # same data, a test with a stated error rate: about 5 % false alarms at every n
+    assert table["ks_false_alarms"].between(0.0, 0.15).all()
+    assert table["bins"].tolist() == [len(np.histogram_bin_edges(np.random.default_rng(0).normal(size=2 * n),
+                                                                 bins="sturges")) - 1 for n in (50, 200, 2_000)]
+
+
+def test_drift_kinds_look_different() -> None:
+    from matplotlib.figure import Figure
+
+    kinds = drift_kinds(days=7, rows_per_day=400, seed=0)
+    t = kinds.table.set_index("kind")
+    assert list(t.index) == ["none", "covariate", "prior", "concept"]
+    assert t.loc["none", "input_drift_share"] == 0
+    # covariate: the inputs move
+    assert t.loc["covariate", "input_drift_share"] > 0
+    assert {"amount", "channel"} <= set(t.loc["covariate", "drifted_features"].split(", "))
+    # prior: the inputs stay, the fraud rate jumps, the model's scores do not follow
+    assert t.loc["prior", "input_drift_share"] == 0
+    assert t.loc["prior", "fraud_rate_current"] > 2 * t.loc["prior", "fraud_rate_reference"]
+    assert t.loc["prior", "mean_score_current"] < 1.5 * t.loc["prior", "mean_score_reference"]
+    # concept: nothing in the inputs, the ranking collapses, accuracy barely notices
+    assert t.loc["concept", "input_drift_share"] == 0 and t.loc["concept", "score_psi"] < 0.1
+    assert t.loc["concept", "pr_auc_current"] < 0.5 * t.loc["concept", "pr_auc_reference"]
+    assert t.loc["concept", "oracle_pr_auc_current"] > 2 * t.loc["concept", "pr_auc_current"]
+    assert t.loc["concept", "accuracy_current"] > 0.95
+    assert set(kinds.reports) == set(t.index)
+    assert isinstance(kinds.plot(), Figure)
