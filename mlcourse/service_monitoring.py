@@ -13,15 +13,16 @@ Everything here reads that log (a path, an open ``sqlite3`` connection, an
 object with a ``.path`` such as the serving app's ``PredictionLog``, or a
 frame already read) and answers, per time window:
 
-=========================  ==================================================
-:func:`service_metrics`    requests, throughput, error rate, latency p50/p95/p99
-:func:`prediction_metrics` the score distribution, positive rate, null outputs
-:func:`performance_metrics` precision, recall, ROC-AUC, PR-AUC once labels arrive
-:func:`evaluate_alerts`    declarative threshold alerts (:class:`Alert`) per window
-:class:`ProcessSampler`    the process's CPU and memory (system metrics)
-:func:`dashboard`          one figure, the panels side by side
-:func:`monitor`            all of the above in one call
-=========================  ==================================================
+============================  =====================================================
+:func:`service_metrics`       requests, throughput, error rate, latency p50/p95/p99
+:func:`prediction_metrics`    the score distribution, positive rate, null outputs
+:func:`performance_metrics`   precision, recall, ROC-AUC, PR-AUC once labels arrive
+:func:`window_metrics`        the three above, side by side, one row per window
+:func:`evaluate_alerts`       declarative threshold alerts (:class:`Alert`) per window
+:class:`ProcessSampler`       the process's CPU and memory (system metrics)
+:func:`dashboard`             one figure, the panels side by side
+:func:`monitor`               all of the above in one call
+============================  =====================================================
 
 :func:`simulate_log` writes a realistic log (with the exact schema) from a
 model and :func:`mlcourse.data.production_stream` batches, so a lesson can
@@ -1012,9 +1013,13 @@ def dashboard(
             if isinstance(start, pd.Timestamp):
                 axes[panel].axvspan(start, start + width, color="red", alpha=0.12, lw=0)
 
-    for name, ax in axes.items():
-        ax.tick_params(axis="x", labelsize=7, rotation=30)
-        ax.tick_params(axis="y", labelsize=7)
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    for ax in axes.values():
+        locator = AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+        ax.tick_params(axis="both", labelsize=7)
     return fig
 
 
