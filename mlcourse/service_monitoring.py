@@ -854,8 +854,7 @@ class MonitoringSnapshot:
         return f"{n} windows, {requests} requests; alerts fired in {fired['window'].nunique()} windows: {what}"
 
     def plot(self, **kwargs: Any) -> "Figure":
-        return dashboard(self.table, predictions=self.predictions, system=self.system,
-                         alerts=self.alerts, slo_ms=self.slo_ms, **kwargs)
+        return dashboard(self, **kwargs)
 
 
 def monitor(
@@ -901,7 +900,6 @@ _PANEL_OF_METRIC = {
 def dashboard(
     table: pd.DataFrame | MonitoringSnapshot,
     *,
-    predictions: pd.DataFrame | None = None,
     system: pd.DataFrame | None = None,
     alerts: pd.DataFrame | None = None,
     slo_ms: float | None = None,
@@ -920,8 +918,6 @@ def dashboard(
     ----------
     table : DataFrame or MonitoringSnapshot
         Per-window metrics (:func:`window_metrics`) or a snapshot.
-    predictions : DataFrame, optional
-        Unused except for the score panel's fallback; kept for symmetry.
     system : DataFrame, optional
         Samples with ``time, cpu_percent, rss_mb`` (:class:`ProcessSampler`).
     alerts : DataFrame, optional
@@ -939,7 +935,7 @@ def dashboard(
 
     if isinstance(table, MonitoringSnapshot):
         snap = table
-        return dashboard(snap.table, predictions=snap.predictions, system=snap.system if system is None else system,
+        return dashboard(snap.table, system=snap.system if system is None else system,
                          alerts=snap.alerts if alerts is None else alerts,
                          slo_ms=snap.slo_ms if slo_ms is None else slo_ms, metrics=metrics, figsize=figsize)
     panels = ["latency", "traffic", "predictions", "quality", "system"]
