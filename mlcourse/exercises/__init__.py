@@ -22,7 +22,9 @@ from mlcourse.exercises.engine import Exercise
 
 # Lesson notebook (stem) -> module holding its exercise definitions, in course order.
 LESSONS: dict[str, str] = {
+    "00_lifecycle_overview": "overview",
     "01_data": "data",
+    "02_train": "train",
     "06_interview_prep": "interview",
 }
 
@@ -91,7 +93,9 @@ class Lesson:
         progress(self.name)
 
     def __repr__(self) -> str:
-        items = "\n".join(f"  ex.{e.short}: {e.title} ({e.points:g} points)" for e in self)
+        from mlcourse.exercises.engine import points_text
+
+        items = "\n".join(f"  ex.{e.short}: {e.title} ({points_text(e.points)})" for e in self)
         return f"Lesson {self.name} with {len(self._exercises)} exercises:\n{items}"
 
 
@@ -143,6 +147,10 @@ def progress(lesson_name: str | None = None) -> None:
     from mlcourse.exercises.engine import _ICONS
 
     lesson_name = lesson_name or (_current[0] if _current else None)
+    if lesson_name is None:
+        for name in LESSONS:
+            progress(name)
+        return
     rows = progress_table(lesson_name)
     done = sum(1 for r in rows if r["status"] == "passed")
     score = sum(r["score"] for r in rows)
