@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import signal
@@ -201,7 +202,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
     registry = work / "registry"
     t0 = time.perf_counter()
     mv = train_default_model(registry=registry)
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}; "
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start, "
+          f"Python {sys.version.split()[0]}; "
           f"trained and registered {mv.label} (100 trees, depth 10, with ONNX) in {time.perf_counter() - t0:.1f} s\n")
 
     pipe = load_model("fraud-detector", registry=registry).model
@@ -227,13 +229,25 @@ def run(args: argparse.Namespace, work: Path) -> int:
     speedup = sk_p50 / onnx_p50
 
     frame = example_frame(args.rows, seed=4)
-    print(f"\nBatch scoring, {len(frame):,} rows                 rows/s")
-    batch: dict[str, float] = {}
-    t = time.perf_counter(); pipe.predict_proba(frame); batch["sklearn predict_proba"] = len(frame) / (time.perf_counter() - t)
-    t = time.perf_counter(); fast_raw.predict_proba(frame); batch["onnxruntime, 1 thread"] = len(frame) / (time.perf_counter() - t)
+    print(f"\nBatch scoring, {len(frame):,} rows, best of 3     rows/s")
     fast2 = load_onnx("fraud-detector", registry=registry, threads=2)
-    t = time.perf_counter(); fast2.predict_proba(frame); batch["onnxruntime, 2 threads"] = len(frame) / (time.perf_counter() - t)
-    t = time.perf_counter(); onnx_service.predict_proba_batch(frame); batch["ModelService (ONNX, validated)"] = len(frame) / (time.perf_counter() - t)
+
+    def rows_per_second(fn, repeat: int = 3) -> float:
+        # Best of a few passes: throughput is what the code can do, and a
+        # pass slowed by another process on the machine says nothing about it.
+        best = math.inf
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn(frame)
+            best = min(best, time.perf_counter() - t)
+        return len(frame) / best
+
+    batch = {
+        "sklearn predict_proba": rows_per_second(pipe.predict_proba),
+        "onnxruntime, 1 thread": rows_per_second(fast_raw.predict_proba),
+        "onnxruntime, 2 threads": rows_per_second(fast2.predict_proba),
+        "ModelService (ONNX, validated)": rows_per_second(onnx_service.predict_proba_batch),
+    }
     for name, rate in batch.items():
         print(f"  {name:<38} {rate:12,.0f}")
     best_batch = max(batch.values())
@@ -304,7 +318,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
     ]
     for text, ok in checks:
         print(f"  [{'met' if ok else 'MISSED'}] {text}")
-    print("\nFigures vary with what else the machine is doing: compare rows of one run, not runs.")
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}. Figures vary with what else the machine is doing:"
+          " compare rows of one run, not runs.")
     return 0
 
 
