@@ -142,6 +142,7 @@ def plain_worker(lesson: str, paths: list[str]) -> None:
         ns: dict = {"__name__": "__main__"}
         ns["get_ipython"] = lambda ns=ns: _FakeShell(ns)
         sink = io.StringIO()
+        c1 = time.process_time()
         t1 = time.perf_counter()
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             for cell in plan.cells:
@@ -156,7 +157,7 @@ def plain_worker(lesson: str, paths: list[str]) -> None:
                 except BaseException:  # noqa: BLE001
                     pass
         t3 = time.perf_counter()
-        out.append({"path": path, "cells": t2 - t1, "checks": t3 - t2})
+        out.append({"path": path, "cells": t2 - t1, "checks": t3 - t2, "cpu": time.process_time() - c1})
         matplotlib.pyplot.close("all")
     print(json.dumps({"imports": imports, "runs": out}))
 
@@ -200,28 +201,31 @@ def main() -> None:
 
     rows = []
     print()
-    print(f"{'submission':<14} {'score':>7} {'cells':>7} {'+checks':>8} {'grader':>7} {'overhead':>9}  "
-          f"{'start':>6} {'cells':>6} {'probes':>6} {'judge':>6} replays")
+    print("Wall-clock seconds per submission (plain: one process, sequential; grader: --jobs "
+          f"{args.jobs} in parallel), then CPU seconds (load-independent).")
+    print(f"{'submission':<14} {'score':>7} | {'cells':>6} {'+checks':>7} {'grader':>7} {'overhead':>8} | "
+          f"{'cpu plain':>9} {'cpu grader':>10} {'overhead':>8} | {'start':>5} {'replays':>7}")
     for o in sorted(report.outcomes, key=lambda o: str(o.submission.path)):
         g = o.graded
         p = by_path[str(o.submission.path)]
         base = p["cells"] + p["checks"]
-        overhead = g.seconds - base
-        rows.append((p["cells"], base, g.seconds, overhead, g.timing["start"]))
         t = g.timing
-        print(f"{o.submission.path.parent.name:<14} {g.score:>3g}/{g.max_score:<3g} {p['cells']:>7.2f} {base:>8.2f} "
-              f"{g.seconds:>7.2f} {overhead:>+9.2f}  {t['start']:>6.2f} {t['cells']:>6.2f} {t['probes']:>6.2f} {t['judge']:>6.2f} {g.replays}")
+        cpu = t["child_cpu"] + t["grader_cpu"]
+        rows.append((p["cells"], base, g.seconds, g.seconds - base, p["cpu"], cpu, cpu - p["cpu"], t["start"]))
+        print(f"{o.submission.path.parent.name:<14} {g.score:>3g}/{g.max_score:<3g} | {p['cells']:>6.2f} {base:>7.2f} "
+              f"{g.seconds:>7.2f} {g.seconds - base:>+8.2f} | {p['cpu']:>9.2f} {cpu:>10.2f} {cpu - p['cpu']:>+8.2f} | "
+              f"{t['start']:>5.2f} {g.replays:>7}")
     med = [statistics.median(c) for c in zip(*rows)]
-    mean = [statistics.mean(c) for c in zip(*rows)]
     print()
-    print(f"median per submission: plain cells {med[0]:.2f} s, cells + checks {med[1]:.2f} s, grader {med[2]:.2f} s, "
-          f"overhead {med[3]:+.2f} s (of which starting children {med[4]:.2f} s)")
-    print(f"mean per submission:   plain cells {mean[0]:.2f} s, cells + checks {mean[1]:.2f} s, grader {mean[2]:.2f} s, "
-          f"overhead {mean[3]:+.2f} s")
-    n = len(rows)
-    print(f"batch: plain process {plain_total:.1f} s (imports {plain['imports']:.1f} s, one process, sequential); "
+    print(f"median wall: plain cells {med[0]:.2f} s, cells + checks {med[1]:.2f} s, grader {med[2]:.2f} s, "
+          f"overhead {med[3]:+.2f} s (starting children {med[7]:.2f} s)")
+    print(f"median CPU:  plain {med[4]:.2f} s, grader (child + grader thread) {med[5]:.2f} s, overhead {med[6]:+.2f} s")
+    first = [r for r, o in zip(rows, sorted(report.outcomes, key=lambda o: str(o.submission.path))) if o.graded.replays == 0]
+    if first:
+        print(f"median CPU overhead without replays ({len(first)} submissions): {statistics.median(r[6] for r in first):+.2f} s")
+    print(f"batch: plain process {plain_total:.1f} s (imports {plain['imports']:.1f} s, sequential); "
           f"grader {grader_total:.1f} s with --jobs {args.jobs} (fork server start included); "
-          f"batch overhead per submission {(grader_total * args.jobs - plain_total) / n:+.2f} s CPU-slot seconds")
+          f"load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,8 @@ class Outcome:
 
 @dataclass
 class Report:
+    """The outcome of a batch: every submission, graded now or skipped."""
+
     outcomes: list[Outcome]
     seconds: float
     out: Path
@@ -87,6 +89,13 @@ class Report:
 
 
 def format_seconds(s: float) -> str:
+    """``3.2s`` or ``2m05s``.
+
+    Examples
+    --------
+    >>> format_seconds(3.25)
+    '3.2s'
+    """
     if s < 60:
         return f"{s:.1f}s"
     return f"{int(s // 60)}m{round(s % 60):02d}s"

@@ -101,6 +101,7 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
 
 
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
+    """``prctl(2)``; raises OSError."""
     res = _c().prctl(option, arg2, arg3, arg4, arg5)
     if res < 0:
         err = ctypes.get_errno()

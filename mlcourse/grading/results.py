@@ -79,6 +79,7 @@ def xml_text(text: str) -> str:
 
 
 def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` so that readers see the old file or the new one, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -192,6 +193,13 @@ def feedback_md(g: Graded) -> str:
 
 
 def submission_dir(out: Path, learner: str, lesson: str) -> Path:
+    """``OUT/<learner>/<lesson>``: where a submission's results go.
+
+    Examples
+    --------
+    >>> submission_dir(Path("graded"), "ann", "01_data").as_posix()
+    'graded/ann/01_data'
+    """
     return out / learner / lesson
 
 
@@ -246,6 +254,7 @@ class Gradebook:
         self.db.close()
 
     def has(self, learner: str, lesson: str, sha256: str, version: str) -> bool:
+        """Whether this very file was graded by this very grader version."""
         row = self.db.execute(
             "SELECT 1 FROM submissions WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?",
             (learner, lesson, sha256, version),
@@ -274,6 +283,7 @@ class Gradebook:
             raise GradebookError(f"cannot write the gradebook {self.path}: {exc}") from None
 
     def load(self, learner: str, lesson: str, sha256: str, version: str) -> Record | None:
+        """A submission graded earlier, as stored."""
         sub = self.db.execute(
             "SELECT seconds, error FROM submissions WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?",
             (learner, lesson, sha256, version),
@@ -315,6 +325,7 @@ class Gradebook:
 
 
 def record_of(g: Graded) -> Record:
+    """The gradebook's view of a submission graded in this run (for JUnit)."""
     rows = [
         {"exercise": r.exercise, "title": r.title, "score": r.score, "max": r.points, "status": r.status, "message": r.message}
         for r in g.results

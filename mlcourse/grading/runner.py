@@ -413,6 +413,7 @@ class Runner:
 
     # -- operations ---------------------------------------------------------
     def run_cell(self, source: str) -> dict:
+        """Run one cell through the shell (magics and all); report how it ended."""
         self._reset_shell()
         before = self._bindings()
         try:
@@ -432,6 +433,7 @@ class Runner:
         return {"status": "ok"}
 
     def probe(self, exercise_id: Any, inputs: Any) -> dict:
+        """Probe one exercise with the grader's inputs; plain data only."""
         ex = self.exercises.get(exercise_id) if _isinstance(exercise_id, str) else None
         if ex is None:
             return {"error": f"unknown exercise {exercise_id!r}"}

@@ -178,7 +178,7 @@ class Zygote:
                     key = msg.get("spawned", msg.get("spawn_failed"))
                     self._spawned[key] = msg
                 elif "exit" in msg:
-                    self._exits[msg["exit"]] = msg.get("status", 0)
+                    self._exits[msg["exit"]] = (msg.get("status", 0), msg.get("cpu"))
                 self._cond.notify_all()
         with self._cond:
             if self._sock is sock:
@@ -268,16 +268,27 @@ class Zygote:
                 except OSError:
                     pass
 
-    def exit_status(self, pid: int, timeout: float = 2.0) -> int | None:
-        """The raw wait status of a child, once the fork server has reaped it."""
+    def exit_info(self, pid: int, timeout: float = 2.0) -> tuple[int | None, float | None]:
+        """``(wait status, CPU seconds)`` of a child once the fork server has reaped it."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while pid not in self._exits:
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._alive:
-                    return None
+                    return None, None
                 self._cond.wait(left)
             return self._exits.pop(pid)
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds of a live process and its waited-for children, from /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+        ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def describe_status(status: int | None) -> str:
@@ -357,6 +368,8 @@ class Session:
         self._buf = b""
         self._tail = b""
         self._dead = False
+        self.cpu: float | None = None  # the child's CPU seconds, once it is reaped
+        self.init_pid: int | None = None  # the namespace's first process, as the host sees it
 
     # -- start and stop -------------------------------------------------------
     def start(self) -> None:
@@ -384,11 +397,18 @@ class Session:
                 raise SandboxError(f"the sandboxed child could not be set up: {msg['fatal']}")
             if "hello" in msg and isinstance(msg["hello"], dict):
                 self.hello = msg["hello"]
+            if isinstance(msg.get("init_pid"), int):
+                self.init_pid = msg["init_pid"]
 
     def close(self) -> None:
         """Kill the child's process group and release the pipes."""
         if self.pid is not None and not self._dead:
+            # Killed, it will never be waited for by its parent: read its CPU
+            # time (and that of what it waited for) now.
+            used = _proc_cpu(self.init_pid) if self.init_pid else 0.0
             self.zygote.kill(self.pid)
+            _, own = self.zygote.exit_info(self.pid)
+            self.cpu = used + (own or 0.0)
         self._dead = True
         for fd in (self._req, self._resp, self._out):
             if fd is not None:
@@ -435,7 +455,7 @@ class Session:
                 if kind == "timeout" and self.deadline < own and time.monotonic() >= self.deadline:
                     kind = "budget"
                 if kind == "died":
-                    status = self.zygote.exit_status(self.pid) if self.pid else None
+                    status, self.cpu = self.zygote.exit_info(self.pid) if self.pid else (None, None)
                     if status is not None:
                         self._dead = True  # reaped: nothing left to kill
                     self.close()

@@ -65,7 +65,9 @@ class Graded:
     replays: int = 0
     # Where the time went (seconds): starting children, running cells,
     # probing in the child, judging here. For the benchmark and the curious.
-    timing: dict[str, float] = field(default_factory=lambda: {"start": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0})
+    timing: dict[str, float] = field(
+        default_factory=lambda: {"start": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "child_cpu": 0.0, "grader_cpu": 0.0}
+    )
 
     @property
     def score(self) -> float:
@@ -95,6 +97,7 @@ _versions: dict[str, str] = {}
 
 
 def exercise_module(lesson: str) -> Any:
+    """The module holding a lesson's exercise definitions (the child loads the same one)."""
     from mlcourse.exercises import LESSONS
 
     if lesson not in LESSONS:
@@ -195,6 +198,7 @@ class Grader:
     def grade(self, sub: Submission) -> Graded:
         """Grade one submission. Never raises for anything the submission does."""
         started = time.monotonic()
+        cpu0 = time.thread_time()
         graded = Graded(submission=sub, graded_at=_now(), grader_version=grader_version(sub.lesson))
         if sub.note:
             graded.notes.append(sub.note)
@@ -206,6 +210,7 @@ class Grader:
         except SandboxError as exc:
             self._grader_failed(graded, str(exc))
         graded.seconds = round(time.monotonic() - started, 3)
+        graded.timing["grader_cpu"] = time.thread_time() - cpu0
         return graded
 
     def _unreadable(self, graded: Graded, error: str) -> None:
@@ -368,6 +373,7 @@ class _Run:
                 return self._probe_all(session)
             finally:
                 session.close()
+                self.graded.timing["child_cpu"] += session.cpu or 0.0
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -131,3 +131,27 @@ def test_progress_and_time_formatting():
     assert "[1/2] ann/01_data: 3/5" in stream.getvalue() and "[2/2]" in stream.getvalue()
     assert format_seconds(3.25) == "3.2s" and format_seconds(125) == "2m05s"
     warn_once("test-key", "once")  # no error, logged once
+
+
+def test_a_crash_mid_batch_loses_nothing_already_graded(small, tmp_path, monkeypatch):
+    import sqlite3
+
+    from mlcourse.grading import batch
+
+    real = batch.write_submission
+    calls = []
+
+    def crash_on_second(out, graded):
+        calls.append(graded.learner)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the grading machine going down, say
+        return real(out, graded)
+
+    monkeypatch.setattr(batch, "write_submission", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        batch.run(batch.Options(paths=[small / "subs"], out=tmp_path / "out", jobs=1, progress=False, limits=Limits(cell_timeout=10)))
+    db = sqlite3.connect(tmp_path / "out" / "gradebook.db")
+    assert [r[0] for r in db.execute("SELECT DISTINCT learner FROM grades")] == calls[:1]
+    monkeypatch.setattr(batch, "write_submission", real)
+    report = batch.run(batch.Options(paths=[small / "subs"], out=tmp_path / "out", jobs=1, progress=False, limits=Limits(cell_timeout=10)))
+    assert len(report.skipped) == 1 and len(report.graded) == 1  # picks up where it stopped
