@@ -309,8 +309,10 @@ def run(args: argparse.Namespace, work: Path) -> int:
     print("\nTargets")
     checks = [
         (f"ONNX one row >= 100x faster than sklearn: {speedup:,.0f}x", speedup >= 100),
-        (f"HTTP p50 at concurrency 1 within 1 ms of raw predict: {http_p50:.3f} ms vs {sk_p50:.3f} ms "
-         f"(raw ONNX {onnx_p50:.3f} ms)", http_p50 - sk_p50 <= 1.0),
+        # Judged against the faster raw predict (ONNX), the stricter reading.
+        (f"HTTP p50 at concurrency 1 within 1 ms of raw predict: {http_p50:.3f} ms vs raw ONNX "
+         f"{onnx_p50:.3f} ms (+{http_p50 - onnx_p50:.3f} ms; raw sklearn {sk_p50:.3f} ms)",
+         http_p50 - min(sk_p50, onnx_p50) <= 1.0),
         (f">= 1 000 req/s with 0 errors: {load['rps']:,.0f} req/s, {load['errors']} errors",
          load["rps"] >= 1_000 and load["errors"] == 0),
         (f"batch scoring >= 100 000 rows/s: {best_batch:,.0f} rows/s in-process, {http_batch:,.0f} over HTTP",
