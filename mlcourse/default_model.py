@@ -33,7 +33,9 @@ __all__ = [
     "FEATURES",
     "LEAKY_COLUMNS",
     "NUMERIC_FEATURES",
+    "TARGET",
     "build_pipeline",
+    "example_frame",
     "example_records",
     "train_default_model",
 ]
