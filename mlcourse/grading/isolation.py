@@ -225,25 +225,29 @@ def hide_tree(paths: Iterable[str], protect: list[Path], problems: list[str]) ->
     protected path itself, and symbolic links (a mount would cover their
     target), are left alone.
     """
-    hidden: list[Path] = []
+    hidden: list[tuple[Path, list[Path]]] = []  # (covered folder, what shows through it)
+
+    def covered(p: Path) -> bool:
+        return any(_is_within(p, h) and not any(_is_within(p, k) for k in holes) for h, holes in hidden)
+
     for raw in paths:
         p = Path(raw)
-        if any(_is_within(p, h) for h in hidden) or p.is_symlink() or not p.exists():
+        if covered(p) or p.is_symlink() or not p.exists():
             continue
         keep = [q for q in protect if _is_within(q, p)]
+        # Only the outermost protected folders: the rest come with them.
+        outer = [q for q in keep if not any(o != q and _is_within(q, o) for o in keep)]
         try:
             if not keep:
                 _cover(p)
             elif p in keep or not p.is_dir():
                 continue
             else:
-                # Only the outermost protected folders: the rest come with them.
-                outer = [q for q in keep if not any(o != q and _is_within(q, o) for o in keep)]
                 _cover_keeping(p, outer)
-            hidden.append(p)
+            hidden.append((p, outer))
         except OSError as exc:
             problems.append(f"hide {p}: {exc.strerror}")
-    return hidden
+    return [h for h, _ in hidden]
 
 
 @dataclass
