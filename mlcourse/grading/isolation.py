@@ -373,7 +373,12 @@ def drop_privileges() -> list[str]:
     regain capabilities by running a program (the bounding set is empty and
     ``no_new_privs`` is set).
     """
-    problems = []
+    problems: list[str] = []
+    try:
+        _c().prctl
+        _c().capset
+    except AttributeError:
+        return ["no prctl/capset on this system: capabilities kept"]
     try:
         prctl(PR_SET_NO_NEW_PRIVS, 1)
     except OSError as exc:

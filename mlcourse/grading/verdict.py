@@ -427,7 +427,11 @@ class _Run:
         what = cell.describe()
         self.graded.notes.append(f"{what[0].upper()}{what[1:]} was skipped: it {reason}.")
         if cell.origin == ANSWER:
-            for ex_id in cell.exercises:
+            # The last answer cell for an exercise decides: a failed draft
+            # followed by another answer cell for it costs nothing.
+            later = {e for c in self.cells[index + 1 :] if c is not None and c.origin == ANSWER for e in c.exercises}
+            final = [e for e in cell.exercises if e not in later]
+            for ex_id in final:
                 if ex_id not in self.results:
                     ex = next(e for e in self.exercises if e.id == ex_id)
                     self.results[ex_id] = _zero(
@@ -436,7 +440,7 @@ class _Run:
                         f"Your answer cell ({cell.where}) {reason}. It was skipped, so nothing it defines was graded.",
                         traceback,
                     )
-            stand_in = self.plan.stub_for(cell.exercises)
+            stand_in = self.plan.stub_for(final)
             self.cells[index] = stand_in if stand_in.source.strip() else None
         else:
             self.cells[index] = None

@@ -263,8 +263,11 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None)
             fsize_mb=int(limits["fsize_mb"]),
             cpu_seconds=int(limits["cpu_seconds"]),
         )
+        # Without namespaces too: a root grader's child then cannot mount,
+        # trace or signal other users' processes, or read their private files.
+        dropped = isolation.drop_privileges()
         if ns_problem is None:
-            problems += isolation.drop_privileges()
+            problems += dropped
         isolation.die_with_parent()
         runner = Runner(SHELL, channel, exercises, modules)
         marks["runner"] = time.perf_counter()

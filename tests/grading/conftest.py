@@ -4,7 +4,7 @@ The demo lesson (``99_demo``, exercises ``demo.*`` in ``demo_lesson.py``) is
 registered in :data:`mlcourse.exercises.LESSONS` and its learner template is
 written to a temporary lessons folder, exactly as ``mlcourse release`` would.
 Submissions are built from its solution cells, so each test states only what
-it changes.
+it changes. The lesson is installed per test module and removed after it.
 """
 from __future__ import annotations
 
@@ -70,9 +70,13 @@ def demo_module():
     return _load_demo_module()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_lessons(tmp_path_factory: pytest.TempPathFactory, demo_module) -> Path:
-    """Install the demo lesson for the whole session; return its lessons root."""
+    """Install the demo lesson for one test module; return its lessons root.
+
+    Module-scoped on purpose: the root test run shares this process with the
+    rest of the suite, which must never see the demo lesson in LESSONS.
+    """
     from mlcourse import exercises, paths
     from mlcourse.exercises import notebook as nbio
     from mlcourse.release import learner_notebook
@@ -101,12 +105,12 @@ def demo_lessons(tmp_path_factory: pytest.TempPathFactory, demo_module) -> Path:
     mp.undo()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def demo_template(demo_lessons: Path) -> dict:
     return json.loads((demo_lessons / "notebooks" / f"{DEMO}.ipynb").read_text())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def make_submission(demo_template: dict) -> Callable[..., dict]:
     """``make_submission(answers={...}, edit=callable)``: the learner template
     with answer cells filled in (all correct by default) and any edit applied."""

@@ -128,6 +128,13 @@ def cases(make, answers, subs: Path, out: Path) -> dict[str, tuple[object, float
         wrong["source"] = WRONG["demo.double"]
         nb["cells"].insert(nb["cells"].index(first), wrong)
 
+    def draft_raises(nb):
+        # A failed draft of an answer, then the answer: the last one decides.
+        first = _answer_cells(nb)[0]
+        draft = copy.deepcopy(first)
+        draft["source"] = "def double(x):\n    return 2 * x\nprint(double('oops') + 1)"
+        nb["cells"].insert(nb["cells"].index(first), draft)
+
     def same_ids(nb):
         for c in nb["cells"]:
             c["id"] = "same"
@@ -153,6 +160,7 @@ def cases(make, answers, subs: Path, out: Path) -> dict[str, tuple[object, float
         "answer_deleted": (make(edit=delete_clean), 3),
         "answers_reordered": (make(edit=reorder), 5),
         "answer_duplicated": (make(edit=duplicate), 5),
+        "answer_draft_raises": (make(edit=draft_raises), 5),
         "metadata_stripped": (make(edit=strip_all_metadata), 5),
         "names_only": (make(edit=strip_prompts), 5),
         "check_cells_edited": (make(answers={**answers, "demo.double": WRONG["demo.double"]}, edit=edit_checks), 3),
@@ -217,7 +225,7 @@ def batch(tmp_path_factory, demo_lessons, make_submission, answers, write_nb) ->
 
 CASES = [
     "correct", "untouched", "not_json", "json_not_notebook", "nbformat3", "empty", "big_50mb", "duplicate_ids",
-    "answer_deleted", "answers_reordered", "answer_duplicated", "metadata_stripped", "names_only", "check_cells_edited",
+    "answer_deleted", "answers_reordered", "answer_duplicated", "answer_draft_raises", "metadata_stripped", "names_only", "check_cells_edited",
     "infinite_loop", "sys_exit", "os_exit", "alloc_30gb", "print_100mb", "crash_in_added_cell", "probe_never_returns",
     "always_equal", "monkeypatch_wrong", "monkeypatch_right", "input_transformer", "fake_results", "write_outside",
 ]
