@@ -1,0 +1,39 @@
+"""Every learner notebook, untouched, in JupyterLab: Run All reaches the end,
+no traceback, and every check cell shows its exercise as not attempted."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+# The engine's own words for an untouched exercise: a check cell prints
+# "⏳ <title> [<id>]: not attempted", a stub raises "...: not attempted yet".
+NOT_ATTEMPTED = "not attempted"
+
+
+@pytest.mark.parametrize("learner_page", LESSONS, ids=lambda p: p.stem, indirect=True)
+def test_untouched_lesson_runs_all_with_every_check_not_attempted(learner_page):
+    lab = learner_page
+    lab.open()
+    lab.run_all()
+
+    unexpected = [(i, text) for i, text in lab.tracebacks() if NOT_ATTEMPTED not in text]
+    assert unexpected == [], f"tracebacks in {lab.name}: {unexpected}"
+    prompts = lab.code_prompts()
+    assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"Run All did not reach the end: {prompts}"
+
+    checks = lab.check_cells()
+    assert checks, f"{lab.name} has no check cell"
+    for index, exercise in checks:
+        lab.expect_check(index, rf"^⏳ .+ \[{re.escape(exercise)}\]: {NOT_ATTEMPTED}")
+
+    target = os.environ.get("MLCOURSE_LESSON_SCREENSHOT")
+    if target and lab.name == os.environ.get("MLCOURSE_LESSON_SCREENSHOT_OF", "01_data.ipynb"):
+        lab.lesson_screenshot(Path(target), checks[0][0])
