@@ -182,10 +182,10 @@ class ExerciseItem(pytest.Item):
         if result is None:
             raise ExerciseFailed(graded.error or "not graded")
         if result.status != "passed":
-            from mlcourse.grading.results import _result_output
+            from mlcourse.grading.results import result_output
 
             head = f"{result.status}: {result.score:g}/{result.points:g} points"
-            raise ExerciseFailed(f"{head}\n{_result_output(result)}")
+            raise ExerciseFailed(f"{head}\n{result_output(result)}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ExerciseFailed):

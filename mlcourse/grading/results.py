@@ -97,7 +97,16 @@ def atomic_write(path: Path, text: str) -> None:
 # --------------------------------------------------------------------------
 # Per submission
 # --------------------------------------------------------------------------
-def _result_output(r: Result) -> str:
+def result_output(r: Result) -> str:
+    """What a learner reads about one exercise: one line per test, or why none ran.
+
+    Examples
+    --------
+    >>> from mlcourse.exercises.engine import Result, TestResult
+    >>> print(result_output(Result("d.x", "X", 2, "failed", 1.0, "", [TestResult("3", "passed"), TestResult("-1", "failed", "expected 2, got 0")])))
+    ✓ 3
+    ✗ -1: expected 2, got 0
+    """
     if r.status == PASSED:
         return f"Passed all {len(r.tests)} tests." if len(r.tests) > 1 else "Passed."
     tests = [t for t in r.tests if t.name != "grading"]
@@ -140,7 +149,7 @@ def results_json(g: Graded) -> dict:
             "score": r.score,
             "max_score": r.points,
             "status": "passed" if r.status == PASSED else "failed",
-            "output": _result_output(r),
+            "output": result_output(r),
             "extra_data": {"exercise": r.exercise, "status": r.status},
         }
         for r in g.results
@@ -179,7 +188,7 @@ def feedback_md(g: Graded) -> str:
         out.append("")
         for r in g.results:
             out += [f"## {r.title} (`{r.exercise}`): {r.status}, {r.score:g} / {r.points:g}", ""]
-            body = _result_output(r)
+            body = result_output(r)
             tb = next((t.traceback for t in r.tests if t.traceback), "")
             if tb and r.status == ERROR:
                 body = body.replace(tb.rstrip(), "").rstrip()

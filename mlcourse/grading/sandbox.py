@@ -38,6 +38,7 @@ from typing import Any
 log = logging.getLogger("mlcourse.grading")
 
 MAX_MESSAGE = 64 * 1024 * 1024  # a 20,000-row frame is about 5 MB of JSON
+MAX_BOGUS = 10_000  # forged or stray lines tolerated on a child's private pipe
 START_TIMEOUT = 30.0  # a child's set-up, before any learner code
 ZYGOTE_TIMEOUT = 180.0  # importing the heavy libraries on a loaded machine
 
@@ -464,6 +465,10 @@ class Session:
                 return Reply(kind, acked=acked, seconds=elapsed)
             if msg.get("token") != token:
                 self.bogus += 1
+                if self.bogus > MAX_BOGUS:
+                    # A flood of forged messages: stop reading them.
+                    self.close()
+                    return Reply("oversize", acked=acked, seconds=elapsed)
                 continue
             if msg.get("ack") is True and len(msg) == 2:
                 acked = True

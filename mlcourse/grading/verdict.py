@@ -156,7 +156,7 @@ def failure_reason(reply: Reply, limits: Limits) -> tuple[str, str]:
     if reply.kind == "output":
         return f"printed more than {limits.output_mb:g} MB (the output limit) and was stopped", ""
     if reply.kind == "oversize":
-        return "sent back more data than the grader reads", ""
+        return "sent the grader more data than it reads (or forged its messages)", ""
     return f"stopped the notebook: {reply.detail}", ""
 
 
