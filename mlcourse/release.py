@@ -226,8 +226,29 @@ def execute(paths: list[Path], timeout: int = 600) -> None:
                     os.environ.pop("MLCOURSE_HOME", None)
                 else:
                     os.environ["MLCOURSE_HOME"] = old
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = _merge_streams(cell.outputs)
         nbformat.write(nb, path)
         print(f"executed {path}")
+
+
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive stdout (or stderr) chunks, so a re-run with the same
+    output stores the same file however the kernel happened to flush."""
+    merged: list = []
+    for out in outputs:
+        prev = merged[-1] if merged else None
+        if (
+            out.get("output_type") == "stream"
+            and prev is not None
+            and prev.get("output_type") == "stream"
+            and prev.get("name") == out.get("name")
+        ):
+            prev["text"] = prev["text"] + out["text"]
+        else:
+            merged.append(out)
+    return merged
 
 
 def main(

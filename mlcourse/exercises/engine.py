@@ -324,20 +324,32 @@ def _is_stub_error(exc: BaseException) -> bool:
 def references(fn: Any) -> dict:
     """What a function refers to: its source and the globals it names.
 
+    Follows the learner's own helper functions (those defined beside the
+    answer), so routing the call through a helper does not hide it.
+
     Returns plain data: ``{"source": str | None, "globals": {name: qualified
-    name}}``. Used to spot an answer that only calls the package's own version.
+    name}, "names": [every name the code uses]}``. Used to spot an answer that
+    only calls the package's own version.
     """
     code = getattr(fn, "__code__", None)
     if code is None:
-        return {"source": None, "globals": {}}
+        return {"source": None, "globals": {}, "names": []}
+    g = getattr(fn, "__globals__", {}) or {}
     names: set[str] = set()
+    seen_code: set[int] = set()
     stack = [code]
-    while stack:
+    while stack and len(seen_code) < 200:
         c = stack.pop()
+        if id(c) in seen_code:
+            continue
+        seen_code.add(id(c))
         names.update(c.co_names)
         stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+        for n in c.co_names:
+            helper = g.get(n)
+            if isinstance(helper, types.FunctionType) and helper.__globals__ is g:
+                stack.append(helper.__code__)
     resolved = {}
-    g = getattr(fn, "__globals__", {}) or {}
     for n in sorted(names):
         if n in g:
             obj = g[n]
@@ -354,7 +366,7 @@ def references(fn: Any) -> dict:
         src = inspect.getsource(fn)
     except (OSError, TypeError):
         src = None
-    return {"source": src, "globals": resolved}
+    return {"source": src, "globals": resolved, "names": sorted(names)}
 
 
 def _probe_test(test: Test, answer: Any, inputs: Any) -> dict:
@@ -531,10 +543,20 @@ class Exercise:
             return None
         used = set()
         resolved = refs.get("globals") or {}
+        names = [n for n in (refs.get("names") or []) if isinstance(n, str)]
+        modules = {n for n in names if n.startswith("mlcourse")}  # `import mlcourse.x as y` inside the body
         if isinstance(resolved, dict):
             for n, q in resolved.items():
                 if q in self.forbid:
                     used.add(q)
+                elif isinstance(q, str) and q.startswith("module "):
+                    modules.add(q[len("module ") :])
+        # `md.load_sources(...)` with `import mlcourse.data as md`: a module the
+        # code names, followed by an attribute it names.
+        for module in modules:
+            for n in names:
+                if f"{module}.{n}" in self.forbid:
+                    used.add(f"{module}.{n}")
         src = refs.get("source")
         if isinstance(src, str):
             used.update(_forbidden_in_source(src, self.forbid))

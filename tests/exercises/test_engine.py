@@ -229,3 +229,25 @@ def test_result_render_mentions_hint_on_failure():
     r = MEANS.run({"means": lambda df: {}})
     assert ".hint()" in r.render()
     assert engine.Result(**{**r.__dict__}).to_dict()["score"] == r.score
+
+
+def test_shortcut_through_a_module_alias_or_a_helper_is_flagged():
+    import types as _types
+
+    fake = _types.ModuleType("mlcourse.fakestage")
+    fake.col_means = _col_means
+    ex = Exercise(
+        id="demo.means2",
+        title="Column means",
+        points=1,
+        answer=Function("means"),
+        tests=MEANS.tests[:1],
+        forbid=("mlcourse.fakestage.col_means",),
+    )
+    ns: dict = {"fs": fake}
+    exec("def helper(df):\n    return fs.col_means(df)\ndef means(df):\n    return helper(df)\n", ns)
+    r = ex.run(ns)
+    assert r.status == FAILED and "mlcourse.fakestage.col_means" in r.message
+    ns2: dict = {}
+    exec("def means(df):\n    return df.mean().round(6).to_dict()\n", ns2)
+    assert ex.run(ns2).status == PASSED
