@@ -192,12 +192,17 @@ def value_is(
     compare: Compare = Compare(),
     mistakes: Sequence[Mistake] = (),
     transform: Callable[[Any], Any] | None = None,
+    reveal: bool = False,
     weight: float = 1.0,
 ) -> Test:
     """A test that compares the learner's value (optionally transformed) with ``expected()``.
 
     ``transform`` runs in the probe, on the learner's side (for example
     ``lambda v: sorted(v)``), and must be package code.
+
+    Unless ``reveal`` is True, a failure message never shows the expected
+    value: for a value exercise that would hand out the answer. It names a
+    wrong type, or the known mistake, or says the value is not right.
     """
 
     def probe(value: Any, _: Any) -> Any:
@@ -211,10 +216,12 @@ def value_is(
         for m in mistakes:
             try:
                 if m.when(got, None, exp):
-                    return f"{problem}. {m.say}"
+                    return m.say if not reveal else f"{problem}. {m.say}"
             except Exception:
                 continue
-        return problem
+        if reveal or kind(exp) != kind(got):
+            return problem
+        return f"that is not the right answer yet (you gave {show(got)})"
 
     return Test(name=name, probe=probe, verdict=verdict, weight=weight)
 
@@ -563,10 +570,12 @@ class Exercise:
         if not used:
             return None
         names = ", ".join(sorted(used))
-        return (
-            f"Your answer calls {names}, the package's own version of what this exercise asks you to write. "
-            "Write the logic yourself: that is the point of the exercise."
+        what = (
+            "the package's own version of what this exercise asks you to write"
+            if all(u.startswith("mlcourse") for u in used)
+            else "which already does what this exercise asks you to write"
         )
+        return f"Your answer calls {names}, {what}. Write the logic yourself: that is the point of the exercise."
 
     # -- in-process use ----------------------------------------------------
     def run(self, namespace: Mapping[str, Any], seed: int | None = None) -> Result:

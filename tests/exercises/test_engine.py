@@ -115,7 +115,7 @@ def test_shortcut_through_package_version_is_flagged():
 
     r = MEANS.run({"means": means})
     assert r.status == FAILED and r.score == 0
-    assert "the package's own version" in r.message
+    assert "already does what this exercise asks" in r.message
 
 
 def test_seed_makes_messages_repeatable_and_grader_seed_changes_inputs():
@@ -251,3 +251,11 @@ def test_shortcut_through_a_module_alias_or_a_helper_is_flagged():
     ns2: dict = {}
     exec("def means(df):\n    return df.mean().round(6).to_dict()\n", ns2)
     assert ex.run(ns2).status == PASSED
+
+
+def test_value_messages_never_reveal_the_expected_value():
+    r = K.run({"k": 4})
+    assert r.status == FAILED and "5" not in r.message and "4" in r.message
+    assert "got a string" in K.run({"k": "x"}).message
+    revealing = Exercise(id="demo.r", title="r", points=1, answer=Value("k"), tests=[value_is("k", lambda: 5, reveal=True)])
+    assert "expected 5" in revealing.run({"k": 4}).message
