@@ -40,6 +40,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (
     accuracy_score,
+    average_precision_score,
     confusion_matrix,
     f1_score,
     precision_score,
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 #: The scalar metrics :func:`evaluate` returns, in order.
-METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")
+METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc")
 
 
 # --------------------------------------------------------------------------
@@ -107,11 +108,14 @@ def evaluate(model: Any, X: Any, y: Any, *, average: str = "binary", pos_label: 
     Returns
     -------
     dict
-        ``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc`` (plain
-        floats; ``roc_auc`` is NaN when the model offers neither
+        ``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc`` and
+        ``pr_auc`` (average precision, the area under the precision-recall
+        curve: the headline metric for a rare positive class) as plain floats
+        (the two AUCs are NaN when the model offers neither
         ``predict_proba`` nor ``decision_function``, or ``y`` holds a single
-        class) and ``confusion_matrix`` as a nested list, rows the true
-        classes and columns the predicted ones, in sorted class order.
+        class; ``pr_auc`` is binary only), and ``confusion_matrix`` as a
+        nested list, rows the true classes and columns the predicted ones, in
+        sorted class order.
 
     Examples
     --------
@@ -120,7 +124,7 @@ def evaluate(model: Any, X: Any, y: Any, *, average: str = "binary", pos_label: 
     >>> X, y = make_classification(n_samples=200, random_state=0)
     >>> m = evaluate(LogisticRegression().fit(X, y), X, y)
     >>> sorted(m)
-    ['accuracy', 'confusion_matrix', 'f1', 'precision', 'recall', 'roc_auc']
+    ['accuracy', 'confusion_matrix', 'f1', 'pr_auc', 'precision', 'recall', 'roc_auc']
     """
     y = np.asarray(y)
     pred = model.predict(X)
@@ -136,6 +140,7 @@ def evaluate(model: Any, X: Any, y: Any, *, average: str = "binary", pos_label: 
         "recall": float(recall_score(y, pred, **kw)),
         "f1": float(f1_score(y, pred, **kw)),
         "roc_auc": math.nan,
+        "pr_auc": math.nan,
         "confusion_matrix": confusion_matrix(y, pred, labels=labels).tolist(),
     }
     scores = _scores(model, X)
@@ -149,6 +154,7 @@ def evaluate(model: Any, X: Any, y: Any, *, average: str = "binary", pos_label: 
             scores = -scores
         if scores.ndim == 1:
             result["roc_auc"] = float(roc_auc_score(y == pos_label, scores))
+            result["pr_auc"] = float(average_precision_score(y == pos_label, scores))
         else:
             result["roc_auc"] = float(roc_auc_score(y, scores, multi_class="ovr", labels=labels))
     return result
@@ -215,7 +221,7 @@ def baselines(X_train: Any, y_train: Any, X_test: Any, y_test: Any, *, seed: int
     -------
     pandas.DataFrame
         One row per model (index ``model``), columns ``accuracy``,
-        ``precision``, ``recall``, ``f1``, ``roc_auc`` and ``fit_seconds``.
+        ``precision``, ``recall``, ``f1``, ``roc_auc``, ``pr_auc`` and ``fit_seconds``.
 
     Examples
     --------

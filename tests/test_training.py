@@ -19,6 +19,7 @@ from sklearn.metrics import (
     f1_score,
     precision_score,
     recall_score,
+    average_precision_score,
     roc_auc_score,
 )
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, train_test_split
@@ -68,6 +69,7 @@ def test_evaluate_equals_sklearn(split):
     assert result["recall"] == recall_score(y_te, pred)
     assert result["f1"] == f1_score(y_te, pred)
     assert result["roc_auc"] == roc_auc_score(y_te, model.predict_proba(X_te)[:, 1])
+    assert result["pr_auc"] == average_precision_score(y_te, model.predict_proba(X_te)[:, 1])
     assert result["confusion_matrix"] == confusion_matrix(y_te, pred).tolist()
     assert isinstance(result["confusion_matrix"][0][0], int)
     assert all(type(result[m]) is float for m in METRICS)
