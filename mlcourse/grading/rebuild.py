@@ -197,10 +197,13 @@ def rebuild(template: dict, submission: dict, exercises: Sequence[Exercise]) -> 
             claimed.add(t)
             kinds[s] = (TEMPLATE, t)
             if _normal(src) != _normal(t_sources[t]):
-                notes.append(
-                    f"Cell {s + 1} of your notebook is the lesson's cell \"{_first_line(t_sources[t])}\", edited; "
-                    "the lesson's own version was run instead."
-                )
+                if nbio.check_id(template["cells"][t]) is not None:
+                    notes.append(f"Cell {s + 1} of your notebook is an edited check cell; grading never runs check cells.")
+                else:
+                    notes.append(
+                        f"Cell {s + 1} of your notebook is the lesson's cell \"{_first_line(t_sources[t])}\", edited; "
+                        "the lesson's own version was run instead."
+                    )
             continue
         same = [t for t in t_by_source.get(_normal(src), []) if t not in claimed]
         if same:
