@@ -1,0 +1,278 @@
+"""Lesson 05 (End to end) exercises, each tried three ways inside the lesson itself:
+the learner's stub, the solution, and typical wrong answers."""
+from __future__ import annotations
+
+import pytest
+
+from mlcourse.exercises import exercises_of
+from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.testing import walk
+
+# -- end_to_end.run_pipeline ---------------------------------------------------
+_PIPELINE = """
+def run_pipeline(df, production_rows=100, threshold=0.1):
+    X = {X}
+    y = df["target"].to_numpy()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state={split_seed})
+    model = RandomForestClassifier({forest}).fit({fit})
+    train_mean = float({train_mean})
+    production_mean = float({production_mean})
+    return {{
+        "n_train": len(X_train), "n_test": len(X_test), "model": model,
+        "accuracy": accuracy_score(y_test, model.predict(X_test)),
+        "first_prediction": int(model.predict(X_test[:1])[0]),
+        "train_mean": train_mean, "production_mean": production_mean,
+        "drift_alert": abs(train_mean - production_mean) > threshold,
+    }}
+"""
+
+
+def _pipeline(X='df.drop(columns="target").to_numpy()', split_seed="42",
+              forest="n_estimators=100, max_depth=10, random_state=42", fit="X_train, y_train",
+              train_mean="X_train.mean()", production_mean="X_test[:production_rows].mean()"):
+    return _PIPELINE.format(X=X, split_seed=split_seed, forest=forest, fit=fit, train_mean=train_mean,
+                            production_mean=production_mean)
+
+
+PIPELINE_NO_SEED = _pipeline(forest="n_estimators=100, max_depth=10")
+PIPELINE_SPLIT_SEED = _pipeline(split_seed="0")
+PIPELINE_TARGET_AS_FEATURE = _pipeline(X="df.to_numpy()")
+PIPELINE_FIT_ON_ALL = _pipeline(fit="X, y")
+PIPELINE_PRODUCTION_ALL_TEST = _pipeline(production_mean="X_test.mean()")
+PIPELINE_DEFAULT_DEPTH = _pipeline(forest="n_estimators=100, random_state=42")
+PIPELINE_MEAN_WITH_TARGET = _pipeline(train_mean="np.column_stack([X_train, y_train]).mean()")
+PIPELINE_NO_RETURN = """
+def run_pipeline(df, production_rows=100, threshold=0.1):
+    X = df.drop(columns="target").to_numpy()
+    model = RandomForestClassifier(n_estimators=100, max_depth=10, random_state=42)
+"""
+
+# -- end_to_end.drifted_features -----------------------------------------------
+DRIFT_GLOBAL_MEAN = """
+def drifted_features(reference, current, alpha=0.05):
+    moved = abs(reference.to_numpy().mean() - current.to_numpy().mean()) > 0.1
+    return list(reference.columns) if moved else []
+"""
+DRIFT_REVERSED = """
+def drifted_features(reference, current, alpha=0.05):
+    return [c for c in reference.columns if ks_2samp(reference[c], current[c]).pvalue > alpha]
+"""
+DRIFT_MEAN_PER_FEATURE = """
+def drifted_features(reference, current, alpha=0.05):
+    return [c for c in reference.columns if abs(reference[c].mean() - current[c].mean()) > 0.4]
+"""
+DRIFT_STATISTIC = """
+def drifted_features(reference, current, alpha=0.05):
+    return [c for c in reference.columns if ks_2samp(reference[c], current[c]).statistic > alpha]
+"""
+DRIFT_SHORTCUT = """
+def drifted_features(reference, current, alpha=0.05):
+    return monitoring.drift_report(reference, current, tests="ks", thresholds={"ks": alpha}).drifted_features
+"""
+DRIFT_RETURNS_PVALUES = """
+def drifted_features(reference, current, alpha=0.05):
+    return {c: ks_2samp(reference[c], current[c]).pvalue for c in reference.columns}
+"""
+
+# -- end_to_end.plan_retraining ------------------------------------------------
+_PLAN = """
+def plan_retraining(state, max_drop=0.1, max_drift_share=0.5, train_days=14, min_train_days=7):
+    performance, drift = state["performance"], state["drift_share"]
+    dropped = {dropped}
+    drifted = drift is not None and drift >= max_drift_share
+    if not (dropped or drifted):
+        return {{"retrain": False, "window": None}}
+    labelled_until = {labelled_until}
+    start = labelled_until - train_days
+    if state["drift_start_day"] is not None:
+        start = {start}
+    if {enough}:
+        return {{"retrain": False, "window": None}}
+    return {{"retrain": True, "window": [start, labelled_until]}}
+"""
+
+
+def _plan(dropped='performance is not None and state["baseline_performance"] - performance >= max_drop',
+          labelled_until='state["today"] - state["label_delay_days"]',
+          start='max(start, state["drift_start_day"])',
+          enough="labelled_until - start < min_train_days"):
+    return _PLAN.format(dropped=dropped, labelled_until=labelled_until, start=start, enough=enough)
+
+
+PLAN_ENDS_TODAY = _plan(labelled_until='state["today"]')
+PLAN_IGNORES_DRIFT = _plan(start="start")
+PLAN_NO_MINIMUM = _plan(enough="False")
+PLAN_MIN_NOT_MAX = _plan(start='min(start, state["drift_start_day"])')
+PLAN_STRICT = _plan(dropped='performance is not None and state["baseline_performance"] - performance > max_drop')
+PLAN_NONE_CRASH = _plan(dropped='state["baseline_performance"] - performance >= max_drop')
+PLAN_RETURNS_BOOL = """
+def plan_retraining(state, max_drop=0.1, max_drift_share=0.5, train_days=14, min_train_days=7):
+    return state["drift_share"] is not None and state["drift_share"] >= max_drift_share
+"""
+
+WRONG = {
+    "end_to_end.run_pipeline": [
+        PIPELINE_NO_SEED, PIPELINE_SPLIT_SEED, PIPELINE_TARGET_AS_FEATURE, PIPELINE_FIT_ON_ALL,
+        PIPELINE_PRODUCTION_ALL_TEST, PIPELINE_DEFAULT_DEPTH, PIPELINE_MEAN_WITH_TARGET, PIPELINE_NO_RETURN,
+    ],
+    "end_to_end.drifted_features": [
+        DRIFT_GLOBAL_MEAN, DRIFT_REVERSED, DRIFT_MEAN_PER_FEATURE, DRIFT_STATISTIC, DRIFT_SHORTCUT,
+        DRIFT_RETURNS_PVALUES,
+    ],
+    "end_to_end.plan_retraining": [
+        PLAN_ENDS_TODAY, PLAN_IGNORES_DRIFT, PLAN_NO_MINIMUM, PLAN_MIN_NOT_MAX, PLAN_STRICT, PLAN_NONE_CRASH,
+        PLAN_RETURNS_BOOL,
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def tried():
+    return walk("05_end_to_end", WRONG)
+
+
+def test_every_exercise_is_walked(tried):
+    assert sorted(tried) == sorted(e.id for e in exercises_of("05_end_to_end"))
+    assert len(exercises_of("05_end_to_end")) >= 3
+
+
+@pytest.mark.parametrize("ex_id", [e.id for e in exercises_of("05_end_to_end")])
+def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
+    t = tried[ex_id]
+    assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
+    assert t.solution.status == PASSED, t.solution.render()
+    assert t.solution.score == t.solution.points
+
+
+def _wrong(tried, ex_id, i):
+    result = tried[ex_id].wrong[i]
+    assert result.status in (FAILED, ERROR), result.render()
+    assert result.score < result.points
+    return result
+
+
+# -- end_to_end.run_pipeline ---------------------------------------------------
+@pytest.mark.parametrize(
+    "i, expected",
+    [
+        (0, "no random_state"),
+        (1, "random_state=42"),
+        (2, "the target among them"),
+        (3, "trained on all 2000 rows"),
+        (4, "all 400 test rows"),
+        (5, "max_depth=None"),
+        (6, "includes the 0/1 target column"),
+        (7, "returned None"),
+    ],
+)
+def test_run_pipeline_mistakes_are_named(tried, i, expected):
+    result = _wrong(tried, "end_to_end.run_pipeline", i)
+    assert expected in result.message, result.message
+
+
+def test_run_pipeline_split_seed_message_points_at_the_split(tried):
+    result = _wrong(tried, "end_to_end.run_pipeline", 1)
+    assert "test_size=0.2, random_state=42" in result.message
+    assert "the outline's table" in result.message
+
+
+def test_run_pipeline_fresh_table_is_named(tried):
+    result = _wrong(tried, "end_to_end.run_pipeline", 4)
+    fresh = [t for t in result.tests if t.name == "a fresh make_classification table"][0]
+    assert fresh.status == FAILED and "production_rows=" in fresh.message
+
+
+# -- end_to_end.drifted_features -----------------------------------------------
+@pytest.mark.parametrize(
+    "i, expected",
+    [
+        (0, "opposite shifts cancel out"),
+        (1, "exactly the features that did NOT drift"),
+        (2, "spread out around the same mean"),
+        (3, "not its statistic"),
+        (4, "Write the logic yourself"),
+        (5, "must return a list of feature names"),
+    ],
+)
+def test_drifted_features_mistakes_are_named(tried, i, expected):
+    result = _wrong(tried, "end_to_end.drifted_features", i)
+    assert expected in result.message, result.message
+
+
+def test_drifted_features_global_mean_fails_every_drifted_batch(tried):
+    result = _wrong(tried, "end_to_end.drifted_features", 0)
+    by_name = {t.name: t.status for t in result.tests}
+    assert by_name["a batch where opposite shifts cancel in the global mean"] == FAILED
+    assert by_name["another such batch, tested at alpha=0.01"] == FAILED
+
+
+# -- end_to_end.plan_retraining ------------------------------------------------
+@pytest.mark.parametrize(
+    "i, expected",
+    [
+        (0, "have no labels yet"),
+        (1, "before the drift on day 21"),
+        (2, "Only 2 labelled day(s) since the drift on day 21"),
+        (3, "Start at max(labelled_until - train_days, drift_start_day)"),
+        (4, "compare with >="),
+        (5, "performance is None"),
+        (6, "must return a dict"),
+    ],
+)
+def test_plan_retraining_mistakes_are_named(tried, i, expected):
+    result = _wrong(tried, "end_to_end.plan_retraining", i)
+    assert expected in result.message, result.message
+
+
+def test_plan_retraining_none_crash_is_an_error_on_the_edge_cases(tried):
+    result = _wrong(tried, "end_to_end.plan_retraining", 5)
+    assert result.status == ERROR
+    assert {t.name: t.status for t in result.tests}["edge cases"] == ERROR
+
+
+def test_plan_retraining_strict_comparison_fails_only_the_edge_cases(tried):
+    result = _wrong(tried, "end_to_end.plan_retraining", 4)
+    assert {t.name: t.status for t in result.tests} == {
+        "the feedback loop's own situations": PASSED,
+        "fresh monitoring states": PASSED,
+        "edge cases": FAILED,
+    }
+    assert 0 < result.score < result.points
+
+
+def test_plan_retraining_min_instead_of_max_is_explained():
+    from mlcourse.exercises import end_to_end
+
+    case = end_to_end._loop_cases(None)[-1]  # day 49, drift on day 21: the full window is after the drift
+    got = [{"retrain": True, "window": [21, 42], "keys": ["retrain", "window"]}]
+    message = end_to_end._plan_verdict(got, [case])
+    assert "expected {'retrain': True, 'window': [28, 42]}" in message and "not min(...)" in message
+
+
+# -- the in-process client, used by the lesson when httpx is missing -----------
+def test_in_process_client_answers_like_the_test_client(tmp_path):
+    from fastapi.testclient import TestClient
+    from sklearn.linear_model import LogisticRegression
+
+    from mlcourse.exercises.end_to_end import InProcessClient
+    from mlcourse.serving import ModelService, create_app
+
+    model = LogisticRegression().fit([[0.0], [10.0]], [0, 1])
+    app = create_app(ModelService(model, ["amount"], version="demo:v1"), prediction_log=False)
+    ours, theirs = InProcessClient(app), TestClient(app)
+    for method, path, body in [
+        ("post", "/predict", {"amount": 9.0}),
+        ("post", "/predict", {"amount": "nine"}),
+        ("post", "/predict/batch", {"records": [{"amount": 1.0}, {"amount": 8.0}]}),
+        ("get", "/health", None),
+    ]:
+        headers = {"X-Request-Id": "same-id"}
+        if method == "post":
+            a, b = ours.post(path, json=body, headers=headers), theirs.post(path, json=body, headers=headers)
+        else:
+            a, b = ours.get(path, headers=headers), theirs.get(path, headers=headers)
+        assert a.status_code == b.status_code
+        got, want = a.json(), b.json()
+        got.pop("uptime_s", None), want.pop("uptime_s", None)
+        assert got == want
+        assert a.headers.get("X-Model-Version") == b.headers.get("x-model-version")
