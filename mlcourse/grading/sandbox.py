@@ -128,6 +128,7 @@ class Zygote:
         self._alive = False
         self.hello: dict = {}
         self.starts = 0
+        self.fork_cpu: dict[int, float] = {}  # CPU seconds the fork server spent forking each child
 
     # -- life cycle ---------------------------------------------------------
     def start(self) -> None:
@@ -253,6 +254,7 @@ class Zygote:
             reply = self._spawned.pop(key)
         if "pid" not in reply:
             raise SandboxError(f"could not start a child: {reply.get('error')}")
+        self.fork_cpu[int(reply["pid"])] = float(reply.get("cpu") or 0.0)
         return int(reply["pid"])
 
     def kill(self, pid: int) -> None:
@@ -410,6 +412,8 @@ class Session:
             self.zygote.kill(self.pid)
             _, own = self.zygote.exit_info(self.pid)
             self.cpu = used + (own or 0.0)
+        if self.pid is not None:
+            self.cpu = (self.cpu or 0.0) + self.zygote.fork_cpu.pop(self.pid, 0.0)
         self._dead = True
         for fd in (self._req, self._resp, self._out):
             if fd is not None:

@@ -415,6 +415,7 @@ def serve(sock: socket.socket) -> None:
             continue
         op = msg.get("op")
         if op == "spawn":
+            before = time.process_time()
             try:
                 pid = os.fork()
             except OSError as exc:
@@ -427,7 +428,8 @@ def serve(sock: socket.socket) -> None:
             for fd in fds:
                 os.close(fd)
             children.add(pid)
-            _send(sock, {"spawned": msg.get("id"), "pid": pid})
+            # The fork's cost lands on the zygote: report it with the child.
+            _send(sock, {"spawned": msg.get("id"), "pid": pid, "cpu": round(time.process_time() - before, 4)})
         elif op == "kill":
             pid = msg.get("pid")
             if pid in children:  # never a reaped (and maybe reused) pid
