@@ -184,7 +184,7 @@ class PredictionLog:
         finally:
             conn.close()
         ref = weakref.ref(self)
-        atexit.register(lambda: (lambda log: log and log.close())(ref()))
+        atexit.register(lambda: (lambda log: log is not None and log.close())(ref()))
 
     def __repr__(self) -> str:
         return f"PredictionLog({str(self.path)!r}, written={self.written}, queued={self.queued})"
