@@ -25,6 +25,7 @@ LESSONS: dict[str, str] = {
     "00_lifecycle_overview": "overview",
     "01_data": "data",
     "02_train": "train",
+    "03_deploy": "deploy",
     "05_end_to_end": "end_to_end",
     "06_interview_prep": "interview",
 }

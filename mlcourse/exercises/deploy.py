@@ -1,0 +1,1524 @@
+"""Exercises of lesson 03, Deploy: package, validate, score in batches, gate, route and roll back.
+
+Seven declarative exercises, in the order the lesson asks them:
+
+* ``deploy.save_with_hash``: write a model with joblib plus a JSON sidecar
+  holding its metadata, library versions and the file's SHA-256;
+* ``deploy.load_verified``: load such a model only after its hash checks out
+  (a swapped file that runs code on load must be refused *before* loading);
+* ``deploy.validate_record``: every problem of one request against a feature
+  schema (missing and unknown fields, wrong types, NaN/inf, unknown categories);
+* ``deploy.score_in_chunks``: a batch job that scores a frame chunk by chunk,
+  keeping every id with its score, in order;
+* ``deploy.promotion_gate``: promote a candidate only when it beats the
+  incumbent on held-out data by a margin *and* passes every behavioural test;
+* ``deploy.route``: the sticky canary router, on a stable hash of the user id;
+* ``deploy.should_rollback``: the canary's rollback rule on per-version stats.
+
+Every check runs on fresh inputs made at check time. Files are written by the
+probe into its own temporary folder, never the working directory. Models
+handed to the learner's functions are built by the probe from a seed (a small
+logistic regression, or a stand-in classifier that scores rows with the data
+generator's own fraud rule and records the size of every call), so inputs stay
+plain data. Where the package already provides what the learner writes
+(``mlcourse.registry``, ``mlcourse.rollout``), the exercise forbids it: the
+engine reads the answer's source, and the probe also watches, while the
+answer runs, whether the package's version gets called.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import hashlib
+import json
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mlcourse.exercises.compare import show
+from mlcourse.exercises.engine import Exercise, Function, holds
+from mlcourse.exercises.plain import TAG, from_plain, kind
+
+#: The libraries whose versions a model's sidecar records (module name -> import name).
+LIBRARIES = ("sklearn", "numpy", "joblib")
+
+
+# --------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------
+@contextlib.contextmanager
+def _watch(targets: Sequence[str]) -> Iterator[list]:
+    """Replace ``module.attr`` for each target with a recording wrapper while the answer runs.
+
+    The wrapper calls the original, so the answer behaves as it would; the
+    yielded list names the targets that were called. It catches calls made
+    through a module (``registry.load_model``) that reading the source alone
+    can miss.
+    """
+    import importlib
+
+    called: list[str] = []
+    patched = []
+    for target in targets:
+        module_name, attr = target.rsplit(".", 1)
+        try:
+            module = importlib.import_module(module_name)
+            original = getattr(module, attr)
+        except (ImportError, AttributeError):
+            continue
+
+        def wrapper(*args, __original=original, __target=target, **kwargs):
+            called.append(__target)
+            return __original(*args, **kwargs)
+
+        setattr(module, attr, wrapper)
+        patched.append((module, attr, original))
+    try:
+        yield called
+    finally:
+        for module, attr, original in reversed(patched):
+            setattr(module, attr, original)
+
+
+def _shortcut(called: Sequence[str]) -> str:
+    names = ", ".join(sorted(set(called)))
+    return (
+        f"your answer calls {names}, the package's own version of what this exercise asks you to write. "
+        "Write the logic yourself: that is the point of the exercise."
+    )
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _installed_versions() -> dict[str, str]:
+    import joblib
+    import sklearn
+
+    return {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}
+
+
+def _array(plain: Any) -> np.ndarray | None:
+    if isinstance(plain, dict) and plain.get(TAG) == "ndarray":
+        return np.asarray(from_plain(plain))
+    if isinstance(plain, list):
+        try:
+            return np.asarray(plain)
+        except Exception:
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------
+# deploy.save_with_hash and deploy.load_verified: a model file you can trust
+# --------------------------------------------------------------------------
+_FEATURE_POOL = ["amount", "hour", "account_age_days", "customer_age", "is_foreign", "risk_score", "n_prev_tx",
+                 "days_since_last", "basket_size", "velocity_1h"]
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> str:
+    """Where a model's metadata lives: the model's path plus ``.json``."""
+    return str(path) + ".json"
+
+
+def small_model(seed: int, names: Sequence[str]) -> tuple[Any, np.ndarray]:
+    """A small fitted classifier (logistic regression) and rows to predict, both from ``seed``."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, len(names)))
+    w = rng.normal(size=len(names))
+    y = (X @ w + rng.normal(scale=0.5, size=200) > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    return model, rng.normal(size=(25, len(names)))
+
+
+def reference_save(model: Any, path: str | os.PathLike[str], metadata: dict | None = None) -> dict:
+    """What ``save_with_hash`` should do: joblib file, then a JSON sidecar with its SHA-256."""
+    import joblib
+
+    joblib.dump(model, path)
+    record = {**(metadata or {}), "sha256": _sha256_file(path), "versions": _installed_versions()}
+    with open(sidecar_path(path), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+    return record
+
+
+def _save_inputs(rng: np.random.Generator, path_kind: str = "str") -> dict:
+    k = int(rng.integers(2, 6))
+    names = [str(n) for n in rng.choice(_FEATURE_POOL, size=k, replace=False)]
+    metadata = {
+        "name": str(rng.choice(["fraud-detector", "churn-model", "eta-estimator"])),
+        "feature_names": names,
+        "metrics": {"roc_auc": round(float(rng.uniform(0.7, 0.95)), 4), "pr_auc": round(float(rng.uniform(0.1, 0.5)), 4)},
+        "trained_on": f"make_transactions(n_rows={int(rng.integers(2, 50)) * 1000}, seed={int(rng.integers(0, 999))})",
+    }
+    return {"seed": int(rng.integers(0, 100_000)), "metadata": metadata, "path_kind": path_kind,
+            "file": str(rng.choice(["model.joblib", "forest-v3.joblib", "artifact.joblib"]))}
+
+
+def _save_inputs_path(rng: np.random.Generator) -> dict:
+    return _save_inputs(rng, "pathlib")
+
+
+_SAVE_WATCH = ("mlcourse.registry.save_model", "mlcourse.registry._sha256")
+
+
+def _save_probe(fn: Any, a: dict) -> dict:
+    """Save a fresh model with the learner's function in a private folder; report what landed on disk."""
+    import pickle
+
+    import joblib
+
+    model, X = small_model(a["seed"], a["metadata"]["feature_names"])
+    folder = tempfile.mkdtemp(prefix="mlcourse-save-")
+    try:
+        path = os.path.join(folder, a["file"])
+        target = Path(path) if a["path_kind"] == "pathlib" else path
+        with _watch(_SAVE_WATCH) as called:
+            returned = fn(model, target, json.loads(json.dumps(a["metadata"])))
+        out: dict[str, Any] = {"called": list(called), "returned": returned, "files": sorted(os.listdir(folder))}
+        if os.path.isfile(path):
+            out["actual_sha256"] = _sha256_file(path)
+            try:
+                again = joblib.load(path)
+                out["same_predictions"] = bool(np.array_equal(again.predict_proba(X), model.predict_proba(X)))
+            except Exception as exc:  # the learner's file may hold anything
+                out["reload_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        side = sidecar_path(path)
+        if os.path.isfile(side):
+            try:
+                with open(side, encoding="utf-8") as f:
+                    out["sidecar"] = json.load(f)
+            except ValueError as exc:
+                out["sidecar_error"] = str(exc)[:200]
+        out["pickle_sha256"] = _sha256_bytes(pickle.dumps(model))
+        out["path_sha256"] = _sha256_bytes(str(path).encode())
+        out["versions"] = _installed_versions()
+        return out
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _save_verdict(got: Any, a: dict) -> str | None:
+    if not isinstance(got, dict) or "files" not in got:
+        return "the check could not read your answer"
+    if got.get("called"):
+        return _shortcut(got["called"])
+    name = a["file"]
+    files = got["files"]
+    if name not in files:
+        return f"no model file {name!r} was written: joblib.dump(model, path) writes it (files found: {files})"
+    if "reload_error" in got:
+        return f"the file {name!r} does not load back with joblib.load ({got['reload_error']}): write it with joblib.dump(model, path)"
+    if got.get("same_predictions") is not True:
+        return "the model loaded back from your file predicts differently from the one saved: dump the model itself"
+    side = name + ".json"
+    if "sidecar_error" in got:
+        return f"the sidecar {side!r} is not valid JSON ({got['sidecar_error']}): write it with json.dump"
+    meta = got.get("sidecar")
+    if meta is None:
+        return (
+            f"no sidecar {side!r} next to the model (files found: {files}): write the metadata to str(path) + '.json'"
+            + (" (with a pathlib.Path, `path + '.json'` fails: use str(path) + '.json')" if a["path_kind"] == "pathlib" else "")
+        )
+    if not isinstance(meta, dict):
+        return f"the sidecar should hold a JSON object (a dict), got {kind(meta)}"
+    digest = meta.get("sha256")
+    actual = got.get("actual_sha256")
+    if digest is None:
+        return "the sidecar has no 'sha256' key: record the file's SHA-256 (hashlib.sha256(...).hexdigest())"
+    if not isinstance(digest, str):
+        return f"'sha256' should be the hex digest as a string, got {kind(digest)}: use .hexdigest(), not .digest()"
+    if digest != actual:
+        if digest == got.get("pickle_sha256"):
+            cause = ("you hashed pickle.dumps(model), not the file: joblib writes different bytes. Hash the file "
+                     "after writing it: hashlib.sha256(open(path, 'rb').read()).hexdigest()")
+        elif digest == got.get("path_sha256"):
+            cause = "you hashed the path string, not the file's contents: open the file in binary mode and hash its bytes"
+        elif digest == _sha256_bytes(b""):
+            cause = "that is the SHA-256 of zero bytes: hash the file after joblib.dump has written it"
+        elif len(digest) == 32:
+            cause = "a 32-digit digest is MD5: use hashlib.sha256"
+        elif digest.lower() == actual:
+            cause = "write the digest in lower case, as hexdigest() gives it"
+        else:
+            cause = "hash the file's bytes exactly as they are on disk, after writing it (open(path, 'rb'))"
+        return f"the sidecar's sha256 {digest[:12]}... is not the SHA-256 of the model file ({actual[:12]}...): {cause}"
+    missing = [k for k in a["metadata"] if k not in meta]
+    if missing:
+        return f"the sidecar lacks {missing} from `metadata`: copy every key of `metadata` into it"
+    changed = [k for k in a["metadata"] if meta[k] != a["metadata"][k]]
+    if changed:
+        return f"the sidecar changed the metadata under {changed}: store the values as given"
+    versions = meta.get("versions")
+    if not isinstance(versions, dict):
+        return ("the sidecar has no 'versions' dict: record the versions of sklearn, numpy and joblib "
+                "(a pickled model is only guaranteed to load with the library versions that wrote it)")
+    want = got.get("versions") or {}
+    for lib in LIBRARIES:
+        if lib not in versions:
+            return f"'versions' lacks {lib!r}: record {', '.join(LIBRARIES)} (e.g. sklearn.__version__)"
+        if versions[lib] != want.get(lib):
+            return f"'versions'[{lib!r}] is {versions[lib]!r} but {want.get(lib)!r} is installed: use {lib}.__version__"
+    returned = got.get("returned")
+    if returned is None:
+        return "your function returned None: return the metadata dict you wrote to the sidecar"
+    if returned != meta:
+        return f"return the dict you wrote to the sidecar; you returned {show(returned)}"
+    return None
+
+
+save_with_hash = Exercise(
+    id="deploy.save_with_hash",
+    title="Save a model with its metadata and SHA-256",
+    points=2,
+    answer=Function("save_with_hash"),
+    tests=[
+        holds("a fresh model saved to a str path", _save_probe, _save_verdict, inputs=_save_inputs),
+        holds("a fresh model saved to a pathlib.Path", _save_probe, _save_verdict, inputs=_save_inputs_path),
+    ],
+    hints=(
+        "Write the model first (`joblib.dump(model, path)`), then hash the *file*: "
+        "`hashlib.sha256(open(path, 'rb').read()).hexdigest()` (or read it in blocks for big files).",
+        "Build the record as `{**metadata, 'sha256': digest, 'versions': {'sklearn': sklearn.__version__, "
+        "'numpy': np.__version__, 'joblib': joblib.__version__}}`.",
+        "Write it with `json.dump(record, open(str(path) + '.json', 'w'))` (use a `with` block) and return `record`.",
+    ),
+    forbid=("mlcourse.registry.save_model", "registry.save_model", "mlcourse.registry._sha256", "registry._sha256"),
+    on_error={
+        "TypeError": "With a pathlib.Path, `path + '.json'` fails: build the sidecar's name as str(path) + '.json'. "
+        "(json.dump also refuses bytes: store hexdigest(), a string.)",
+    },
+)
+
+
+class _RunsOnLoad:
+    """Unpickling this object creates a folder: a harmless stand-in for code that runs while a file loads."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+_LOAD_WATCH = ("mlcourse.registry.load_model", "mlcourse.registry.verify_model", "mlcourse.registry._sha256",
+               "mlcourse.registry._verified", "mlcourse.registry._check_file")
+
+
+def _load_inputs(rng: np.random.Generator, case: str = "intact") -> dict:
+    k = int(rng.integers(2, 6))
+    names = [str(n) for n in rng.choice(_FEATURE_POOL, size=k, replace=False)]
+    return {"seed": int(rng.integers(0, 100_000)), "names": names, "case": case,
+            "file": str(rng.choice(["model.joblib", "forest-v3.joblib", "artifact.joblib"]))}
+
+
+def _load_swapped(rng: np.random.Generator) -> dict:
+    return _load_inputs(rng, "swapped")
+
+
+def _load_appended(rng: np.random.Generator) -> dict:
+    return _load_inputs(rng, "appended")
+
+
+def _load_no_sidecar(rng: np.random.Generator) -> dict:
+    return _load_inputs(rng, "no_sidecar")
+
+
+def _load_probe(fn: Any, a: dict) -> dict:
+    """Write a model the way the lesson specifies, damage it as the case says, and load it with the learner's function."""
+    import joblib
+
+    model, X = small_model(a["seed"], a["names"])
+    folder = tempfile.mkdtemp(prefix="mlcourse-load-")
+    marker = os.path.join(folder, "code-ran-on-load")
+    try:
+        path = os.path.join(folder, a["file"])
+        reference_save(model, path, {"name": "demo", "feature_names": a["names"]})
+        loads_anyway = None
+        if a["case"] == "swapped":
+            joblib.dump(_RunsOnLoad(marker), path)
+        elif a["case"] == "appended":
+            with open(path, "ab") as f:
+                f.write(b"\x00 a few bytes someone added")
+            try:
+                loads_anyway = bool(np.array_equal(joblib.load(path).predict(X), model.predict(X)))
+            except Exception:
+                loads_anyway = False
+        elif a["case"] == "no_sidecar":
+            os.remove(sidecar_path(path))
+        out: dict[str, Any] = {"loads_anyway": loads_anyway}
+        with _watch(_LOAD_WATCH) as called:
+            try:
+                returned = fn(path)
+            except NotImplementedError:  # the untouched stub (or the learner's own): the engine reports it
+                raise
+            except Exception as exc:  # refusing is the right answer for three of the cases
+                out["raised"] = type(exc).__name__
+                out["is_value_error"] = isinstance(exc, ValueError)
+                out["message"] = str(exc)[:300]
+            else:
+                out["returned_kind"] = type(returned).__name__
+                if hasattr(returned, "predict_proba"):
+                    try:
+                        out["same_predictions"] = bool(np.allclose(returned.predict_proba(X), model.predict_proba(X)))
+                    except Exception as exc:
+                        out["predict_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        out["called"] = list(called)
+        out["code_ran"] = os.path.exists(marker)
+        return out
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _load_verdict(got: Any, a: dict) -> str | None:
+    if not isinstance(got, dict) or "code_ran" not in got:
+        return "the check could not read your answer"
+    if got.get("called"):
+        return _shortcut(got["called"])
+    case = a["case"]
+    raised = got.get("raised")
+    if case == "intact":
+        if raised:
+            extra = ""
+            if got.get("is_value_error"):
+                extra = (" Your hash of the intact file differs from the recorded one: hash the file's bytes exactly as "
+                         "on disk (open(path, 'rb')), not the loaded model or the path.")
+            elif raised in ("FileNotFoundError", "KeyError"):
+                extra = " The sidecar is str(path) + '.json' and its hash is under the key 'sha256'."
+            return f"an intact model was refused: your function raised {raised}: {got.get('message')}.{extra}"
+        if got.get("returned_kind") in (None, "NoneType"):
+            return "your function returned None for an intact file: did you forget `return model`?"
+        if "same_predictions" not in got:
+            return (f"your function returned a {got.get('returned_kind')}, not the model: return what joblib.load "
+                    "gives back")
+        if got["same_predictions"] is not True:
+            return "the model you returned predicts differently from the one that was saved"
+        return None
+    if got.get("code_ran"):
+        return (
+            "your function unpickled the swapped file without checking its hash first: loading it ran code (it created a "
+            "folder next to the model). pickle and joblib execute code while loading, so compare the file's SHA-256 "
+            "with the sidecar first, and call joblib.load only when they match"
+        )
+    if case == "no_sidecar":
+        if raised:
+            return None
+        return ("a model file without its sidecar was loaded: with no recorded hash there is nothing to verify "
+                "against, so refuse it (opening the missing sidecar raises, which is fine)")
+    what = {"swapped": "a model file swapped for another one", "appended": "a model file with bytes appended"}[case]
+    if not raised:
+        tail = ""
+        if case == "appended" and got.get("loads_anyway"):
+            tail = (" joblib.load reads this file without complaint (it stops at the end of the pickle), so only the "
+                    "hash notices.")
+        return f"{what} was loaded: compare its SHA-256 with the sidecar's and raise ValueError when they differ.{tail}"
+    if not got.get("is_value_error"):
+        hint = " (an `assert` is skipped under `python -O`, so it cannot guard a model)" if raised == "AssertionError" else ""
+        return f"{what} was refused with {raised}; raise ValueError{hint} so callers can catch a bad model explicitly"
+    return None
+
+
+load_verified = Exercise(
+    id="deploy.load_verified",
+    title="Load a model only after its hash checks out",
+    points=3,
+    answer=Function("load_verified"),
+    tests=[
+        holds("an intact model file", _load_probe, _load_verdict, inputs=_load_inputs),
+        holds("a model file swapped for one that runs code on load", _load_probe, _load_verdict, inputs=_load_swapped),
+        holds("a model file with bytes appended", _load_probe, _load_verdict, inputs=_load_appended),
+        holds("a model file without its sidecar", _load_probe, _load_verdict, inputs=_load_no_sidecar),
+    ],
+    hints=(
+        "Read the sidecar first: `meta = json.load(open(str(path) + '.json'))`; the expected hash is `meta['sha256']`.",
+        "Hash the file's bytes (`open(path, 'rb')`) *before* calling joblib.load: loading a pickle runs code, so a "
+        "check after loading comes too late.",
+        "`if digest != meta['sha256']: raise ValueError(f'{path}: SHA-256 mismatch, refusing to load')`; "
+        "otherwise `return joblib.load(path)`.",
+    ),
+    forbid=("mlcourse.registry.load_model", "registry.load_model", "mlcourse.registry.verify_model",
+            "registry.verify_model", "mlcourse.registry._sha256", "registry._sha256"),
+    on_error={},
+)
+
+
+# --------------------------------------------------------------------------
+# deploy.validate_record: every problem of one request
+# --------------------------------------------------------------------------
+PROBLEMS = ("missing", "unknown", "wrong_type", "not_finite", "not_allowed")
+_NUMERIC_PREFIXES = ("int", "uint", "float")
+
+
+def is_numeric_dtype(dtype: str) -> bool:
+    return str(dtype).startswith(_NUMERIC_PREFIXES)
+
+
+def reference_problems(record: dict, schema: Sequence[dict]) -> list[tuple[str, str]]:
+    """Every problem of ``record`` against ``schema``, as ``(field, problem)`` pairs."""
+    problems = []
+    names = [f["name"] for f in schema]
+    for field in schema:
+        name = field["name"]
+        if name not in record:
+            problems.append((name, "missing"))
+            continue
+        value = record[name]
+        if is_numeric_dtype(field["dtype"]):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                problems.append((name, "wrong_type"))
+            elif not math.isfinite(value):
+                problems.append((name, "not_finite"))
+        else:
+            if not isinstance(value, str):
+                problems.append((name, "wrong_type"))
+            elif field.get("categories") is not None and value not in field["categories"]:
+                problems.append((name, "not_allowed"))
+    for key in record:
+        if key not in names:
+            problems.append((str(key), "unknown"))
+    return problems
+
+
+_FRAUD_SCHEMA = [
+    {"name": "amount", "dtype": "float64", "categories": None},
+    {"name": "hour", "dtype": "int64", "categories": None},
+    {"name": "account_age_days", "dtype": "int64", "categories": None},
+    {"name": "customer_age", "dtype": "int64", "categories": None},
+    {"name": "is_foreign", "dtype": "int64", "categories": None},
+    {"name": "merchant_category", "dtype": "str",
+     "categories": ["electronics", "fuel", "gambling", "grocery", "online_retail", "pharmacy", "restaurants", "travel"]},
+    {"name": "country", "dtype": "str", "categories": None},
+    {"name": "channel", "dtype": "str", "categories": ["chip", "contactless", "online", "swipe"]},
+]
+_WORDS = ["speed", "weight", "colour", "region", "device", "plan", "score", "age", "tier", "lang", "size", "rate"]
+
+
+def _random_schema(rng: np.random.Generator) -> list[dict]:
+    names = [str(w) for w in rng.choice(_WORDS, size=int(rng.integers(4, 7)), replace=False)]
+    schema = []
+    for i, name in enumerate(names):
+        if i % 2 == 0:
+            schema.append({"name": name, "dtype": str(rng.choice(["float64", "int64", "float32"])), "categories": None})
+        else:
+            cats = None if rng.random() < 0.3 else [f"{name}-{c}" for c in "abcd"[: int(rng.integers(2, 5))]]
+            schema.append({"name": name, "dtype": "str", "categories": cats})
+    return schema
+
+
+def _good_value(field: dict, rng: np.random.Generator) -> Any:
+    if is_numeric_dtype(field["dtype"]):
+        return int(rng.integers(0, 500)) if rng.random() < 0.5 else round(float(rng.uniform(-50, 900)), 2)
+    if field.get("categories"):
+        return str(rng.choice(field["categories"]))
+    return str(rng.choice(["US", "GB", "DE", "FR", "x", "other"]))
+
+
+def _good_record(schema: Sequence[dict], rng: np.random.Generator) -> dict:
+    return {f["name"]: _good_value(f, rng) for f in schema}
+
+
+def _numeric(schema: Sequence[dict]) -> list[dict]:
+    return [f for f in schema if is_numeric_dtype(f["dtype"])]
+
+
+def _text(schema: Sequence[dict], with_categories: bool | None = None) -> list[dict]:
+    out = [f for f in schema if not is_numeric_dtype(f["dtype"])]
+    if with_categories is not None:
+        out = [f for f in out if (f.get("categories") is not None) == with_categories]
+    return out
+
+
+def _pick(items: Sequence[Any], rng: np.random.Generator) -> Any:
+    return items[int(rng.integers(0, len(items)))]
+
+
+def _cases_good(rng: np.random.Generator) -> list:
+    cases = []
+    for schema in (_FRAUD_SCHEMA, _random_schema(rng), _random_schema(rng)):
+        for _ in range(3):
+            rec = _good_record(schema, rng)
+            # Whole numbers as floats and ints alike are numbers.
+            cases.append((rec, schema))
+    return cases
+
+
+def _cases_fields(rng: np.random.Generator) -> list:
+    cases = []
+    for schema in (_FRAUD_SCHEMA, _random_schema(rng)):
+        rec = _good_record(schema, rng)
+        del rec[_pick(schema, rng)["name"]]
+        cases.append((rec, schema))
+        rec = _good_record(schema, rng)
+        rec[str(rng.choice(["user_agent", "Amount", "promo_code", "referrer"]))] = _good_value(_pick(schema, rng), rng)
+        cases.append((rec, schema))
+    return cases
+
+
+def _cases_types(rng: np.random.Generator) -> list:
+    cases = []
+    for schema in (_FRAUD_SCHEMA, _random_schema(rng)):
+        num = _pick(_numeric(schema), rng)
+        rec = _good_record(schema, rng)
+        rec[num["name"]] = str(_good_value(num, rng))  # "12.5": a string where a number belongs
+        cases.append((rec, schema))
+        rec = _good_record(schema, rng)
+        rec[_pick(_numeric(schema), rng)["name"]] = bool(rng.random() < 0.5)
+        cases.append((rec, schema))
+        rec = _good_record(schema, rng)
+        rec[_pick(schema, rng)["name"]] = None
+        cases.append((rec, schema))
+        rec = _good_record(schema, rng)
+        rec[_pick(_text(schema), rng)["name"]] = int(rng.integers(0, 9))
+        cases.append((rec, schema))
+    return cases
+
+
+def _cases_finite(rng: np.random.Generator) -> list:
+    cases = []
+    for schema in (_FRAUD_SCHEMA, _random_schema(rng)):
+        for bad in (math.nan, math.inf, -math.inf):
+            rec = _good_record(schema, rng)
+            rec[_pick(_numeric(schema), rng)["name"]] = bad
+            cases.append((rec, schema))
+    return cases
+
+
+def _cases_categories(rng: np.random.Generator) -> list:
+    cases = []
+    for schema in (_FRAUD_SCHEMA, _random_schema(rng), _random_schema(rng)):
+        listed = _text(schema, True)
+        if not listed:
+            continue
+        field = _pick(listed, rng)
+        rec = _good_record(schema, rng)
+        good = str(rng.choice(field["categories"]))
+        rec[field["name"]] = str(rng.choice([good.upper(), good + " ", "fax", "unknown"]))
+        cases.append((rec, schema))
+        free = _text(schema, False)
+        if free:  # a text field with no list of categories takes any string
+            rec = _good_record(schema, rng)
+            rec[_pick(free, rng)["name"]] = str(rng.choice(["ZZ", "somewhere", "n/a"]))
+            cases.append((rec, schema))
+    return cases
+
+
+def _cases_many(rng: np.random.Generator) -> list:
+    cases = []
+    for schema in (_FRAUD_SCHEMA, _random_schema(rng), _random_schema(rng)):
+        rec = _good_record(schema, rng)
+        nums = _numeric(schema)
+        order = rng.permutation(len(nums))
+        del rec[nums[int(order[0])]["name"]]
+        if len(nums) > 1:
+            rec[nums[int(order[1])]["name"]] = math.nan
+        rec[_pick(_text(schema), rng)["name"]] = None
+        rec["extra_" + str(rng.choice(_WORDS))] = 1
+        cases.append((rec, schema))
+    return cases
+
+
+def _records_probe(fn: Any, cases: list) -> list:
+    out = []
+    with _watch(("mlcourse.serving.request_model",)) as called:
+        for record, schema in cases:
+            out.append(fn(record, schema))
+    if called:
+        return {"called": list(called)}  # type: ignore[return-value]
+    return out
+
+
+def _pairs(plain: Any) -> list | None:
+    """The learner's problems as a list of (field, problem) pairs, or None when the shape is wrong."""
+    if isinstance(plain, dict) and plain.get(TAG) == "tuple":
+        plain = plain["items"]
+    if not isinstance(plain, list):
+        return None
+    pairs = []
+    for item in plain:
+        if isinstance(item, dict) and item.get(TAG) == "tuple":
+            item = item["items"]
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(x, str) for x in item)):
+            return None
+        pairs.append((item[0], item[1]))
+    return pairs
+
+
+def _show_value(v: Any) -> str:
+    if isinstance(v, float) and not math.isfinite(v):
+        return "float('nan')" if math.isnan(v) else ("float('inf')" if v > 0 else "float('-inf')")
+    return repr(v)
+
+
+def _show_record(rec: dict) -> str:
+    return "{" + ", ".join(f"{k!r}: {_show_value(v)}" for k, v in rec.items()) + "}"
+
+
+def _why(missed: tuple, extra: list, rec: dict) -> str:
+    field, problem = missed
+    value = rec.get(field)
+    if problem == "wrong_type" and isinstance(value, bool):
+        return (f"{value} is not a number here: in Python bool is a subclass of int, so isinstance(True, (int, float)) "
+                "is True. Refuse booleans before the number test")
+    if problem == "wrong_type" and isinstance(value, str):
+        return ("a string where a number belongs is a wrong type even when it looks like one: refuse it rather than "
+                "convert it (a client that sends '12.5' has a bug that will bite elsewhere)")
+    if problem == "wrong_type" and value is None:
+        if (field, "missing") in extra:
+            return "a key that is present with the value None (JSON null) is 'wrong_type'; 'missing' is for absent keys"
+        return "None (JSON null) is neither a number nor a string: report it as 'wrong_type'"
+    if problem == "wrong_type":
+        return f"{value!r} is a {type(value).__name__}, but this field takes text"
+    if problem == "not_finite" and isinstance(value, float) and math.isnan(value):
+        return "NaN passed unnoticed: NaN compares unequal to everything, itself included, so `value == float('nan')` is always False. Use math.isfinite(value)"
+    if problem == "not_finite":
+        return "infinity is not finite either: math.isnan(inf) is False; math.isfinite refuses NaN and ±inf alike"
+    if problem == "unknown":
+        return "a field the schema does not know must be reported: a typo in a client's field name would otherwise be silently ignored"
+    if problem == "not_allowed":
+        return "the value is not among the field's categories (the comparison is exact: case and spaces count)"
+    return "a field of the schema that the record lacks is 'missing'"
+
+
+def _records_verdict(got: Any, cases: list) -> str | None:
+    if isinstance(got, dict) and got.get("called"):
+        return _shortcut(got["called"])
+    if not isinstance(got, list) or len(got) != len(cases):
+        return "the check could not read your answers"
+    for (rec, schema), answer in zip(cases, got):
+        where = f"[record {_show_record(rec)}]"
+        pairs = _pairs(answer)
+        if answer is None:
+            return f"your function returned None: return a list (an empty one when the record is fine) {where}"
+        if pairs is None:
+            return (f"expected a list of (field, problem) pairs such as [('amount', 'missing')], got {kind(answer)} "
+                    f"({show(answer)}) {where}")
+        expected = reference_problems(rec, schema)
+        bad_names = [p for _, p in pairs if p not in PROBLEMS]
+        if bad_names:
+            return f"{bad_names[0]!r} is not one of the problem names {list(PROBLEMS)} {where}"
+        if len(set(pairs)) != len(pairs):
+            return f"a problem is listed twice: {pairs} {where}"
+        missed = [p for p in expected if p not in pairs]
+        extra = [p for p in pairs if p not in expected]
+        if not missed and not extra:
+            continue
+        if missed and len(pairs) == 1 and len(expected) > 1:
+            return (f"you reported {pairs} but the record has {len(expected)} problems {sorted(expected)}: keep "
+                    f"going after the first one and report all of them {where}")
+        if missed:
+            return f"missed {missed[0]}: {_why(missed[0], extra, rec)} {where}"
+        if not expected:
+            return f"this record is fine, but you reported {extra}: {_extra_why(extra[0], rec, schema)} {where}"
+        return f"reported {extra[0]}, which is not a problem here: {_extra_why(extra[0], rec, schema)} {where}"
+    return None
+
+
+def _extra_why(pair: tuple, rec: dict, schema: Sequence[dict]) -> str:
+    field, problem = pair
+    value = rec.get(field)
+    spec = next((f for f in schema if f["name"] == field), None)
+    if spec is not None and is_numeric_dtype(spec["dtype"]) and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "ints and floats are both numbers (an int64 feature may arrive as 12 or 12.0)"
+    if spec is not None and not is_numeric_dtype(spec["dtype"]) and spec.get("categories") is None:
+        return "this text field lists no categories, so any string is allowed"
+    if problem == "missing" and value is None and field in rec:
+        return "the key is present (its value is None): that is 'wrong_type', not 'missing'"
+    return "compare with the rules above"
+
+
+validate_record = Exercise(
+    id="deploy.validate_record",
+    title="Every problem of one request",
+    points=3,
+    answer=Function("validate_record"),
+    tests=[
+        holds("well-formed records", _records_probe, _records_verdict, inputs=_cases_good),
+        holds("a missing field and an unknown field", _records_probe, _records_verdict, inputs=_cases_fields),
+        holds("wrong types: a string, a bool and None for numbers, a number for text", _records_probe,
+              _records_verdict, inputs=_cases_types),
+        holds("NaN and ±infinity", _records_probe, _records_verdict, inputs=_cases_finite),
+        holds("values outside a field's categories", _records_probe, _records_verdict, inputs=_cases_categories),
+        holds("several problems in one record", _records_probe, _records_verdict, inputs=_cases_many),
+    ],
+    hints=(
+        "Loop over the schema: an absent name is ('name', 'missing'); then loop over the record's keys for names the "
+        "schema lacks ('unknown'). Collect everything in one list; never stop at the first problem.",
+        "For a numeric dtype: `isinstance(v, bool) or not isinstance(v, (int, float))` is 'wrong_type' (check bool "
+        "first: True is an int in Python); otherwise `not math.isfinite(v)` is 'not_finite'.",
+        "For a text dtype: not a str is 'wrong_type'; a str not in `field['categories']` (when that is not None) is "
+        "'not_allowed'. None is 'wrong_type' for both kinds.",
+    ),
+    forbid=("mlcourse.serving.ModelService", "serving.ModelService", "mlcourse.serving.request_model",
+            "serving.request_model"),
+    on_error={
+        "TypeError": "math.isfinite (or isnan) raises on a string or None: check the type first and only test "
+        "finiteness for real numbers.",
+        "KeyError": "A record may lack a field: test `name in record` before reading record[name].",
+    },
+)
+
+
+# --------------------------------------------------------------------------
+# deploy.score_in_chunks: a batch job
+# --------------------------------------------------------------------------
+#: The model's inputs in the batch exercise (those of mlcourse.default_model).
+BATCH_FEATURES = ["amount", "hour", "account_age_days", "customer_age", "is_foreign", "merchant_category", "country",
+                  "channel"]
+
+
+def batch_scores(frame: pd.DataFrame) -> np.ndarray:
+    """The stand-in model's fraud scores: the data generator's own rule."""
+    from mlcourse.data import fraud_probability
+
+    return fraud_probability(frame)
+
+
+class ChunkModel:
+    """A fitted-classifier stand-in for the batch exercise.
+
+    It scores rows with the data generator's fraud rule, refuses input that a
+    Pipeline fitted on a DataFrame would refuse (an array, unknown or missing
+    columns), and records the number of rows of every call.
+    """
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self) -> None:
+        self.feature_names_in_ = np.array(BATCH_FEATURES, dtype=object)
+        self.calls: list[int] = []
+
+    def __repr__(self) -> str:
+        return "ChunkModel(a fitted fraud classifier)"
+
+    def _check(self, X: Any) -> None:
+        if hasattr(X, "shape") and len(X.shape) and X.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required.")
+        if not hasattr(X, "columns"):
+            raise ValueError(
+                f"this model was fitted on a DataFrame: pass the feature columns as a DataFrame, not "
+                f"{type(X).__name__} (its column names tell the model which value is which)"
+            )
+        cols = [str(c) for c in X.columns]
+        unseen = [c for c in cols if c not in BATCH_FEATURES]
+        missing = [c for c in BATCH_FEATURES if c not in cols]
+        if unseen or missing:
+            raise ValueError(
+                "The feature names should match those that were passed during fit."
+                + (f" Feature names unseen at fit time: {unseen}." if unseen else "")
+                + (f" Feature names seen at fit time, yet now missing: {missing}." if missing else "")
+            )
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        self._check(X)
+        self.calls.append(len(X))
+        p = batch_scores(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        self._check(X)
+        self.calls.append(len(X))
+        return (batch_scores(X) >= 0.5).astype(int)
+
+
+def reference_chunks(frame: pd.DataFrame, chunk_size: int, id_column: str) -> pd.DataFrame:
+    """What ``score_in_chunks`` returns: the ids in the input's order with their scores."""
+    return pd.DataFrame({id_column: frame[id_column].to_numpy(), "score": batch_scores(frame[BATCH_FEATURES])})
+
+
+def _chunk_inputs(rng: np.random.Generator, *, n: int | None = None, chunk: int | None = None,
+                  id_column: str = "transaction_id") -> tuple:
+    from mlcourse.data import make_transactions
+
+    chunk = chunk or int(rng.integers(150, 400))
+    n = n or int(chunk * rng.integers(3, 7) + rng.integers(1, chunk))
+    seed = int(rng.integers(0, 100_000))
+    frame = make_transactions(max(n, 1_000), seed=seed).head(n)
+    frame = frame[["transaction_id", *BATCH_FEATURES]].rename(columns={"transaction_id": id_column})
+    # Shuffled, with the shuffled index kept: the order to preserve is the frame's, not the ids'.
+    frame = frame.sample(frac=1.0, random_state=seed)
+    return frame, chunk, id_column
+
+
+def _chunk_inputs_fresh(rng: np.random.Generator) -> tuple:
+    return _chunk_inputs(rng)
+
+
+def _chunk_inputs_exact(rng: np.random.Generator) -> tuple:
+    chunk = int(rng.integers(100, 300))
+    return _chunk_inputs(rng, n=chunk * int(rng.integers(3, 6)), chunk=chunk, id_column="request_id")
+
+
+def _chunk_inputs_small(rng: np.random.Generator) -> tuple:
+    return _chunk_inputs(rng, n=int(rng.integers(20, 90)), chunk=500)
+
+
+def _chunk_probe(fn: Any, a: tuple) -> dict:
+    frame, chunk, id_column = a
+    model = ChunkModel()
+    result = fn(model, frame, chunk, id_column)
+    return {"result": result, "calls": list(model.calls)}
+
+
+def _chunk_verdict(got: Any, a: tuple) -> str | None:
+    frame, chunk, id_column = a
+    n = len(frame)
+    where = f"[a frame of {n} rows, chunk_size={chunk}, id_column={id_column!r}]"
+    if not isinstance(got, dict) or "result" not in got:
+        return "the check could not read your answer"
+    plain = got["result"]
+    if plain is None:
+        return f"your function returned None: did you forget a `return` statement? {where}"
+    if not (isinstance(plain, dict) and plain.get(TAG) == "DataFrame"):
+        return f"expected a DataFrame with columns [{id_column!r}, 'score'], got {kind(plain)} ({show(plain)}) {where}"
+    result = from_plain(plain)
+    calls = [int(c) for c in got.get("calls", [])]
+    cols = [str(c) for c in result.columns]
+    if sorted(cols) != sorted([id_column, "score"]):
+        hint = " (the id column is the one named by `id_column`, not always 'transaction_id')" if "transaction_id" in cols and id_column != "transaction_id" else ""
+        return f"expected the columns [{id_column!r}, 'score'], got {cols}{hint} {where}"
+    expected = reference_chunks(frame, chunk, id_column)
+    big = [c for c in calls if c > chunk]
+    if big:
+        return (f"the model was called with {big[0]} rows at once, but chunk_size is {chunk}: score at most chunk_size "
+                f"rows per call, so the job's memory stays bounded however large the input {where}")
+    ids = result[id_column].astype(str).tolist()
+    want = expected[id_column].astype(str).tolist()
+    if len(ids) < n:
+        lost = n - len(ids)
+        cause = ""
+        if lost == n % chunk:
+            cause = (f" Exactly the last, partial chunk ({lost} rows) is gone: loop with range(0, len(frame), "
+                     "chunk_size), which includes the start of the final short chunk")
+        elif lost == 1 or lost == len(calls):
+            cause = " One row per chunk went missing: chunk boundaries are off by one (iloc[start:start + size] is end-exclusive)"
+        return f"expected {n} rows (one per input row), got {len(ids)}.{cause} {where}"
+    if len(ids) > n:
+        cause = ""
+        if len(set(ids)) < len(ids):
+            cause = (" Some rows were scored twice: chunks overlap. `.loc[a:b]` includes b and follows the index "
+                     "labels; slice positions with `.iloc[start:start + chunk_size]`")
+        return f"expected {n} rows (one per input row), got {len(ids)}.{cause} {where}"
+    if sorted(ids) != sorted(want):
+        if len(set(ids)) < len(ids):
+            return (f"some ids appear twice and others not at all: the chunks did not cover the rows exactly once. With "
+                    f"a shuffled index, `.loc[start:stop]` picks rows by label; use `.iloc` {where}")
+        return f"the ids differ from the input's {where}"
+    if ids != want:
+        if ids == sorted(want):
+            return (f"the rows come back sorted by id, not in the input's order: keep the frame's order (the caller "
+                    f"lines the scores up with its own rows) {where}")
+        return f"the rows come back in a different order than the input's: keep the frame's row order {where}"
+    scores = result["score"].to_numpy(dtype=float)
+    exp = expected["score"].to_numpy()
+    if np.allclose(scores, exp, rtol=0, atol=1e-9):
+        if len(calls) != -(-n // chunk):
+            return (f"the model was called {len(calls)} times; scoring {n} rows in chunks of {chunk} takes "
+                    f"{-(-n // chunk)} calls: score each chunk once {where}")
+        return None
+    if set(np.unique(scores)).issubset({0.0, 1.0}):
+        return (f"the scores are 0/1 labels: use model.predict_proba(X)[:, 1], the probability of fraud, not predict "
+                f"{where}")
+    if np.allclose(scores, 1.0 - exp, atol=1e-9):
+        return f"the scores are P(not fraud): take column 1 of predict_proba, not column 0 {where}"
+    if np.allclose(np.sort(scores), np.sort(exp), atol=1e-9):
+        return (f"the scores are right but attached to the wrong ids: when you put the ids and the scores together, "
+                f"line them up by position (e.g. chunk[id_column].to_numpy()), not by index label {where}")
+    i = int(np.flatnonzero(~np.isclose(scores, exp, rtol=0, atol=1e-9))[0])
+    return f"the score of id {want[i]!r} should be {exp[i]:.6f}, got {scores[i]:.6f} {where}"
+
+
+score_in_chunks = Exercise(
+    id="deploy.score_in_chunks",
+    title="A batch job: score a frame chunk by chunk",
+    points=2,
+    answer=Function("score_in_chunks"),
+    tests=[
+        holds("a fresh shuffled frame", _chunk_probe, _chunk_verdict, inputs=_chunk_inputs_fresh),
+        holds("a frame that splits into whole chunks, ids in 'request_id'", _chunk_probe, _chunk_verdict,
+              inputs=_chunk_inputs_exact),
+        holds("a frame smaller than one chunk", _chunk_probe, _chunk_verdict, inputs=_chunk_inputs_small),
+    ],
+    hints=(
+        "Loop `for start in range(0, len(frame), chunk_size)` and take `chunk = frame.iloc[start:start + chunk_size]` "
+        "(positions, not index labels: the index may be in any order).",
+        "Score `model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]` and keep `chunk[id_column].to_numpy()` "
+        "next to it.",
+        "Concatenate the pieces in order (np.concatenate, or pd.concat of small frames with ignore_index=True) and "
+        "return `pd.DataFrame({id_column: ids, 'score': scores})`.",
+    ),
+    on_error={
+        "ValueError": "The model takes exactly its feature columns as a DataFrame: drop the id column "
+        "(chunk.drop(columns=[id_column])) and do not convert to .values. An empty chunk is refused too: "
+        "range(0, len(frame), chunk_size) never produces one.",
+        "KeyError": "The frame's index is shuffled: .loc[start:stop] slices by index *label* (and fails, or picks the "
+        "wrong rows); slice *positions* with .iloc[start:start + chunk_size]. Read the id column's name from `id_column`.",
+    },
+)
+
+
+# --------------------------------------------------------------------------
+# deploy.promotion_gate: offline evidence before any traffic
+# --------------------------------------------------------------------------
+_BEHAVIOUR_POOL = [
+    "MFT: textbook fraud scores high",
+    "MFT: textbook safe payment scores low",
+    "INV: country swap with is_foreign fixed",
+    "INV: daytime hour shift",
+    "DIR: higher amount never lowers the score",
+    "DIR: brand-new account never lowers the score",
+    "DIR: online instead of chip never lowers the score",
+    "MFT: no missing or NaN scores",
+]
+
+
+def _pr_auc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import average_precision_score
+
+    return float(average_precision_score(y, s))
+
+
+def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, s))
+
+
+def reference_gate(y_true: Any, incumbent_scores: Any, candidate_scores: Any, behaviour: dict,
+                   min_gain: float = 0.01) -> tuple[bool, list[str]]:
+    """The promotion gate: a PR-AUC gain of at least ``min_gain`` and every behavioural test passed."""
+    y = np.asarray(y_true)
+    gain = _pr_auc(y, np.asarray(candidate_scores)) - _pr_auc(y, np.asarray(incumbent_scores))
+    reasons = []
+    if gain < min_gain:
+        reasons.append(f"PR-AUC gain {gain:+.4f} is below min_gain {min_gain}")
+    if not behaviour:
+        reasons.append("no behavioural tests were run")
+    reasons += [f"behavioural test failed: {name}" for name, passed in behaviour.items() if not passed]
+    return not reasons, reasons
+
+
+def _scores(rng: np.random.Generator, y: np.ndarray, signal: float) -> np.ndarray:
+    raw = y * signal + rng.normal(size=len(y))
+    return np.round(1.0 / (1.0 + np.exp(-(raw - 2.0))), 6)
+
+
+def _gate_pair(rng: np.random.Generator, better: bool, big: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels and two score arrays; the candidate is clearly better, slightly better, or worse."""
+    n = int(rng.integers(2_500, 4_000))
+    y = (rng.random(n) < rng.uniform(0.04, 0.08)).astype(int)
+    a = _scores(rng, y, 1.4)
+    b = _scores(rng, y, 2.4 if big else 1.5)
+    if (_pr_auc(y, b) > _pr_auc(y, a)) != better:
+        a, b = b, a
+    return y, a, b
+
+
+def _suite(rng: np.random.Generator, n_failed: int) -> dict:
+    names = [str(x) for x in rng.choice(_BEHAVIOUR_POOL, size=int(rng.integers(3, 6)), replace=False)]
+    failed = set(rng.choice(names, size=n_failed, replace=False).tolist()) if n_failed else set()
+    return {name: name not in failed for name in names}
+
+
+def _gate_clear(rng: np.random.Generator) -> tuple:
+    y, inc, cand = _gate_pair(rng, better=True, big=True)
+    gain = _pr_auc(y, cand) - _pr_auc(y, inc)
+    min_gain = round(min(float(rng.uniform(0.005, 0.02)), gain / 2), 4)
+    return y, inc, cand, _suite(rng, 0), min_gain
+
+
+def _gate_fails_test(rng: np.random.Generator) -> tuple:
+    y, inc, cand, _, min_gain = _gate_clear(rng)
+    return y, inc, cand, _suite(rng, 1), min_gain
+
+
+def _gate_small_gain(rng: np.random.Generator) -> tuple:
+    y, inc, cand = _gate_pair(rng, better=True, big=False)
+    gain = _pr_auc(y, cand) - _pr_auc(y, inc)
+    min_gain = round(gain + float(rng.uniform(0.005, 0.02)), 4)
+    return y, inc, cand, _suite(rng, 0), min_gain
+
+
+def _gate_worse(rng: np.random.Generator) -> tuple:
+    y, inc, cand = _gate_pair(rng, better=False, big=True)
+    return y, inc, cand, _suite(rng, 2), round(float(rng.uniform(0.005, 0.02)), 4)
+
+
+def _gate_top(rng: np.random.Generator) -> tuple:
+    """A candidate that lifts frauds from the upper ranks to the very top: a big PR-AUC gain, a small ROC-AUC one."""
+    n = int(rng.integers(2_500, 4_000))
+    y = (rng.random(n) < rng.uniform(0.04, 0.08)).astype(int)
+    inc = _scores(rng, y, 1.4)
+    rank = np.empty(n, dtype=int)
+    rank[np.argsort(-inc, kind="stable")] = np.arange(n)
+    positives = np.flatnonzero(y == 1)
+    near_top = positives[(rank[positives] >= 0.02 * n) & (rank[positives] < 0.2 * n)]
+    lifted = rng.choice(near_top, size=max(1, len(near_top) // 2), replace=False)
+    cand = inc.copy()
+    cand[lifted] = np.round(1.0 - 1e-6 * np.arange(1, len(lifted) + 1), 6)
+    roc_gain = _roc_auc(y, cand) - _roc_auc(y, inc)
+    min_gain = round(max(float(rng.uniform(0.03, 0.08)), roc_gain + 0.01), 4)
+    return y, inc, cand, _suite(rng, 0), min_gain
+
+
+def _gate_empty(rng: np.random.Generator) -> tuple:
+    y, inc, cand, _, min_gain = _gate_clear(rng)
+    return y, inc, cand, {}, min_gain
+
+
+def _gate_probe(fn: Any, a: tuple) -> Any:
+    y, inc, cand, behaviour, min_gain = a
+    return fn(y, inc, cand, behaviour, min_gain=min_gain)
+
+
+def _unpack_gate(plain: Any) -> tuple[Any, Any] | None:
+    if isinstance(plain, dict) and plain.get(TAG) == "tuple":
+        plain = plain["items"]
+    if isinstance(plain, list) and len(plain) == 2:
+        return plain[0], plain[1]
+    return None
+
+
+def _gate_verdict(got: Any, a: tuple) -> str | None:
+    y, inc, cand, behaviour, min_gain = a
+    y, inc, cand = np.asarray(y), np.asarray(inc), np.asarray(cand)
+    pr_gain = _pr_auc(y, cand) - _pr_auc(y, inc)
+    roc_gain = _roc_auc(y, cand) - _roc_auc(y, inc)
+    failed = [k for k, v in behaviour.items() if not v]
+    passed = [k for k, v in behaviour.items() if v]
+    where = (f"[PR-AUC incumbent {_pr_auc(y, inc):.4f}, candidate {_pr_auc(y, cand):.4f} (gain {pr_gain:+.4f}), "
+             f"min_gain={min_gain}, behaviour {behaviour}]")
+    if got is None:
+        return f"your function returned None: return a pair (promote, reasons) {where}"
+    pair = _unpack_gate(got)
+    if pair is None:
+        return f"expected a pair (promote, reasons), got {kind(got)} ({show(got)}) {where}"
+    decision, reasons = pair
+    if type(decision) is not bool:
+        return f"the first item should be True or False, got {kind(decision)} ({show(decision)}) {where}"
+    if isinstance(reasons, dict) and reasons.get(TAG) == "tuple":
+        reasons = reasons["items"]
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        return f"the reasons should be a list of strings (one per failure), got {kind(reasons)} ({show(reasons)}) {where}"
+    expected, _ = reference_gate(y, inc, cand, behaviour, min_gain)
+    if decision != expected:
+        if decision and not behaviour:
+            return (f"no behavioural tests were run, yet you promoted: all([]) is True in Python, so an empty suite "
+                    f"passes silently. A gate must refuse when nothing was tested, and say so {where}")
+        if decision and failed and pr_gain >= min_gain:
+            return (f"the candidate failed {failed[0]!r} but you promoted it: a better PR-AUC does not excuse a failed "
+                    f"behavioural test; every test must pass {where}")
+        if decision and 0 < pr_gain < min_gain:
+            if roc_gain >= min_gain:
+                return (f"the candidate gains only {pr_gain:+.4f} PR-AUC, below min_gain (its ROC-AUC gain is "
+                        f"{roc_gain:+.4f}: did you compare ROC-AUC? The gate uses PR-AUC, "
+                        f"average_precision_score) {where}")
+            return (f"the candidate gains only {pr_gain:+.4f} PR-AUC, less than min_gain={min_gain}: a gain that small "
+                    f"is within the noise of a held-out estimate and does not pay for the risk of a release; promote "
+                    f"only when gain >= min_gain {where}")
+        if decision and pr_gain < 0:
+            return (f"the candidate is worse than the incumbent (PR-AUC gain {pr_gain:+.4f}) but you promoted it: the "
+                    f"gain is candidate minus incumbent {where}")
+        if not decision and pr_gain >= min_gain and not failed and behaviour:
+            if roc_gain < min_gain:
+                return (f"you refused a candidate that gains {pr_gain:+.4f} PR-AUC and passes every test (its ROC-AUC "
+                        f"gain is {roc_gain:+.4f}: did you compare ROC-AUC? The gate uses PR-AUC) {where}")
+            return (f"you refused a candidate that gains {pr_gain:+.4f} PR-AUC (min_gain {min_gain}) and passes every "
+                    f"behavioural test. Is the gain computed as candidate minus incumbent, with "
+                    f"average_precision_score(y_true, scores)? Your reasons: {reasons} {where}")
+        return f"expected promote={expected}, got {decision} {where}"
+    if decision:
+        if reasons:
+            return f"a promoted candidate has no reasons against it: return (True, []), got reasons {reasons} {where}"
+        return None
+    missing = []
+    if pr_gain < min_gain and not any("pr-auc" in r.lower() for r in reasons):
+        missing.append("the PR-AUC gain below min_gain (a reason containing 'PR-AUC')")
+    for name in failed:
+        if not any(name in r for r in reasons):
+            missing.append(f"the failed test {name!r} (a reason containing its name)")
+    if not behaviour and not reasons:
+        missing.append("the empty behavioural suite")
+    if missing:
+        many = " Report every failure, not only the first:" if len(reasons) == 1 and (len(failed) + (pr_gain < min_gain)) > 1 else ""
+        return f"the reasons {reasons} do not mention {missing[0]}.{many} {where}"
+    praised = [name for name in passed if any(name in r for r in reasons)]
+    if praised:
+        return f"the reasons name {praised[0]!r}, which passed: list failures only {where}"
+    return None
+
+
+promotion_gate = Exercise(
+    id="deploy.promotion_gate",
+    title="A promotion gate: better on held-out data and every behavioural test passed",
+    points=3,
+    answer=Function("promotion_gate"),
+    tests=[
+        holds("a clearly better candidate that passes every test", _gate_probe, _gate_verdict, inputs=_gate_clear),
+        holds("a better candidate that fails one behavioural test", _gate_probe, _gate_verdict, inputs=_gate_fails_test),
+        holds("a candidate whose gain is below min_gain", _gate_probe, _gate_verdict, inputs=_gate_small_gain),
+        holds("a worse candidate that also fails two tests", _gate_probe, _gate_verdict, inputs=_gate_worse),
+        holds("a better candidate with an empty behavioural suite", _gate_probe, _gate_verdict, inputs=_gate_empty),
+        holds("a candidate that lifts frauds to the very top of the ranking", _gate_probe, _gate_verdict,
+              inputs=_gate_top),
+    ],
+    hints=(
+        "gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores); "
+        "it must be at least min_gain.",
+        "Collect reasons in a list: one for a small gain (mention 'PR-AUC'), one per failed test (mention its name), "
+        "and one when `behaviour` is empty (all([]) is True, which is exactly the trap).",
+        "Return `(not reasons, reasons)`.",
+    ),
+    on_error={
+        "ValueError": "average_precision_score takes the labels first and the scores second: "
+        "average_precision_score(y_true, scores).",
+    },
+)
+
+
+# --------------------------------------------------------------------------
+# deploy.route: the sticky canary router
+# --------------------------------------------------------------------------
+ROLES = ("candidate", "incumbent")
+_ROUTE_WATCH = ("mlcourse.rollout.routes_to_candidate", "mlcourse.rollout.canary_bucket")
+
+
+def reference_route(user_id: str, fraction: float) -> str:
+    """The lesson's router: SHA-256 of the id as a point in [0, 1), below ``fraction`` goes to the candidate."""
+    digest = hashlib.sha256(str(user_id).encode("utf-8")).digest()
+    return "candidate" if int.from_bytes(digest[:8], "big") / 2.0**64 < fraction else "incumbent"
+
+
+def _learner_frame(frame: Any) -> bool:
+    """Is this frame the learner's code (not the standard library, numpy, pandas or mlcourse)?"""
+    filename = frame.f_code.co_filename
+    if "site-packages" in filename or filename.startswith(sys.base_prefix) or filename.startswith(sys.prefix):
+        return False
+    return not filename.startswith(str(Path(__file__).resolve().parent.parent))
+
+
+@contextlib.contextmanager
+def _watch_hash() -> Iterator[list]:
+    """Record calls of the built-in hash() made from the learner's own code."""
+    original = builtins.hash
+    calls: list[str] = []
+
+    def recorder(obj: Any) -> int:
+        caller = sys._getframe(1)
+        if _learner_frame(caller) and isinstance(obj, str):
+            calls.append(obj)
+        return original(obj)
+
+    builtins.hash = recorder
+    try:
+        yield calls
+    finally:
+        builtins.hash = original
+
+
+def _names_builtin_hash(fn: Any) -> bool:
+    """Does ``fn``'s code name the built-in hash (without a global of that name shadowing it)?"""
+    import types
+
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    if "hash" not in names:
+        return False
+    g = getattr(fn, "__globals__", {}) or {}
+    return "hash" not in g or g["hash"] is builtins.hash
+
+
+def _route_all(fn: Any, ids: Sequence[str], fraction: float) -> list:
+    return [fn(u, fraction) for u in ids]
+
+
+def _route_probe(fn: Any, a: dict) -> dict:
+    out: dict[str, Any] = {}
+    with _watch(_ROUTE_WATCH) as called, _watch_hash() as hashed:
+        out["answers"] = [_route_all(fn, a["ids"], f) for f in a["fractions"]]
+        again = list(a["ids"][: a["again"]])[::-1]
+        out["again"] = _route_all(fn, again, a["fractions"][0])[::-1]
+    out["called"] = list(called)
+    out["hash"] = bool(hashed) or _names_builtin_hash(fn)
+    return out
+
+
+def _route_fresh(rng: np.random.Generator) -> dict:
+    ids = [f"{int(x):016x}" for x in rng.integers(0, 2**63, size=20_000)]
+    fractions = sorted([round(float(rng.uniform(0.03, 0.1)), 3), round(float(rng.uniform(0.15, 0.35)), 3),
+                        round(float(rng.uniform(0.4, 0.6)), 3)])
+    return {"ids": ids, "fractions": [fractions[1], fractions[0], fractions[2]], "again": 3_000, "tolerance": 0.02}
+
+
+def _route_sequential(rng: np.random.Generator) -> dict:
+    start = int(rng.integers(1, 90_000))
+    ids = [f"user-{k}" for k in range(start, start + 10_000)]
+    return {"ids": ids, "fractions": [round(float(rng.uniform(0.08, 0.3)), 3)], "again": 1_000, "tolerance": 0.025}
+
+
+def _route_edges(rng: np.random.Generator) -> dict:
+    ids = [f"acct-{int(x)}" for x in rng.integers(0, 10**9, size=2_000)]
+    return {"ids": ids, "fractions": [0.0, 1.0], "again": 500, "tolerance": 0.0}
+
+
+def _route_verdict(got: Any, a: dict) -> str | None:
+    if not isinstance(got, dict) or "answers" not in got:
+        return "the check could not read your answer"
+    if got.get("called"):
+        return _shortcut(got["called"])
+    if got.get("hash"):
+        return (
+            "your router uses Python's built-in hash(): for strings it is salted per process (PYTHONHASHSEED), so "
+            "two server workers, or the same server after a restart, send the same user to different versions. Use a "
+            "stable hash of the id, such as hashlib.sha256(user_id.encode()).digest()"
+        )
+    ids, fractions = a["ids"], a["fractions"]
+    answers = got["answers"]
+    for f, answer in zip(fractions, answers):
+        bad = [x for x in answer if not (isinstance(x, str) and x in ROLES)]
+        if bad:
+            return f"route must return 'candidate' or 'incumbent', got {show(bad[0])} [fraction={f}]"
+    repeat = got.get("again", [])
+    first = answers[0][: len(repeat)]
+    flips = sum(1 for x, y in zip(first, repeat) if x != y)
+    if flips:
+        return (
+            f"not sticky: {flips} of {len(repeat)} users got a different version on a second call with the same "
+            f"fraction ({fractions[0]}). Did you draw random.random()? A canary must place each user by their id "
+            "alone, so one user always sees one version"
+        )
+    for f, answer in zip(fractions, answers):
+        share = sum(x == "candidate" for x in answer) / len(answer)
+        if f in (0.0, 1.0):
+            if share != f:
+                return (f"with fraction={f:g} {'no' if f == 0 else 'every'} user should reach the candidate, but "
+                        f"{share:.1%} did [{len(answer)} ids]")
+            continue
+        if abs(share - f) > a["tolerance"]:
+            sample = ", ".join(repr(i) for i in ids[:2])
+            cause = ("ids that look alike (user-1, user-2, ...) must still spread evenly: a weak hash such as a sum of "
+                     "character codes clusters them; use hashlib.sha256") if ids[0].startswith("user-") else (
+                     "map each id to a point spread evenly over [0, 1) and compare it with the fraction")
+            return (f"with fraction={f} about {f:.0%} of users should reach the candidate, but {share:.1%} of "
+                    f"{len(answer)} ids ({sample}, ...) did: {cause}")
+    order = sorted(range(len(fractions)), key=lambda i: fractions[i])
+    for lo, hi in zip(order, order[1:]):
+        if fractions[lo] in (0.0, 1.0) or fractions[hi] in (0.0, 1.0):
+            continue
+        moved = sum(1 for x, y in zip(answers[lo], answers[hi]) if x == "candidate" and y == "incumbent")
+        if moved:
+            return (
+                f"raising the fraction from {fractions[lo]} to {fractions[hi]} moved {moved} users from the candidate "
+                "back to the incumbent: a ramp-up should only add users. Compare one fixed point per user "
+                "(its bucket in [0, 1)) with the fraction"
+            )
+    return None
+
+
+route = Exercise(
+    id="deploy.route",
+    title="A sticky canary router",
+    points=2,
+    answer=Function("route"),
+    tests=[
+        holds("20 000 fresh user ids at three fractions", _route_probe, _route_verdict, inputs=_route_fresh),
+        holds("10 000 sequential ids user-1, user-2, ...", _route_probe, _route_verdict, inputs=_route_sequential),
+        holds("fractions 0 and 1", _route_probe, _route_verdict, inputs=_route_edges),
+    ],
+    hints=(
+        "Turn the id into a number that is the same in every process: "
+        "`hashlib.sha256(user_id.encode()).digest()`.",
+        "Map it into [0, 1): `int.from_bytes(digest[:8], 'big') / 2**64`.",
+        "Return 'candidate' when that point is below `fraction`, else 'incumbent': about `fraction` of users, "
+        "always the same ones, and a larger fraction keeps everyone a smaller one had.",
+    ),
+    forbid=("mlcourse.rollout.routes_to_candidate", "rollout.routes_to_candidate", "mlcourse.rollout.canary_bucket",
+            "rollout.canary_bucket"),
+    on_error={
+        "AttributeError": "user_id is a string: encode it to bytes (user_id.encode()) before hashing.",
+        "TypeError": "hashlib wants bytes: hashlib.sha256(user_id.encode()).",
+    },
+)
+
+
+# --------------------------------------------------------------------------
+# deploy.should_rollback: when the canary must go
+# --------------------------------------------------------------------------
+def reference_rollback(incumbent: dict, candidate: dict, min_requests: int = 100, max_error_increase: float = 0.01,
+                       max_p95_increase_ms: float = 20.0) -> bool:
+    """:func:`mlcourse.rollout.should_rollback` with the given margins, as a bool."""
+    from mlcourse.rollout import RollbackRule, should_rollback as package_rule
+
+    rule = RollbackRule(min_requests=min_requests, max_error_rate_increase=max_error_increase,
+                        max_latency_increase_ms=max_p95_increase_ms)
+    return bool(package_rule(incumbent, candidate, rule))
+
+
+def _stats(requests: int, errors: int, p95: float) -> dict:
+    return {"requests": int(requests), "errors": int(errors), "p95_ms": float(p95)}
+
+
+def _rule(rng: np.random.Generator) -> dict:
+    return {"min_requests": int(rng.choice([50, 100, 200])), "max_error_increase": float(rng.choice([0.01, 0.02, 0.05])),
+            "max_p95_increase_ms": float(rng.choice([10.0, 20.0, 50.0]))}
+
+
+def _case(kind_: str, inc: dict, cand: dict, rule: dict) -> dict:
+    return {"kind": kind_, "incumbent": inc, "candidate": cand, "rule": rule}
+
+
+def _rollback_waiting(rng: np.random.Generator) -> list:
+    cases = []
+    for _ in range(2):
+        rule = _rule(rng)
+        m = rule["min_requests"]
+        n = int(rng.integers(5, m))
+        cases.append(_case("too_early", _stats(rng.integers(2_000, 9_000), rng.integers(0, 5), rng.uniform(3, 8)),
+                           _stats(n, max(1, n // 3), rng.uniform(3, 8) + 100), rule))
+        inc = _stats(rng.integers(2_000, 9_000), 0, 5.0)
+        cases.append(_case("at_minimum", inc, _stats(m, m // 4, 6.0), rule))
+    return cases
+
+
+def _rollback_errors(rng: np.random.Generator) -> list:
+    cases = []
+    rule = _rule(rng)
+    m, margin = rule["min_requests"], rule["max_error_increase"]
+    p = float(rng.uniform(3, 8))
+    # Fewer errors than the incumbent in count, a far higher rate: roll back.
+    inc_n = int(rng.integers(60, 100)) * m
+    inc = _stats(inc_n, int(inc_n * 0.004), p)
+    cand_n = m + int(rng.integers(0, m))
+    cand_err = int(math.ceil(cand_n * (0.004 + margin + 0.03)))
+    cases.append(_case("rate_not_count_up", inc, _stats(cand_n, cand_err, p), rule))
+    # More errors than the incumbent in count, a lower rate: keep.
+    inc = _stats(1_000, 20, p)
+    cand_n = int(rng.integers(3, 6)) * 1_000
+    cases.append(_case("rate_not_count_down", inc, _stats(cand_n, int(cand_n * 0.015), p), rule))
+    # Exactly at the margin, from an error-free incumbent: allowed ("more than").
+    cases.append(_case("error_boundary", _stats(8_000, 0, p), _stats(m * 10, int(round(m * 10 * margin)), p), rule))
+    # A brand-new service: the incumbent has served nothing yet.
+    cases.append(_case("incumbent_empty", _stats(0, 0, math.nan),
+                       _stats(m + 40, int((m + 40) * (margin + 0.05)), p), rule))
+    # Clearly fine.
+    cases.append(_case("healthy", _stats(5_000, 10, p), _stats(2 * m, 0, p + 1.0), rule))
+    return cases
+
+
+def _rollback_latency(rng: np.random.Generator) -> list:
+    cases = []
+    rule = _rule(rng)
+    m, lat = rule["min_requests"], rule["max_p95_increase_ms"]
+    base = float(rng.integers(3, 15))
+    # Error rates equal (or better) throughout: only the latency decides.
+    cases.append(_case("slow", _stats(4_000, 4, base), _stats(m * 3, 0, base + lat + float(rng.integers(5, 40))), rule))
+    cases.append(_case("latency_boundary", _stats(4_000, 4, base), _stats(m * 3, 0, base + lat), rule))
+    cases.append(_case("faster", _stats(4_000, 4, base + 30), _stats(m * 3, 0, base), rule))
+    cases.append(_case("no_latency_yet", _stats(4_000, 4, math.nan), _stats(m * 2, 0, base + 300), rule))
+    return cases
+
+
+_ROLLBACK_WATCH = ("mlcourse.rollout.should_rollback",)
+
+
+def _rollback_probe(fn: Any, cases: list) -> dict:
+    out = []
+    with _watch(_ROLLBACK_WATCH) as called:
+        for c in cases:
+            out.append(fn(dict(c["incumbent"]), dict(c["candidate"]), **c["rule"]))
+    return {"answers": out, "called": list(called)}
+
+
+_ROLLBACK_WHY = {
+    "too_early": "the candidate has served fewer than min_requests requests: a few requests say little (3 errors in "
+    "9 requests is noise), so wait and return False until it has served min_requests",
+    "at_minimum": "the candidate has served exactly min_requests requests, which is enough to judge (>=), and its error "
+    "rate is far above the incumbent's",
+    "rate_not_count_up": "compare error *rates* (errors / requests), not counts: the candidate has fewer errors than "
+    "the incumbent only because it served far fewer requests",
+    "rate_not_count_down": "compare error *rates* (errors / requests), not counts: the candidate has more errors only "
+    "because it served more requests; its rate is lower",
+    "error_boundary": "the error rate rose by exactly max_error_increase: the rule rolls back when it is worse by "
+    "*more than* the margin (>), so this is allowed",
+    "incumbent_empty": "an incumbent that has served no requests has an error rate of 0 (guard the division), and "
+    "the candidate's rate is far above it",
+    "healthy": "the candidate is within both margins",
+    "slow": "the candidate's p95 latency is worse than the incumbent's by more than max_p95_increase_ms",
+    "latency_boundary": "the p95 latency rose by exactly max_p95_increase_ms, which is allowed (the rule says *more "
+    "than*)",
+    "faster": "the candidate is faster and no more error-prone",
+    "no_latency_yet": "the incumbent has no p95 yet (NaN): skip the latency comparison rather than roll back "
+    "(any comparison with NaN is False, which does exactly that)",
+}
+
+
+def _rollback_verdict(got: Any, cases: list) -> str | None:
+    if not isinstance(got, dict) or "answers" not in got:
+        return "the check could not read your answer"
+    if got.get("called"):
+        return _shortcut(got["called"])
+    for c, answer in zip(cases, got["answers"]):
+        where = (f"[incumbent {c['incumbent']}, candidate {c['candidate']}, min_requests={c['rule']['min_requests']}, "
+                 f"max_error_increase={c['rule']['max_error_increase']}, "
+                 f"max_p95_increase_ms={c['rule']['max_p95_increase_ms']:g}]")
+        if answer is None:
+            return f"your function returned None: did you forget a `return` statement? {where}"
+        if type(answer) is not bool:
+            return f"should_rollback must return True or False, got {kind(answer)} ({show(answer)}) {where}"
+        expected = reference_rollback(c["incumbent"], c["candidate"], **c["rule"])
+        if answer != expected:
+            return f"expected {expected}, got {answer}: {_ROLLBACK_WHY[c['kind']]} {where}"
+    return None
+
+
+should_rollback = Exercise(
+    id="deploy.should_rollback",
+    title="The canary's rollback rule",
+    points=2,
+    answer=Function("should_rollback"),
+    tests=[
+        holds("candidates below and at min_requests", _rollback_probe, _rollback_verdict, inputs=_rollback_waiting),
+        holds("error rates, counts and the margin's edge", _rollback_probe, _rollback_verdict, inputs=_rollback_errors),
+        holds("p95 latencies", _rollback_probe, _rollback_verdict, inputs=_rollback_latency),
+    ],
+    hints=(
+        "First: if candidate['requests'] < min_requests, return False (too early to judge).",
+        "Error rates: errors / requests for each side (0 for a side with no requests). Roll back when the "
+        "candidate's is higher by more than max_error_increase.",
+        "Latency: roll back when candidate['p95_ms'] - incumbent['p95_ms'] > max_p95_increase_ms (a NaN makes the "
+        "comparison False, which is what you want). Otherwise return False.",
+    ),
+    forbid=("mlcourse.rollout.should_rollback", "rollout.should_rollback"),
+    on_error={
+        "ZeroDivisionError": "An incumbent that has served no requests yet has an error rate of 0: guard the "
+        "division (rate = errors / requests if requests else 0.0).",
+        "KeyError": "The stats are dicts with the keys 'requests', 'errors' and 'p95_ms'.",
+    },
+)

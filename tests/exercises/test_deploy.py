@@ -1,0 +1,414 @@
+"""Lesson 03 (Deploy) exercises, each tried three ways inside the lesson itself:
+the learner's stub, the solution, and typical wrong answers with the message that names the mistake."""
+from __future__ import annotations
+
+import pytest
+
+from mlcourse.exercises import exercises_of
+from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.testing import walk
+
+# -- deploy.save_with_hash / deploy.load_verified ----------------------------------------------
+SAVE_PICKLE_HASH = '''
+import pickle
+def save_with_hash(model, path, metadata):
+    joblib.dump(model, path)
+    record = {**metadata, "sha256": hashlib.sha256(pickle.dumps(model)).hexdigest(),
+              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
+    with open(str(path) + ".json", "w") as f:
+        json.dump(record, f)
+    return record
+'''
+SAVE_PATH_HASH = '''
+def save_with_hash(model, path, metadata):
+    joblib.dump(model, path)
+    record = {**metadata, "sha256": hashlib.sha256(str(path).encode()).hexdigest(),
+              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
+    with open(str(path) + ".json", "w") as f:
+        json.dump(record, f)
+    return record
+'''
+SAVE_PLUS_JSON = '''
+def save_with_hash(model, path, metadata):
+    joblib.dump(model, path)
+    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    record = {**metadata, "sha256": digest,
+              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
+    with open(path + ".json", "w") as f:
+        json.dump(record, f)
+    return record
+'''
+SAVE_NO_VERSIONS = '''
+def save_with_hash(model, path, metadata):
+    joblib.dump(model, path)
+    record = {**metadata, "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest()}
+    with open(str(path) + ".json", "w") as f:
+        json.dump(record, f)
+    return record
+'''
+SAVE_SHORTCUT = '''
+from mlcourse import registry
+def save_with_hash(model, path, metadata):
+    mv = registry.save_model(model, "x", registry=str(path) + "-reg")
+    return mv.metadata
+'''
+LOAD_THEN_CHECK = '''
+def load_verified(path):
+    model = joblib.load(path)
+    expected = json.load(open(str(path) + ".json"))["sha256"]
+    if hashlib.sha256(open(path, "rb").read()).hexdigest() != expected:
+        raise ValueError("hash mismatch")
+    return model
+'''
+LOAD_NO_CHECK = '''
+def load_verified(path):
+    json.load(open(str(path) + ".json"))
+    return joblib.load(path)
+'''
+LOAD_ASSERT = '''
+def load_verified(path):
+    expected = json.load(open(str(path) + ".json"))["sha256"]
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == expected, "hash mismatch"
+    return joblib.load(path)
+'''
+LOAD_TEXT_MODE = '''
+def load_verified(path):
+    expected = json.load(open(str(path) + ".json"))["sha256"]
+    if hashlib.sha256(str(path).encode()).hexdigest() != expected:
+        raise ValueError("hash mismatch")
+    return joblib.load(path)
+'''
+LOAD_SHORTCUT = '''
+def load_verified(path):
+    from mlcourse.registry import load_model
+    return load_model(path)
+'''
+VR_BOOL = '''
+def validate_record(record, schema):
+    problems = []
+    names = [f["name"] for f in schema]
+    for f in schema:
+        n = f["name"]
+        if n not in record:
+            problems.append((n, "missing")); continue
+        v = record[n]
+        if f["dtype"].startswith(("int", "float")):
+            if not isinstance(v, (int, float)):
+                problems.append((n, "wrong_type"))
+            elif not math.isfinite(v):
+                problems.append((n, "not_finite"))
+        elif not isinstance(v, str):
+            problems.append((n, "wrong_type"))
+        elif f["categories"] is not None and v not in f["categories"]:
+            problems.append((n, "not_allowed"))
+    return problems + [(k, "unknown") for k in record if k not in names]
+'''
+VR_NAN_EQ = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('elif not math.isfinite(v):', 'elif v == float("nan") or v in (float("inf"), float("-inf")):')
+VR_ISNAN = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('elif not math.isfinite(v):', 'elif math.isnan(v):')
+VR_FIRST = '''
+def validate_record(record, schema):
+    for f in schema:
+        n = f["name"]
+        if n not in record:
+            return [(n, "missing")]
+        v = record[n]
+        if f["dtype"].startswith(("int", "float")):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return [(n, "wrong_type")]
+            if not math.isfinite(v):
+                return [(n, "not_finite")]
+        elif not isinstance(v, str):
+            return [(n, "wrong_type")]
+        elif f["categories"] is not None and v not in f["categories"]:
+            return [(n, "not_allowed")]
+    return [(k, "unknown") for k in record if k not in [f["name"] for f in schema]][:1]
+'''
+VR_NO_UNKNOWN = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('return problems + [(k, "unknown") for k in record if k not in names]', 'return problems')
+VR_COERCE = '''
+def validate_record(record, schema):
+    problems = []
+    names = [f["name"] for f in schema]
+    for f in schema:
+        n = f["name"]
+        if n not in record or record[n] is None:
+            problems.append((n, "missing")); continue
+        v = record[n]
+        if f["dtype"].startswith(("int", "float")):
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                problems.append((n, "wrong_type")); continue
+            if isinstance(record[n], bool):
+                problems.append((n, "wrong_type"))
+            elif not math.isfinite(v):
+                problems.append((n, "not_finite"))
+        elif not isinstance(v, str):
+            problems.append((n, "wrong_type"))
+        elif f["categories"] is not None and v not in f["categories"]:
+            problems.append((n, "not_allowed"))
+    return problems + [(k, "unknown") for k in record if k not in names]
+'''
+VR_NONE_MISSING = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('if n not in record:', 'if n not in record or record[n] is None:')
+VR_CRASH = VR_BOOL.replace('if not isinstance(v, (int, float)):\n                problems.append((n, "wrong_type"))\n            elif not math.isfinite(v):', 'if not math.isfinite(v):')
+CH_DROP_LAST = '''
+def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
+    parts = []
+    for i in range(len(frame) // chunk_size):
+        chunk = frame.iloc[i * chunk_size:(i + 1) * chunk_size]
+        parts.append(pd.DataFrame({id_column: chunk[id_column].to_numpy(),
+                                   "score": model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[id_column, "score"])
+'''
+CH_LOC = '''
+def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
+    parts = []
+    for start in range(0, len(frame), chunk_size):
+        chunk = frame.loc[start:start + chunk_size - 1]
+        if len(chunk):
+            parts.append(pd.DataFrame({id_column: chunk[id_column].to_numpy(),
+                                       "score": model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]}))
+    return pd.concat(parts, ignore_index=True)
+'''
+CH_ALL_AT_ONCE = '''
+def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
+    return pd.DataFrame({id_column: frame[id_column].to_numpy(),
+                         "score": model.predict_proba(frame.drop(columns=[id_column]))[:, 1]})
+'''
+CH_SORTED = '''
+def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
+    frame = frame.sort_values(id_column)
+    ids, scores = [], []
+    for start in range(0, len(frame), chunk_size):
+        chunk = frame.iloc[start:start + chunk_size]
+        ids.append(chunk[id_column].to_numpy())
+        scores.append(model.predict_proba(chunk.drop(columns=[id_column]))[:, 1])
+    return pd.DataFrame({id_column: np.concatenate(ids), "score": np.concatenate(scores)})
+'''
+CH_LABELS = CH_SORTED.replace("    frame = frame.sort_values(id_column)\n", "").replace("model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]", "model.predict(chunk.drop(columns=[id_column]))")
+CH_WITH_ID = CH_SORTED.replace("    frame = frame.sort_values(id_column)\n", "").replace("chunk.drop(columns=[id_column])", "chunk")
+CH_MISALIGNED = '''
+def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
+    scores = []
+    for start in range(0, len(frame), chunk_size):
+        chunk = frame.iloc[start:start + chunk_size]
+        scores.append(pd.Series(model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]))
+    out = frame[[id_column]].copy()
+    out["score"] = pd.concat(scores, ignore_index=True)
+    return out
+'''
+G_NO_BEHAVIOUR = '''
+def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
+    gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
+    if gain < min_gain:
+        return False, [f"PR-AUC gain {gain:.4f} below {min_gain}"]
+    return True, []
+'''
+G_NO_MIN_GAIN = '''
+def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
+    gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
+    reasons = [] if gain > 0 else [f"PR-AUC gain {gain:.4f}"]
+    reasons += [f"failed: {n}" for n, ok in behaviour.items() if not ok]
+    if not behaviour:
+        reasons.append("no behavioural tests")
+    return not reasons, reasons
+'''
+G_ALL_EMPTY = '''
+def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
+    gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
+    reasons = [] if gain >= min_gain else [f"PR-AUC gain {gain:.4f}"]
+    reasons += [f"failed: {n}" for n, ok in behaviour.items() if not ok]
+    return all(behaviour.values()) and gain >= min_gain, reasons
+'''
+G_ROC = ("from sklearn.metrics import roc_auc_score\n" + G_ALL_EMPTY).replace("average_precision_score", "roc_auc_score").replace("return all(behaviour.values()) and gain >= min_gain, reasons", "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons")
+G_FIRST_REASON = '''
+def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
+    gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
+    if gain < min_gain:
+        return False, [f"PR-AUC gain {gain:.4f}"]
+    if not behaviour:
+        return False, ["no behavioural tests"]
+    for n, ok in behaviour.items():
+        if not ok:
+            return False, [f"failed: {n}"]
+    return True, []
+'''
+G_SWAPPED = G_ALL_EMPTY.replace("average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)", "average_precision_score(y_true, incumbent_scores) - average_precision_score(y_true, candidate_scores)").replace("return all(behaviour.values()) and gain >= min_gain, reasons", "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons")
+R_RANDOM = '''
+import random
+def route(user_id, fraction):
+    return "candidate" if random.random() < fraction else "incumbent"
+'''
+R_HASH = '''
+def route(user_id, fraction):
+    return "candidate" if hash(user_id) % 10_000 < fraction * 10_000 else "incumbent"
+'''
+R_ORD_SUM = '''
+def route(user_id, fraction):
+    return "candidate" if sum(map(ord, user_id)) % 100 < fraction * 100 else "incumbent"
+'''
+R_MODULO = '''
+def route(user_id, fraction):
+    h = int(hashlib.sha256(user_id.encode()).hexdigest(), 16)
+    return "candidate" if fraction > 0 and h % round(1 / fraction) == 0 else "incumbent"
+'''
+R_BOOL = '''
+def route(user_id, fraction):
+    return int.from_bytes(hashlib.sha256(user_id.encode()).digest()[:8], "big") / 2**64 < fraction
+'''
+R_SHORTCUT = '''
+from mlcourse.rollout import routes_to_candidate
+def route(user_id, fraction):
+    return "candidate" if routes_to_candidate(user_id, fraction) else "incumbent"
+'''
+RB_COUNTS = '''
+def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
+    if candidate["requests"] < min_requests:
+        return False
+    if candidate["errors"] > incumbent["errors"]:
+        return True
+    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
+'''
+RB_NO_WAIT = '''
+def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
+    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0
+    if rate(candidate) - rate(incumbent) > max_error_increase:
+        return True
+    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
+'''
+RB_ZERO_DIV = '''
+def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
+    if candidate["requests"] < min_requests:
+        return False
+    if candidate["errors"] / candidate["requests"] - incumbent["errors"] / incumbent["requests"] > max_error_increase:
+        return True
+    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
+'''
+RB_GE = '''
+def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
+    if candidate["requests"] < min_requests:
+        return False
+    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0
+    if rate(candidate) - rate(incumbent) >= max_error_increase:
+        return True
+    return candidate["p95_ms"] - incumbent["p95_ms"] >= max_p95_increase_ms
+'''
+RB_SHORTCUT = '''
+def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
+    return bool(rollout.should_rollback(incumbent, candidate, rollout.RollbackRule(min_requests, max_error_increase, max_p95_increase_ms)))
+'''
+RB_DECISION = '''
+def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
+    if candidate["requests"] < min_requests:
+        return "keep"
+    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0
+    if rate(candidate) - rate(incumbent) > max_error_increase:
+        return "rollback"
+    return "rollback" if candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms else "keep"
+'''
+
+WRONG = {
+    "deploy.save_with_hash": [SAVE_PICKLE_HASH, SAVE_PATH_HASH, SAVE_PLUS_JSON, SAVE_NO_VERSIONS, SAVE_SHORTCUT],
+    "deploy.load_verified": [LOAD_THEN_CHECK, LOAD_NO_CHECK, LOAD_ASSERT, LOAD_TEXT_MODE, LOAD_SHORTCUT],
+    "deploy.validate_record": [VR_BOOL, VR_NAN_EQ, VR_ISNAN, VR_FIRST, VR_NO_UNKNOWN, VR_COERCE, VR_NONE_MISSING,
+                               VR_CRASH],
+    "deploy.score_in_chunks": [CH_DROP_LAST, CH_LOC, CH_ALL_AT_ONCE, CH_SORTED, CH_LABELS, CH_WITH_ID, CH_MISALIGNED],
+    "deploy.promotion_gate": [G_NO_BEHAVIOUR, G_NO_MIN_GAIN, G_ALL_EMPTY, G_ROC, G_FIRST_REASON, G_SWAPPED],
+    "deploy.route": [R_RANDOM, R_HASH, R_ORD_SUM, R_MODULO, R_BOOL, R_SHORTCUT],
+    "deploy.should_rollback": [RB_COUNTS, RB_NO_WAIT, RB_ZERO_DIV, RB_GE, RB_SHORTCUT, RB_DECISION],
+}
+
+
+@pytest.fixture(scope="module")
+def tried():
+    return walk("03_deploy", WRONG)
+
+
+def test_every_exercise_of_the_lesson_is_tried(tried):
+    assert set(tried) == {e.id for e in exercises_of("03_deploy")} == set(WRONG)
+
+
+@pytest.mark.parametrize("ex_id", sorted(WRONG))
+def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
+    t = tried[ex_id]
+    assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
+    assert t.solution.status == PASSED and t.solution.score == t.solution.points
+
+
+def test_save_with_hash_wrong_answers_are_named(tried):
+    pickled, path_hash, plus_json, no_versions, shortcut = tried["deploy.save_with_hash"].wrong
+    assert pickled.status == FAILED and pickled.score == 0 and "you hashed pickle.dumps(model), not the file" in pickled.message
+    assert path_hash.status == FAILED and "you hashed the path string" in path_hash.message
+    # Only the pathlib.Path test fails: `path + ".json"` works for a str.
+    assert plus_json.status == ERROR and 0 < plus_json.score < plus_json.points
+    assert "str(path) + '.json'" in plus_json.message and "TypeError" in plus_json.message
+    assert no_versions.status == FAILED and "no 'versions' dict" in no_versions.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.registry.save_model" in shortcut.message
+
+
+def test_load_verified_wrong_answers_are_named(tried):
+    load_first, no_check, asserted, path_hash, shortcut = tried["deploy.load_verified"].wrong
+    for r in (load_first, no_check):
+        assert r.status == FAILED and "without checking its hash first: loading it ran code" in r.message
+    # Checking after loading still refuses the appended bytes; it is the code that ran which fails it.
+    assert 0 < load_first.score < load_first.points
+    assert asserted.status == FAILED and "AssertionError" in asserted.message and "python -O" in asserted.message
+    assert path_hash.status == FAILED and "an intact model was refused" in path_hash.message
+    assert "open(path, 'rb')" in path_hash.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.registry.load_model" in shortcut.message
+
+
+def test_validate_record_wrong_answers_are_named(tried):
+    as_bool, nan_eq, isnan, first, no_unknown, coerce, none_missing, crash = tried["deploy.validate_record"].wrong
+    assert "bool is a subclass of int" in as_bool.message
+    assert "NaN compares unequal to everything" in nan_eq.message and "math.isfinite" in nan_eq.message
+    assert "math.isnan(inf) is False" in isnan.message
+    assert "report all of them" in first.message
+    assert "a typo in a client's field name" in no_unknown.message
+    assert "refuse it rather than convert it" in coerce.message
+    assert "'missing' is for absent keys" in none_missing.message
+    assert crash.status == ERROR and "TypeError" in crash.message and "check the type first" in crash.message
+    for r in (as_bool, nan_eq, isnan, first, no_unknown, coerce, none_missing):
+        assert r.status == FAILED and 0 < r.score < r.points  # each mistake costs only the tests it shows in
+
+
+def test_score_in_chunks_wrong_answers_are_named(tried):
+    drop_last, by_label, at_once, by_id, labels, with_id, misaligned = tried["deploy.score_in_chunks"].wrong
+    assert drop_last.status == FAILED and "the last, partial chunk" in drop_last.message
+    assert by_label.status == ERROR and "slice *positions* with .iloc" in by_label.message
+    assert at_once.status == FAILED and "score at most chunk_size rows per call" in at_once.message
+    assert by_id.status == FAILED and by_id.score == 0 and "sorted by id, not in the input's order" in by_id.message
+    assert labels.status == FAILED and labels.score == 0 and "0/1 labels" in labels.message
+    assert with_id.status == ERROR and with_id.score == 0 and "drop the id column" in with_id.message
+    assert misaligned.status == FAILED and "attached to the wrong ids" in misaligned.message
+
+
+def test_promotion_gate_wrong_answers_are_named(tried):
+    no_behaviour, no_min_gain, all_empty, roc, first_reason, swapped = tried["deploy.promotion_gate"].wrong
+    assert "a better PR-AUC does not excuse a failed behavioural test" in no_behaviour.message
+    assert "less than min_gain" in no_min_gain.message
+    assert "all([]) is True" in all_empty.message
+    assert "did you compare ROC-AUC?" in roc.message
+    assert "Report every failure, not only the first" in first_reason.message
+    assert "candidate minus incumbent" in swapped.message
+    for r in (no_behaviour, no_min_gain, all_empty, roc, first_reason, swapped):
+        assert r.status == FAILED and 0 < r.score < r.points
+
+
+def test_route_wrong_answers_are_named(tried):
+    random_draw, builtin_hash, ord_sum, modulo, as_bool, shortcut = tried["deploy.route"].wrong
+    assert random_draw.status == FAILED and "not sticky" in random_draw.message and "random.random()" in random_draw.message
+    assert builtin_hash.status == FAILED and builtin_hash.score == 0 and "PYTHONHASHSEED" in builtin_hash.message
+    assert ord_sum.status == FAILED and "should reach the candidate" in ord_sum.message
+    assert modulo.status == FAILED and "should reach the candidate" in modulo.message
+    assert as_bool.status == FAILED and as_bool.score == 0 and "'candidate' or 'incumbent'" in as_bool.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.rollout.routes_to_candidate" in shortcut.message
+
+
+def test_should_rollback_wrong_answers_are_named(tried):
+    counts, no_wait, zero_div, greater_equal, shortcut, strings = tried["deploy.should_rollback"].wrong
+    assert counts.status == FAILED and "compare error *rates*" in counts.message
+    assert no_wait.status == FAILED and "wait and return False until it has served min_requests" in no_wait.message
+    assert zero_div.status == ERROR and "ZeroDivisionError" in zero_div.message and "guard the division" in zero_div.message
+    assert greater_equal.status == FAILED and "*more than*" in greater_equal.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.rollout.should_rollback" in shortcut.message
+    assert strings.status == FAILED and strings.score == 0 and "must return True or False" in strings.message
