@@ -10,9 +10,15 @@ the stage modules that need them.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 __version__ = "0.1.0"
+
+# A library logs; the application decides where it goes. Without this,
+# Python's last-resort handler would print the package's warnings to stderr,
+# interleaving with notebook output.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = ["__version__", "home", "progress"]
 

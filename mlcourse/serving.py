@@ -1170,8 +1170,17 @@ def _port_free(host: str, port: int) -> bool:
 
 
 def _run_uvicorn(app: Any, host: str, port: int) -> None:
+    import logging
+
     import uvicorn
 
+    # The server is the application: show the package's own log lines (canary
+    # rollbacks, alias switches) beside uvicorn's.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    package_logger = logging.getLogger("mlcourse")
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO)
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
