@@ -26,6 +26,7 @@ LESSONS: dict[str, str] = {
     "01_data": "data",
     "02_train": "train",
     "03_deploy": "deploy",
+    "04_monitor": "monitor",
     "05_end_to_end": "end_to_end",
     "06_interview_prep": "interview",
 }
