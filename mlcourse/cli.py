@@ -83,16 +83,33 @@ def _cmd_gradebook(args: argparse.Namespace) -> int:
     db = Path(args.dir) / "gradebook.db"
     if not db.is_file():
         raise CLIError(f"no gradebook at {db}; run `mlcourse grade ... --out {args.dir}` first")
+    if args.wide and args.all:
+        raise CLIError("--wide takes each learner's latest submission of each lesson; it cannot be combined with --all")
     try:
         book = Gradebook(db)
         try:
-            n = book.export_csv(Path(args.csv), latest=not args.all)
+            if args.wide:
+                from mlcourse.grading.export import export_wide_csv
+
+                n = export_wide_csv(book, Path(args.csv))
+            else:
+                n = book.export_csv(Path(args.csv), latest=not args.all)
         finally:
             book.close()
     except (GradebookError, OSError) as exc:
         raise CLIError(str(exc)) from None
     print(f"wrote {n} row(s) to {args.csv}")
     return 0
+
+
+def _cmd_gradescope_bundle(args: argparse.Namespace) -> int:
+    from mlcourse.grading.gradescope import BundleError
+    from mlcourse.grading.gradescope import main as bundle_main
+
+    try:
+        return bundle_main(Path(args.out), lessons=args.lessons, wheel=Path(args.wheel) if args.wheel else None)
+    except BundleError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -167,7 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR", help="the --out folder of `mlcourse grade`")
     p.add_argument("--csv", required=True, metavar="FILE", help="CSV file to write")
     p.add_argument("--all", action="store_true", help="every graded submission, not only each learner's latest")
+    p.add_argument("--wide", action="store_true",
+                   help="one row per learner, one column per lesson and per exercise, and a total (for an LMS)")
     p.set_defaults(func=_cmd_gradebook)
+
+    p = sub.add_parser("gradescope-bundle", help="write a Gradescope autograder zip that runs `mlcourse grade`")
+    p.add_argument("out", metavar="OUT.zip", help="the zip file to write")
+    p.add_argument("--lessons", nargs="+", default=None, metavar="LESSON",
+                   help="the lessons the assignment grades (default: any lesson submitted)")
+    p.add_argument("--wheel", default=None, metavar="FILE",
+                   help="an mlcourse wheel to ship (default: build one from this checkout with hatchling)")
+    p.set_defaults(func=_cmd_gradescope_bundle)
 
     p = sub.add_parser("serve", help="serve the registry's production model over HTTP (FastAPI + uvicorn)")
     p.add_argument("--registry", default=None, help="registry folder (default: $MLCOURSE_HOME/registry)")
