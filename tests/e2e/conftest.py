@@ -76,15 +76,15 @@ NO_CHROMIUM = (
 )
 
 # JupyterLab user settings for the tests: no news or update checks (the
-# notification asking about news would cover the page), and every cell attached
-# to the DOM so that cells below the fold can be read.
+# notification asking about news would cover the page). The notebook keeps
+# JupyterLab's default windowing, as learners have it ("contentVisibility":
+# every cell stays in the DOM, off-screen ones are not painted), so the tests
+# read text with textContent: innerText is empty for unpainted cells.
+# ("none", painting every cell, made Run All about twice as slow.)
 LAB_SETTINGS = {
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
         "fetchNews": "false",
         "checkForUpdates": False,
-    },
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
-        "windowingMode": "none",
     },
     "@jupyterlab/extensionmanager-extension/plugin.jupyterlab-settings": {
         "enabled": False,
@@ -438,10 +438,10 @@ class LabPage:
         return self.notebook.locator(".jp-Cell").nth(index)
 
     def outputs_text(self, index: int) -> str:
-        return "\n".join(self.cell(index).locator(".jp-OutputArea-output").all_inner_texts())
+        return "\n".join(self.cell(index).locator(".jp-OutputArea-output").all_text_contents())
 
     def code_prompts(self) -> list[str]:
-        return [p.strip() for p in self.notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()]
+        return [p.strip() for p in self.notebook.locator(".jp-CodeCell .jp-InputArea-prompt").all_text_contents()]
 
     def tracebacks(self) -> list[tuple[int, str]]:
         """(cell index, text) of every output that shows a Python traceback."""
