@@ -202,7 +202,7 @@ def main() -> None:
     rows = []
     print()
     print("Wall-clock seconds per submission (plain: one process, sequential; grader: --jobs "
-          f"{args.jobs} in parallel), then CPU seconds (load-independent).")
+          f"{args.jobs}), then CPU seconds (load-independent).")
     print(f"{'submission':<14} {'score':>7} | {'cells':>6} {'+checks':>7} {'grader':>7} {'overhead':>8} | "
           f"{'cpu plain':>9} {'cpu grader':>10} {'overhead':>8} | {'start':>5} {'replays':>7}")
     for o in sorted(report.outcomes, key=lambda o: str(o.submission.path)):
