@@ -302,9 +302,15 @@ def isolate_filesystem(
     if "/" in failed:
         problems.append("could not make / read-only")
     scratch_dirs = [Path(d) for d in ("/tmp", "/var/tmp", "/dev/shm") if Path(d).is_dir() and hideable(Path(d), protect_paths)]
+    keep_visible = protect_paths
+    if Path("/tmp") not in scratch_dirs:
+        # /tmp holds the Python installation (a checkout with its venv in
+        # /tmp), so the fallback working folder gets the scratch tmpfs: it must
+        # survive the covers put over the batch folder that holds it.
+        keep_visible = [*protect_paths, Path(fallback_workdir)]
     # What a fresh scratch tmpfs will cover anyway needs no mount of its own
     # (a batch in /tmp would otherwise mean one mount per submission).
-    hide_tree([h for h in hide if not any(_is_within(Path(h), d) for d in scratch_dirs)], protect_paths, problems)
+    hide_tree([h for h in hide if not any(_is_within(Path(h), d) for d in scratch_dirs)], keep_visible, problems)
     scratch = f"size={max(1, scratch_mb)}m,mode=1777"
     for shared in scratch_dirs:
         try:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -192,3 +194,40 @@ def test_mountinfo_parsing_and_hideable():
     assert point == "/mnt/a b" and "nosuid" in opts
     assert isolation.hideable(Path("/srv/x"), [Path("/opt/venv")])
     assert not isolation.hideable(Path("/opt"), [Path("/opt/venv")])
+
+
+def test_fallback_workdir_survives_when_tmp_holds_the_python_installation(tmp_path):
+    """A checkout with its venv in /tmp: /tmp cannot be replaced, and the
+    per-submission folder inside the (hidden) batch folder must stay usable."""
+    batch = Path(tempfile.mkdtemp(prefix="mlcourse-test-batch-", dir="/tmp"))
+    install = Path(tempfile.mkdtemp(prefix="mlcourse-test-install-", dir="/tmp"))
+    workdir = batch / "submission-1"
+    workdir.mkdir()
+    (batch / "other-learner.ipynb").write_text("secret")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it sees, then leave without cleanup
+        os.close(read)
+        try:
+            isolation.unshare(isolation.CLONE_NEWNS)
+            report = isolation.isolate_filesystem(
+                hide=[str(batch)], protect=[str(install)], fallback_workdir=str(workdir), scratch_mb=16
+            )
+            Path(report.workdir, "answer.txt").write_text("ok")
+            seen = {
+                "workdir": report.workdir,
+                "writable": Path(report.workdir, "answer.txt").read_text() == "ok",
+                "other_hidden": not (batch / "other-learner.ipynb").exists(),
+                "install_visible": install.is_dir(),
+            }
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            seen = {"error": f"{type(exc).__name__}: {exc}"}
+        os.write(write, json.dumps(seen).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        seen = json.loads(fh.read() or "{}")
+    os.waitpid(pid, 0)
+    shutil.rmtree(batch, ignore_errors=True)
+    shutil.rmtree(install, ignore_errors=True)
+    assert seen == {"workdir": str(workdir), "writable": True, "other_hidden": True, "install_visible": True}
