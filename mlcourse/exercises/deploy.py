@@ -43,6 +43,7 @@ import pandas as pd
 
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Function, holds
+from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, from_plain, kind
 
 #: The libraries whose versions a model's sidecar records (module name -> import name).
@@ -52,38 +53,6 @@ LIBRARIES = ("sklearn", "numpy", "joblib")
 # --------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------
-@contextlib.contextmanager
-def _watch(targets: Sequence[str]) -> Iterator[list]:
-    """Replace ``module.attr`` for each target with a recording wrapper while the answer runs.
-
-    The wrapper calls the original, so the answer behaves as it would; the
-    yielded list names the targets that were called. It catches calls made
-    through a module (``registry.load_model``) that reading the source alone
-    can miss.
-    """
-    import importlib
-
-    called: list[str] = []
-    patched = []
-    for target in targets:
-        module_name, attr = target.rsplit(".", 1)
-        try:
-            module = importlib.import_module(module_name)
-            original = getattr(module, attr)
-        except (ImportError, AttributeError):
-            continue
-
-        def wrapper(*args, __original=original, __target=target, **kwargs):
-            called.append(__target)
-            return __original(*args, **kwargs)
-
-        setattr(module, attr, wrapper)
-        patched.append((module, attr, original))
-    try:
-        yield called
-    finally:
-        for module, attr, original in reversed(patched):
-            setattr(module, attr, original)
 
 
 def _shortcut(called: Sequence[str]) -> str:

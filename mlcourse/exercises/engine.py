@@ -29,12 +29,13 @@ Examples
 from __future__ import annotations
 
 import ast
+import contextlib
 import hashlib
 import sys
 import traceback
 import types
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.plain import PlainError, from_plain, kind, to_plain
@@ -236,6 +237,64 @@ def holds(
 ) -> Test:
     """A free-form test: any probe, any verdict on its plain result."""
     return Test(name=name, probe=probe, verdict=verdict, inputs=inputs, weight=weight)
+
+
+@contextlib.contextmanager
+def watching(targets: Sequence[str]) -> Iterator[list]:
+    """Record calls to ``module.attr`` targets while the block runs.
+
+    Each target (``module.attr`` or ``module.Class.attr``) is replaced by a
+    wrapper that calls the original, so the answer behaves as it would; the
+    yielded list names the targets called.
+    This catches calls made through a module (``training.best_run(...)``)
+    that reading the source alone can miss. Use it inside a probe.
+
+    Examples
+    --------
+    >>> import json
+    >>> with watching(["json.dumps"]) as called:
+    ...     _ = json.dumps(1)
+    >>> called
+    ['json.dumps']
+    """
+    import importlib
+
+    called: list[str] = []
+    patched = []
+    for target in targets:
+        parts = target.split(".")
+        owner: Any = None
+        # The longest importable prefix is the module; the rest are attributes
+        # (``module.Class.method`` works too).
+        for i in range(len(parts) - 1, 0, -1):
+            try:
+                owner = importlib.import_module(".".join(parts[:i]))
+            except ImportError:
+                continue
+            try:
+                for p in parts[i:-1]:
+                    owner = getattr(owner, p)
+            except AttributeError:
+                owner = None
+            break
+        if owner is None:
+            continue
+        attr = parts[-1]
+        original = vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
+        if original is None or isinstance(original, (classmethod, staticmethod, property)):
+            continue
+
+        def wrapper(*args: Any, __original: Any = original, __target: str = target, **kwargs: Any) -> Any:
+            called.append(__target)
+            return __original(*args, **kwargs)
+
+        setattr(owner, attr, wrapper)
+        patched.append((owner, attr, original))
+    try:
+        yield called
+    finally:
+        for owner, attr, original in reversed(patched):
+            setattr(owner, attr, original)
 
 
 # --------------------------------------------------------------------------

@@ -25,66 +25,22 @@ while the answer runs, the package's version is watched.
 """
 from __future__ import annotations
 
-import contextlib
-import importlib
 import math
 import operator
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds
+from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, from_plain, kind, to_plain
 
 
 # --------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------
-@contextlib.contextmanager
-def _watch(targets: Sequence[str]) -> Iterator[list]:
-    """Record calls of ``module.attr`` or ``module.Class.attr`` while the answer runs.
-
-    Each target is replaced by a wrapper that notes the call and then calls
-    the original, so the answer behaves as it would; the names called are
-    yielded as a list. This catches calls made through a module
-    (``monitoring.psi(...)``), which reading the source alone can miss.
-    """
-    called: list[str] = []
-    patched = []
-    for target in targets:
-        parts = target.split(".")
-        owner: Any = None
-        for i in range(len(parts) - 1, 0, -1):
-            try:
-                owner = importlib.import_module(".".join(parts[:i]))
-            except ImportError:
-                continue
-            try:
-                for p in parts[i:-1]:
-                    owner = getattr(owner, p)
-            except AttributeError:
-                owner = None
-            break
-        if owner is None:
-            continue
-        attr = parts[-1]
-        original = vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
-        if original is None or isinstance(original, (classmethod, staticmethod, property)):
-            continue
-
-        def wrapper(*args, __original=original, __target=target, **kwargs):
-            called.append(__target)
-            return __original(*args, **kwargs)
-
-        setattr(owner, attr, wrapper)
-        patched.append((owner, attr, original))
-    try:
-        yield called
-    finally:
-        for owner, attr, original in reversed(patched):
-            setattr(owner, attr, original)
 
 
 def _shortcut_message(called: Sequence[str]) -> str:

@@ -20,19 +20,19 @@ while the answer runs, whether the package's version gets called.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import tempfile
 import warnings
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.engine import FORGOT_RETURN, Exercise, Function, Mistake, Model, Value, holds
+from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, kind
 
 # --------------------------------------------------------------------------
@@ -99,38 +99,6 @@ def _describe_frame(frame: Any) -> str:
 # --------------------------------------------------------------------------
 # Watching for the package's own version while the answer runs
 # --------------------------------------------------------------------------
-@contextlib.contextmanager
-def _watch(targets: Sequence[str]) -> Iterator[list]:
-    """Replace ``module.attr`` for each target with a recording wrapper, for the duration.
-
-    The wrapper calls the original, so the answer behaves as it would; the
-    list it yields names the targets that were called. This catches calls
-    made through a module (``training.best_run``) that reading the source
-    alone can miss.
-    """
-    import importlib
-
-    called: list[str] = []
-    patched = []
-    for target in targets:
-        module_name, attr = target.rsplit(".", 1)
-        try:
-            module = importlib.import_module(module_name)
-            original = getattr(module, attr)
-        except (ImportError, AttributeError):
-            continue
-
-        def wrapper(*args, __original=original, __target=target, **kwargs):
-            called.append(__target)
-            return __original(*args, **kwargs)
-
-        setattr(module, attr, wrapper)
-        patched.append((module, attr, original))
-    try:
-        yield called
-    finally:
-        for module, attr, original in reversed(patched):
-            setattr(module, attr, original)
 
 
 def _shortcut_message(called: Sequence[str]) -> str:
