@@ -124,6 +124,20 @@ def _none_returned(got: Any, inputs: Any, expected: Any) -> bool:
 FORGOT_RETURN = Mistake(_none_returned, "Your function returned None: did you forget a `return` statement?")
 
 
+def known_mistake(mistakes: Sequence[Mistake], got: Any, inputs: Any, expected: Any) -> str | None:
+    """What the first matching known mistake says, or None.
+
+    A detector that raises is skipped: it must never turn a failure into a crash.
+    """
+    for m in mistakes:
+        try:
+            if m.when(got, inputs, expected):
+                return m.say
+        except Exception:
+            continue
+    return None
+
+
 def returns(
     name: str,
     args: Callable[[Any], tuple],
@@ -163,13 +177,9 @@ def returns(
         problem = compare(exp, got)
         if problem is None:
             return None
-        for m in (*mistakes, FORGOT_RETURN):
-            try:
-                if m.when(got, a, exp):
-                    problem = f"{problem}. {m.say}"
-                    break
-            except Exception:  # a detector must never turn a failure into a crash
-                continue
+        say = known_mistake((*mistakes, FORGOT_RETURN), got, a, exp)
+        if say:
+            problem = f"{problem}. {say}"
         return f"{problem} [called with {describe_args(a)}]"
 
     return Test(name=name, probe=probe, verdict=verdict, inputs=args, weight=weight)
@@ -214,12 +224,9 @@ def value_is(
         problem = compare(exp, got)
         if problem is None:
             return None
-        for m in mistakes:
-            try:
-                if m.when(got, None, exp):
-                    return m.say if not reveal else f"{problem}. {m.say}"
-            except Exception:
-                continue
+        say = known_mistake(mistakes, got, None, exp)
+        if say:
+            return say if not reveal else f"{problem}. {say}"
         if reveal or kind(exp) != kind(got):
             return problem
         return f"that is not the right answer yet (you gave {show(got)})"

@@ -34,6 +34,7 @@ import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds
+from mlcourse.exercises.engine import known_mistake
 from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, from_plain, kind, to_plain
 
@@ -634,13 +635,9 @@ def _psi_test(name: str, inputs) -> Any:
         problem = Compare(rtol=1e-6, atol=1e-9)(exp, value)
         if problem is None:
             return None
-        for m in _PSI_MISTAKES:
-            try:
-                if m.when(value, a, exp):
-                    problem = f"{problem}. {m.say}"
-                    break
-            except Exception:
-                continue
+        say = known_mistake(_PSI_MISTAKES, value, a, exp)
+        if say:
+            problem = f"{problem}. {say}"
         return f"{problem} {_psi_describe(a)}"
 
     return holds(name, probe, verdict, inputs=inputs)

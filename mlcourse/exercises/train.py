@@ -32,6 +32,7 @@ import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.engine import FORGOT_RETURN, Exercise, Function, Mistake, Model, Value, holds
+from mlcourse.exercises.engine import known_mistake
 from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, kind
 
@@ -472,13 +473,9 @@ def _watched_returns(name: str, args, expected, *, compare: Compare = Compare(),
         problem = compare(exp, value)
         if problem is None:
             return None
-        for m in (*mistakes, FORGOT_RETURN):
-            try:
-                if m.when(value, a, exp):
-                    problem = f"{problem}. {m.say}"
-                    break
-            except Exception:  # a detector must never turn a failure into a crash
-                continue
+        say = known_mistake((*mistakes, FORGOT_RETURN), value, a, exp)
+        if say:
+            problem = f"{problem}. {say}"
         return f"{problem} {describe(a)}"
 
     return holds(name, probe, verdict, inputs=args)
