@@ -138,7 +138,7 @@ class Compare:
         return f"cannot compare {kind(expected)}"  # pragma: no cover - plain data has no other kinds
 
     def _list(self, expected: list, got: Any, where: str) -> str | None:
-        if type(got) is dict and got.get(TAG) in ("tuple", "ndarray") and got.get(TAG) == "tuple":
+        if type(got) is dict and got.get(TAG) == "tuple":
             got = got["items"]
         elif type(got) is dict and got.get(TAG) == "ndarray" and len(got.get("shape", [])) == 1:
             got = got["data"]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import os
 import sys
 import traceback
 import types
@@ -376,7 +377,7 @@ def _learner_traceback(exc: BaseException) -> str:
     """The traceback cut down to the learner's own frames."""
     import mlcourse
 
-    pkg = str(__import__("pathlib").Path(mlcourse.__file__).parent)
+    pkg = os.path.dirname(mlcourse.__file__)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(pkg)]
     frames = [f for f in frames if "site-packages" not in f.filename and "/lib/python" not in f.filename] or frames
     text = "".join(traceback.format_list(frames[-3:]))
