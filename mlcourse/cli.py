@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
-
 
 from mlcourse.errors import CLIError  # noqa: F401 - re-exported for subcommands
 

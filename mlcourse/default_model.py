@@ -51,7 +51,7 @@ LEAKY_COLUMNS = ("chargeback", "chargeback_at")
 TARGET = "is_fraud"
 
 
-def build_pipeline(n_estimators: int = 100, max_depth: int = 10, seed: int = 0) -> "Pipeline":
+def build_pipeline(n_estimators: int = 100, max_depth: int = 10, seed: int = 0) -> Pipeline:
     """One-hot encoding of the text features, then a class-balanced random forest.
 
     ``class_weight="balanced_subsample"`` makes the rare fraud class (about
@@ -88,7 +88,7 @@ def train_default_model(
     max_depth: int = 10,
     alias: str | None = "production",
     onnx: bool = True,
-) -> "ModelVersion":
+) -> ModelVersion:
     """Train ``fraud-detector`` on ``make_transactions`` and register it.
 
     The data is split 80/20 (stratified); the test split's accuracy,
@@ -163,7 +163,7 @@ def example_records(n: int = 5, seed: int = 1) -> list[dict[str, Any]]:
     return records
 
 
-def example_frame(n: int = 1_000, seed: int = 1) -> "pd.DataFrame":
+def example_frame(n: int = 1_000, seed: int = 1) -> pd.DataFrame:
     """``n`` rows of the model's inputs (a DataFrame), for batch scoring."""
     from mlcourse.data import make_transactions
 

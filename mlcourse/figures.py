@@ -18,7 +18,8 @@ Examples
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -61,7 +62,7 @@ def lifecycle_diagram(
     *,
     feedback: str = FEEDBACK_LABEL,
     figsize: tuple[float, float] = (10, 4),
-) -> "Figure":
+) -> Figure:
     """Draw the stages as boxes left to right, arrows between them, and the loop back.
 
     Parameters
@@ -142,7 +143,7 @@ def effort_chart(
     *,
     title: str = "Where the effort goes once a model is in production\n(illustrative shares, not a measurement)",
     figsize: tuple[float, float] = (9, 3),
-) -> "Figure":
+) -> Figure:
     """A horizontal bar per part of the work, labelled with its share in percent.
 
     Parameters

@@ -44,9 +44,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -556,7 +557,7 @@ class DriftReport:
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
         return f"<p>{self.summary()}</p>" + self.table.to_html(index=False)
 
-    def plot(self, features: Iterable[str] | None = None, *, max_features: int = 12, ncols: int = 3) -> "Figure":
+    def plot(self, features: Iterable[str] | None = None, *, max_features: int = 12, ncols: int = 3) -> Figure:
         """Reference vs current distribution of each drifted feature.
 
         Numeric features are drawn as overlaid density histograms on shared
@@ -913,7 +914,7 @@ class DriftKinds:
     table: pd.DataFrame
     reports: dict[str, DriftReport] = field(repr=False)
 
-    def plot(self) -> "Figure":
+    def plot(self) -> Figure:
         """Three panels: input drift share, fraud rate, and the model's PR-AUC, per kind."""
         from matplotlib.figure import Figure
 

@@ -189,7 +189,7 @@ class PredictionLog:
     def __repr__(self) -> str:
         return f"PredictionLog({str(self.path)!r}, written={self.written}, queued={self.queued})"
 
-    def __enter__(self) -> "PredictionLog":
+    def __enter__(self) -> PredictionLog:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -402,7 +402,7 @@ class PredictionLog:
         until: Any = None,
         *,
         expand_features: bool = False,
-    ) -> "pd.DataFrame":
+    ) -> pd.DataFrame:
         """The log as a DataFrame, one row per prediction, oldest first, with labels joined.
 
         Queued rows of this log object are written first, so a read sees

@@ -24,8 +24,9 @@ The learner's code itself runs sandboxed, as with ``mlcourse grade``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

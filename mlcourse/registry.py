@@ -36,11 +36,12 @@ import re
 import shutil
 import tempfile
 import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -358,7 +359,7 @@ def save_model(
     data_fingerprint: str | None = None,
     extra: Mapping[str, Any] | None = None,
     alias: str | None = None,
-    data: "pd.DataFrame | None" = None,
+    data: pd.DataFrame | None = None,
     feature_categories: Mapping[str, Sequence[str]] | None = None,
     onnx: bool = False,
 ) -> ModelVersion:
@@ -596,7 +597,7 @@ def load_model(
     return LoadedModel(model=model, metadata=metadata)
 
 
-def list_models(registry: str | os.PathLike[str] | None = None) -> "pd.DataFrame":
+def list_models(registry: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """One row per saved version: name, version, created_at, aliases, metrics, sha256.
 
     Examples
@@ -1000,7 +1001,7 @@ def alias_history(
     alias: str | None = None,
     *,
     registry: str | os.PathLike[str] | None = None,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """Every alias move of ``name``, oldest first: at, alias, from, to, action, note.
 
     Examples

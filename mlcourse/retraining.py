@@ -39,8 +39,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -265,7 +266,7 @@ class Rule:
             raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
 
     @classmethod
-    def parse(cls, text: str) -> "Rule":
+    def parse(cls, text: str) -> Rule:
         parts = str(text).split()
         if len(parts) != 3 or parts[1] not in _OPS:
             raise ValueError(f"write a rule as 'metric op number' with op in {sorted(_OPS)}, got {text!r}")
@@ -348,7 +349,7 @@ class RetrainPolicy:
 
     # ---- construction
     @classmethod
-    def from_table(cls, rows: Any, name: str = "policy") -> "RetrainPolicy":
+    def from_table(cls, rows: Any, name: str = "policy") -> RetrainPolicy:
         """Build from rows ``(kind, metric, op, threshold)``, kind ``"trigger"`` or
         ``"require"``; a DataFrame with those columns works too."""
         if isinstance(rows, pd.DataFrame):
@@ -361,12 +362,12 @@ class RetrainPolicy:
         return cls(tuple(triggers), tuple(requires), name)
 
     @classmethod
-    def never(cls) -> "RetrainPolicy":
+    def never(cls) -> RetrainPolicy:
         """Never retrain: the model shipped is the model forever."""
         return cls((), (), "never")
 
     @classmethod
-    def scheduled(cls, every_days: float = 7, min_new_labels: int = 0) -> "RetrainPolicy":
+    def scheduled(cls, every_days: float = 7, min_new_labels: int = 0) -> RetrainPolicy:
         """Retrain on a calendar: whenever the model is ``every_days`` old."""
         requires = (Rule("new_labels", ">=", min_new_labels),) if min_new_labels else ()
         return cls((Rule("model_age_days", ">=", every_days),), requires, f"scheduled ({_fmt(every_days)} d)")
@@ -378,7 +379,7 @@ class RetrainPolicy:
         max_drift_share: float | None = 0.5,
         max_age_days: float | None = None,
         min_new_labels: int = 1000,
-    ) -> "RetrainPolicy":
+    ) -> RetrainPolicy:
         """Retrain when performance dropped, inputs drifted or the model is old,
         and enough new labels have arrived."""
         triggers = []
@@ -473,7 +474,7 @@ class _Stream:
     stream day ``pre_days + p``.
     """
 
-    def __init__(self, *, weeks: int, rows_per_day: int, pre_days: int, drift: "DriftSpec | None",
+    def __init__(self, *, weeks: int, rows_per_day: int, pre_days: int, drift: DriftSpec | None,
                  label_delay_days: int, seed: int) -> None:
         from mlcourse.data import DriftSpec, fraud_probability, production_stream
 
@@ -607,7 +608,7 @@ class BacktestResult:
     metric: str = "pr_auc"
     drift_week: float | None = None
 
-    def plot(self) -> "Figure":
+    def plot(self) -> Figure:
         """Weekly metric per policy (retrains shaded) and retrains against mean metric."""
         from matplotlib.figure import Figure
 
@@ -643,7 +644,7 @@ def backtest(
     *,
     weeks: int = 10,
     rows_per_day: int = 400,
-    drift: "DriftSpec | None" = None,
+    drift: DriftSpec | None = None,
     label_delay_days: int = 7,
     train_days: int = 21,
     valid_days: int = 7,
@@ -897,7 +898,7 @@ class FeedbackLoop:
         *,
         weeks: int = 10,
         rows_per_day: int = 400,
-        drift: "DriftSpec | None" = None,
+        drift: DriftSpec | None = None,
         label_delay_days: int = 7,
         train_days: int = 14,
         valid_days: int = 4,
@@ -1108,7 +1109,7 @@ class FeedbackLoop:
                          "accuracy": m["accuracy"], "fraud_rate": m["fraud_rate"]})
         return pd.DataFrame(rows)
 
-    def plot(self) -> "Figure":
+    def plot(self) -> Figure:
         """The production model's weekly metric, the best possible, and the loop's events."""
         from matplotlib.figure import Figure
 

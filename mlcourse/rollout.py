@@ -338,7 +338,7 @@ class ModelSlot:
 
     def __init__(
         self,
-        source: "ModelService | str",
+        source: ModelService | str,
         *,
         registry: str | os.PathLike[str] | None = None,
         onnx: bool | None = None,
@@ -374,7 +374,7 @@ class ModelSlot:
         return f"ModelSlot({source}, serving {self._service.version!r})"
 
     @property
-    def service(self) -> "ModelService":
+    def service(self) -> ModelService:
         """The service answering now; looks for an alias move when due."""
         if self.name is not None and self.reload_interval > 0:
             now = time.monotonic()
@@ -400,7 +400,7 @@ class ModelSlot:
             return None
         return (st.st_mtime_ns, st.st_ino)
 
-    def _load(self, version: int | str) -> "ModelService":
+    def _load(self, version: int | str) -> ModelService:
         from mlcourse.serving import ModelService
 
         return ModelService.from_registry(self.name, version, registry=self.registry, onnx=self.onnx)
@@ -514,8 +514,8 @@ class ModelRouter:
 
     def __init__(
         self,
-        incumbent: "ModelService | str | ModelSlot",
-        candidate: "ModelService | str | ModelSlot | None" = None,
+        incumbent: ModelService | str | ModelSlot,
+        candidate: ModelService | str | ModelSlot | None = None,
         *,
         fraction: float = 0.0,
         rule: RollbackRule | None | bool = None,
@@ -558,7 +558,7 @@ class ModelRouter:
         """The share of users the candidate gets now (0 after a rollback)."""
         return self._fraction
 
-    def set_canary(self, fraction: float, candidate: "ModelService | str | ModelSlot | None" = None) -> None:
+    def set_canary(self, fraction: float, candidate: ModelService | str | ModelSlot | None = None) -> None:
         """Start, resize or stop (``fraction=0``) the canary, optionally with a new candidate."""
         fraction = float(fraction)
         if not 0.0 <= fraction <= 1.0 or math.isnan(fraction):
@@ -581,7 +581,7 @@ class ModelRouter:
 
     # ------------------------------------------------------------------ the request path
 
-    def choose(self, key: str) -> "tuple[ModelService, str]":
+    def choose(self, key: str) -> tuple[ModelService, str]:
         """The service that answers the user (or request) ``key``, and its role:
         ``"incumbent"`` or ``"candidate"``."""
         incumbent = self.incumbent.service
@@ -658,7 +658,7 @@ class ModelRouter:
         return VersionStats(version=version, requests=requests, errors=errors,
                             p50_ms=float(p50), p95_ms=float(p95), client_errors=client_errors)
 
-    def stats(self) -> "pd.DataFrame":
+    def stats(self) -> pd.DataFrame:
         """One row per version seen: role, requests, errors, error_rate, p50_ms, p95_ms, client_errors."""
         import pandas as pd
 

@@ -53,9 +53,10 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -590,7 +591,7 @@ class Alert:
             raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
 
     @classmethod
-    def parse(cls, text: str, **kwargs: Any) -> "Alert":
+    def parse(cls, text: str, **kwargs: Any) -> Alert:
         """``"latency_p95_ms > 250"`` -> ``Alert("latency_p95_ms", ">", 250.0)``."""
         parts = str(text).split()
         if len(parts) != 3 or parts[1] not in _OPS:
@@ -757,7 +758,7 @@ class ProcessSampler:
         while not self._stop.wait(self.interval):
             self.sample()
 
-    def start(self) -> "ProcessSampler":
+    def start(self) -> ProcessSampler:
         self.sample()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="mlcourse-sampler", daemon=True)
@@ -771,7 +772,7 @@ class ProcessSampler:
         self.sample()
         return self.frame
 
-    def __enter__(self) -> "ProcessSampler":
+    def __enter__(self) -> ProcessSampler:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -853,7 +854,7 @@ class MonitoringSnapshot:
         requests = int(self.table["requests"].sum())
         return f"{n} windows, {requests} requests; alerts fired in {fired['window'].nunique()} windows: {what}"
 
-    def plot(self, **kwargs: Any) -> "Figure":
+    def plot(self, **kwargs: Any) -> Figure:
         return dashboard(self, **kwargs)
 
 
@@ -905,7 +906,7 @@ def dashboard(
     slo_ms: float | None = None,
     metrics: Sequence[str] = ("pr_auc", "precision", "recall"),
     figsize: tuple[float, float] | None = None,
-) -> "Figure":
+) -> Figure:
     """One figure, the monitoring panels side by side.
 
     Panels: latency p50/p95/p99 (with the SLO line); traffic and error

@@ -27,8 +27,9 @@ import hashlib
 import math
 import re
 import warnings
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -559,10 +560,10 @@ class CleaningLog:
     def __getitem__(self, i: int) -> Change:
         return self.changes[i]
 
-    def __add__(self, other: "CleaningLog") -> "CleaningLog":
+    def __add__(self, other: CleaningLog) -> CleaningLog:
         return CleaningLog(self.changes + list(other.changes))
 
-    def __iadd__(self, other: "CleaningLog") -> "CleaningLog":
+    def __iadd__(self, other: CleaningLog) -> CleaningLog:
         self.changes.extend(other.changes)
         return self
 

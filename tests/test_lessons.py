@@ -2,7 +2,6 @@
 learner notebook reaches the end with every exercise 'not attempted'."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import nbformat

@@ -16,7 +16,8 @@ uses these very definitions.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from mlcourse.exercises.engine import Exercise
 

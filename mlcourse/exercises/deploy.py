@@ -35,8 +35,9 @@ import math
 import os
 import sys
 import tempfile
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -1343,7 +1344,8 @@ route = Exercise(
 def reference_rollback(incumbent: dict, candidate: dict, min_requests: int = 100, max_error_increase: float = 0.01,
                        max_p95_increase_ms: float = 20.0) -> bool:
     """:func:`mlcourse.rollout.should_rollback` with the given margins, as a bool."""
-    from mlcourse.rollout import RollbackRule, should_rollback as package_rule
+    from mlcourse.rollout import RollbackRule
+    from mlcourse.rollout import should_rollback as package_rule
 
     rule = RollbackRule(min_requests=min_requests, max_error_rate_increase=max_error_increase,
                         max_latency_increase_ms=max_p95_increase_ms)

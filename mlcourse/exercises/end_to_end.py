@@ -30,7 +30,7 @@ import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.engine import Exercise, Function, holds
-from mlcourse.exercises.plain import TAG, kind
+from mlcourse.exercises.plain import kind
 
 # --------------------------------------------------------------------------
 # end_to_end.run_pipeline: the outline's script as a function of its data
@@ -344,8 +344,9 @@ run_pipeline = Exercise(
 # --------------------------------------------------------------------------
 def outline_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The outline's training and test features as DataFrames (the split of the lesson)."""
-    from mlcourse.data import load_outline_dataset
     from sklearn.model_selection import train_test_split
+
+    from mlcourse.data import load_outline_dataset
 
     df = load_outline_dataset()
     X_train, X_test = train_test_split(df.drop(columns=TARGET), test_size=TEST_SIZE, random_state=SPLIT_SEED)

@@ -35,8 +35,9 @@ import os
 import sys
 import traceback
 import types
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.plain import PlainError, from_plain, kind, to_plain

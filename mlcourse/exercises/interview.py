@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Value, holds

@@ -27,17 +27,16 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
-from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds
-from mlcourse.exercises.engine import known_mistake
+from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, known_mistake
 from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, from_plain, kind, to_plain
-
 
 # --------------------------------------------------------------------------
 # Shared helpers

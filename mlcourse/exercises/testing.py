@@ -18,8 +18,8 @@ import contextlib
 import io
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from mlcourse.exercises import find, notebook
 from mlcourse.exercises.engine import Result

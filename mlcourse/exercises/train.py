@@ -25,14 +25,14 @@ import math
 import os
 import tempfile
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
-from mlcourse.exercises.engine import FORGOT_RETURN, Exercise, Function, Mistake, Model, Value, holds
-from mlcourse.exercises.engine import known_mistake
+from mlcourse.exercises.engine import FORGOT_RETURN, Exercise, Function, Mistake, Model, Value, holds, known_mistake
 from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, kind
 

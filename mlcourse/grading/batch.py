@@ -31,9 +31,10 @@ import tempfile
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO
 
 from mlcourse.grading.discover import Submission, discover
 from mlcourse.grading.results import Gradebook, GradebookError, Record, junit_xml, record_of, write_submission

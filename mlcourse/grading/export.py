@@ -26,8 +26,8 @@ Examples
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 NOTEBOOK = "(notebook)"  # the gradebook's row for a notebook that could not be graded
 

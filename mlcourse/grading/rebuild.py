@@ -25,8 +25,8 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import Exercise

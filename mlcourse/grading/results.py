@@ -29,9 +29,9 @@ import re
 import sqlite3
 import tempfile
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, PASSED, Result
 from mlcourse.grading.verdict import Graded

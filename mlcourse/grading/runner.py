@@ -37,7 +37,8 @@ import json
 import os
 import sys
 import traceback
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 # Trusted references, bound when this module is imported in the zygote, long
 # before any learner code exists. Default arguments below reuse them so that a
@@ -203,7 +204,7 @@ class Snapshot:
         self.sys_modules = _dict(sys.modules)
         self.covered = {id(m) for m in modules}
 
-    def plus(self, modules: list) -> "Snapshot":
+    def plus(self, modules: list) -> Snapshot:
         """This snapshot and the exercise modules it does not cover yet.
 
         The zygote takes the big snapshot once; each child only adds the

@@ -211,7 +211,7 @@ class Zygote:
                 proc.kill()
                 proc.wait()
 
-    def __enter__(self) -> "Zygote":
+    def __enter__(self) -> Zygote:
         with self._lock:
             self._ensure()
         return self
@@ -423,7 +423,7 @@ class Session:
                     pass
         self._req = self._resp = self._out = None
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Session:
         return self
 
     def __exit__(self, *exc: Any) -> None:
