@@ -106,7 +106,8 @@ def to_onnx(
     if hasattr(final, "predict_proba"):
         # Probabilities as a plain (n, n_classes) tensor, not a list of dicts.
         options[id(final)] = {"zipmap": False}
-    for layout, initial_types in attempts:
+    # `layout` is read after the loop (the one that converted), which B007 cannot see.
+    for layout, initial_types in attempts:  # noqa: B007
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

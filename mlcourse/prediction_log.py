@@ -66,11 +66,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["PredictionLog", "SCHEMA"]
 
 #: The tables, exactly as the Monitor lesson reads them.
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY, ts REAL NOT NULL /* unix seconds */, request_id TEXT NOT NULL, model_version TEXT NOT NULL, features TEXT /* JSON object */, prediction REAL /* label, NULL on error */, score REAL /* probability of class 1, NULL on error */, latency_ms REAL NOT NULL, status TEXT NOT NULL /* 'ok' or 'error' */, error TEXT);
-CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);
-CREATE TABLE IF NOT EXISTS labels (request_id TEXT PRIMARY KEY, label INTEGER NOT NULL, arrived_at REAL NOT NULL);
-"""
+SCHEMA = (
+    "\n"
+    "CREATE TABLE IF NOT EXISTS predictions (id INTEGER PRIMARY KEY, ts REAL NOT NULL /* unix seconds */, "
+    "request_id TEXT NOT NULL, model_version TEXT NOT NULL, features TEXT /* JSON object */, "
+    "prediction REAL /* label, NULL on error */, score REAL /* probability of class 1, NULL on error */, "
+    "latency_ms REAL NOT NULL, status TEXT NOT NULL /* 'ok' or 'error' */, error TEXT);\n"
+    "CREATE INDEX IF NOT EXISTS predictions_ts ON predictions (ts);\n"
+    "CREATE TABLE IF NOT EXISTS labels (request_id TEXT PRIMARY KEY, label INTEGER NOT NULL, arrived_at REAL NOT NULL);\n"
+)
 
 _INSERT = (
     "INSERT INTO predictions (ts, request_id, model_version, features, prediction, score, "

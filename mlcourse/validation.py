@@ -482,6 +482,12 @@ def _transactions_schema() -> Schema:
     )
 
 
+# Declared, not assigned: the module's __getattr__ below builds it on first
+# use. The declaration tells readers, type checkers and ruff (F822) that the
+# name in __all__ exists.
+TRANSACTIONS_SCHEMA: Schema
+
+
 def __getattr__(name: str) -> Any:
     """Build ``TRANSACTIONS_SCHEMA`` on first use (PEP 562).
 
@@ -1017,7 +1023,7 @@ def coerce_numeric(df: pd.DataFrame, column: str | Sequence[str]) -> tuple[pd.Da
         # Parse each distinct value once: malformed columns repeat a lot.
         distinct = pd.unique(raw[raw.notna()])
         table = {v: _parse_number(v) for v in distinct}
-        parsed = raw.map(lambda v: table.get(v, math.nan) if v is not None and v == v else math.nan)
+        parsed = raw.map(lambda v, table=table: table.get(v, math.nan) if v is not None and v == v else math.nan)
         parsed = parsed.astype("float64")
         present = raw.notna()
         is_text = present & raw.map(lambda v: not _is_real_number(v))
@@ -1073,7 +1079,7 @@ def normalize_categories(
         lookup = {} if labels is None else {str(a).casefold(): a for a in labels}
         raw = out[name].astype(object)
 
-        def fix(v: Any) -> Any:
+        def fix(v: Any, lookup: dict = lookup) -> Any:
             v2 = _canonical_text(v)
             if lookup and isinstance(v2, str):
                 return lookup.get(v2.casefold(), v2)

@@ -29,7 +29,10 @@ def test_progress_command_shows_checked_exercises(tmp_path, monkeypatch):
     import os
 
     env = {**os.environ, "MLCOURSE_HOME": str(tmp_path)}
-    code = "from mlcourse.exercises import lesson\nex = lesson('01_data')\nleaky_columns = ['chargeback', 'chargeback_at']\nex.leaky_columns.check()\n"
+    code = (
+        "from mlcourse.exercises import lesson\nex = lesson('01_data')\n"
+        "leaky_columns = ['chargeback', 'chargeback_at']\nex.leaky_columns.check()\n"
+    )
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True)
     proc = subprocess.run([sys.executable, "-m", "mlcourse", "progress", "01_data"], env=env, capture_output=True, text=True)
     assert proc.returncode == 0

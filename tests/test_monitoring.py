@@ -57,7 +57,10 @@ def test_ks_matches_scipy(rng, n_ref, n_cur, shift) -> None:
     ("ref", "cur"),
     [
         (np.random.default_rng(1).normal(size=800), np.random.default_rng(2).normal(0.4, 1.3, size=500)),
-        (np.random.default_rng(3).integers(0, 10, size=400).astype(float), np.random.default_rng(4).integers(0, 12, size=900).astype(float)),
+        (
+            np.random.default_rng(3).integers(0, 10, size=400).astype(float),
+            np.random.default_rng(4).integers(0, 12, size=900).astype(float),
+        ),
         (np.random.default_rng(5).exponential(size=3000), np.random.default_rng(6).exponential(size=3000)),
     ],
 )

@@ -80,11 +80,21 @@ def test_edge_fractions() -> None:
         # too few candidate requests: wait, however bad it looks
         ({"requests": 1000, "errors": 0, "p95_ms": 1.0}, {"requests": 99, "errors": 99, "p95_ms": 1.0}, False, "waiting: 99 of 100"),
         # error rate worse by more than one point
-        ({"requests": 1000, "errors": 10, "p95_ms": 1.0}, {"requests": 100, "errors": 3, "p95_ms": 1.0}, True, "error rate 3.00% vs incumbent 1.00%"),
+        (
+            {"requests": 1000, "errors": 10, "p95_ms": 1.0},
+            {"requests": 100, "errors": 3, "p95_ms": 1.0},
+            True,
+            "error rate 3.00% vs incumbent 1.00%",
+        ),
         # worse, but within the margin
         ({"requests": 1000, "errors": 10, "p95_ms": 1.0}, {"requests": 200, "errors": 3, "p95_ms": 1.0}, False, "within"),
         # latency worse by more than 20 ms
-        ({"requests": 1000, "errors": 0, "p95_ms": 4.0}, {"requests": 100, "errors": 0, "p95_ms": 30.0}, True, "p95 latency 30.0 ms vs incumbent 4.0 ms"),
+        (
+            {"requests": 1000, "errors": 0, "p95_ms": 4.0},
+            {"requests": 100, "errors": 0, "p95_ms": 30.0},
+            True,
+            "p95 latency 30.0 ms vs incumbent 4.0 ms",
+        ),
         ({"requests": 1000, "errors": 0, "p95_ms": 4.0}, {"requests": 100, "errors": 0, "p95_ms": 20.0}, False, "within"),
         # unknown latency skips the latency test; an incumbent without traffic counts as error-free
         ({"requests": 0, "errors": 0}, {"requests": 100, "errors": 0, "p95_ms": math.nan}, False, "within"),
@@ -121,7 +131,7 @@ def test_canary_is_sticky_by_user_and_splits_users(model) -> None:
     app = create_app(incumbent, candidate=candidate, canary=0.3, prediction_log=False)
     client = TestClient(app)
     served: dict[str, set[str]] = {}
-    for round_ in range(2):
+    for _ in range(2):
         for i in range(200):
             r = client.post("/predict", json={"x": 2.5}, headers={"X-User-Id": f"user-{i}"})
             assert r.status_code == 200
@@ -180,7 +190,7 @@ def test_slow_candidate_is_rolled_back_on_latency(model) -> None:
     router = ModelRouter(incumbent, candidate, fraction=0.5, rule=RollbackRule(min_requests=50))
     for i in range(100):
         router.record("m:v1", "incumbent", latency_ms=1.0 + (i % 3) * 0.1)
-    for i in range(49):
+    for _ in range(49):
         router.record("m:v2", "candidate", latency_ms=80.0)
     assert router.status == "running"
     router.record("m:v2", "candidate", latency_ms=80.0)

@@ -218,7 +218,9 @@ class Compare:
         return Compare(self.rtol, self.atol, ignore_order=True)._list(expected["items"], got["items"], where)
 
     def _tag_datetime(self, expected: dict, got: dict, where: str) -> str | None:
-        return None if expected.get("value") == got.get("value") else f"expected {expected.get('value')}{self._at(where)}, got {got.get('value')}"
+        if expected.get("value") == got.get("value"):
+            return None
+        return f"expected {expected.get('value')}{self._at(where)}, got {got.get('value')}"
 
     def _tag_DataFrame(self, expected: dict, got: dict, where: str) -> str | None:
         ecols, gcols = list(expected["columns"]), list(got.get("columns", []))

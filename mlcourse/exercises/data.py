@@ -211,7 +211,10 @@ def _join_verdict(got: Any, inputs: dict) -> str | None:
                 return f"{where}. Off by one: count the days between the opening date and the payment's date, not both ends"
             if np.allclose(gv.astype("float64").to_numpy(), -ev.astype("float64").to_numpy()):
                 return f"{where}. The sign is flipped: it is the payment's date minus opened_at"
-            return f"{where}. It is the number of whole days from opened_at to the payment's date: (timestamp.dt.normalize() - opened_at).dt.days"
+            return (
+                f"{where}. It is the number of whole days from opened_at to the payment's date: "
+                "(timestamp.dt.normalize() - opened_at).dt.days"
+            )
         if c == "is_foreign" and np.all(gv.astype(float).to_numpy() == 1 - ev.astype(float).to_numpy()):
             return f"{where}. It is backwards: 1 means the payment's country differs from the home country"
         if c == "hour":
@@ -1096,7 +1099,11 @@ def _skew_verdict(got: Any, inputs: dict) -> str | None:
             f"expected {expected}, got {got}: values that differ only in the 15th digit (float rounding) are equal. "
             "Compare numbers with a tolerance: abs(a - b) <= 1e-6"
         )
-    common = {k: v for k, v in expected.items() if k in set(online(records[0])) and k in offline_features(pd.DataFrame.from_records(records[:1])).columns}
+    common = {
+        k: v
+        for k, v in expected.items()
+        if k in set(online(records[0])) and k in offline_features(pd.DataFrame.from_records(records[:1])).columns
+    }
     if got == common and common != expected:
         missing = sorted(set(expected) - set(common))
         return (

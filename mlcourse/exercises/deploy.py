@@ -660,7 +660,10 @@ def _why(missed: tuple, extra: list, rec: dict) -> str:
     if problem == "wrong_type":
         return f"{value!r} is a {type(value).__name__}, but this field takes text"
     if problem == "not_finite" and isinstance(value, float) and math.isnan(value):
-        return "NaN passed unnoticed: NaN compares unequal to everything, itself included, so `value == float('nan')` is always False. Use math.isfinite(value)"
+        return (
+            "NaN passed unnoticed: NaN compares unequal to everything, itself included, "
+            "so `value == float('nan')` is always False. Use math.isfinite(value)"
+        )
     if problem == "not_finite":
         return "infinity is not finite either: math.isnan(inf) is False; math.isfinite refuses NaN and ±inf alike"
     if problem == "unknown":
@@ -865,7 +868,9 @@ def _chunk_verdict(got: Any, a: tuple) -> str | None:
     calls = [int(c) for c in got.get("calls", [])]
     cols = [str(c) for c in result.columns]
     if sorted(cols) != sorted([id_column, "score"]):
-        hint = " (the id column is the one named by `id_column`, not always 'transaction_id')" if "transaction_id" in cols and id_column != "transaction_id" else ""
+        hint = ""
+        if "transaction_id" in cols and id_column != "transaction_id":
+            hint = " (the id column is the one named by `id_column`, not always 'transaction_id')"
         return f"expected the columns [{id_column!r}, 'score'], got {cols}{hint} {where}"
     expected = reference_chunks(frame, chunk, id_column)
     big = [c for c in calls if c > chunk]

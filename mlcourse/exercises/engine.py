@@ -51,6 +51,10 @@ NOT_ATTEMPTED = "not attempted"
 # untouched stub from a learner's own NotImplementedError.
 STUB_MARKER = "not attempted yet"
 
+# The default comparison of :func:`returns` and :func:`value_is`: one shared
+# instance, which is safe because Compare is frozen.
+_DEFAULT_COMPARE = Compare()
+
 
 def stub_message(exercise_id: str) -> str:
     """The text a generated stub raises, naming the exercise."""
@@ -145,7 +149,7 @@ def returns(
     args: Callable[[Any], tuple],
     expected: Callable[..., Any],
     *,
-    compare: Compare = Compare(),
+    compare: Compare = _DEFAULT_COMPARE,
     mistakes: Sequence[Mistake] = (),
     weight: float = 1.0,
 ) -> Test:
@@ -202,7 +206,7 @@ def value_is(
     name: str,
     expected: Callable[[], Any],
     *,
-    compare: Compare = Compare(),
+    compare: Compare = _DEFAULT_COMPARE,
     mistakes: Sequence[Mistake] = (),
     transform: Callable[[Any], Any] | None = None,
     reveal: bool = False,
@@ -604,7 +608,12 @@ class Exercise:
                 return TestResult(test.name, FAILED, msg, weight=test.weight)
             etype = str(r.get("type", "Exception"))
             if etype == "NotFittedError":
-                return TestResult(test.name, FAILED, f"`{self.answer.name}` is not fitted yet: call .fit(...) on it in the answer cell.", weight=test.weight)
+                return TestResult(
+                    test.name,
+                    FAILED,
+                    f"`{self.answer.name}` is not fitted yet: call .fit(...) on it in the answer cell.",
+                    weight=test.weight,
+                )
             advice = self.on_error.get(etype)
             text = f"your code raised {etype}: {msg}" + (f". {advice}" if advice else "")
             return TestResult(test.name, ERROR, text, traceback=str(r.get("traceback", "")), weight=test.weight)
@@ -621,7 +630,7 @@ class Exercise:
         names = [n for n in (refs.get("names") or []) if isinstance(n, str)]
         modules = {n for n in names if n.startswith("mlcourse")}  # `import mlcourse.x as y` inside the body
         if isinstance(resolved, dict):
-            for n, q in resolved.items():
+            for q in resolved.values():
                 if q in self.forbid:
                     used.add(q)
                 elif isinstance(q, str) and q.startswith("module "):

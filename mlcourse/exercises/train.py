@@ -454,7 +454,11 @@ def _show_cm(a: tuple) -> str:
         return "[a confusion matrix]"
 
 
-def _watched_returns(name: str, args, expected, *, compare: Compare = Compare(), mistakes=(), watch=(), describe=_show_cm):
+# Compare is frozen, so one shared default instance is safe.
+_DEFAULT_COMPARE = Compare()
+
+
+def _watched_returns(name: str, args, expected, *, compare: Compare = _DEFAULT_COMPARE, mistakes=(), watch=(), describe=_show_cm):
     """Like :func:`mlcourse.exercises.engine.returns`, and also fails an answer that calls one of ``watch``."""
     from mlcourse.exercises.plain import from_plain, to_plain
 

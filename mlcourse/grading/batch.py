@@ -280,7 +280,9 @@ def summary(report: Report) -> str:
             note = f"{skipped} cell(s) skipped" if skipped else ""
             if g.error:
                 note = _short(g.error)
-            rows.append((s.learner, s.lesson, f"{g.score:g}/{g.max_score:g}", f"{passed}/{len(g.results)}", format_seconds(g.seconds), note))
+            rows.append(
+                (s.learner, s.lesson, f"{g.score:g}/{g.max_score:g}", f"{passed}/{len(g.results)}", format_seconds(g.seconds), note)
+            )
         elif o.record is not None:
             rec = o.record
             score = sum(float(r["score"]) for r in rec.rows)

@@ -604,7 +604,10 @@ def build_bundle(out: Path, lessons: list | None = None, wheel: Path | None = No
             RUNNER_NAME: (runner_source(config["mlcourse_version"]), 0o755),
             CONFIG_NAME: (json.dumps(config, indent=1) + "\n", 0o644),
             "constraints.txt": (constraints(whl), 0o644),
-            "README.md": (README.replace("@VERSION@", str(config["mlcourse_version"])).replace("@WHEEL@", whl.name).replace("@POINTS@", points), 0o644),
+            "README.md": (
+                README.replace("@VERSION@", str(config["mlcourse_version"])).replace("@WHEEL@", whl.name).replace("@POINTS@", points),
+                0o644,
+            ),
         }
         try:
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -381,8 +381,9 @@ def drop_privileges() -> list[str]:
     """
     problems: list[str] = []
     try:
-        _c().prctl
-        _c().capset
+        # The lookup is the check: reading a CDLL attribute runs dlsym, which
+        # raises AttributeError when this libc lacks the function.
+        _ = _c().prctl, _c().capset
     except AttributeError:
         return ["no prctl/capset on this system: capabilities kept"]
     try:

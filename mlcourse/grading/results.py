@@ -103,7 +103,8 @@ def result_output(r: Result) -> str:
     Examples
     --------
     >>> from mlcourse.exercises.engine import Result, TestResult
-    >>> print(result_output(Result("d.x", "X", 2, "failed", 1.0, "", [TestResult("3", "passed"), TestResult("-1", "failed", "expected 2, got 0")])))
+    >>> tests = [TestResult("3", "passed"), TestResult("-1", "failed", "expected 2, got 0")]
+    >>> print(result_output(Result("d.x", "X", 2, "failed", 1.0, "", tests)))
     ✓ 3
     ✗ -1: expected 2, got 0
     """
@@ -274,11 +275,19 @@ class Gradebook:
         """Store one submission's grades, replacing any earlier grading of the same file."""
         key = (g.learner, g.lesson, g.submission.sha256, g.grader_version)
         rows = [
-            (g.learner, g.lesson, r.exercise, r.title, r.score, r.points, r.status, r.message, g.submission.sha256, g.graded_at, g.grader_version)
+            (
+                g.learner, g.lesson, r.exercise, r.title, r.score, r.points, r.status, r.message,
+                g.submission.sha256, g.graded_at, g.grader_version,
+            )
             for r in g.results
         ]
         if not rows:
-            rows = [(g.learner, g.lesson, "(notebook)", "the notebook", 0.0, 0.0, ERROR, g.error or "", g.submission.sha256, g.graded_at, g.grader_version)]
+            rows = [
+                (
+                    g.learner, g.lesson, "(notebook)", "the notebook", 0.0, 0.0, ERROR, g.error or "",
+                    g.submission.sha256, g.graded_at, g.grader_version,
+                )
+            ]
         try:
             with self.db:  # one transaction: all of a submission, or none of it
                 self.db.execute("DELETE FROM submissions WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?", key)
@@ -299,7 +308,10 @@ class Gradebook:
         ).fetchone()
         if sub is None:
             return None
-        return Record(learner, lesson, sha256, sub[0], sub[1], self._grades("AND g.sha256=? AND g.grader_version=? AND g.learner=? AND g.lesson=?", (sha256, version, learner, lesson)))
+        grades = self._grades(
+            "AND g.sha256=? AND g.grader_version=? AND g.learner=? AND g.lesson=?", (sha256, version, learner, lesson)
+        )
+        return Record(learner, lesson, sha256, sub[0], sub[1], grades)
 
     def _grades(self, where: str = "", params: Sequence = ()) -> list[dict]:
         cur = self.db.execute(

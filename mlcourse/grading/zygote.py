@@ -455,7 +455,7 @@ def main(argv: list[str] | None = None) -> None:
         hello = preload()
     except BaseException as exc:  # noqa: BLE001 - tell the grader why, then stop
         _send(sock, {"fatal": f"{type(exc).__name__}: {exc}"})
-        raise SystemExit(1)
+        raise SystemExit(1) from exc
     _send(sock, {"hello": hello})
     serve(sock)
 

@@ -245,7 +245,7 @@ def _copy_notebook(source: Path, target: Path) -> dict:
     Others may be rewriting a lesson (``mlcourse release``) while the tests
     start: a copy that is not a whole notebook yet is taken again.
     """
-    for attempt in range(20):
+    for _ in range(20):
         data = source.read_bytes()
         try:
             nb = json.loads(data)

@@ -103,8 +103,14 @@ def validate_record(record, schema):
             problems.append((n, "not_allowed"))
     return problems + [(k, "unknown") for k in record if k not in names]
 '''
-VR_NAN_EQ = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('elif not math.isfinite(v):', 'elif v == float("nan") or v in (float("inf"), float("-inf")):')
-VR_ISNAN = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('elif not math.isfinite(v):', 'elif math.isnan(v):')
+VR_NAN_EQ = (
+    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
+    .replace('elif not math.isfinite(v):', 'elif v == float("nan") or v in (float("inf"), float("-inf")):')
+)
+VR_ISNAN = (
+    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
+    .replace('elif not math.isfinite(v):', 'elif math.isnan(v):')
+)
 VR_FIRST = '''
 def validate_record(record, schema):
     for f in schema:
@@ -123,7 +129,10 @@ def validate_record(record, schema):
             return [(n, "not_allowed")]
     return [(k, "unknown") for k in record if k not in [f["name"] for f in schema]][:1]
 '''
-VR_NO_UNKNOWN = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('return problems + [(k, "unknown") for k in record if k not in names]', 'return problems')
+VR_NO_UNKNOWN = (
+    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
+    .replace('return problems + [(k, "unknown") for k in record if k not in names]', 'return problems')
+)
 VR_COERCE = '''
 def validate_record(record, schema):
     problems = []
@@ -148,8 +157,14 @@ def validate_record(record, schema):
             problems.append((n, "not_allowed"))
     return problems + [(k, "unknown") for k in record if k not in names]
 '''
-VR_NONE_MISSING = VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):').replace('if n not in record:', 'if n not in record or record[n] is None:')
-VR_CRASH = VR_BOOL.replace('if not isinstance(v, (int, float)):\n                problems.append((n, "wrong_type"))\n            elif not math.isfinite(v):', 'if not math.isfinite(v):')
+VR_NONE_MISSING = (
+    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
+    .replace('if n not in record:', 'if n not in record or record[n] is None:')
+)
+VR_CRASH = VR_BOOL.replace(
+    'if not isinstance(v, (int, float)):\n                problems.append((n, "wrong_type"))\n            elif not math.isfinite(v):',
+    'if not math.isfinite(v):',
+)
 CH_DROP_LAST = '''
 def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
     parts = []
@@ -184,7 +199,10 @@ def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
         scores.append(model.predict_proba(chunk.drop(columns=[id_column]))[:, 1])
     return pd.DataFrame({id_column: np.concatenate(ids), "score": np.concatenate(scores)})
 '''
-CH_LABELS = CH_SORTED.replace("    frame = frame.sort_values(id_column)\n", "").replace("model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]", "model.predict(chunk.drop(columns=[id_column]))")
+CH_LABELS = (
+    CH_SORTED.replace("    frame = frame.sort_values(id_column)\n", "")
+    .replace("model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]", "model.predict(chunk.drop(columns=[id_column]))")
+)
 CH_WITH_ID = CH_SORTED.replace("    frame = frame.sort_values(id_column)\n", "").replace("chunk.drop(columns=[id_column])", "chunk")
 CH_MISALIGNED = '''
 def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
@@ -219,7 +237,14 @@ def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_ga
     reasons += [f"failed: {n}" for n, ok in behaviour.items() if not ok]
     return all(behaviour.values()) and gain >= min_gain, reasons
 '''
-G_ROC = ("from sklearn.metrics import roc_auc_score\n" + G_ALL_EMPTY).replace("average_precision_score", "roc_auc_score").replace("return all(behaviour.values()) and gain >= min_gain, reasons", "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons")
+G_ROC = (
+    ("from sklearn.metrics import roc_auc_score\n" + G_ALL_EMPTY)
+    .replace("average_precision_score", "roc_auc_score")
+    .replace(
+        "return all(behaviour.values()) and gain >= min_gain, reasons",
+        "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons",
+    )
+)
 G_FIRST_REASON = '''
 def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
     gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
@@ -232,7 +257,16 @@ def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_ga
             return False, [f"failed: {n}"]
     return True, []
 '''
-G_SWAPPED = G_ALL_EMPTY.replace("average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)", "average_precision_score(y_true, incumbent_scores) - average_precision_score(y_true, candidate_scores)").replace("return all(behaviour.values()) and gain >= min_gain, reasons", "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons")
+G_SWAPPED = (
+    G_ALL_EMPTY.replace(
+        "average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)",
+        "average_precision_score(y_true, incumbent_scores) - average_precision_score(y_true, candidate_scores)",
+    )
+    .replace(
+        "return all(behaviour.values()) and gain >= min_gain, reasons",
+        "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons",
+    )
+)
 R_RANDOM = '''
 import random
 def route(user_id, fraction):

@@ -168,7 +168,13 @@ def test_holds_free_form_test():
         title="Sort",
         points=1,
         answer=Function("f"),
-        tests=[holds("three lists", lambda f, _: [f([3, 1, 2]), f([]), f([1])], lambda got, _: None if got == [[1, 2, 3], [], [1]] else "not sorted")],
+        tests=[
+            holds(
+                "three lists",
+                lambda f, _: [f([3, 1, 2]), f([]), f([1])],
+                lambda got, _: None if got == [[1, 2, 3], [], [1]] else "not sorted",
+            )
+        ],
     )
     assert ex.run({"f": sorted}).status == PASSED
     assert ex.run({"f": list}).message.endswith("not sorted")

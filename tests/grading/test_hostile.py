@@ -43,7 +43,9 @@ pd.DataFrame.equals = lambda self, other: True
 pd.testing.assert_frame_equal = lambda *a, **k: None
 _cmp.Compare.__call__ = lambda self, expected, got: None
 _eng.Exercise.judge = lambda self, probed, inputs: _eng.Result(self.id, self.title, self.points, 'passed', self.points)
-_eng.Exercise.probe = lambda self, ns, inputs: {'answer': 'present', 'type': 'a number', 'tests': [{'ok': True, 'value': 6}] * len(self.tests)}
+_eng.Exercise.probe = lambda self, ns, inputs: {
+    'answer': 'present', 'type': 'a number', 'tests': [{'ok': True, 'value': 6}] * len(self.tests)
+}
 _pl.to_plain = lambda obj, _depth=0: 6
 """
 
@@ -73,7 +75,10 @@ for fd in range(3, 64):
 ALWAYS_EQUAL = {
     "demo.double": "class Anything:\n    def __eq__(self, other):\n        return True\n\ndef double(x):\n    return Anything()",
     "demo.total": "class Anything(int):\n    def __eq__(self, other):\n        return True\ntotal = Anything(1)",
-    "demo.clean": "import pandas as pd\nclass Frame(pd.DataFrame):\n    def equals(self, other):\n        return True\n    def __eq__(self, other):\n        return True\ndef clean(df):\n    return Frame({'a': [0]})",
+    "demo.clean": (
+        "import pandas as pd\nclass Frame(pd.DataFrame):\n    def equals(self, other):\n        return True\n"
+        "    def __eq__(self, other):\n        return True\ndef clean(df):\n    return Frame({'a': [0]})"
+    ),
 }
 
 
@@ -107,7 +112,7 @@ def cases(make, answers, subs: Path, out: Path) -> dict[str, tuple[object, float
         for c in _answer_cells(nb):
             c["metadata"] = {}
             c["id"] = "mine-" + c["id"]
-            c["source"] = "\n".join(l for l in c["source"].splitlines() if not l.startswith("#"))
+            c["source"] = "\n".join(line for line in c["source"].splitlines() if not line.startswith("#"))
 
     def edit_checks(nb):
         for c in nb["cells"]:
@@ -140,9 +145,10 @@ def cases(make, answers, subs: Path, out: Path) -> dict[str, tuple[object, float
             c["id"] = "same"
 
     escapes = [out / "correct" / "99_demo" / "results.json", out / "gradebook.db", subs / "correct" / "99_demo.ipynb", *ESCAPES]
-    write_outside = "import pathlib\nfor t in %r:\n    try:\n        pathlib.Path(t).write_text('{\"score\": 100}')\n    except Exception:\n        pass\n" % [
-        str(p) for p in escapes
-    ] + "for t in ['../../escape.txt', '/tmp/escape.txt']:\n    try:\n        open(t, 'w').write('x')\n    except Exception:\n        pass"
+    write_outside = (
+        "import pathlib\nfor t in %r:\n    try:\n        pathlib.Path(t).write_text('{\"score\": 100}')\n"
+        "    except Exception:\n        pass\n" % [str(p) for p in escapes]
+    ) + "for t in ['../../escape.txt', '/tmp/escape.txt']:\n    try:\n        open(t, 'w').write('x')\n    except Exception:\n        pass"
 
     nb3 = json.dumps({"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": []}]})
     return {
@@ -177,7 +183,10 @@ def cases(make, answers, subs: Path, out: Path) -> dict[str, tuple[object, float
         "monkeypatch_wrong": (make(answers={**WRONG, "demo.double": WRONG["demo.double"] + "\n" + PATCHES}), 0),
         "monkeypatch_right": (with_answer("demo.double", PATCHES), 5),
         "input_transformer": (make(answers=WRONG, edit=lambda nb: _insert_after_setup(nb, TRANSFORMER)), 0),
-        "fake_results": (make(answers={**answers, "demo.double": WRONG["demo.double"]}, edit=lambda nb: _insert_after_setup(nb, FAKE_RESULTS)), 3),
+        "fake_results": (
+            make(answers={**answers, "demo.double": WRONG["demo.double"]}, edit=lambda nb: _insert_after_setup(nb, FAKE_RESULTS)),
+            3,
+        ),
         "write_outside": (make(edit=lambda nb: _insert_after_setup(nb, write_outside)), 5),
     }
 
@@ -225,7 +234,8 @@ def batch(tmp_path_factory, demo_lessons, make_submission, answers, write_nb) ->
 
 CASES = [
     "correct", "untouched", "not_json", "json_not_notebook", "nbformat3", "empty", "big_50mb", "duplicate_ids",
-    "answer_deleted", "answers_reordered", "answer_duplicated", "answer_draft_raises", "metadata_stripped", "names_only", "check_cells_edited",
+    "answer_deleted", "answers_reordered", "answer_duplicated", "answer_draft_raises", "metadata_stripped", "names_only",
+    "check_cells_edited",
     "infinite_loop", "sys_exit", "os_exit", "alloc_30gb", "print_100mb", "crash_in_added_cell", "probe_never_returns",
     "always_equal", "monkeypatch_wrong", "monkeypatch_right", "input_transformer", "fake_results", "write_outside",
 ]

@@ -118,7 +118,7 @@ def test_answer_found_by_defined_name_without_metadata_or_prompt(demo_template, 
         for c in _answer_cells(nb):
             c["metadata"] = {}
             c["id"] = "renamed-" + c["id"]
-            c["source"] = "\n".join(l for l in c["source"].splitlines() if not l.startswith("#"))
+            c["source"] = "\n".join(line for line in c["source"].splitlines() if not line.startswith("#"))
 
     plan = rebuild(demo_template, make_submission(edit=edit), exercises)
     assert not plan.missing
@@ -159,8 +159,10 @@ def test_duplicated_answer_cells_all_run_in_order(demo_template, exercises, make
 def test_added_cells_follow_the_lesson_cell_they_followed(demo_template, exercises, make_submission):
     def edit(nb):
         first = _answer_cells(nb)[0]
-        nb["cells"].insert(nb["cells"].index(first) + 1, {"cell_type": "code", "id": "mine", "metadata": {}, "source": "helper = 1", "outputs": [], "execution_count": None})
-        nb["cells"].insert(0, {"cell_type": "code", "id": "top", "metadata": {}, "source": "import math", "outputs": [], "execution_count": None})
+        mine = {"cell_type": "code", "id": "mine", "metadata": {}, "source": "helper = 1", "outputs": [], "execution_count": None}
+        top = {"cell_type": "code", "id": "top", "metadata": {}, "source": "import math", "outputs": [], "execution_count": None}
+        nb["cells"].insert(nb["cells"].index(first) + 1, mine)
+        nb["cells"].insert(0, top)
 
     plan = rebuild(demo_template, make_submission(edit=edit), exercises)
     origins = [(c.origin, c.source.splitlines()[0]) for c in plan.cells]

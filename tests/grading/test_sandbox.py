@@ -58,9 +58,8 @@ def test_the_fork_server_preloads_the_heavy_libraries_for_real(zygote, session):
     assert not [name for name in zygote.hello["failed"] if name.split(".")[0] in ("numpy", "pandas", "sklearn", "matplotlib", "IPython")]
     assert all(zygote.hello["loaded"].values()), zygote.hello["loaded"]
     assert all(session.hello["loaded"].values()), session.hello["loaded"]
-    assert value(session, "sorted(m for m in ('numpy', 'pandas', 'sklearn', 'matplotlib', 'IPython') if m in __import__('sys').modules)") == [
-        "IPython", "matplotlib", "numpy", "pandas", "sklearn"
-    ]
+    loaded = value(session, "sorted(m for m in ('numpy', 'pandas', 'sklearn', 'matplotlib', 'IPython') if m in __import__('sys').modules)")
+    assert loaded == ["IPython", "matplotlib", "numpy", "pandas", "sklearn"]
     # One thread: forking a process with threads (a history writer, a BLAS pool) is unsafe.
     assert zygote.hello["threads"] == 1
 
@@ -116,7 +115,12 @@ def test_environment_stdin_and_limits(session):
 
 
 def test_magics_lessons_use_work(session):
-    for source in ("%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()", "%%time\ny = 1", "%timeit sum(range(10))", "%pip install nothing"):
+    for source in (
+        "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()",
+        "%%time\ny = 1",
+        "%timeit sum(range(10))",
+        "%pip install nothing",
+    ):
         assert run(session, source)["status"] == "ok", source
     assert value(session, "__import__('matplotlib').get_backend().lower()") == "agg"
 
