@@ -16,7 +16,15 @@ from mlcourse.errors import CLIError  # noqa: F401 - re-exported for subcommands
 def _cmd_start(args: argparse.Namespace) -> int:
     from mlcourse.workspace import start
 
-    return start(Path(args.dir), launch=not args.no_launch, port=args.port)
+    return start(
+        Path(args.dir),
+        launch=not args.no_launch,
+        port=args.port,
+        fresh=args.fresh,
+        open_browser=not args.no_browser,
+        allow_root=args.allow_root,
+        jupyter_args=args.jupyter_args,
+    )
 
 
 def _cmd_lifecycle(args: argparse.Namespace) -> int:
@@ -147,7 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("start", help="copy the lessons into your workspace and open JupyterLab")
     p.add_argument("--dir", default="mlcourse-work", help="workspace folder (default: ./mlcourse-work)")
     p.add_argument("--no-launch", action="store_true", help="copy the notebooks but do not start JupyterLab")
-    p.add_argument("--port", type=int, default=None, help="port for JupyterLab")
+    p.add_argument("--port", type=int, default=None, help="port for JupyterLab (default: the first free one from 8888)")
+    p.add_argument("--no-browser", action="store_true",
+                   help="do not open a browser; print the URL and the SSH tunnel command (a remote machine)")
+    p.add_argument("--fresh", default=None, metavar="LESSON",
+                   help="put a fresh copy of LESSON beside yours (never over it) and open it")
+    p.add_argument("--allow-root", action="store_true", help=argparse.SUPPRESS)  # added by itself as root
+    p.add_argument("jupyter_args", nargs="*", metavar="-- JUPYTER_OPTION",
+                   help="options passed on to JupyterLab, after --")
     p.set_defaults(func=_cmd_start)
 
     p = sub.add_parser("lifecycle", help="run Data -> Train -> Deploy -> Monitor end to end and report")
@@ -230,7 +245,12 @@ def _version() -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        hint = ""
+        if getattr(args, "command", None) == "start":
+            hint = "; JupyterLab's own options go after --, e.g. mlcourse start -- --ip 0.0.0.0"
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
