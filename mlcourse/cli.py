@@ -50,7 +50,32 @@ def _cmd_progress(args: argparse.Namespace) -> int:
 
     if args.lesson and args.lesson not in LESSONS:
         raise CLIError(f"unknown lesson {args.lesson!r}; the lessons are: {', '.join(LESSONS)}")
+    if args.reset:
+        return _reset_progress(args.lesson)
     progress(args.lesson)
+    return 0
+
+
+def _reset_progress(lesson: str | None) -> int:
+    """``progress --reset [LESSON]``: no question asked (scripts); a backup is kept instead."""
+    from mlcourse.exercises import lesson_of, store
+
+    def chosen(exercise_id: str) -> bool:
+        try:
+            return lesson is None or lesson_of(exercise_id) == lesson
+        except KeyError:  # an exercise no lesson holds any more: only a full reset clears it
+            return False
+
+    try:
+        cleared, backup = store.reset(chosen)
+    except OSError as exc:
+        raise CLIError(f"cannot reset the progress file: {exc.strerror or exc}") from None
+    what = lesson or "all lessons"
+    if not cleared:
+        print(f"Nothing to reset: no progress recorded for {what}.")
+        return 0
+    print(f"Reset the progress of {what}: {len(cleared)} exercise(s) cleared ({', '.join(cleared)}).")
+    print(f"The progress before the reset is kept in {backup}.")
     return 0
 
 
@@ -169,8 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="mlcourse-run", help="folder for the run's artifacts (default: ./mlcourse-run)")
     p.set_defaults(func=_cmd_lifecycle)
 
-    p = sub.add_parser("progress", help="show your exercise progress (all lessons, or one)")
-    p.add_argument("lesson", nargs="?", default=None, help="a lesson, e.g. 01_data")
+    p = sub.add_parser("progress", help="show your exercise progress (all lessons, or one); --reset clears it")
+    p.add_argument("lesson", nargs="?", default=None, metavar="LESSON", help="a lesson, e.g. 01_data")
+    p.add_argument("--reset", action="store_true",
+                   help="clear the progress of LESSON, or of every lesson without one (a backup is kept)")
     p.set_defaults(func=_cmd_progress)
 
     p = sub.add_parser("release", help="regenerate the learner notebooks from solutions/")

@@ -2,14 +2,19 @@
 
 Each exercise's latest status and score, how many hints were revealed and
 whether the solution was viewed, kept in ``$MLCOURSE_HOME/progress.json``.
-Writes are atomic, so an interrupted kernel never leaves a corrupt file.
+Writes are atomic, so an interrupted kernel never leaves a corrupt file. A
+file that cannot be read all the same (edited by hand, a full disk) is set
+aside under a timestamped name and reported, never silently overwritten; a
+reset (``mlcourse progress --reset``) first keeps a copy of the file.
 """
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,18 +23,79 @@ from mlcourse.paths import progress_file
 
 
 def load(path: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Read the progress file; an unreadable one is reported and treated as empty."""
-    path = path or progress_file()
+    """Read the progress file; an unreadable one is set aside and reported."""
+    return _load(path or progress_file())[0]
+
+
+def _load(path: Path) -> tuple[dict[str, dict[str, Any]], bool]:
+    """The progress, and whether it may be saved over ``path``.
+
+    False only when the file could neither be read nor moved aside: saving
+    then would destroy it.
+    """
     if not path.exists():
-        return {}
+        return {}, True
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise ValueError("not a JSON object")
-        return {k: v for k, v in data.items() if isinstance(v, dict)}
+        return {k: v for k, v in data.items() if isinstance(v, dict)}, True
     except (OSError, ValueError) as exc:
-        warnings.warn(f"mlcourse: ignoring unreadable progress file {path} ({exc}); progress starts afresh", stacklevel=2)
-        return {}
+        aside = _beside(path, "unreadable")
+        try:
+            os.rename(path, aside)
+        except OSError as move:
+            warnings.warn(
+                f"mlcourse: cannot read your progress file {path} ({exc}) nor move it aside ({move.strerror or move}); "
+                "progress is not saved until that file is fixed or removed",
+                stacklevel=3,
+            )
+            return {}, False
+        warnings.warn(
+            f"mlcourse: your progress file {path} could not be read ({exc}); it was set aside as {aside} "
+            "and progress starts afresh (your earlier results are in that file)",
+            stacklevel=3,
+        )
+        return {}, True
+
+
+def _beside(path: Path, label: str) -> Path:
+    """A new name beside ``path``: ``progress.<label>-20261204-101500.json``."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    candidate = path.with_name(f"{path.stem}.{label}-{stamp}{path.suffix}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.{label}-{stamp}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
+def reset(select: Callable[[str], bool] | None = None, path: Path | None = None) -> tuple[list[str], Path | None]:
+    """Clear the progress of the exercises ``select`` picks (every one without it).
+
+    Returns the exercise ids cleared and the copy of the file as it was
+    before (``progress.before-reset-<time>.json``; put it back to undo).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "progress.json"
+    >>> _save({"data.a": {"status": "passed"}, "train.b": {"status": "failed"}}, f)
+    >>> cleared, backup = reset(lambda ex: ex.startswith("data."), f)
+    >>> cleared, sorted(load(f)), json.loads(backup.read_text())["data.a"]
+    (['data.a'], ['train.b'], {'status': 'passed'})
+    """
+    path = path or progress_file()
+    data, writable = _load(path)
+    if not writable:
+        raise OSError(f"{path} can neither be read nor moved aside")
+    cleared = sorted(k for k in data if select is None or select(k))
+    if not cleared:
+        return [], None
+    backup = _beside(path, "before-reset")
+    shutil.copyfile(path, backup)
+    _save({k: v for k, v in data.items() if k not in cleared}, path)
+    return cleared, backup
 
 
 def _save(data: dict, path: Path | None = None) -> None:
@@ -45,10 +111,12 @@ def _save(data: dict, path: Path | None = None) -> None:
 
 
 def _update(exercise_id: str, **changes: Any) -> dict:
-    data = load()
+    data, writable = _load(progress_file())
     entry = data.setdefault(exercise_id, {})
     entry.update(changes)
     entry["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if not writable:
+        return entry
     try:
         _save(data)
     except OSError as exc:  # progress is a convenience: never fail a check over it
