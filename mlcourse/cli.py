@@ -6,7 +6,9 @@ Each subcommand imports its implementation only when it runs, so
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -256,7 +258,92 @@ def build_parser() -> argparse.ArgumentParser:
 
     for extra in _EXTRA_COMMANDS:
         extra(sub)
+    _describe(sub)
     return parser
+
+
+# What each subcommand does and an example, shown by `mlcourse COMMAND --help`.
+# Kept apart from the options above so each subcommand's options stay easy to read.
+_DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "start": (
+        "Copy the lessons into your workspace and open JupyterLab on the first lesson you have not finished. "
+        "Your own copies are never overwritten: after a course update, new lessons are added and lessons "
+        "that changed are named (--fresh gets the new version beside yours). As root (containers) it adds "
+        "Jupyter's --allow-root by itself; if port 8888 is busy it takes the next free one.",
+        "examples:\n"
+        "  mlcourse start                        # ./mlcourse-work, opens the browser\n"
+        "  mlcourse start --dir ~/ml-work --no-browser   # a remote machine: prints the URL and the SSH tunnel\n"
+        "  mlcourse start --fresh 01_data        # a clean copy of a broken lesson, beside yours\n"
+        "  mlcourse start -- --ip 0.0.0.0        # options after -- go to JupyterLab",
+    ),
+    "lifecycle": (
+        "Run Data -> Train -> Deploy -> Monitor end to end on the outline's data and print a report for each "
+        "stage (accuracy 0.9350, the drift checks), keeping the run's artifacts in --out.",
+        "example:\n  mlcourse lifecycle --out ./mlcourse-run",
+    ),
+    "progress": (
+        "Show your exercise progress: each exercise's status, points, hints used and whether you viewed the "
+        "solution. Progress is a small local file ($MLCOURSE_HOME/progress.json), never sent anywhere. "
+        "--reset clears it (for one lesson, or all) and keeps a backup of what it cleared.",
+        "the lessons:\n  @LESSONS@\n\n"
+        "examples:\n"
+        "  mlcourse progress                  # every lesson\n"
+        "  mlcourse progress 01_data\n"
+        "  mlcourse progress --reset 01_data  # start 01_data's exercises again",
+    ),
+    "release": (
+        "Authors: regenerate the learner notebooks in notebooks/ from the executed solutions in solutions/ "
+        "(solution regions become prompts and stubs).",
+        "examples:\n"
+        "  mlcourse release --check             # report what is out of date, change nothing\n"
+        "  mlcourse release --execute 02_train  # re-run the solution first, then regenerate",
+    ),
+    "grade": (
+        "Instructors: grade submitted notebooks with the same checks as in the lessons, on fresh inputs from "
+        "a secret seed, each notebook in its own limited process. Writes per-learner results.json and "
+        "feedback.md, and a gradebook (SQLite) in --out.",
+        "example:\n  mlcourse grade submissions/ --out graded/ --jobs 2",
+    ),
+    "gradebook": (
+        "Instructors: export the gradebook written by `mlcourse grade` as CSV, one row per exercise, or one "
+        "row per learner with --wide (for an LMS).",
+        "examples:\n  mlcourse gradebook graded/ --csv grades.csv\n  mlcourse gradebook graded/ --csv lms.csv --wide",
+    ),
+    "gradescope-bundle": (
+        "Instructors: write a Gradescope autograder zip (setup.sh, run_autograder and an mlcourse wheel built "
+        "from this installation) that grades uploads with `mlcourse grade`. Works from a plain pip install.",
+        "example:\n  mlcourse gradescope-bundle autograder.zip --lessons 01_data",
+    ),
+    "serve": (
+        "Serve the registry's production model over HTTP (FastAPI + uvicorn) with input validation, "
+        "Prometheus metrics and a prediction log. On an empty registry it first trains and registers the "
+        "course's fraud-detector. API docs at http://HOST:PORT/docs.",
+        "examples:\n"
+        "  mlcourse serve --port 8000\n"
+        "  mlcourse serve --candidate candidate --canary 0.1   # a sticky 10 % canary",
+    ),
+}
+
+
+def _describe(sub: argparse._SubParsersAction) -> None:
+    """Give every subcommand its description and examples (``--help``)."""
+    for name, parser in sub.choices.items():
+        if name not in _DESCRIPTIONS:
+            continue
+        description, epilog = _DESCRIPTIONS[name]
+        if "@LESSONS@" in epilog:
+            epilog = epilog.replace("@LESSONS@", ", ".join(_released_lessons()))
+        width = max(min(shutil.get_terminal_size().columns - 2, 100), 40)
+        parser.description = textwrap.fill(description, width, break_on_hyphens=False)
+        parser.epilog = epilog
+        parser.formatter_class = argparse.RawDescriptionHelpFormatter
+
+
+def _released_lessons() -> list[str]:
+    # The templates folder rather than mlcourse.exercises: --help stays instant.
+    from mlcourse.paths import lessons_dir
+
+    return sorted(p.stem for p in lessons_dir("notebooks").glob("*.ipynb"))
 
 
 # Later stages register their subcommands here (grading, serving), keeping this
