@@ -236,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lessons", nargs="+", default=None, metavar="LESSON",
                    help="the lessons the assignment grades (default: any lesson submitted)")
     p.add_argument("--wheel", default=None, metavar="FILE",
-                   help="an mlcourse wheel to ship (default: build one from this checkout with hatchling)")
+                   help="an mlcourse wheel to ship (default: one built from the installed mlcourse)")
     p.set_defaults(func=_cmd_gradescope_bundle)
 
     p = sub.add_parser("serve", help="serve the registry's production model over HTTP (FastAPI + uvicorn)")

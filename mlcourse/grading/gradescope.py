@@ -407,36 +407,17 @@ def bundle_config(lessons: list[str] | None) -> dict:
     }
 
 
-def source_root() -> Path:
-    """The checkout the installed mlcourse comes from (an editable install)."""
-    import mlcourse
-
-    root = Path(mlcourse.__file__).resolve().parent.parent
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file() or not re.search(r'^name\s*=\s*"mlcourse"', pyproject.read_text(encoding="utf-8"), re.M):
-        raise BundleError(
-            f"cannot build the mlcourse wheel: {root} is not the course's source checkout; "
-            "pass --wheel FILE with a wheel built there by `python -m hatchling build -t wheel`"
-        )
-    return root
-
-
 def build_wheel(dest: Path) -> Path:
-    """Build the mlcourse wheel with hatchling into ``dest``; return it."""
-    import importlib.util
+    """The mlcourse wheel, written from the installed mlcourse (:mod:`mlcourse.grading.wheel`)."""
+    from mlcourse.grading.wheel import WheelError
+    from mlcourse.grading.wheel import build_wheel as write_wheel
 
-    root = source_root()
-    if importlib.util.find_spec("hatchling") is None:
-        raise BundleError("building the wheel needs hatchling: `pip install hatchling` (or pass --wheel FILE)")
-    proc = subprocess.run(
-        [sys.executable, "-m", "hatchling", "build", "-t", "wheel", "-d", str(dest)],
-        cwd=root, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-    )
-    wheels = sorted(dest.glob("mlcourse-*.whl"))
-    if proc.returncode != 0 or not wheels:
-        why = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel was written"]
-        raise BundleError(f"hatchling could not build the mlcourse wheel: {why[0]}")
-    return wheels[-1]
+    try:
+        return write_wheel(dest)
+    except WheelError as exc:
+        raise BundleError(str(exc)) from None
+    except OSError as exc:
+        raise BundleError(f"cannot write the mlcourse wheel: {exc.strerror or exc}") from None
 
 
 def check_wheel(wheel: Path, lessons: list[str] | None) -> None:
@@ -454,7 +435,9 @@ def check_wheel(wheel: Path, lessons: list[str] | None) -> None:
     needed += ["mlcourse/grading/batch.py", "mlcourse/grading/gradescope.py"]
     missing = [n for n in needed if n not in names]
     if missing:
-        raise BundleError(f"the wheel {wheel.name} lacks {', '.join(missing)}; rebuild it from the course's checkout")
+        raise BundleError(
+            f"the wheel {wheel.name} lacks {', '.join(missing)}; leave out --wheel to ship one written from the installed mlcourse"
+        )
 
 
 def constraints(wheel: Path) -> str:

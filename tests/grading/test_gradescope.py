@@ -1,7 +1,7 @@
 """The Gradescope bundle (``mlcourse gradescope-bundle``) and the LMS export
 (``mlcourse gradebook --wide``).
 
-The bundle is built for real (hatchling wheel and all), unzipped into a fake
+The bundle is built for real (its wheel and all), unzipped into a fake
 ``/autograder`` tree, and its ``run_autograder`` is run there as Gradescope
 would, with ``MLCOURSE_AUTOGRADER_ROOT`` pointing at the fake tree and this
 environment's ``mlcourse`` on PATH. ``setup.sh`` is only read, never run: it
