@@ -326,9 +326,13 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
 
 
 def _describe(sub: argparse._SubParsersAction) -> None:
-    """Give every subcommand its description and examples (``--help``)."""
+    """Give every subcommand its description and examples (``--help``).
+
+    A subcommand not in the table keeps what ``add_parser`` gave it;
+    tests/test_cli.py checks that every one has both.
+    """
     for name, parser in sub.choices.items():
-        if name not in _DESCRIPTIONS:
+        if name not in _DESCRIPTIONS or parser.description:
             continue
         description, epilog = _DESCRIPTIONS[name]
         if "@LESSONS@" in epilog:
