@@ -113,7 +113,7 @@ def train_default_model(
     """
     from sklearn.model_selection import train_test_split
 
-    from mlcourse.data import make_transactions
+    from mlcourse.data.generate import make_transactions
     from mlcourse.registry import save_model
     from mlcourse.training import evaluate
 
@@ -152,7 +152,7 @@ def example_records(n: int = 5, seed: int = 1) -> list[dict[str, Any]]:
     >>> example_records(1, seed=1)[0]["channel"] in ("chip", "contactless", "online", "swipe")
     True
     """
-    from mlcourse.data import make_transactions
+    from mlcourse.data.generate import make_transactions
 
     table = make_transactions(max(1_000, n), seed=seed)[FEATURES].head(n)
     records = []
@@ -165,6 +165,6 @@ def example_records(n: int = 5, seed: int = 1) -> list[dict[str, Any]]:
 
 def example_frame(n: int = 1_000, seed: int = 1) -> pd.DataFrame:
     """``n`` rows of the model's inputs (a DataFrame), for batch scoring."""
-    from mlcourse.data import make_transactions
+    from mlcourse.data.generate import make_transactions
 
     return make_transactions(max(1_000, n), seed=seed)[FEATURES].head(n).reset_index(drop=True)

@@ -48,7 +48,7 @@ DRIFT_TEST = "ks"
 
 def _outline_dataset() -> Any:
     try:
-        from mlcourse.data import load_outline_dataset
+        from mlcourse.data.generate import load_outline_dataset
     except ImportError:  # mlcourse.data not installed alongside: build it here
         load_outline_dataset = None
     if load_outline_dataset is not None:
@@ -64,7 +64,7 @@ def _outline_dataset() -> Any:
 
 def _fingerprint(df: Any) -> str:
     try:
-        from mlcourse.validation import fingerprint
+        from mlcourse.data.validation import fingerprint
     except ImportError:
         fingerprint = None
     if fingerprint is not None:

@@ -979,7 +979,7 @@ def drift_kinds(
     >>> kinds.table.set_index("kind")["input_drift_share"].gt(0).to_dict()
     {'none': False, 'covariate': True, 'prior': False, 'concept': False}
     """
-    from mlcourse.data import DriftSpec, fraud_probability, production_stream
+    from mlcourse.data.generate import DriftSpec, fraud_probability, production_stream
     from mlcourse.retraining import MONITORED_FEATURES, _one_thread, make_fraud_model, score_metrics
 
     if days < 4:

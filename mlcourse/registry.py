@@ -402,7 +402,7 @@ def save_model(
         The training inputs. When given, the feature names (if not given),
         their dtypes, the categories of each text column (up to
         ``MAX_CATEGORIES`` distinct values) and the data fingerprint
-        (:func:`mlcourse.validation.fingerprint`) are taken from it.
+        (:func:`mlcourse.data.validation.fingerprint`) are taken from it.
     feature_categories : mapping, optional
         Allowed values of each text feature, overriding those found in ``data``.
     onnx : bool, default False
@@ -454,7 +454,7 @@ def save_model(
         found = {str(c): _categories(used[c]) for c in used.columns if _dtype_name(used[c].dtype) == "str"}
         categories = {c: v for c, v in found.items() if v is not None} or None
         if data_fingerprint is None:
-            from mlcourse.validation import fingerprint
+            from mlcourse.data.validation import fingerprint
 
             data_fingerprint = fingerprint(data)
     if feature_categories is not None:

@@ -49,7 +49,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from mlcourse.data import Batch, DriftSpec
+    from mlcourse.data.generate import Batch, DriftSpec
 
 __all__ = [
     "MODEL_FEATURES",
@@ -81,7 +81,7 @@ MONITORED_FEATURES = ["amount", "hour", "merchant_category", "country", "channel
 def _design(X: pd.DataFrame) -> np.ndarray:
     """The model's inputs as numbers: engineered numeric features, then one-hot
     channel and merchant category (first level dropped: it is the intercept)."""
-    from mlcourse.data import CATEGORIES, CHANNELS
+    from mlcourse.data.generate import CATEGORIES, CHANNELS
 
     amount = X["amount"].to_numpy(dtype=float)
     hour = X["hour"].to_numpy(dtype=float)
@@ -112,7 +112,7 @@ def make_fraud_model(C: float = 1.0) -> Any:
 
     Examples
     --------
-    >>> from mlcourse.data import production_stream
+    >>> from mlcourse.data.generate import production_stream
     >>> days = production_stream(n_days=10, rows_per_day=300, seed=0)
     >>> X = pd.concat([b.features for b in days]); y = pd.concat([b.labels for b in days])
     >>> model = make_fraud_model().fit(X, y)
@@ -476,7 +476,7 @@ class _Stream:
 
     def __init__(self, *, weeks: int, rows_per_day: int, pre_days: int, drift: DriftSpec | None,
                  label_delay_days: int, seed: int) -> None:
-        from mlcourse.data import DriftSpec, fraud_probability, production_stream
+        from mlcourse.data.generate import DriftSpec, fraud_probability, production_stream
 
         if not isinstance(weeks, (int, np.integer)) or weeks < 1:
             raise ValueError(f"weeks must be a positive integer, got {weeks!r}")
@@ -703,12 +703,12 @@ def backtest(
 
     Examples
     --------
-    >>> from mlcourse.data import DriftSpec
+    >>> from mlcourse.data.generate import DriftSpec
     >>> result = backtest(weeks=3, rows_per_day=200, drift=DriftSpec(start_day=7, concept=True))
     >>> result.summary["retrains"].tolist()
     [0, 3, 1]
     """
-    from mlcourse.data import DriftSpec
+    from mlcourse.data.generate import DriftSpec
 
     if metric not in ("pr_auc", "roc_auc", "accuracy"):
         raise ValueError(f"metric must be 'pr_auc', 'roc_auc' or 'accuracy', got {metric!r}")
@@ -847,7 +847,7 @@ class FeedbackLoop:
     Each step is a method, so a lesson can run them one at a time:
 
     >>> import tempfile
-    >>> from mlcourse.data import DriftSpec
+    >>> from mlcourse.data.generate import DriftSpec
     >>> loop = FeedbackLoop(tempfile.mkdtemp(), weeks=7, rows_per_day=300,
     ...                     drift=DriftSpec(start_day=7, concept=True))
     >>> loop.bootstrap().version                       # v1 -> production
@@ -907,7 +907,7 @@ class FeedbackLoop:
         seed: int = 0,
         model_factory: Callable[[], Any] = make_fraud_model,
     ) -> None:
-        from mlcourse.data import DriftSpec
+        from mlcourse.data.generate import DriftSpec
 
         if metric not in ("pr_auc", "roc_auc", "accuracy"):
             raise ValueError(f"metric must be 'pr_auc', 'roc_auc' or 'accuracy', got {metric!r}")

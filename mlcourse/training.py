@@ -486,7 +486,7 @@ def log_run(
     metrics : dict
         Its results, e.g. the output of :func:`train_and_evaluate`.
     data_fingerprint : str, optional
-        :func:`mlcourse.validation.fingerprint` of the training data, so a
+        :func:`mlcourse.data.validation.fingerprint` of the training data, so a
         result can be tied to the exact data it came from.
     model : str, optional
         A short name of the model.

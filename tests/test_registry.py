@@ -288,7 +288,7 @@ def test_data_gives_dtypes_categories_and_fingerprint(tmp_path: Path) -> None:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder
 
-    from mlcourse.validation import fingerprint
+    from mlcourse.data.validation import fingerprint
 
     X = pd.DataFrame({"amount": [1.0, 50.0, 3.0, 70.0], "hour": [1, 2, 3, 4],
                       "channel": pd.array(["chip", "online", "chip", "online"], dtype="str")})

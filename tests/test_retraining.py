@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from mlcourse.data import DriftSpec
+from mlcourse.data.generate import DriftSpec
 from mlcourse.registry import alias_history, get_alias, load_model
 from mlcourse.retraining import (
     MODEL_FEATURES,
@@ -224,7 +224,7 @@ def test_feedback_loop_recovers_after_concept_drift(tmp_path) -> None:
 
 
 def test_model_factory_is_small_and_fast() -> None:
-    from mlcourse.data import production_stream
+    from mlcourse.data.generate import production_stream
 
     days = production_stream(n_days=5, rows_per_day=200, seed=2)
     X = pd.concat([b.features for b in days])

@@ -312,7 +312,7 @@ def test_monitor_and_dashboard(log) -> None:
 
 
 def test_simulated_log_from_the_stream(tmp_path) -> None:
-    from mlcourse.data import production_stream
+    from mlcourse.data.generate import production_stream
     from mlcourse.retraining import make_fraud_model
 
     history = production_stream(n_days=10, rows_per_day=300, seed=3)

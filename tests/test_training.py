@@ -285,7 +285,7 @@ def test_explicit_path_and_bad_arguments(tmp_path: Path, isolated_home: Path):
 
 
 def test_log_a_real_run_with_its_data_fingerprint(split):
-    from mlcourse.validation import fingerprint
+    from mlcourse.data.validation import fingerprint
 
     X_tr, X_te, y_tr, y_te = split
     train = pd.DataFrame(X_tr).assign(y=y_tr)

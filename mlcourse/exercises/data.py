@@ -14,7 +14,7 @@ them:
 * ``data.features_match``: a parity test between offline and online features.
 
 Where an exercise asks the learner to re-create something the package
-provides (``mlcourse.validation.validate``, ``fingerprint``,
+provides (``mlcourse.data.validation.validate``, ``fingerprint``,
 ``mlcourse.data.load_sources``), the package's version is the reference and
 the exercise forbids calling it. The engine resolves a forbidden name when it
 is imported directly or spelled out from ``mlcourse``; the lesson imports the
@@ -245,8 +245,9 @@ join_sources = Exercise(
     ),
     forbid=(
         "mlcourse.data.load_sources",
+        "mlcourse.data.generate.load_sources",
         "data.load_sources",
-        "mlcourse.data._join",
+        "mlcourse.data.generate._join",
         "data._join",
     ),
     on_error={
@@ -265,8 +266,8 @@ RULES = ("missing_column", "nullable", "min", "max", "allowed")
 
 
 def reference_violations(df: pd.DataFrame, schema: dict) -> pd.DataFrame:
-    """The expected answer, computed with :func:`mlcourse.validation.validate`."""
-    from mlcourse.validation import Column, Schema, validate
+    """The expected answer, computed with :func:`mlcourse.data.validation.validate`."""
+    from mlcourse.data.validation import Column, Schema, validate
 
     columns = {}
     for name, rules in schema.items():
@@ -399,7 +400,7 @@ find_violations = Exercise(
         "A column missing from the frame gives the row (column, 'missing_column', 1) and nothing else. "
         "Return `pd.DataFrame(rows, columns=['column', 'rule', 'count'])`.",
     ),
-    forbid=("mlcourse.validation.validate", "validation.validate"),
+    forbid=("mlcourse.data.validation.validate", "validation.validate"),
     on_error={
         "KeyError": "A column named in the schema may be absent from the frame: report it as "
         "(column, 'missing_column', 1) instead of looking it up.",
@@ -712,7 +713,7 @@ fingerprint = Exercise(
         "Also update the hash with the column names and dtypes, e.g. `str(list(df.dtypes.items())).encode()`, then "
         "return `h.hexdigest()`.",
     ),
-    forbid=("mlcourse.validation.fingerprint", "validation.fingerprint"),
+    forbid=("mlcourse.data.validation.fingerprint", "validation.fingerprint"),
 )
 
 

@@ -762,7 +762,7 @@ BATCH_FEATURES = ["amount", "hour", "account_age_days", "customer_age", "is_fore
 
 def batch_scores(frame: pd.DataFrame) -> np.ndarray:
     """The stand-in model's fraud scores: the data generator's own rule."""
-    from mlcourse.data import fraud_probability
+    from mlcourse.data.generate import fraud_probability
 
     return fraud_probability(frame)
 
@@ -821,7 +821,7 @@ def reference_chunks(frame: pd.DataFrame, chunk_size: int, id_column: str) -> pd
 
 def _chunk_inputs(rng: np.random.Generator, *, n: int | None = None, chunk: int | None = None,
                   id_column: str = "transaction_id") -> tuple:
-    from mlcourse.data import make_transactions
+    from mlcourse.data.generate import make_transactions
 
     chunk = chunk or int(rng.integers(150, 400))
     n = n or int(chunk * rng.integers(3, 7) + rng.integers(1, chunk))

@@ -346,7 +346,7 @@ def outline_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The outline's training and test features as DataFrames (the split of the lesson)."""
     from sklearn.model_selection import train_test_split
 
-    from mlcourse.data import load_outline_dataset
+    from mlcourse.data.generate import load_outline_dataset
 
     df = load_outline_dataset()
     X_train, X_test = train_test_split(df.drop(columns=TARGET), test_size=TEST_SIZE, random_state=SPLIT_SEED)

@@ -691,7 +691,7 @@ _SHIFTS = {
 
 def _stream_windows(seed: int, covariate: dict, rows: int = 1_200) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reference: two days of traffic; current: the next day, with ``covariate`` drift."""
-    from mlcourse.data import DriftSpec, production_stream
+    from mlcourse.data.generate import DriftSpec, production_stream
 
     days = production_stream(3, rows, seed, drift=DriftSpec(start_day=2, covariate=covariate))
     reference = pd.concat([d.features for d in days[:2]], ignore_index=True)[WATCHED]
@@ -708,7 +708,7 @@ def _drifted_windows(rng: np.random.Generator) -> tuple:
 
 def _steady_windows(rng: np.random.Generator) -> tuple:
     """Three days of one population, shuffled and split 2:1: nothing drifted."""
-    from mlcourse.data import production_stream
+    from mlcourse.data.generate import production_stream
 
     days = production_stream(3, 1_200, int(rng.integers(1_000, 1_000_000)))
     pool = pd.concat([d.features for d in days], ignore_index=True)[WATCHED]
@@ -1122,7 +1122,7 @@ NEVER = "never retrain (reference)"
 
 def backtest_settings(seed: int = 0) -> dict:
     """The keyword arguments of the lesson's backtest (for :func:`mlcourse.retraining.backtest`)."""
-    from mlcourse.data import DriftSpec
+    from mlcourse.data.generate import DriftSpec
 
     return {"weeks": BACKTEST_WEEKS, "rows_per_day": BACKTEST_ROWS_PER_DAY,
             "drift": DriftSpec(start_day=BACKTEST_DRIFT_DAY, concept=True), "seed": seed}

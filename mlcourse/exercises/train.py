@@ -74,7 +74,7 @@ def reference_pipeline(seed: int = 0):
 
 def fresh_transactions(rng: np.random.Generator, n: int = 5_000) -> pd.DataFrame:
     """Transactions the learner's model has never seen, from a seed drawn at check time."""
-    from mlcourse.data import make_transactions
+    from mlcourse.data.generate import make_transactions
 
     seed = int(rng.integers(1_000, 1_000_000))
     frame = make_transactions(n, seed=seed)

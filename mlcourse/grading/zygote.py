@@ -67,7 +67,7 @@ PRELOAD = (
     "mlcourse.exercises.notebook",
     "mlcourse.exercises.store",
     "mlcourse.data",
-    "mlcourse.validation",
+    "mlcourse.data.validation",
     "mlcourse.training",
     "mlcourse.registry",
     "mlcourse.monitoring",

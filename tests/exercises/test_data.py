@@ -42,7 +42,7 @@ def find_violations(df, schema):
     return pd.DataFrame(rows, columns=["column", "rule", "count"])
 '''
 SHORTCUT = '''
-from mlcourse.validation import validate
+from mlcourse.data.validation import validate
 def find_violations(df, schema):
     report = validate(df, validation.Schema({}))
     return report.to_frame()[["column", "rule", "count"]]
@@ -272,7 +272,7 @@ def test_find_violations_wrong_answers_are_named(tried):
     assert first.status == FAILED and "report all of them" in first.message
     assert nan_min.status == FAILED and "a missing value is a 'nullable' problem only" in nan_min.message
     assert crash.status == ERROR and "missing_column" in crash.message and "KeyError" in crash.message
-    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.validation.validate" in shortcut.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.data.validation.validate" in shortcut.message
 
 
 def test_fingerprint_wrong_answers_are_named(tried):

@@ -458,7 +458,7 @@ def validate(df: pd.DataFrame, schema: Schema) -> ValidationReport:
 
 
 def _transactions_schema() -> Schema:
-    from mlcourse.data import CATEGORIES, CHANNELS, COUNTRIES
+    from mlcourse.data.generate import CATEGORIES, CHANNELS, COUNTRIES
 
     flag = {0, 1}
     return Schema(

@@ -1,4 +1,4 @@
-"""Tests for mlcourse.validation: schema checks, cleaning, leakage screen, fingerprint."""
+"""Tests for mlcourse.data.validation: schema checks, cleaning, leakage screen, fingerprint."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlcourse import validation as V
-from mlcourse.data import CATEGORIES, make_transactions
-from mlcourse.validation import (
+from mlcourse.data import validation as V
+from mlcourse.data.generate import CATEGORIES, make_transactions
+from mlcourse.data.validation import (
     TRANSACTIONS_SCHEMA,
     Column,
     Schema,

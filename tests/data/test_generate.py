@@ -1,4 +1,4 @@
-"""Tests for mlcourse.data: the generated datasets, their damage, sources and stream."""
+"""Tests for mlcourse.data.generate: the generated datasets, their damage, sources and stream."""
 from __future__ import annotations
 
 import json
@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from mlcourse import data
-from mlcourse.data import (
+from mlcourse.data.generate import (
     CATEGORIES,
     CHANNELS,
     COLUMNS,
@@ -608,3 +608,12 @@ def test_drift_spec_rejects_bad_arguments(kwargs, name):
 def test_production_stream_rejects_bad_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):
         production_stream(**{"n_days": 2, "rows_per_day": 10, **kwargs})
+
+
+def test_the_data_package_re_exports_the_generators_public_api():
+    # Lessons write `from mlcourse import data; data.make_transactions(...)`.
+    from mlcourse.data import generate
+
+    assert data.__all__ == generate.__all__
+    for name in generate.__all__:
+        assert getattr(data, name) is getattr(generate, name), name
