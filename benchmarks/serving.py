@@ -195,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
-    from mlcourse.default_model import example_frame, example_records, train_default_model
     from mlcourse.registry import load_model, load_onnx
     from mlcourse.serving import ModelService
+    from mlcourse.train.fraud_model import example_frame, example_records, train_default_model
 
     registry = work / "registry"
     t0 = time.perf_counter()

@@ -46,7 +46,7 @@ def progress_file() -> Path:
 
 
 def run_log() -> Path:
-    """The JSON-lines experiment log written by :mod:`mlcourse.training`."""
+    """The JSON-lines experiment log written by :mod:`mlcourse.train.training`."""
     return home() / "runs.jsonl"
 
 

@@ -1200,7 +1200,7 @@ def serve(
 
     Serves ``model``'s ``production`` alias (default: the registry's model
     that has one). On an empty registry the course's default model
-    (``fraud-detector``, see :func:`mlcourse.default_model.train_default_model`)
+    (``fraud-detector``, see :func:`mlcourse.train.fraud_model.train_default_model`)
     is trained and registered first.
 
     Raises
@@ -1223,7 +1223,7 @@ def serve(
     if not _port_free(host, port):
         raise CLIError(f"cannot listen on {host}:{port}: the port is in use; choose another with --port")
 
-    from mlcourse.default_model import DEFAULT_MODEL, train_default_model
+    from mlcourse.train.fraud_model import DEFAULT_MODEL, train_default_model
 
     with_production = _production_model(root)
     if model is None:

@@ -9,9 +9,9 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from mlcourse.data.generate import make_transactions
-from mlcourse.default_model import FEATURES, TARGET, build_pipeline, example_frame
 from mlcourse.onnx import OnnxModel, to_onnx
 from mlcourse.serving import ModelService
+from mlcourse.train.fraud_model import FEATURES, TARGET, build_pipeline, example_frame
 
 
 @pytest.fixture(scope="module")

@@ -178,7 +178,7 @@ def test_constructor_checks_the_schema(forest) -> None:
 
 @pytest.fixture(scope="module")
 def fraud(tmp_path_factory):
-    from mlcourse.default_model import train_default_model
+    from mlcourse.train.fraud_model import train_default_model
 
     root = tmp_path_factory.mktemp("registry")
     train_default_model(registry=root, n_rows=3_000, n_estimators=10, max_depth=5)
@@ -186,7 +186,7 @@ def fraud(tmp_path_factory):
 
 
 def test_registered_fraud_model_serves_through_onnx(fraud) -> None:
-    from mlcourse.default_model import FEATURES, example_frame
+    from mlcourse.train.fraud_model import FEATURES, example_frame
 
     fast = ModelService.from_registry("fraud-detector", registry=fraud)
     slow = ModelService.from_registry("fraud-detector", registry=fraud, onnx=False)
@@ -211,7 +211,7 @@ def test_registered_fraud_model_serves_through_onnx(fraud) -> None:
     ],
 )
 def test_text_and_number_checks_name_the_field(fraud, change, field, message) -> None:
-    from mlcourse.default_model import example_records
+    from mlcourse.train.fraud_model import example_records
 
     service = ModelService.from_registry("fraud-detector", registry=fraud)
     with pytest.raises(InvalidInput, match=message) as info:
@@ -220,7 +220,7 @@ def test_text_and_number_checks_name_the_field(fraud, change, field, message) ->
 
 
 def test_frame_with_bad_text_column(fraud) -> None:
-    from mlcourse.default_model import example_frame
+    from mlcourse.train.fraud_model import example_frame
 
     service = ModelService.from_registry("fraud-detector", registry=fraud)
     rows = example_frame(20)

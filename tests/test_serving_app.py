@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from mlcourse.default_model import FEATURES, example_records, train_default_model
 from mlcourse.prediction_log import PredictionLog
 from mlcourse.registry import ModelIntegrityError, promote, rollback, set_alias
 from mlcourse.serving import ModelService, create_app
+from mlcourse.train.fraud_model import FEATURES, example_records, train_default_model
 
 MAX_BATCH = 50
 

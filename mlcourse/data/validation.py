@@ -1240,7 +1240,7 @@ def fingerprint(df: pd.DataFrame, *, index: bool = False) -> str:
     and the row order, so changing any single cell, renaming a column,
     changing a dtype (``1`` vs ``1.0``) or shuffling rows gives a different
     fingerprint, while two equal frames always share one. Log it with every
-    training run (see :func:`mlcourse.training.log_run`).
+    training run (see :func:`mlcourse.train.training.log_run`).
 
     Parameters
     ----------

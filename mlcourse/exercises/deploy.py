@@ -755,7 +755,7 @@ validate_record = Exercise(
 # --------------------------------------------------------------------------
 # deploy.score_in_chunks: a batch job
 # --------------------------------------------------------------------------
-#: The model's inputs in the batch exercise (those of mlcourse.default_model).
+#: The model's inputs in the batch exercise (those of mlcourse.train.fraud_model).
 BATCH_FEATURES = ["amount", "hour", "account_age_days", "customer_age", "is_foreign", "merchant_category", "country",
                   "channel"]
 

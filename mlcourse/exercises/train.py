@@ -356,9 +356,9 @@ _SKLEARN_METRICS = (
 _METRICS_FORBID = (
     *_SKLEARN_METRICS,
     *(n.replace("sklearn.metrics.", "sklearn.metrics._classification.") for n in _SKLEARN_METRICS),
-    "mlcourse.training.evaluate",
+    "mlcourse.train.training.evaluate",
 )
-_METRICS_WATCH = (*_SKLEARN_METRICS, "mlcourse.training.evaluate")
+_METRICS_WATCH = (*_SKLEARN_METRICS, "mlcourse.train.training.evaluate")
 
 
 def reference_metrics(cm: Any) -> dict:
@@ -642,7 +642,7 @@ def _threshold_verdict(got: Any, a: tuple) -> str | None:
 
 
 def _threshold_probe(fn: Any, a: tuple) -> dict:
-    with _watch(("mlcourse.training.best_threshold",)) as called:
+    with _watch(("mlcourse.train.training.best_threshold",)) as called:
         value = fn(*a)
     return {"value": value, "called": list(called)}
 
@@ -820,7 +820,7 @@ cv_estimate = Exercise(
         "whole Pipeline on each training part, encoder and scaler included.",
         "Return `{'pipeline': pipeline, 'cv': cv, 'scores': scores}`; do not transform X before the Pipeline sees it.",
     ),
-    forbid=("mlcourse.training.cross_validate_pipeline",),
+    forbid=("mlcourse.train.training.cross_validate_pipeline",),
     on_error={
         "KeyError": "Return a dict with the three keys 'pipeline', 'cv' and 'scores'.",
         "TypeError": "Return a dict with the three keys 'pipeline', 'cv' and 'scores'.",
@@ -920,7 +920,7 @@ tune_within_budget = Exercise(
 # --------------------------------------------------------------------------
 # train.best_from_log: the best run of a JSON-lines log
 # --------------------------------------------------------------------------
-_LOG_WATCH = ("mlcourse.training.best_run", "mlcourse.training.load_runs", "mlcourse.training._read_records")
+_LOG_WATCH = ("mlcourse.train.training.best_run", "mlcourse.train.training.load_runs", "mlcourse.train.training._read_records")
 
 
 def _record(rng: np.random.Generator, i: int, metrics: dict, model: str) -> dict:
@@ -988,8 +988,8 @@ def _write_log(directory: str, lines: Sequence[str]) -> str:
 
 
 def reference_best(lines: Sequence[str], metric: str, greater_is_better: bool) -> dict:
-    """What :func:`mlcourse.training.best_run` returns for a log holding ``lines``."""
-    from mlcourse.training import best_run
+    """What :func:`mlcourse.train.training.best_run` returns for a log holding ``lines``."""
+    from mlcourse.train.training import best_run
 
     with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -1065,7 +1065,7 @@ best_from_log = Exercise(
         "Keep the first best: replace it only when a value is strictly better (> when greater_is_better, < "
         "otherwise). Return the whole record.",
     ),
-    forbid=("mlcourse.training.best_run", "mlcourse.training.load_runs", "mlcourse.training._read_records"),
+    forbid=("mlcourse.train.training.best_run", "mlcourse.train.training.load_runs", "mlcourse.train.training._read_records"),
     on_error={
         "JSONDecodeError": "The last line of the log is broken (a run killed mid-write): skip lines that "
         "json.loads cannot read.",

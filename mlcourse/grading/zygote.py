@@ -68,7 +68,7 @@ PRELOAD = (
     "mlcourse.exercises.store",
     "mlcourse.data",
     "mlcourse.data.validation",
-    "mlcourse.training",
+    "mlcourse.train.training",
     "mlcourse.registry",
     "mlcourse.monitoring",
     "mlcourse.grading.isolation",

@@ -288,7 +288,7 @@ def test_best_from_log_wrong_answers_are_named(tried):
     _failed(last, "the earlier one in the log wins")
     _failed(trusting, "JSONDecodeError", "killed mid-write", status=ERROR)
     _failed(nulls, "TypeError", "skip them", status=ERROR)
-    _failed(shortcut, "mlcourse.training.best_run", "Write the logic yourself")
+    _failed(shortcut, "mlcourse.train.training.best_run", "Write the logic yourself")
     assert shortcut.score == 0
 
 

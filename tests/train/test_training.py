@@ -1,4 +1,4 @@
-"""Tests for mlcourse.training: metrics, baselines, CV, searches and the run log."""
+"""Tests for mlcourse.train.training: metrics, baselines, CV, searches and the run log."""
 from __future__ import annotations
 
 import json
@@ -30,7 +30,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 import mlcourse
 from mlcourse import paths
-from mlcourse.training import (
+from mlcourse.train.training import (
     METRICS,
     baselines,
     best_run,

@@ -115,7 +115,7 @@ def train_default_model(
 
     from mlcourse.data.generate import make_transactions
     from mlcourse.registry import save_model
-    from mlcourse.training import evaluate
+    from mlcourse.train.training import evaluate
 
     df = make_transactions(n_rows, seed=seed)
     X, y = df[FEATURES], df[TARGET].to_numpy()
@@ -133,7 +133,7 @@ def train_default_model(
         onnx=onnx,
         alias=alias,
         extra={
-            "trained_by": "mlcourse.default_model.train_default_model",
+            "trained_by": "mlcourse.train.fraud_model.train_default_model",
             "data": {"source": "mlcourse.data.make_transactions", "n_rows": n_rows, "seed": seed,
                      "dropped": ["transaction_id", "account_id", "merchant_id", "timestamp", *LEAKY_COLUMNS]},
             "params": {"n_estimators": n_estimators, "max_depth": max_depth, "min_samples_leaf": 5,
