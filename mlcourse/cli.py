@@ -147,7 +147,7 @@ def _cmd_gradescope_bundle(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from mlcourse.serving import serve
+    from mlcourse.deploy.app import serve
 
     return serve(
         registry=args.registry,

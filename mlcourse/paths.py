@@ -51,12 +51,12 @@ def run_log() -> Path:
 
 
 def registry_dir() -> Path:
-    """The default model registry folder used by :mod:`mlcourse.registry`."""
+    """The default model registry folder used by :mod:`mlcourse.deploy.registry`."""
     return home() / "registry"
 
 
 def prediction_log() -> Path:
-    """The SQLite prediction log written by :mod:`mlcourse.serving`."""
+    """The SQLite prediction log written by :mod:`mlcourse.deploy.app`."""
     return home() / "predictions.db"
 
 

@@ -14,7 +14,7 @@ This module makes that decision explicit and testable.
   serve, monitor, retrain a candidate on newly labelled production data,
   register it (alias ``candidate``), canary it against the incumbent on
   fresh traffic, promote it (alias ``production``, through
-  :func:`mlcourse.registry.promote`, so it can be rolled back).
+  :func:`mlcourse.deploy.registry.promote`, so it can be rolled back).
   :func:`run_feedback_loop` runs the whole story.
 
 Which metric? Fraud is about 3 % of the traffic, so a model that never says
@@ -870,7 +870,7 @@ class FeedbackLoop:
     Parameters
     ----------
     registry : path
-        Model registry folder (:mod:`mlcourse.registry`).
+        Model registry folder (:mod:`mlcourse.deploy.registry`).
     name : str
         Model name in the registry.
     weeks : int
@@ -941,7 +941,7 @@ class FeedbackLoop:
         self.events.append({"day": self.day, "week": self.day / 7, "event": what, "detail": detail})
 
     def _save(self, fitted: _Model, alias: str) -> int:
-        from mlcourse.registry import save_model
+        from mlcourse.deploy.registry import save_model
 
         mv = save_model(
             fitted.model, self.name, registry=self.registry, alias=alias,
@@ -965,7 +965,7 @@ class FeedbackLoop:
     def bootstrap(self) -> Any:
         """Train the first model on the history before deployment; register it as production.
 
-        Returns the :class:`mlcourse.registry.ModelVersion`.
+        Returns the :class:`mlcourse.deploy.registry.ModelVersion`.
         """
         if self.production is not None:
             raise RuntimeError("already bootstrapped")
@@ -1070,11 +1070,11 @@ class FeedbackLoop:
     def promote(self) -> int | None:
         """Point ``production`` at the candidate; return the version it pointed at before.
 
-        Uses :func:`mlcourse.registry.promote`: the candidate's files are
+        Uses :func:`mlcourse.deploy.registry.promote`: the candidate's files are
         checked first, the switch is one atomic step that a running server
-        picks up, and :func:`mlcourse.registry.rollback` undoes it.
+        picks up, and :func:`mlcourse.deploy.registry.rollback` undoes it.
         """
-        from mlcourse.registry import promote
+        from mlcourse.deploy.registry import promote
 
         candidate = self._need("candidate")
         previous = promote(self.name, candidate.version, registry=self.registry,

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from mlcourse.deploy.registry import load_model
 from mlcourse.lifecycle import SHIFT_DOWN, SHIFT_UP, SPREAD_FEATURE, main
-from mlcourse.registry import load_model
 
 # sklearn's classification_report exactly as the lesson outline prints it.
 OUTLINE_REPORT = """\

@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mlcourse.data.generate import DriftSpec
-from mlcourse.registry import alias_history, get_alias, load_model
+from mlcourse.deploy.registry import alias_history, get_alias, load_model
 from mlcourse.retraining import (
     MODEL_FEATURES,
     BacktestResult,

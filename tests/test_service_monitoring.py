@@ -338,8 +338,8 @@ def test_simulated_log_from_the_stream(tmp_path) -> None:
 
 
 def test_reads_what_the_serving_prediction_log_writes(tmp_path) -> None:
-    # The serving app's own writer (mlcourse.prediction_log), end to end.
-    from mlcourse.prediction_log import PredictionLog
+    # The serving app's own writer (mlcourse.deploy.prediction_log), end to end.
+    from mlcourse.deploy.prediction_log import PredictionLog
 
     with PredictionLog(tmp_path / "served.db", flush_interval=0.01) as plog:
         for i in range(50):

@@ -21,7 +21,7 @@ handed to the learner's functions are built by the probe from a seed (a small
 logistic regression, or a stand-in classifier that scores rows with the data
 generator's own fraud rule and records the size of every call), so inputs stay
 plain data. Where the package already provides what the learner writes
-(``mlcourse.registry``, ``mlcourse.rollout``), the exercise forbids it: the
+(``mlcourse.deploy.registry``, ``mlcourse.deploy.rollout``), the exercise forbids it: the
 engine reads the answer's source, and the probe also watches, while the
 answer runs, whether the package's version gets called.
 """
@@ -146,7 +146,7 @@ def _save_inputs_path(rng: np.random.Generator) -> dict:
     return _save_inputs(rng, "pathlib")
 
 
-_SAVE_WATCH = ("mlcourse.registry.save_model", "mlcourse.registry._sha256")
+_SAVE_WATCH = ("mlcourse.deploy.registry.save_model", "mlcourse.deploy.registry._sha256")
 
 
 def _save_probe(fn: Any, a: dict) -> dict:
@@ -272,7 +272,7 @@ save_with_hash = Exercise(
         "'numpy': np.__version__, 'joblib': joblib.__version__}}`.",
         "Write it with `json.dump(record, open(str(path) + '.json', 'w'))` (use a `with` block) and return `record`.",
     ),
-    forbid=("mlcourse.registry.save_model", "registry.save_model", "mlcourse.registry._sha256", "registry._sha256"),
+    forbid=("mlcourse.deploy.registry.save_model", "registry.save_model", "mlcourse.deploy.registry._sha256", "registry._sha256"),
     on_error={
         "TypeError": "With a pathlib.Path, `path + '.json'` fails: build the sidecar's name as str(path) + '.json'. "
         "(json.dump also refuses bytes: store hexdigest(), a string.)",
@@ -290,8 +290,8 @@ class _RunsOnLoad:
         return (os.mkdir, (self.marker,))
 
 
-_LOAD_WATCH = ("mlcourse.registry.load_model", "mlcourse.registry.verify_model", "mlcourse.registry._sha256",
-               "mlcourse.registry._verified", "mlcourse.registry._check_file")
+_LOAD_WATCH = ("mlcourse.deploy.registry.load_model", "mlcourse.deploy.registry.verify_model", "mlcourse.deploy.registry._sha256",
+               "mlcourse.deploy.registry._verified", "mlcourse.deploy.registry._check_file")
 
 
 def _load_inputs(rng: np.random.Generator, case: str = "intact") -> dict:
@@ -427,8 +427,8 @@ load_verified = Exercise(
         "`if digest != meta['sha256']: raise ValueError(f'{path}: SHA-256 mismatch, refusing to load')`; "
         "otherwise `return joblib.load(path)`.",
     ),
-    forbid=("mlcourse.registry.load_model", "registry.load_model", "mlcourse.registry.verify_model",
-            "registry.verify_model", "mlcourse.registry._sha256", "registry._sha256"),
+    forbid=("mlcourse.deploy.registry.load_model", "registry.load_model", "mlcourse.deploy.registry.verify_model",
+            "registry.verify_model", "mlcourse.deploy.registry._sha256", "registry._sha256"),
     on_error={},
 )
 
@@ -610,7 +610,7 @@ def _cases_many(rng: np.random.Generator) -> list:
 
 def _records_probe(fn: Any, cases: list) -> list:
     out = []
-    with _watch(("mlcourse.serving.request_model",)) as called:
+    with _watch(("mlcourse.deploy.app.request_model",)) as called:
         for record, schema in cases:
             out.append(fn(record, schema))
     if called:
@@ -742,7 +742,7 @@ validate_record = Exercise(
         "For a text dtype: not a str is 'wrong_type'; a str not in `field['categories']` (when that is not None) is "
         "'not_allowed'. None is 'wrong_type' for both kinds.",
     ),
-    forbid=("mlcourse.serving.ModelService", "serving.ModelService", "mlcourse.serving.request_model",
+    forbid=("mlcourse.deploy.app.ModelService", "serving.ModelService", "mlcourse.deploy.app.request_model",
             "serving.request_model"),
     on_error={
         "TypeError": "math.isfinite (or isnan) raises on a string or None: check the type first and only test "
@@ -1175,7 +1175,7 @@ promotion_gate = Exercise(
 # deploy.route: the sticky canary router
 # --------------------------------------------------------------------------
 ROLES = ("candidate", "incumbent")
-_ROUTE_WATCH = ("mlcourse.rollout.routes_to_candidate", "mlcourse.rollout.canary_bucket")
+_ROUTE_WATCH = ("mlcourse.deploy.rollout.routes_to_candidate", "mlcourse.deploy.rollout.canary_bucket")
 
 
 def reference_route(user_id: str, fraction: float) -> str:
@@ -1334,7 +1334,7 @@ route = Exercise(
         "Return 'candidate' when that point is below `fraction`, else 'incumbent': about `fraction` of users, "
         "always the same ones, and a larger fraction keeps everyone a smaller one had.",
     ),
-    forbid=("mlcourse.rollout.routes_to_candidate", "rollout.routes_to_candidate", "mlcourse.rollout.canary_bucket",
+    forbid=("mlcourse.deploy.rollout.routes_to_candidate", "rollout.routes_to_candidate", "mlcourse.deploy.rollout.canary_bucket",
             "rollout.canary_bucket"),
     on_error={
         "AttributeError": "user_id is a string: encode it to bytes (user_id.encode()) before hashing.",
@@ -1348,9 +1348,9 @@ route = Exercise(
 # --------------------------------------------------------------------------
 def reference_rollback(incumbent: dict, candidate: dict, min_requests: int = 100, max_error_increase: float = 0.01,
                        max_p95_increase_ms: float = 20.0) -> bool:
-    """:func:`mlcourse.rollout.should_rollback` with the given margins, as a bool."""
-    from mlcourse.rollout import RollbackRule
-    from mlcourse.rollout import should_rollback as package_rule
+    """:func:`mlcourse.deploy.rollout.should_rollback` with the given margins, as a bool."""
+    from mlcourse.deploy.rollout import RollbackRule
+    from mlcourse.deploy.rollout import should_rollback as package_rule
 
     rule = RollbackRule(min_requests=min_requests, max_error_rate_increase=max_error_increase,
                         max_latency_increase_ms=max_p95_increase_ms)
@@ -1421,7 +1421,7 @@ def _rollback_latency(rng: np.random.Generator) -> list:
     return cases
 
 
-_ROLLBACK_WATCH = ("mlcourse.rollout.should_rollback",)
+_ROLLBACK_WATCH = ("mlcourse.deploy.rollout.should_rollback",)
 
 
 def _rollback_probe(fn: Any, cases: list) -> dict:
@@ -1491,7 +1491,7 @@ should_rollback = Exercise(
         "Latency: roll back when candidate['p95_ms'] - incumbent['p95_ms'] > max_p95_increase_ms (a NaN makes the "
         "comparison False, which is what you want). Otherwise return False.",
     ),
-    forbid=("mlcourse.rollout.should_rollback", "rollout.should_rollback"),
+    forbid=("mlcourse.deploy.rollout.should_rollback", "rollout.should_rollback"),
     on_error={
         "ZeroDivisionError": "An incumbent that has served no requests yet has an error rate of 0: guard the "
         "division (rate = errors / requests if requests else 0.0).",

@@ -69,7 +69,7 @@ PRELOAD = (
     "mlcourse.data",
     "mlcourse.data.validation",
     "mlcourse.train.training",
-    "mlcourse.registry",
+    "mlcourse.deploy.registry",
     "mlcourse.monitoring",
     "mlcourse.grading.isolation",
     "mlcourse.grading.runner",

@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    from mlcourse.registry import ModelVersion
+    from mlcourse.deploy.registry import ModelVersion
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -109,12 +109,12 @@ def train_default_model(
 
     Returns
     -------
-    mlcourse.registry.ModelVersion
+    mlcourse.deploy.registry.ModelVersion
     """
     from sklearn.model_selection import train_test_split
 
     from mlcourse.data.generate import make_transactions
-    from mlcourse.registry import save_model
+    from mlcourse.deploy.registry import save_model
     from mlcourse.train.training import evaluate
 
     df = make_transactions(n_rows, seed=seed)

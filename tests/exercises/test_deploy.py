@@ -47,7 +47,7 @@ def save_with_hash(model, path, metadata):
     return record
 '''
 SAVE_SHORTCUT = '''
-from mlcourse import registry
+from mlcourse.deploy import registry
 def save_with_hash(model, path, metadata):
     mv = registry.save_model(model, "x", registry=str(path) + "-reg")
     return mv.metadata
@@ -80,7 +80,7 @@ def load_verified(path):
 '''
 LOAD_SHORTCUT = '''
 def load_verified(path):
-    from mlcourse.registry import load_model
+    from mlcourse.deploy.registry import load_model
     return load_model(path)
 '''
 VR_BOOL = '''
@@ -290,7 +290,7 @@ def route(user_id, fraction):
     return int.from_bytes(hashlib.sha256(user_id.encode()).digest()[:8], "big") / 2**64 < fraction
 '''
 R_SHORTCUT = '''
-from mlcourse.rollout import routes_to_candidate
+from mlcourse.deploy.rollout import routes_to_candidate
 def route(user_id, fraction):
     return "candidate" if routes_to_candidate(user_id, fraction) else "incumbent"
 '''
@@ -376,7 +376,7 @@ def test_save_with_hash_wrong_answers_are_named(tried):
     assert plus_json.status == ERROR and 0 < plus_json.score < plus_json.points
     assert "str(path) + '.json'" in plus_json.message and "TypeError" in plus_json.message
     assert no_versions.status == FAILED and "no 'versions' dict" in no_versions.message
-    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.registry.save_model" in shortcut.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.deploy.registry.save_model" in shortcut.message
 
 
 def test_load_verified_wrong_answers_are_named(tried):
@@ -388,7 +388,7 @@ def test_load_verified_wrong_answers_are_named(tried):
     assert asserted.status == FAILED and "AssertionError" in asserted.message and "python -O" in asserted.message
     assert path_hash.status == FAILED and "an intact model was refused" in path_hash.message
     assert "open(path, 'rb')" in path_hash.message
-    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.registry.load_model" in shortcut.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.deploy.registry.load_model" in shortcut.message
 
 
 def test_validate_record_wrong_answers_are_named(tried):
@@ -435,7 +435,7 @@ def test_route_wrong_answers_are_named(tried):
     assert ord_sum.status == FAILED and "should reach the candidate" in ord_sum.message
     assert modulo.status == FAILED and "should reach the candidate" in modulo.message
     assert as_bool.status == FAILED and as_bool.score == 0 and "'candidate' or 'incumbent'" in as_bool.message
-    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.rollout.routes_to_candidate" in shortcut.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.deploy.rollout.routes_to_candidate" in shortcut.message
 
 
 def test_should_rollback_wrong_answers_are_named(tried):
@@ -444,5 +444,5 @@ def test_should_rollback_wrong_answers_are_named(tried):
     assert no_wait.status == FAILED and "wait and return False until it has served min_requests" in no_wait.message
     assert zero_div.status == ERROR and "ZeroDivisionError" in zero_div.message and "guard the division" in zero_div.message
     assert greater_equal.status == FAILED and "*more than*" in greater_equal.message
-    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.rollout.should_rollback" in shortcut.message
+    assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.deploy.rollout.should_rollback" in shortcut.message
     assert strings.status == FAILED and strings.score == 0 and "must return True or False" in strings.message

@@ -407,7 +407,7 @@ def save_model(
         Allowed values of each text feature, overriding those found in ``data``.
     onnx : bool, default False
         Also export the model to ONNX (``model.onnx``, see
-        :func:`mlcourse.onnx.to_onnx`) and record its sha256. Serving then
+        :func:`mlcourse.deploy.onnx.to_onnx`) and record its sha256. Serving then
         uses onnxruntime for predictions, which is much faster for one row.
 
     Returns
@@ -524,7 +524,7 @@ def save_model(
 
 def _export_onnx(model: Any, names: list[str], dtypes: Mapping[str, str], path: Path,
                  versions: dict[str, str]) -> dict[str, Any]:
-    from mlcourse.onnx import to_onnx
+    from mlcourse.deploy.onnx import to_onnx
 
     blob = to_onnx(model, names, dtypes)
     with open(path, "wb") as fh:
@@ -817,7 +817,7 @@ def verify_model(
     >>> verify_model("demo", 1, registry=reg)
     Traceback (most recent call last):
     ...
-    mlcourse.registry.ModelIntegrityError: demo v1: model.joblib does not match its recorded sha256 ...
+    mlcourse.deploy.registry.ModelIntegrityError: demo v1: model.joblib does not match its recorded sha256 ...
     """
     _check_name(name)
     root = _root(registry)
@@ -842,7 +842,7 @@ def load_onnx(
 
     Returns
     -------
-    mlcourse.onnx.OnnxModel
+    mlcourse.deploy.onnx.OnnxModel
         With ``predict`` and ``predict_proba`` like the scikit-learn model.
 
     Raises
@@ -852,7 +852,7 @@ def load_onnx(
     ModelIntegrityError
         ``model.onnx`` is missing or altered.
     """
-    from mlcourse.onnx import OnnxModel
+    from mlcourse.deploy.onnx import OnnxModel
 
     _check_name(name)
     root = _root(registry)
@@ -874,7 +874,7 @@ def promote(
     The version's files are checked against their sha256 first, so an
     altered model is refused before any traffic reaches it. The switch is
     one atomic replacement of ``aliases.json``: a running server (``mlcourse
-    serve``, :func:`mlcourse.serving.create_app`) picks it up within about
+    serve``, :func:`mlcourse.deploy.app.create_app`) picks it up within about
     a second, loading the new version before moving traffic to it, and
     :func:`rollback` undoes it just as fast.
 

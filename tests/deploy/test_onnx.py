@@ -1,4 +1,4 @@
-"""mlcourse.onnx: the fraud forest and a numeric forest give sklearn's predictions through onnxruntime."""
+"""mlcourse.deploy.onnx: the fraud forest and a numeric forest give sklearn's predictions through onnxruntime."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,8 +9,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from mlcourse.data.generate import make_transactions
-from mlcourse.onnx import OnnxModel, to_onnx
-from mlcourse.serving import ModelService
+from mlcourse.deploy.app import ModelService
+from mlcourse.deploy.onnx import OnnxModel, to_onnx
 from mlcourse.train.fraud_model import FEATURES, TARGET, build_pipeline, example_frame
 
 

@@ -14,10 +14,10 @@ import time
 import httpx
 import pytest
 
-import mlcourse.serving as serving
+import mlcourse.deploy.app as serving
 import mlcourse.train.fraud_model as default_model
 from mlcourse.cli import main
-from mlcourse.registry import get_alias, save_model, set_alias
+from mlcourse.deploy.registry import get_alias, save_model, set_alias
 from mlcourse.train.fraud_model import example_records, train_default_model
 
 GOOD = example_records(1, seed=2)[0]

@@ -11,12 +11,12 @@ Two ways to put a new model version in front of users:
   takes the candidate out of traffic if it is worse by more than a margin.
 * **Blue-green.** The new version is loaded next to the old one and the
   ``production`` alias is switched in one atomic step
-  (:func:`mlcourse.registry.promote`); :func:`mlcourse.registry.rollback`
+  (:func:`mlcourse.deploy.registry.promote`); :func:`mlcourse.deploy.registry.rollback`
   switches back just as fast. A running server notices the switch by
   watching the registry's ``aliases.json`` (:class:`ModelSlot`) and moves
   traffic only once the new version is loaded.
 
-:class:`ModelRouter` does both for the HTTP app of :mod:`mlcourse.serving`.
+:class:`ModelRouter` does both for the HTTP app of :mod:`mlcourse.deploy.app`.
 
 Examples
 --------
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from mlcourse.serving import ModelService
+    from mlcourse.deploy.app import ModelService
 
 __all__ = [
     "FaultyModel",
@@ -57,7 +57,7 @@ __all__ = [
     "should_rollback",
 ]
 
-logger = logging.getLogger("mlcourse.rollout")
+logger = logging.getLogger("mlcourse.deploy.rollout")
 
 
 # --------------------------------------------------------------------------- sticky routing
@@ -242,7 +242,7 @@ class FaultyModel:
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier
-    >>> from mlcourse.serving import ModelService
+    >>> from mlcourse.deploy.app import ModelService
     >>> base = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
     >>> bad = ModelService(FaultyModel(base, error_rate=1.0), ["x"], version="bad:v2")
     >>> bad.predict([0.5])
@@ -315,7 +315,7 @@ def parse_model_ref(text: str, default_name: str | None = None, default_ref: str
 class ModelSlot:
     """One served position (incumbent or candidate) and the service behind it.
 
-    The source is either a :class:`~mlcourse.serving.ModelService`, served
+    The source is either a :class:`~mlcourse.deploy.app.ModelService`, served
     as is, or a registry reference ``"name:alias"`` (``"fraud-detector"``
     means ``"fraud-detector:production"``), re-resolved while serving: at
     most every ``reload_interval`` seconds the slot looks at the model's
@@ -344,7 +344,7 @@ class ModelSlot:
         onnx: bool | None = None,
         reload_interval: float = 1.0,
     ) -> None:
-        from mlcourse.serving import ModelService
+        from mlcourse.deploy.app import ModelService
 
         self.registry = registry
         self.onnx = onnx
@@ -362,7 +362,7 @@ class ModelSlot:
         if not isinstance(source, str):
             raise TypeError(f"a model slot needs a ModelService or 'name[:alias]', not {type(source).__name__}")
         self.name, self.ref = parse_model_ref(source)
-        from mlcourse.registry import _check_name, _root
+        from mlcourse.deploy.registry import _check_name, _root
 
         _check_name(self.name)
         self._aliases_path = _root(registry) / self.name / "aliases.json"
@@ -389,7 +389,7 @@ class ModelSlot:
 
     @property
     def follows_alias(self) -> bool:
-        from mlcourse.registry import _VERSION_RE
+        from mlcourse.deploy.registry import _VERSION_RE
 
         return self.name is not None and not _VERSION_RE.match(str(self.ref))
 
@@ -401,12 +401,12 @@ class ModelSlot:
         return (st.st_mtime_ns, st.st_ino)
 
     def _load(self, version: int | str) -> ModelService:
-        from mlcourse.serving import ModelService
+        from mlcourse.deploy.app import ModelService
 
         return ModelService.from_registry(self.name, version, registry=self.registry, onnx=self.onnx)
 
     def _target(self) -> int:
-        from mlcourse.registry import _resolve_version, _root
+        from mlcourse.deploy.registry import _resolve_version, _root
 
         return _resolve_version(self.name, self.ref, _root(self.registry))
 
@@ -502,7 +502,7 @@ class ModelRouter:
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier
-    >>> from mlcourse.serving import ModelService
+    >>> from mlcourse.deploy.app import ModelService
     >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
     >>> router = ModelRouter(ModelService(clf, ["x"], version="m:v1"),
     ...                      ModelService(clf, ["x"], version="m:v2"), fraction=0.25)
@@ -528,7 +528,7 @@ class ModelRouter:
         slot_kw = {"registry": registry, "onnx": onnx, "reload_interval": reload_interval}
         self.incumbent = incumbent if isinstance(incumbent, ModelSlot) else ModelSlot(incumbent, **slot_kw)
         if isinstance(candidate, str) and ":" not in candidate and self.incumbent.name is not None:
-            from mlcourse.registry import get_aliases
+            from mlcourse.deploy.registry import get_aliases
 
             if candidate in get_aliases(self.incumbent.name, registry=registry) or candidate.lstrip("v").isdigit():
                 candidate = f"{self.incumbent.name}:{candidate}"

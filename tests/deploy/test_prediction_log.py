@@ -1,4 +1,4 @@
-"""mlcourse.prediction_log: the exact schema, batched background writes in WAL mode, delayed labels."""
+"""mlcourse.deploy.prediction_log: the exact schema, batched background writes in WAL mode, delayed labels."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pandas as pd
 import pytest
 
-from mlcourse.prediction_log import PredictionLog
+from mlcourse.deploy.prediction_log import PredictionLog
 
 PREDICTIONS_SQL = (
     "CREATE TABLE predictions (id INTEGER PRIMARY KEY, ts REAL NOT NULL /* unix seconds */, "

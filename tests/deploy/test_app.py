@@ -1,4 +1,4 @@
-"""mlcourse.serving.create_app in-process: endpoints, bad input (422 naming the field, never a 500),
+"""mlcourse.deploy.app.create_app in-process: endpoints, bad input (422 naming the field, never a 500),
 metrics, the prediction log, blue-green switches picked up while running, and schema fuzzing."""
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from mlcourse.prediction_log import PredictionLog
-from mlcourse.registry import ModelIntegrityError, promote, rollback, set_alias
-from mlcourse.serving import ModelService, create_app
+from mlcourse.deploy.app import ModelService, create_app
+from mlcourse.deploy.prediction_log import PredictionLog
+from mlcourse.deploy.registry import ModelIntegrityError, promote, rollback, set_alias
 from mlcourse.train.fraud_model import FEATURES, example_records, train_default_model
 
 MAX_BATCH = 50

@@ -1,4 +1,4 @@
-"""mlcourse.rollout: sticky canary routing, the rollback rule, automatic rollback, following aliases."""
+"""mlcourse.deploy.rollout: sticky canary routing, the rollback rule, automatic rollback, following aliases."""
 from __future__ import annotations
 
 import math
@@ -8,8 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 
-from mlcourse.registry import promote, save_model
-from mlcourse.rollout import (
+from mlcourse.deploy.app import ModelService, create_app
+from mlcourse.deploy.registry import promote, save_model
+from mlcourse.deploy.rollout import (
     ModelRouter,
     RollbackRule,
     VersionStats,
@@ -18,7 +19,6 @@ from mlcourse.rollout import (
     routes_to_candidate,
     should_rollback,
 )
-from mlcourse.serving import ModelService, create_app
 
 
 @pytest.fixture(scope="module")
@@ -238,7 +238,7 @@ def test_registry_canary_follows_the_candidate_alias(tmp_path, model) -> None:
 
 
 def test_faulty_model_fails_a_share_of_calls_reproducibly(model) -> None:
-    from mlcourse.rollout import FaultyModel
+    from mlcourse.deploy.rollout import FaultyModel
 
     def failures(seed):
         service = ModelService(FaultyModel(model, error_rate=0.3, seed=seed), ["x"], version="bad:v2")
@@ -259,7 +259,7 @@ def test_faulty_model_fails_a_share_of_calls_reproducibly(model) -> None:
 
 
 def test_a_flaky_canary_in_the_app_is_rolled_back(model) -> None:
-    from mlcourse.rollout import FaultyModel
+    from mlcourse.deploy.rollout import FaultyModel
 
     incumbent = ModelService(model, ["x"], version="m:v1")
     flaky = ModelService(FaultyModel(model, error_rate=0.2, seed=1), ["x"], version="m:v2")

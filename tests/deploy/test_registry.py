@@ -1,4 +1,4 @@
-"""mlcourse.registry: versions with metadata, hash-checked loading, aliases, atomic saves."""
+"""mlcourse.deploy.registry: versions with metadata, hash-checked loading, aliases, atomic saves."""
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +13,8 @@ import pytest
 import sklearn
 from sklearn.linear_model import LogisticRegression
 
-from mlcourse import registry as reg
-from mlcourse.registry import (
+from mlcourse.deploy import registry as reg
+from mlcourse.deploy.registry import (
     LoadedModel,
     ModelIntegrityError,
     ModelNotFoundError,

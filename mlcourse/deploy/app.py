@@ -22,9 +22,9 @@ one row.
 
 Bad input is answered with a 422 naming the field (413 for a body over the
 size limit), never a 500. Every request, answered or rejected, is written to
-the prediction log (:class:`mlcourse.prediction_log.PredictionLog`) off the
+the prediction log (:class:`mlcourse.deploy.prediction_log.PredictionLog`) off the
 request path. The app follows the registry's aliases while it runs, and can
-run a canary (:mod:`mlcourse.rollout`). ``mlcourse serve`` runs it with
+run a canary (:mod:`mlcourse.deploy.rollout`). ``mlcourse serve`` runs it with
 uvicorn (:func:`serve`).
 
 FastAPI, pydantic and prometheus-client are imported only by
@@ -49,8 +49,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI
     from pydantic import BaseModel
 
-    from mlcourse.prediction_log import PredictionLog
-    from mlcourse.rollout import ModelRouter, RollbackRule
+    from mlcourse.deploy.prediction_log import PredictionLog
+    from mlcourse.deploy.rollout import ModelRouter, RollbackRule
 
 __all__ = [
     "InvalidInput",
@@ -108,7 +108,7 @@ class ModelService:
     categories : mapping, optional
         ``{name: [allowed values]}`` for text features; other values are refused.
     onnx : OnnxModel, bytes or bool, optional
-        Predict through onnxruntime: an :class:`mlcourse.onnx.OnnxModel`, ONNX
+        Predict through onnxruntime: an :class:`mlcourse.deploy.onnx.OnnxModel`, ONNX
         bytes, or True to export ``model`` now. The scikit-learn model stays
         available as ``.model``.
 
@@ -122,7 +122,7 @@ class ModelService:
     >>> svc.predict({"a": 0.9})
     Traceback (most recent call last):
     ...
-    mlcourse.serving.InvalidInput: missing feature(s): b
+    mlcourse.deploy.app.InvalidInput: missing feature(s): b
 
     Text features need their dtype (and may list their allowed values):
 
@@ -140,7 +140,7 @@ class ModelService:
     >>> svc.predict({"amount": 850.0, "channel": "fax"})
     Traceback (most recent call last):
     ...
-    mlcourse.serving.InvalidInput: feature 'channel' must be one of 'chip', 'online'; got 'fax'
+    mlcourse.deploy.app.InvalidInput: feature 'channel' must be one of 'chip', 'online'; got 'fax'
     """
 
     def __init__(
@@ -205,7 +205,7 @@ class ModelService:
     def _onnx_backend(self, onnx: Any) -> Any:
         if onnx is None or onnx is False:
             return None
-        from mlcourse.onnx import OnnxModel, to_onnx
+        from mlcourse.deploy.onnx import OnnxModel, to_onnx
 
         if onnx is True:
             onnx = to_onnx(self.model, self.feature_names, self.feature_dtypes)
@@ -253,14 +253,14 @@ class ModelService:
         --------
         >>> import tempfile
         >>> from sklearn.dummy import DummyClassifier
-        >>> from mlcourse.registry import save_model
+        >>> from mlcourse.deploy.registry import save_model
         >>> reg = tempfile.mkdtemp()
         >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo",
         ...                registry=reg, feature_names=["x"], alias="production")
         >>> ModelService.from_registry("demo", registry=reg).version
         'demo:v1'
         """
-        from mlcourse.registry import load_model, load_onnx
+        from mlcourse.deploy.registry import load_model, load_onnx
 
         loaded = load_model(name, version_or_alias, registry=registry)
         names = loaded.feature_names
@@ -819,7 +819,7 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 
 def _production_model(root: Path) -> list[str]:
     """Names of the models in a registry folder that have a ``production`` alias."""
-    from mlcourse.registry import _NAME_RE, ALIASES_FILE, _read_aliases
+    from mlcourse.deploy.registry import _NAME_RE, ALIASES_FILE, _read_aliases
 
     if not root.is_dir():
         return []
@@ -855,7 +855,7 @@ def create_app(
         What to serve: a service (served as is), a registry reference
         (``"fraud-detector"`` follows its ``production`` alias,
         ``"fraud-detector:v2"`` pins a version), or a ready
-        :class:`~mlcourse.rollout.ModelRouter`. Default: the registry's
+        :class:`~mlcourse.deploy.rollout.ModelRouter`. Default: the registry's
         model with a ``production`` alias.
     registry : path, optional
         Registry folder for references (default: ``$MLCOURSE_HOME/registry``).
@@ -881,7 +881,7 @@ def create_app(
     Returns
     -------
     fastapi.FastAPI
-        ``app.state.router`` (a :class:`~mlcourse.rollout.ModelRouter`),
+        ``app.state.router`` (a :class:`~mlcourse.deploy.rollout.ModelRouter`),
         ``app.state.prediction_log`` and ``app.state.metrics`` let a notebook
         inspect and steer it.
 
@@ -905,13 +905,13 @@ def create_app(
     from fastapi.responses import JSONResponse, Response
     from pydantic import ValidationError
 
-    from mlcourse.prediction_log import PredictionLog
-    from mlcourse.rollout import ModelRouter
+    from mlcourse.deploy.prediction_log import PredictionLog
+    from mlcourse.deploy.rollout import ModelRouter
 
     if max_batch < 1:
         raise ValueError("max_batch must be at least 1")
     if model is None:
-        from mlcourse.registry import _root
+        from mlcourse.deploy.registry import _root
 
         names = _production_model(_root(registry))
         if not names:
@@ -1209,8 +1209,8 @@ def serve(
         Nothing to serve, a model whose files fail their hash check, a
         candidate that does not exist, or a port in use.
     """
+    from mlcourse.deploy.registry import ModelIntegrityError, ModelNotFoundError, _root
     from mlcourse.errors import CLIError
-    from mlcourse.registry import ModelIntegrityError, ModelNotFoundError, _root
 
     out = stream or sys.stdout
     root = _root(registry)
@@ -1232,7 +1232,7 @@ def serve(
             if existing:
                 raise CLIError(
                     f"no model in {root} has a 'production' alias (models: {', '.join(sorted(existing))}); "
-                    "promote one with mlcourse.registry.promote(NAME, VERSION) or pass --model NAME"
+                    "promote one with mlcourse.deploy.registry.promote(NAME, VERSION) or pass --model NAME"
                 )
             model = DEFAULT_MODEL
         elif len(with_production) == 1 or DEFAULT_MODEL in with_production:
@@ -1252,8 +1252,8 @@ def serve(
     elif name != DEFAULT_MODEL and not (root / name).is_dir():
         raise CLIError(f"no model named {name!r} in the registry {root}")
 
-    from mlcourse.prediction_log import PredictionLog
-    from mlcourse.rollout import ModelRouter
+    from mlcourse.deploy.prediction_log import PredictionLog
+    from mlcourse.deploy.rollout import ModelRouter
 
     try:
         router = ModelRouter(f"{name}:{ref}", candidate, fraction=canary or (0.1 if candidate else 0.0),
