@@ -3,7 +3,7 @@
 Builds a reference and a current window of N rows x 20 numeric columns (a
 few columns shifted), then times, in the same run:
 
-* ``mlcourse.monitoring.drift_report(reference, current)``;
+* ``mlcourse.monitor.drift.drift_report(reference, current)``;
 * the plain loop a learner would write, and evidently runs: for each
   column, ``scipy.stats.wasserstein_distance(ref, cur) / max(np.std(ref), 0.001)``
   (evidently's normed Wasserstein, the test chosen for numeric columns with
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import wasserstein_distance
 
-from mlcourse.monitoring import drift_report
+from mlcourse.monitor.drift import drift_report
 
 
 def make_frames(rows: int, cols: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -8,7 +8,7 @@ report, prediction 1 for the first test row, and the global means -0.004 and
 the model goes through :mod:`mlcourse.deploy.registry` (metadata, sha256, an alias),
 comes back into a validating :class:`mlcourse.deploy.app.ModelService`, and the
 outline's global-mean drift check is put beside a per-feature report from
-:mod:`mlcourse.monitoring`, on a batch where the global mean stays put while
+:mod:`mlcourse.monitor.drift`, on a batch where the global mean stays put while
 seven features move.
 
 Artifacts go to ``out``: the registry, ``lifecycle.json`` with the figures,
@@ -133,7 +133,7 @@ def run(out: Path, *, verbose: bool = True, stream: TextIO | None = None) -> dic
 
     from mlcourse.deploy.app import ModelService
     from mlcourse.deploy.registry import save_model
-    from mlcourse.monitoring import drift_report, naive_mean_drift
+    from mlcourse.monitor.drift import drift_report, naive_mean_drift
 
     started = time.perf_counter()
     out = Path(out)

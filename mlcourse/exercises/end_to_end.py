@@ -15,7 +15,7 @@ Three declarative exercises, in the order the lesson asks them:
   situations and on fresh cases.
 
 Where the learner writes something the package provides
-(:func:`mlcourse.monitoring.drift_report`, its KS test), the package is the
+(:func:`mlcourse.monitor.drift.drift_report`, its KS test), the package is the
 reference and the exercise forbids calling it. The lesson imports the module
 as ``monitoring``, so the short spellings are forbidden as well.
 """
@@ -387,8 +387,8 @@ def _drift_case(rng: np.random.Generator, *, change: bool = True, alpha: float =
 
 
 def reference_drifted(reference: pd.DataFrame, current: pd.DataFrame, alpha: float = 0.05) -> list[str]:
-    """The expected answer: :func:`mlcourse.monitoring.drift_report` with the KS test at ``alpha``."""
-    from mlcourse.monitoring import drift_report
+    """The expected answer: :func:`mlcourse.monitor.drift.drift_report` with the KS test at ``alpha``."""
+    from mlcourse.monitor.drift import drift_report
 
     return drift_report(reference, current, tests="ks", thresholds={"ks": alpha}).drifted_features
 
@@ -478,9 +478,9 @@ drifted_features = Exercise(
         "`return [col for col in reference.columns if ks_2samp(reference[col], current[col]).pvalue <= alpha]`",
     ),
     forbid=(
-        "mlcourse.monitoring.drift_report",
+        "mlcourse.monitor.drift.drift_report",
         "monitoring.drift_report",
-        "mlcourse.monitoring.ks_test",
+        "mlcourse.monitor.drift.ks_test",
         "monitoring.ks_test",
     ),
     on_error={

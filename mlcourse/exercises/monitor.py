@@ -7,7 +7,7 @@ Six declarative exercises, in the order the lesson asks them:
 * ``monitor.drifted_features``: name the features that moved in a batch whose
   shifts cancel out in the outline's single global mean;
 * ``monitor.psi``: the Population Stability Index by hand, equal to
-  :func:`mlcourse.monitoring.psi` (evidently's conventions);
+  :func:`mlcourse.monitor.drift.psi` (evidently's conventions);
 * ``monitor.feature_drift``: a per-feature drift report, one row per feature,
   with the test evidently picks for a reference of more than 1,000 rows;
 * ``monitor.should_retrain``: a retraining decision driven by a policy table;
@@ -242,8 +242,8 @@ def _latency_describe(a: tuple) -> str:
 
 
 def _latency_test(name: str, inputs) -> Any:
-    watch = ("mlcourse.service_monitoring.service_metrics", "mlcourse.service_monitoring.window_metrics",
-             "mlcourse.service_monitoring.monitor")
+    watch = ("mlcourse.monitor.service.service_metrics", "mlcourse.monitor.service.window_metrics",
+             "mlcourse.monitor.service.monitor")
 
     def probe(fn: Any, a: tuple) -> dict:
         return _watched_call(fn, a, watch)
@@ -289,8 +289,8 @@ latency_slo = Exercise(
         "service_metrics uses.",
         "Return `{'p50_ms': float(p50), 'p95_ms': float(p95), 'p99_ms': float(p99), 'slo_met': bool(p95 <= slo_ms)}`.",
     ),
-    forbid=("mlcourse.service_monitoring.service_metrics", "mlcourse.service_monitoring.window_metrics",
-            "mlcourse.service_monitoring.monitor", "service_monitoring.service_metrics",
+    forbid=("mlcourse.monitor.service.service_metrics", "mlcourse.monitor.service.window_metrics",
+            "mlcourse.monitor.service.monitor", "service_monitoring.service_metrics",
             "service_monitoring.window_metrics", "service_monitoring.monitor"),
     on_error={
         "KeyError": "The log's columns are ts, request_id, model_version, prediction, score, latency_ms, status and "
@@ -320,7 +320,7 @@ def _steady(rng: np.random.Generator, reference: pd.DataFrame, mu: np.ndarray, s
     three hundred; such a batch is redrawn, so that every sound per-feature method
     (a distance, or a p-value corrected for twenty tests) agrees on what moved.
     """
-    from mlcourse.monitoring import wasserstein
+    from mlcourse.monitor.drift import wasserstein
 
     for _ in range(20):
         current = pd.DataFrame(rng.normal(mu, sigma, (n, len(OUTLINE_COLUMNS))).round(5), columns=OUTLINE_COLUMNS)
@@ -361,7 +361,7 @@ def _one_big_shift(rng: np.random.Generator) -> tuple:
 
 def reference_drifted(reference: pd.DataFrame, current: pd.DataFrame) -> list[str]:
     """Features whose normed Wasserstein distance is >= 0.1 (what drift_report flags here)."""
-    from mlcourse.monitoring import wasserstein
+    from mlcourse.monitor.drift import wasserstein
 
     return [c for c in reference.columns if wasserstein(reference[c], current[c]).drifted]
 
@@ -373,7 +373,7 @@ def _moments(reference: pd.DataFrame, current: pd.DataFrame, c: str) -> tuple[fl
 
 
 def _drifted_verdict(got: Any, a: tuple) -> str | None:
-    from mlcourse.monitoring import naive_mean_drift
+    from mlcourse.monitor.drift import naive_mean_drift
 
     reference, current = a
     if not isinstance(got, dict) or "value" not in got:
@@ -434,7 +434,7 @@ def _drifted_verdict(got: Any, a: tuple) -> str | None:
 
 
 def _drifted_probe(fn: Any, a: tuple) -> dict:
-    return _watched_call(fn, a, ("mlcourse.monitoring.drift_report",))
+    return _watched_call(fn, a, ("mlcourse.monitor.drift.drift_report",))
 
 
 drifted_features = Exercise(
@@ -454,7 +454,7 @@ drifted_features = Exercise(
         "standard deviations and `.drifted` (>= 0.1). It sees a change of spread too, which a mean cannot.",
         "`return [c for c in reference.columns if monitoring.wasserstein(reference[c], current[c]).drifted]`",
     ),
-    forbid=("mlcourse.monitoring.drift_report", "monitoring.drift_report"),
+    forbid=("mlcourse.monitor.drift.drift_report", "monitoring.drift_report"),
 )
 
 
@@ -462,8 +462,8 @@ drifted_features = Exercise(
 # monitor.psi: the Population Stability Index by hand
 # --------------------------------------------------------------------------
 def reference_psi(reference: Any, current: Any, bins: int = 10) -> float:
-    """:func:`mlcourse.monitoring.psi` with ``bins`` equal-width bins over both samples."""
-    from mlcourse.monitoring import psi
+    """:func:`mlcourse.monitor.drift.psi` with ``bins`` equal-width bins over both samples."""
+    from mlcourse.monitor.drift import psi
 
     return float(psi(np.asarray(reference, dtype=float), np.asarray(current, dtype=float), bins=int(bins)).statistic)
 
@@ -606,8 +606,8 @@ _PSI_MISTAKES = [
     ),
 ]
 
-_PSI_WATCH = ("mlcourse.monitoring.psi", "mlcourse.monitoring._binned", "mlcourse.monitoring._fill_zeros",
-              "mlcourse.monitoring.drift_report")
+_PSI_WATCH = ("mlcourse.monitor.drift.psi", "mlcourse.monitor.drift._binned", "mlcourse.monitor.drift._fill_zeros",
+              "mlcourse.monitor.drift.drift_report")
 
 
 def _psi_describe(a: tuple) -> str:
@@ -660,8 +660,8 @@ psi = Exercise(
         "`fill = smallest / 1e6 if smallest <= 1e-4 else 1e-4`, `p = np.where(p == 0, fill, p)`.",
         "`return float(np.sum((ref_share - cur_share) * np.log(ref_share / cur_share)))`",
     ),
-    forbid=("mlcourse.monitoring.psi", "mlcourse.monitoring._binned", "mlcourse.monitoring._fill_zeros",
-            "mlcourse.monitoring.drift_report", "monitoring.psi", "monitoring.drift_report"),
+    forbid=("mlcourse.monitor.drift.psi", "mlcourse.monitor.drift._binned", "mlcourse.monitor.drift._fill_zeros",
+            "mlcourse.monitor.drift.drift_report", "monitoring.psi", "monitoring.drift_report"),
     on_error={
         "ValueError": "If numpy says the arrays' shapes differ, the two histograms were made with different bins: "
         "compute the edges once and pass them to both np.histogram calls.",
@@ -672,7 +672,7 @@ psi = Exercise(
 # --------------------------------------------------------------------------
 # monitor.feature_drift: a per-feature drift report
 # --------------------------------------------------------------------------
-#: The columns drift is watched on (:data:`mlcourse.retraining.MONITORED_FEATURES`).
+#: The columns drift is watched on (:data:`mlcourse.monitor.retraining.MONITORED_FEATURES`).
 WATCHED = ["amount", "hour", "merchant_category", "country", "channel", "account_age_days", "customer_age",
            "is_foreign"]
 REPORT_COLUMNS = ["feature", "test", "statistic", "drifted"]
@@ -729,8 +729,8 @@ def _new_country_windows(rng: np.random.Generator) -> tuple:
 
 
 def reference_feature_drift(reference: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
-    """:func:`mlcourse.monitoring.drift_report` with evidently's choice of test (reference > 1,000 rows)."""
-    from mlcourse.monitoring import drift_report
+    """:func:`mlcourse.monitor.drift.drift_report` with evidently's choice of test (reference > 1,000 rows)."""
+    from mlcourse.monitor.drift import drift_report
 
     return drift_report(reference, current).table[REPORT_COLUMNS]
 
@@ -849,7 +849,7 @@ def _feature_verdict(got: Any, a: tuple) -> str | None:
 
 
 def _feature_probe(fn: Any, a: tuple) -> dict:
-    return _watched_call(fn, a, ("mlcourse.monitoring.drift_report",))
+    return _watched_call(fn, a, ("mlcourse.monitor.drift.drift_report",))
 
 
 feature_drift = Exercise(
@@ -873,7 +873,7 @@ feature_drift = Exercise(
         "Collect one dict per feature, `{'feature': c, 'test': ..., 'statistic': float(s), 'drifted': s >= 0.1}`, "
         "and return `pd.DataFrame(rows)`.",
     ),
-    forbid=("mlcourse.monitoring.drift_report", "monitoring.drift_report"),
+    forbid=("mlcourse.monitor.drift.drift_report", "monitoring.drift_report"),
     on_error={
         "ValueError": "scipy's jensenshannon needs two share vectors of the same length, in the same order of "
         "values: align both windows' value_counts on the union of their values first.",
@@ -1009,7 +1009,7 @@ def decide(state: dict, table: pd.DataFrame, *, triggers: str = "any", unknown: 
 
 def reference_decision(state: dict, table: pd.DataFrame) -> bool:
     """The package's answer: RetrainPolicy.from_table(table).decide(MonitoringState(**state)).retrain."""
-    from mlcourse.retraining import MonitoringState, RetrainPolicy
+    from mlcourse.monitor.retraining import MonitoringState, RetrainPolicy
 
     fields = {k: state.get(k) for k in STATE_FIELDS}
     fields["new_labels"] = 0 if fields["new_labels"] is None else fields["new_labels"]
@@ -1041,8 +1041,8 @@ def _describe_case(state: dict, table: pd.DataFrame) -> str:
 
 
 def _retrain_probe(fn: Any, cases: list) -> dict:
-    watch = ("mlcourse.retraining.should_retrain", "mlcourse.retraining.RetrainPolicy.decide",
-             "mlcourse.retraining.Rule.check", "mlcourse.retraining.MonitoringState.value")
+    watch = ("mlcourse.monitor.retraining.should_retrain", "mlcourse.monitor.retraining.RetrainPolicy.decide",
+             "mlcourse.monitor.retraining.Rule.check", "mlcourse.monitor.retraining.MonitoringState.value")
     with _watch(watch) as called:
         values = [fn(state, table) for state, table in cases]
     return {"value": values, "called": list(called)}
@@ -1095,8 +1095,8 @@ should_retrain = Exercise(
         "`rows = list(policy_table.itertuples())`; return `any(holds(r) for r in rows if r.kind == 'trigger') and "
         "all(holds(r) for r in rows if r.kind == 'require')`.",
     ),
-    forbid=("mlcourse.retraining.should_retrain", "mlcourse.retraining.RetrainPolicy", "mlcourse.retraining.Rule",
-            "mlcourse.retraining.MonitoringState", "retraining.should_retrain", "retraining.RetrainPolicy",
+    forbid=("mlcourse.monitor.retraining.should_retrain", "mlcourse.monitor.retraining.RetrainPolicy", "mlcourse.monitor.retraining.Rule",
+            "mlcourse.monitor.retraining.MonitoringState", "retraining.should_retrain", "retraining.RetrainPolicy",
             "retraining.Rule", "retraining.MonitoringState"),
     on_error={
         "KeyError": "The state is a dict with keys performance, baseline_performance, drift_share, new_labels and "
@@ -1121,7 +1121,7 @@ NEVER = "never retrain (reference)"
 
 
 def backtest_settings(seed: int = 0) -> dict:
-    """The keyword arguments of the lesson's backtest (for :func:`mlcourse.retraining.backtest`)."""
+    """The keyword arguments of the lesson's backtest (for :func:`mlcourse.monitor.retraining.backtest`)."""
     from mlcourse.data.generate import DriftSpec
 
     return {"weeks": BACKTEST_WEEKS, "rows_per_day": BACKTEST_ROWS_PER_DAY,
@@ -1134,7 +1134,7 @@ def _backtest_seed(rng: np.random.Generator) -> int:
 
 def probe_policies(policies: Any, seed: int) -> dict:
     """Backtest the learner's two policies next to never retraining, on the stream of ``seed``."""
-    from mlcourse.retraining import RetrainPolicy, backtest
+    from mlcourse.monitor.retraining import RetrainPolicy, backtest
 
     if not isinstance(policies, (list, tuple)):
         return {"shape": "not a list", "type": type(policies).__name__}

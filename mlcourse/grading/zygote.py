@@ -70,7 +70,7 @@ PRELOAD = (
     "mlcourse.data.validation",
     "mlcourse.train.training",
     "mlcourse.deploy.registry",
-    "mlcourse.monitoring",
+    "mlcourse.monitor.drift",
     "mlcourse.grading.isolation",
     "mlcourse.grading.runner",
 )

@@ -266,7 +266,7 @@ def test_latency_slo_wrong_answers_are_named(tried):
     _failed(fractions, "np.percentile takes percents")
     _failed(strict, "whose p95 equals the SLO", "use p95 <= slo_ms, not <")
     _failed(on_p99, "that meets its SLO", "the objective is on p95")
-    _failed(package, "mlcourse.service_monitoring.service_metrics", "Write the logic yourself")
+    _failed(package, "mlcourse.monitor.service.service_metrics", "Write the logic yourself")
     assert package.score == 0 and everything.score == 0
 
 
@@ -277,7 +277,7 @@ def test_psi_wrong_answers_are_named(tried):
     _failed(counts, "counts, not shares")
     _failed(percent, "about 100 times too large")
     _failed(separate, "binned on its own range")
-    _failed(package, "mlcourse.monitoring.psi", "Write the logic yourself")
+    _failed(package, "mlcourse.monitor.drift.psi", "Write the logic yourself")
     assert package.score == 0
     # The message says which input failed: sizes and bins of the samples.
     assert "reference of 1000 values, current of 800 values, bins=10" in no_floor.message
@@ -288,7 +288,7 @@ def test_feature_drift_wrong_answers_are_named(tried):
     _failed(ks, "should be tested with 'wasserstein', got 'ks'", "more than 5 distinct values")
     _failed(raw, "raw Wasserstein distance", "standard deviation")
     _failed(reference_values, "a new country appears", "feature 'country'", "union of the values")
-    _failed(package, "mlcourse.monitoring.drift_report", "Write the logic yourself")
+    _failed(package, "mlcourse.monitor.drift.drift_report", "Write the logic yourself")
     assert package.score == 0 and ks.score == 0
 
 
@@ -305,7 +305,7 @@ def test_should_retrain_wrong_answers_are_named(tried):
     _failed(no_requires, "ignores the 'require' rows")
     _failed(flipped, "performance_drop has the wrong sign")
     _failed(crashes, "TypeError", "None (not known yet)", status=ERROR)
-    _failed(package, "mlcourse.retraining.RetrainPolicy", "Write the logic yourself")
+    _failed(package, "mlcourse.monitor.retraining.RetrainPolicy", "Write the logic yourself")
     assert package.score == 0
 
 
@@ -362,7 +362,7 @@ def test_decide_reads_policies_as_the_package_does():
 
 
 def test_cancelling_batches_hide_from_the_global_mean_but_not_from_per_feature_tests():
-    from mlcourse.monitoring import naive_mean_drift
+    from mlcourse.monitor.drift import naive_mean_drift
 
     for seed in range(40):
         reference, current = M._cancelling_batch(np.random.default_rng(seed))

@@ -1,4 +1,4 @@
-"""mlcourse.retraining: the policy table, the backtest and the feedback loop."""
+"""mlcourse.monitor.retraining: the policy table, the backtest and the feedback loop."""
 from __future__ import annotations
 
 import math
@@ -10,7 +10,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mlcourse.data.generate import DriftSpec
 from mlcourse.deploy.registry import alias_history, get_alias, load_model
-from mlcourse.retraining import (
+from mlcourse.monitor.retraining import (
     MODEL_FEATURES,
     BacktestResult,
     CanaryResult,

@@ -198,7 +198,7 @@ class MonitoringState:
     baseline_performance : float or None
         The same metric when the model was trained (on held-out data).
     drift_share : float or None
-        Share of monitored features that drifted (:func:`mlcourse.monitoring.drift_report`).
+        Share of monitored features that drifted (:func:`mlcourse.monitor.drift.drift_report`).
     new_labels : int
         Labelled rows that arrived since the model's training data ends.
     model_age_days : float
@@ -553,7 +553,7 @@ def _fit(stream: _Stream, today: int, *, train_days: int, valid_days: int, metri
 def _state(stream: _Stream, current: _Model, today: int, served: Mapping[int, np.ndarray], *,
            baseline: float, metric: str, eval_days: int, drift_cache: dict) -> MonitoringState:
     """What monitoring can know at the start of ``today`` about the model in production."""
-    from mlcourse.monitoring import drift_report
+    from mlcourse.monitor.drift import drift_report
 
     known_end = stream.labelled_until(today)
     days = [d for d in range(max(current.trained_on, known_end - eval_days), known_end) if d in served]

@@ -28,7 +28,7 @@ separately for each histogram, so the logarithm stays finite.
 lesson outline's single global-mean check, kept to show what it misses.
 NaN and infinite values are dropped before testing, as evidently does.
 
-Agreement with evidently is tested, not assumed: ``tests/test_monitoring.py``
+Agreement with evidently is tested, not assumed: ``tests/monitor/test_drift.py``
 compares every test and whole reports with values computed by evidently 0.6.7
 (``tests/fixtures/evidently_reference.json``). The one deliberate difference:
 evidently's chi-square of a column holding a single value in both windows is
@@ -37,8 +37,8 @@ NaN; here it is p = 1 with a reason.
 Beyond the tests themselves, the module shows why they are chosen as they
 are (:func:`ks_pvalue_collapse`, :func:`psi_false_alarms`,
 :func:`drift_kinds`). Monitoring a running service from its prediction log
-lives in :mod:`mlcourse.service_monitoring`; retraining policies and the feedback
-loop in :mod:`mlcourse.retraining`.
+lives in :mod:`mlcourse.monitor.service`; retraining policies and the feedback
+loop in :mod:`mlcourse.monitor.retraining`.
 """
 from __future__ import annotations
 
@@ -951,7 +951,7 @@ def drift_kinds(
 
     For each kind (and a no-drift control) a :func:`mlcourse.data.production_stream`
     runs ``days`` days as before, then ``days`` days drifted. A fraud model
-    (:func:`mlcourse.retraining.make_fraud_model`) is trained on the first
+    (:func:`mlcourse.monitor.retraining.make_fraud_model`) is trained on the first
     period (its last 3 days held out to score it), then scores the second.
     What each kind looks like from where monitoring stands:
 
@@ -980,7 +980,7 @@ def drift_kinds(
     {'none': False, 'covariate': True, 'prior': False, 'concept': False}
     """
     from mlcourse.data.generate import DriftSpec, fraud_probability, production_stream
-    from mlcourse.retraining import MONITORED_FEATURES, _one_thread, make_fraud_model, score_metrics
+    from mlcourse.monitor.retraining import MONITORED_FEATURES, _one_thread, make_fraud_model, score_metrics
 
     if days < 4:
         raise ValueError("days must be at least 4 (3 are held out to score the model)")

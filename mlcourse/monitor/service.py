@@ -266,7 +266,7 @@ def read_labels(db: LogSource, as_of: Any = None) -> pd.DataFrame:
 def feature_frame(predictions: pd.DataFrame, *, ok_only: bool = True) -> pd.DataFrame:
     """The served inputs, one column per feature, parsed from the ``features`` JSON.
 
-    Feed it to :func:`mlcourse.monitoring.drift_report` to compare what the
+    Feed it to :func:`mlcourse.monitor.drift.drift_report` to compare what the
     model is asked today with what it was trained on.
 
     Examples
@@ -388,7 +388,7 @@ def prediction_metrics(
     reference_scores : sequence of float, optional
         Scores on the reference (training or validation) data; adds
         ``score_psi``, the PSI of each window's scores against them
-        (:func:`mlcourse.monitoring.psi`).
+        (:func:`mlcourse.monitor.drift.psi`).
 
     Returns
     -------
@@ -428,7 +428,7 @@ def prediction_metrics(
     else:
         out["score_p10"] = out["score_p50"] = out["score_p90"] = np.nan
     if reference_scores is not None:
-        from mlcourse.monitoring import psi
+        from mlcourse.monitor.drift import psi
 
         ref = np.asarray(reference_scores, dtype=float)
         values = {w: psi(ref, s.to_numpy(), categorical=False).statistic for w, s in scores if len(s)}

@@ -1,4 +1,4 @@
-"""mlcourse.monitoring: drift statistics against scipy and hand computation, test choice, report."""
+"""mlcourse.monitor.drift: drift statistics against scipy and hand computation, test choice, report."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,7 @@ import pytest
 from scipy.spatial.distance import jensenshannon as scipy_js
 from scipy.stats import chisquare, ks_2samp, norm, wasserstein_distance
 
-from mlcourse.monitoring import (
+from mlcourse.monitor.drift import (
     DriftReport,
     DriftResult,
     chi2_test,
@@ -364,7 +364,7 @@ import importlib.util  # noqa: E402
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 EVIDENTLY = json.loads((FIXTURES / "evidently_reference.json").read_text(encoding="utf-8"))
 _TEST_FUNCTIONS = {
     "psi": psi,

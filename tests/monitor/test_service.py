@@ -1,4 +1,4 @@
-"""mlcourse.service_monitoring: metrics, alerts and the dashboard from a prediction log.
+"""mlcourse.monitor.service: metrics, alerts and the dashboard from a prediction log.
 
 The test logs are written here with the serving app's schema, straight
 through sqlite3, so these tests do not depend on the serving code.
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import average_precision_score, precision_score, recall_score, roc_auc_score
 
-from mlcourse.service_monitoring import (
+from mlcourse.monitor.service import (
     DEFAULT_ALERTS,
     Alert,
     MonitoringSnapshot,
@@ -313,7 +313,7 @@ def test_monitor_and_dashboard(log) -> None:
 
 def test_simulated_log_from_the_stream(tmp_path) -> None:
     from mlcourse.data.generate import production_stream
-    from mlcourse.retraining import make_fraud_model
+    from mlcourse.monitor.retraining import make_fraud_model
 
     history = production_stream(n_days=10, rows_per_day=300, seed=3)
     model = make_fraud_model().fit(pd.concat([b.features for b in history]), pd.concat([b.labels for b in history]))
