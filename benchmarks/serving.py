@@ -7,7 +7,7 @@ encoding and a 100-tree, depth-10 forest, trained here in a temporary
 registry):
 
 1. one row in-process, p50/p99 over many calls: the raw scikit-learn
-   ``predict``, raw onnxruntime, and :class:`mlcourse.deploy.app.ModelService`
+   ``predict``, raw onnxruntime, and :class:`mlcourse.deploy.service.ModelService`
    on each backend (validation included);
 2. batch scoring in rows/s: scikit-learn, onnxruntime, ``ModelService``;
 3. HTTP through uvicorn on 127.0.0.1 (``mlcourse serve`` in a subprocess,
@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
-    from mlcourse.deploy.app import ModelService
     from mlcourse.deploy.registry import load_model, load_onnx
+    from mlcourse.deploy.service import ModelService
     from mlcourse.train.fraud_model import example_frame, example_records, train_default_model
 
     registry = work / "registry"

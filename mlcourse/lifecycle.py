@@ -6,7 +6,7 @@ shape (2000, 21), class counts 1002/998, accuracy 0.9350, the classification
 report, prediction 1 for the first test row, and the global means -0.004 and
 -0.002. Where the outline simulates, the run uses the package's real pieces:
 the model goes through :mod:`mlcourse.deploy.registry` (metadata, sha256, an alias),
-comes back into a validating :class:`mlcourse.deploy.app.ModelService`, and the
+comes back into a validating :class:`mlcourse.deploy.service.ModelService`, and the
 outline's global-mean drift check is put beside a per-feature report from
 :mod:`mlcourse.monitor.drift`, on a batch where the global mean stays put while
 seven features move.
@@ -131,8 +131,8 @@ def run(out: Path, *, verbose: bool = True, stream: TextIO | None = None) -> dic
     from sklearn.metrics import accuracy_score, classification_report
     from sklearn.model_selection import train_test_split
 
-    from mlcourse.deploy.app import ModelService
     from mlcourse.deploy.registry import save_model
+    from mlcourse.deploy.service import ModelService
     from mlcourse.monitor.drift import drift_report, naive_mean_drift
 
     started = time.perf_counter()

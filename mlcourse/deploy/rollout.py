@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from mlcourse.deploy.app import ModelService
+    from mlcourse.deploy.service import ModelService
 
 __all__ = [
     "FaultyModel",
@@ -242,7 +242,7 @@ class FaultyModel:
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier
-    >>> from mlcourse.deploy.app import ModelService
+    >>> from mlcourse.deploy.service import ModelService
     >>> base = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
     >>> bad = ModelService(FaultyModel(base, error_rate=1.0), ["x"], version="bad:v2")
     >>> bad.predict([0.5])
@@ -315,7 +315,7 @@ def parse_model_ref(text: str, default_name: str | None = None, default_ref: str
 class ModelSlot:
     """One served position (incumbent or candidate) and the service behind it.
 
-    The source is either a :class:`~mlcourse.deploy.app.ModelService`, served
+    The source is either a :class:`~mlcourse.deploy.service.ModelService`, served
     as is, or a registry reference ``"name:alias"`` (``"fraud-detector"``
     means ``"fraud-detector:production"``), re-resolved while serving: at
     most every ``reload_interval`` seconds the slot looks at the model's
@@ -344,7 +344,7 @@ class ModelSlot:
         onnx: bool | None = None,
         reload_interval: float = 1.0,
     ) -> None:
-        from mlcourse.deploy.app import ModelService
+        from mlcourse.deploy.service import ModelService
 
         self.registry = registry
         self.onnx = onnx
@@ -401,7 +401,7 @@ class ModelSlot:
         return (st.st_mtime_ns, st.st_ino)
 
     def _load(self, version: int | str) -> ModelService:
-        from mlcourse.deploy.app import ModelService
+        from mlcourse.deploy.service import ModelService
 
         return ModelService.from_registry(self.name, version, registry=self.registry, onnx=self.onnx)
 
@@ -502,7 +502,7 @@ class ModelRouter:
     Examples
     --------
     >>> from sklearn.dummy import DummyClassifier
-    >>> from mlcourse.deploy.app import ModelService
+    >>> from mlcourse.deploy.service import ModelService
     >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
     >>> router = ModelRouter(ModelService(clf, ["x"], version="m:v1"),
     ...                      ModelService(clf, ["x"], version="m:v2"), fraction=0.25)

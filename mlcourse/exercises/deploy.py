@@ -742,7 +742,7 @@ validate_record = Exercise(
         "For a text dtype: not a str is 'wrong_type'; a str not in `field['categories']` (when that is not None) is "
         "'not_allowed'. None is 'wrong_type' for both kinds.",
     ),
-    forbid=("mlcourse.deploy.app.ModelService", "serving.ModelService", "mlcourse.deploy.app.request_model",
+    forbid=("mlcourse.deploy.service.ModelService", "serving.ModelService", "mlcourse.deploy.app.request_model",
             "serving.request_model"),
     on_error={
         "TypeError": "math.isfinite (or isnan) raises on a string or None: check the type first and only test "

@@ -763,7 +763,8 @@ class InProcessClient:
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from mlcourse.deploy.app import ModelService, create_app
+    >>> from mlcourse.deploy.service import ModelService
+    >>> from mlcourse.deploy.app import create_app
     >>> model = LogisticRegression().fit([[0.0], [10.0]], [0, 1])
     >>> app = create_app(ModelService(model, ["amount"], version="demo:v1"), prediction_log=False)
     >>> r = InProcessClient(app).post("/predict", json={"amount": 9.0}, headers={"X-Request-Id": "r1"})

@@ -14,9 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from mlcourse.deploy.app import ModelService, create_app
+from mlcourse.deploy.app import create_app
 from mlcourse.deploy.prediction_log import PredictionLog
 from mlcourse.deploy.registry import ModelIntegrityError, promote, rollback, set_alias
+from mlcourse.deploy.service import ModelService
 from mlcourse.train.fraud_model import FEATURES, example_records, train_default_model
 
 MAX_BATCH = 50

@@ -9,8 +9,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
 from mlcourse.data.generate import make_transactions
-from mlcourse.deploy.app import ModelService
 from mlcourse.deploy.onnx import OnnxModel, to_onnx
+from mlcourse.deploy.service import ModelService
 from mlcourse.train.fraud_model import FEATURES, TARGET, build_pipeline, example_frame
 
 

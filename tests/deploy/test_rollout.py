@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sklearn.linear_model import LogisticRegression
 
-from mlcourse.deploy.app import ModelService, create_app
+from mlcourse.deploy.app import create_app
 from mlcourse.deploy.registry import promote, save_model
 from mlcourse.deploy.rollout import (
     ModelRouter,
@@ -19,6 +19,7 @@ from mlcourse.deploy.rollout import (
     routes_to_candidate,
     should_rollback,
 )
+from mlcourse.deploy.service import ModelService
 
 
 @pytest.fixture(scope="module")

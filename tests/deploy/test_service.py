@@ -1,4 +1,4 @@
-"""mlcourse.deploy.app.ModelService: same predictions as the model, clear errors for bad input."""
+"""mlcourse.deploy.service.ModelService: same predictions as the model, clear errors for bad input."""
 from __future__ import annotations
 
 import math
@@ -10,8 +10,8 @@ import pytest
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LinearRegression
 
-from mlcourse.deploy.app import InvalidInput, ModelService
 from mlcourse.deploy.registry import save_model
+from mlcourse.deploy.service import InvalidInput, ModelService
 
 FEATURES = ["f0", "f1", "f2", "f3"]
 

@@ -254,7 +254,8 @@ def test_in_process_client_answers_like_the_test_client(tmp_path):
     from fastapi.testclient import TestClient
     from sklearn.linear_model import LogisticRegression
 
-    from mlcourse.deploy.app import ModelService, create_app
+    from mlcourse.deploy.app import create_app
+    from mlcourse.deploy.service import ModelService
     from mlcourse.exercises.end_to_end import InProcessClient
 
     model = LogisticRegression().fit([[0.0], [10.0]], [0, 1])
