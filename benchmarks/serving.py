@@ -195,9 +195,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, work: Path) -> int:
+    from mlcourse.deploy.default_model import train_default_model
     from mlcourse.deploy.registry import load_model, load_onnx
     from mlcourse.deploy.service import ModelService
-    from mlcourse.train.fraud_model import example_frame, example_records, train_default_model
+    from mlcourse.train.fraud_model import example_frame, example_records
 
     registry = work / "registry"
     t0 = time.perf_counter()

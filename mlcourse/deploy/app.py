@@ -652,7 +652,7 @@ def serve(
 
     Serves ``model``'s ``production`` alias (default: the registry's model
     that has one). On an empty registry the course's default model
-    (``fraud-detector``, see :func:`mlcourse.train.fraud_model.train_default_model`)
+    (``fraud-detector``, see :func:`mlcourse.deploy.default_model.train_default_model`)
     is trained and registered first.
 
     Raises
@@ -675,7 +675,8 @@ def serve(
     if not _port_free(host, port):
         raise CLIError(f"cannot listen on {host}:{port}: the port is in use; choose another with --port")
 
-    from mlcourse.train.fraud_model import DEFAULT_MODEL, train_default_model
+    from mlcourse.deploy.default_model import train_default_model
+    from mlcourse.train.fraud_model import DEFAULT_MODEL
 
     with_production = _production_model(root)
     if model is None:

@@ -3,29 +3,25 @@
 A random forest behind a one-hot encoder, trained on
 :func:`mlcourse.data.make_transactions` without the identifiers, the
 timestamp and the two leaky columns (``chargeback`` and ``chargeback_at``
-are only known after the fraud is found). It trains in a few seconds and
-is registered with its metrics, the training data's fingerprint and an
-ONNX export, under the alias ``production``.
+are only known after the fraud is found). It trains in a few seconds;
+:func:`mlcourse.deploy.default_model.train_default_model` trains it and
+registers it with its metrics, the training data's fingerprint and an ONNX
+export, under the alias ``production``.
 
 Examples
 --------
->>> import tempfile
->>> mv = train_default_model(registry=tempfile.mkdtemp(), n_rows=2_000, n_estimators=10)
->>> mv.label, mv.has_onnx, mv.metadata["feature_names"] == FEATURES
-('fraud-detector:v1', True, True)
+>>> build_pipeline(n_estimators=10).named_steps["forest"].n_estimators
+10
 >>> sorted(example_records(1)[0]) == sorted(FEATURES)
 True
 """
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from sklearn.pipeline import Pipeline
-
-    from mlcourse.deploy.registry import ModelVersion
 
 __all__ = [
     "CATEGORICAL_FEATURES",
@@ -37,7 +33,6 @@ __all__ = [
     "build_pipeline",
     "example_frame",
     "example_records",
-    "train_default_model",
 ]
 
 #: The registry name of the course's default model.
@@ -77,71 +72,6 @@ def build_pipeline(n_estimators: int = 100, max_depth: int = 10, seed: int = 0) 
         n_jobs=-1,
     )
     return Pipeline([("encode", encode), ("forest", forest)])
-
-
-def train_default_model(
-    registry: str | os.PathLike[str] | None = None,
-    *,
-    n_rows: int = 20_000,
-    seed: int = 0,
-    n_estimators: int = 100,
-    max_depth: int = 10,
-    alias: str | None = "production",
-    onnx: bool = True,
-) -> ModelVersion:
-    """Train ``fraud-detector`` on ``make_transactions`` and register it.
-
-    The data is split 80/20 (stratified); the test split's accuracy,
-    precision, recall, F1 and ROC-AUC are recorded as the version's metrics.
-
-    Parameters
-    ----------
-    registry : path, optional
-        Registry folder (default: ``$MLCOURSE_HOME/registry``).
-    n_rows, seed : int
-        Passed to :func:`mlcourse.data.make_transactions`.
-    n_estimators, max_depth : int
-        The forest's size (the lesson outline's forest: 100 trees, depth 10).
-    alias : str or None, default "production"
-        The alias to point at the new version.
-    onnx : bool, default True
-        Also store an ONNX export, which serving uses for speed.
-
-    Returns
-    -------
-    mlcourse.deploy.registry.ModelVersion
-    """
-    from sklearn.model_selection import train_test_split
-
-    from mlcourse.data.generate import make_transactions
-    from mlcourse.deploy.registry import save_model
-    from mlcourse.train.training import evaluate
-
-    df = make_transactions(n_rows, seed=seed)
-    X, y = df[FEATURES], df[TARGET].to_numpy()
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=seed, stratify=y)
-    pipe = build_pipeline(n_estimators=n_estimators, max_depth=max_depth, seed=seed).fit(X_train, y_train)
-    # Serving predicts one row at a time: thread start-up would cost more than it saves.
-    pipe.set_params(forest__n_jobs=None)
-    metrics = evaluate(pipe, X_test, y_test)
-    return save_model(
-        pipe,
-        DEFAULT_MODEL,
-        registry=registry,
-        metrics={k: v for k, v in metrics.items() if k != "confusion_matrix"},
-        data=X_train,
-        onnx=onnx,
-        alias=alias,
-        extra={
-            "trained_by": "mlcourse.train.fraud_model.train_default_model",
-            "data": {"source": "mlcourse.data.make_transactions", "n_rows": n_rows, "seed": seed,
-                     "dropped": ["transaction_id", "account_id", "merchant_id", "timestamp", *LEAKY_COLUMNS]},
-            "params": {"n_estimators": n_estimators, "max_depth": max_depth, "min_samples_leaf": 5,
-                       "class_weight": "balanced_subsample"},
-            "confusion_matrix": metrics.get("confusion_matrix"),
-            "positive_rate": float(y.mean()),
-        },
-    )
 
 
 def example_records(n: int = 5, seed: int = 1) -> list[dict[str, Any]]:

@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from mlcourse.deploy.app import create_app
+from mlcourse.deploy.default_model import train_default_model
 from mlcourse.deploy.prediction_log import PredictionLog
 from mlcourse.deploy.registry import ModelIntegrityError, promote, rollback, set_alias
 from mlcourse.deploy.service import ModelService
-from mlcourse.train.fraud_model import FEATURES, example_records, train_default_model
+from mlcourse.train.fraud_model import FEATURES, example_records
 
 MAX_BATCH = 50
 

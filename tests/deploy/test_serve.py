@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 import mlcourse.deploy.app as serving
-import mlcourse.train.fraud_model as default_model
+import mlcourse.deploy.default_model as default_model
 from mlcourse.cli import main
+from mlcourse.deploy.default_model import train_default_model
 from mlcourse.deploy.registry import get_alias, save_model, set_alias
-from mlcourse.train.fraud_model import example_records, train_default_model
+from mlcourse.train.fraud_model import example_records
 
 GOOD = example_records(1, seed=2)[0]
 

@@ -178,7 +178,7 @@ def test_constructor_checks_the_schema(forest) -> None:
 
 @pytest.fixture(scope="module")
 def fraud(tmp_path_factory):
-    from mlcourse.train.fraud_model import train_default_model
+    from mlcourse.deploy.default_model import train_default_model
 
     root = tmp_path_factory.mktemp("registry")
     train_default_model(registry=root, n_rows=3_000, n_estimators=10, max_depth=5)
