@@ -672,7 +672,7 @@ psi = Exercise(
 # --------------------------------------------------------------------------
 # monitor.feature_drift: a per-feature drift report
 # --------------------------------------------------------------------------
-#: The columns drift is watched on (:data:`mlcourse.monitor.retraining.MONITORED_FEATURES`).
+#: The columns drift is watched on (:data:`mlcourse.train.fraud_model.MONITORED_FEATURES`).
 WATCHED = ["amount", "hour", "merchant_category", "country", "channel", "account_age_days", "customer_age",
            "is_foreign"]
 REPORT_COLUMNS = ["feature", "test", "statistic", "drifted"]

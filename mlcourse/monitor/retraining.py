@@ -46,6 +46,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+# The fraud model is defined in the Train stage; the names below are re-exported
+# because the lessons reach the model through this module (retraining.score_metrics).
+from mlcourse.train.fraud_model import (
+    MODEL_FEATURES,
+    MONITORED_FEATURES,
+    make_fraud_model,
+    one_thread,
+    score_metric,
+    score_metrics,
+)
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
@@ -67,121 +78,6 @@ __all__ = [
     "score_metrics",
     "should_retrain",
 ]
-
-#: The transaction columns the fraud model reads.
-MODEL_FEATURES = ["amount", "hour", "merchant_category", "channel", "account_age_days", "customer_age", "is_foreign"]
-#: The columns drift is watched on (the model's inputs plus the country).
-MONITORED_FEATURES = ["amount", "hour", "merchant_category", "country", "channel",
-                      "account_age_days", "customer_age", "is_foreign"]
-
-
-# --------------------------------------------------------------------------- the model
-
-
-def _design(X: pd.DataFrame) -> np.ndarray:
-    """The model's inputs as numbers: engineered numeric features, then one-hot
-    channel and merchant category (first level dropped: it is the intercept)."""
-    from mlcourse.data.generate import CATEGORIES, CHANNELS
-
-    amount = X["amount"].to_numpy(dtype=float)
-    hour = X["hour"].to_numpy(dtype=float)
-    age = X["customer_age"].to_numpy(dtype=float)
-    account = np.maximum(X["account_age_days"].to_numpy(dtype=float), 0.0)
-    parts = [
-        np.log(np.maximum(amount, 0.01) / 50.0),
-        hour < 6,
-        np.exp(-account / 30.0),
-        np.log1p(account),
-        age >= 70,
-        age < 25,
-        X["is_foreign"].to_numpy(dtype=float),
-    ]
-    for column, levels in (("channel", CHANNELS), ("merchant_category", CATEGORIES)):
-        codes = pd.Index(levels).get_indexer(X[column])  # unknown -> -1 -> all zeros
-        parts.extend(codes == k for k in range(1, len(levels)))
-    return np.column_stack(parts).astype(float)
-
-
-def make_fraud_model(C: float = 1.0) -> Any:
-    """A small, fast fraud model: engineered features + logistic regression.
-
-    Log amount, a night flag, account youth, age bands and foreignness,
-    plus one-hot channel and merchant category, scaled, into a
-    ``LogisticRegression``. It fits 10,000 transactions in a few
-    hundredths of a second, which is what a backtest of many retrains needs.
-
-    Examples
-    --------
-    >>> from mlcourse.data.generate import production_stream
-    >>> days = production_stream(n_days=10, rows_per_day=300, seed=0)
-    >>> X = pd.concat([b.features for b in days]); y = pd.concat([b.labels for b in days])
-    >>> model = make_fraud_model().fit(X, y)
-    >>> model.predict_proba(X.head(2)).shape
-    (2, 2)
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, StandardScaler
-
-    return make_pipeline(FunctionTransformer(_design), StandardScaler(), LogisticRegression(C=C, max_iter=1000))
-
-
-def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
-    """sklearn's ``average_precision_score`` (step-wise, ties as one threshold), in numpy."""
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]  # last row of each distinct score
-    tps = np.cumsum(y_sorted)[last]
-    precision = tps / (last + 1)
-    recall = tps / tps[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
-def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC-AUC as the Mann-Whitney statistic (average ranks for ties): sklearn's value."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(s)
-    pos = y == 1
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def score_metrics(y: Any, scores: Any, threshold: float = 0.5) -> dict[str, float]:
-    """PR-AUC, ROC-AUC, accuracy, precision and recall of fraud scores.
-
-    ``pr_auc`` is average precision and ``roc_auc`` the area under the ROC
-    curve, equal to scikit-learn's ``average_precision_score`` and
-    ``roc_auc_score`` (computed directly, because backtests call this
-    thousands of times); both are NaN when ``y`` holds a single class.
-    Precision and recall use ``score >= threshold``.
-
-    Examples
-    --------
-    >>> m = score_metrics([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
-    >>> round(m["pr_auc"], 3), m["roc_auc"], m["accuracy"]
-    (0.833, 0.75, 0.75)
-    """
-    y = np.asarray(y, dtype=int)
-    s = np.asarray(scores, dtype=float)
-    if y.shape != s.shape or y.ndim != 1:
-        raise ValueError(f"y and scores must be one-dimensional and of the same length, got {y.shape} and {s.shape}")
-    pred = s >= threshold
-    tp = int(np.sum(pred & (y == 1)))
-    out = {
-        "n": int(y.size),
-        "fraud_rate": float(y.mean()) if y.size else math.nan,
-        "pr_auc": math.nan,
-        "roc_auc": math.nan,
-        "accuracy": float(np.mean(pred == (y == 1))) if y.size else math.nan,
-        "precision": tp / int(pred.sum()) if pred.any() else math.nan,
-        "recall": tp / int((y == 1).sum()) if (y == 1).any() else math.nan,
-    }
-    if 0 < y.sum() < y.size:
-        out["pr_auc"] = _average_precision(y, s)
-        out["roc_auc"] = _roc_auc(y, s)
-    return out
-
 
 # --------------------------------------------------------------------------- the policy
 
@@ -451,22 +347,6 @@ def should_retrain(
 # --------------------------------------------------------------------------- simulation core
 
 
-def _one_thread() -> Any:
-    """Run a simulation's many small fits single-threaded.
-
-    A small logistic regression gains nothing from BLAS threads, and on a busy
-    machine their start-up and hand-over cost more than the fit itself
-    (measured here: a backtest took 13 s threaded against 3.4 s on one thread).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1)
-
-
 class _Stream:
     """A production stream: ``pre_days`` of history, then production days.
 
@@ -721,7 +601,7 @@ def backtest(
     names = [p.name for p in policies]
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must differ, got {names}")
-    with _one_thread():
+    with one_thread():
         stream = _Stream(weeks=weeks, rows_per_day=rows_per_day, pre_days=train_days + label_delay_days,
                          drift=drift, label_delay_days=label_delay_days, seed=seed)
         kw = {"train_days": train_days, "valid_days": valid_days, "metric": metric, "factory": model_factory}
@@ -817,14 +697,6 @@ class CanaryResult:
                 f"{self.share_better:.0%} of resamples) -> {verdict}")
 
 
-def _metric(y: np.ndarray, s: np.ndarray, metric: str) -> float:
-    if metric == "pr_auc":
-        return _average_precision(y, s)
-    if metric == "roc_auc":
-        return _roc_auc(y, s)
-    return float(np.mean((s >= 0.5) == (y == 1)))
-
-
 def _paired_bootstrap(y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str, n: int, seed: int) -> float:
     """Share of bootstrap resamples where scores ``b`` beat scores ``a``."""
     rng = np.random.default_rng(seed)
@@ -835,7 +707,7 @@ def _paired_bootstrap(y: np.ndarray, a: np.ndarray, b: np.ndarray, metric: str, 
         yy = y[idx]
         if not 0 < yy.sum() < yy.size:
             continue
-        ma, mb = _metric(yy, a[idx], metric), _metric(yy, b[idx], metric)
+        ma, mb = score_metric(yy, a[idx], metric), score_metric(yy, b[idx], metric)
         wins += mb > ma
         done += 1
     return wins / done if done else math.nan
@@ -919,7 +791,7 @@ class FeedbackLoop:
         self.seed = seed
         self.factory = model_factory
         drift = drift if drift is not None else DriftSpec(start_day=21, concept=True)
-        with _one_thread():
+        with one_thread():
             self.stream = _Stream(weeks=weeks, rows_per_day=rows_per_day, pre_days=train_days + label_delay_days,
                                   drift=drift, label_delay_days=label_delay_days, seed=seed)
         self.today = self.stream.pre_days  # stream day about to be served
@@ -969,7 +841,7 @@ class FeedbackLoop:
         """
         if self.production is not None:
             raise RuntimeError("already bootstrapped")
-        with _one_thread():
+        with one_thread():
             first = _fit(self.stream, self.today, train_days=self.train_days, valid_days=self.valid_days,
                          metric=self.metric, factory=self.factory)
         mv = self._save(first, "production")
@@ -988,7 +860,7 @@ class FeedbackLoop:
             left = self.stream.n_days - self.today
             raise ValueError(f"only {left} days of traffic left in this simulation")
         a, b = self.today, self.today + days
-        with _one_thread():
+        with one_thread():
             scores = current.model.predict_proba(self.stream.features(a, b))[:, 1]
             shadow = self.candidate.model.predict_proba(self.stream.features(a, b))[:, 1] \
                 if self.candidate is not None else None
@@ -1021,7 +893,7 @@ class FeedbackLoop:
     def train_candidate(self) -> Any:
         """Retrain on the newest labelled production data and register it as ``candidate``."""
         self._need("production")
-        with _one_thread():
+        with one_thread():
             fitted = _fit(self.stream, self.today, train_days=self.train_days, valid_days=self.valid_days,
                           metric=self.metric, factory=self.factory)
         mv = self._save(fitted, "candidate")
@@ -1055,7 +927,7 @@ class FeedbackLoop:
         y = self.stream.labels(start, start + days)
         inc = np.concatenate([self._served[d][1] for d in fresh])
         cand = np.concatenate([self._shadow[d] for d in fresh])
-        with _one_thread():
+        with one_thread():
             m_inc, m_cand = score_metrics(y, inc), score_metrics(y, cand)
             share = _paired_bootstrap(y, inc, cand, self.metric, n_boot, self.seed)
         gain = m_cand[self.metric] - m_inc[self.metric]

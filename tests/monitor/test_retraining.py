@@ -1,17 +1,12 @@
 """mlcourse.monitor.retraining: the policy table, the backtest and the feedback loop."""
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mlcourse.data.generate import DriftSpec
 from mlcourse.deploy.registry import alias_history, get_alias, load_model
 from mlcourse.monitor.retraining import (
-    MODEL_FEATURES,
     BacktestResult,
     CanaryResult,
     Decision,
@@ -20,30 +15,10 @@ from mlcourse.monitor.retraining import (
     RetrainPolicy,
     Rule,
     backtest,
-    make_fraud_model,
     run_feedback_loop,
-    score_metrics,
     should_retrain,
 )
-
-# --------------------------------------------------------------------------- metrics
-
-
-def test_score_metrics_equal_sklearn() -> None:
-    rng = np.random.default_rng(0)
-    for n, decimals in ((10, 1), (200, 2), (3000, 6)):
-        y = (rng.random(n) < 0.1).astype(int)
-        y[:2] = [1, 0]
-        s = np.round(rng.random(n) * 0.6 + 0.4 * y, decimals)  # ties at 1-2 decimals
-        m = score_metrics(y, s)
-        assert m["pr_auc"] == pytest.approx(average_precision_score(y, s), rel=1e-12)
-        assert m["roc_auc"] == pytest.approx(roc_auc_score(y, s), rel=1e-12)
-        assert m["accuracy"] == pytest.approx(np.mean((s >= 0.5) == y))
-    single = score_metrics([0, 0, 0], [0.1, 0.2, 0.3])
-    assert math.isnan(single["pr_auc"]) and math.isnan(single["roc_auc"]) and math.isnan(single["recall"])
-    with pytest.raises(ValueError, match="same length"):
-        score_metrics([0, 1], [0.5])
-
+from mlcourse.train.fraud_model import MODEL_FEATURES, make_fraud_model
 
 # --------------------------------------------------------------------------- policy
 

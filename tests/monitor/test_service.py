@@ -313,7 +313,7 @@ def test_monitor_and_dashboard(log) -> None:
 
 def test_simulated_log_from_the_stream(tmp_path) -> None:
     from mlcourse.data.generate import production_stream
-    from mlcourse.monitor.retraining import make_fraud_model
+    from mlcourse.train.fraud_model import make_fraud_model
 
     history = production_stream(n_days=10, rows_per_day=300, seed=3)
     model = make_fraud_model().fit(pd.concat([b.features for b in history]), pd.concat([b.labels for b in history]))
