@@ -271,15 +271,9 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:/-]{1,128}$")
 
 def _production_model(root: Path) -> list[str]:
     """Names of the models in a registry folder that have a ``production`` alias."""
-    from mlcourse.deploy.registry import _NAME_RE, ALIASES_FILE, _read_aliases
+    from mlcourse.deploy.registry import get_aliases, model_names
 
-    if not root.is_dir():
-        return []
-    found = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and _NAME_RE.match(p.name)):
-        if (folder / ALIASES_FILE).is_file() and "production" in _read_aliases(folder):
-            found.append(folder.name)
-    return found
+    return [name for name in model_names(root) if "production" in get_aliases(name, registry=root)]
 
 
 def _dumps(obj: Any) -> bytes:
@@ -363,11 +357,11 @@ def create_app(
     if max_batch < 1:
         raise ValueError("max_batch must be at least 1")
     if model is None:
-        from mlcourse.deploy.registry import _root
+        from mlcourse.deploy.registry import registry_root
 
-        names = _production_model(_root(registry))
+        names = _production_model(registry_root(registry))
         if not names:
-            raise ValueError(f"no model in the registry {_root(registry)} has a 'production' alias")
+            raise ValueError(f"no model in the registry {registry_root(registry)} has a 'production' alias")
         model = "fraud-detector" if "fraud-detector" in names else names[0]
     if isinstance(model, ModelRouter):
         router = model
@@ -661,11 +655,11 @@ def serve(
         Nothing to serve, a model whose files fail their hash check, a
         candidate that does not exist, or a port in use.
     """
-    from mlcourse.deploy.registry import ModelIntegrityError, ModelNotFoundError, _root
+    from mlcourse.deploy.registry import ModelIntegrityError, ModelNotFoundError, registry_root
     from mlcourse.errors import CLIError
 
     out = stream or sys.stdout
-    root = _root(registry)
+    root = registry_root(registry)
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
 
     if canary is not None and candidate is None:

@@ -52,17 +52,22 @@ __all__ = [
     "ModelNotFoundError",
     "ModelVersion",
     "alias_history",
+    "aliases_path",
     "get_alias",
     "get_aliases",
     "get_version",
     "list_models",
     "load_model",
     "load_onnx",
+    "model_names",
     "promote",
+    "registry_root",
+    "resolve_version",
     "rollback",
     "save_model",
     "set_alias",
     "verify_model",
+    "version_number",
 ]
 
 MODEL_FILE = "model.joblib"
@@ -151,12 +156,6 @@ class LoadedModel:
 # --------------------------------------------------------------------------- helpers
 
 
-def _root(registry: str | os.PathLike[str] | None) -> Path:
-    if registry is None:
-        from mlcourse.paths import registry_dir
-
-        return registry_dir()
-    return Path(registry).expanduser()
 
 
 def _check_name(value: str, what: str = "model name") -> str:
@@ -430,7 +429,7 @@ def save_model(
     _check_name(name)
     if alias is not None:
         _check_name(alias, "alias")
-    root = _root(registry)
+    root = registry_root(registry)
     model_dir = root / name
     model_dir.mkdir(parents=True, exist_ok=True)
 
@@ -589,7 +588,7 @@ def load_model(
     import joblib
 
     _check_name(name)
-    root = _root(registry)
+    root = registry_root(registry)
     number = _resolve_version(name, version, root)
     metadata, model_path = _verified(name, number, root)
     _warn_on_library_mismatch(name, number, metadata)
@@ -608,10 +607,10 @@ def list_models(registry: str | os.PathLike[str] | None = None) -> pd.DataFrame:
     """
     import pandas as pd
 
-    root = _root(registry)
+    root = registry_root(registry)
     rows = []
     if root.is_dir():
-        for model_dir in sorted(p for p in root.iterdir() if p.is_dir() and _NAME_RE.match(p.name)):
+        for model_dir in (root / name for name in model_names(root)):
             by_version: dict[int, list[str]] = {}
             for alias, number in _read_aliases(model_dir).items():
                 by_version.setdefault(number, []).append(alias)
@@ -710,7 +709,7 @@ def set_alias(
     >>> get_alias("demo", "production", registry=reg)
     1
     """
-    previous, _ = _move_alias(name, alias, version, _root(registry), "set")
+    previous, _ = _move_alias(name, alias, version, registry_root(registry), "set")
     return previous
 
 
@@ -737,7 +736,7 @@ def get_alias(
     1
     """
     _check_name(name)
-    root = _root(registry)
+    root = registry_root(registry)
     aliases = _read_aliases(root / name)
     if alias not in aliases:
         raise ModelNotFoundError(
@@ -760,7 +759,104 @@ def get_aliases(name: str, registry: str | os.PathLike[str] | None = None) -> di
     {'production': 1}
     """
     _check_name(name)
-    return _read_aliases(_root(registry) / name)
+    return _read_aliases(registry_root(registry) / name)
+
+
+# --------------------------------------------------------------------------- queries
+# What the layers above the registry (the service, the router, the app) ask of it.
+
+
+def registry_root(registry: str | os.PathLike[str] | None = None) -> Path:
+    """The registry folder: ``registry`` itself, or ``$MLCOURSE_HOME/registry`` when None.
+
+    Examples
+    --------
+    >>> registry_root("~/my-registry") == Path.home() / "my-registry"
+    True
+    """
+    if registry is None:
+        from mlcourse.paths import registry_dir
+
+        return registry_dir()
+    return Path(registry).expanduser()
+
+
+def model_names(registry: str | os.PathLike[str] | None = None) -> list[str]:
+    """Names of the models in the registry, sorted (``[]`` when the folder does not exist).
+
+    Only sub-folders whose name is a valid model name count, the ones
+    :func:`list_models` lists; this answer needs no pandas.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg)
+    >>> model_names(reg)
+    ['demo']
+    """
+    root = registry_root(registry)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _NAME_RE.match(p.name))
+
+
+def resolve_version(
+    name: str,
+    version: int | str | None = None,
+    *,
+    registry: str | os.PathLike[str] | None = None,
+) -> int:
+    """The version number ``version`` stands for, as :func:`load_model` resolves it.
+
+    ``None`` is the latest version; ``3``, ``"3"`` and ``"v3"`` are version 3;
+    any other string is an alias.
+
+    Raises
+    ------
+    ModelNotFoundError
+        When the model, the version or the alias does not exist.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> for alias in ("production", None):
+    ...     _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg, alias=alias)
+    >>> resolve_version("demo", registry=reg), resolve_version("demo", "production", registry=reg)
+    (2, 1)
+    """
+    _check_name(name)
+    return _resolve_version(name, version, registry_root(registry))
+
+
+def version_number(ref: int | str) -> int | None:
+    """The version a reference names (``3``, ``"3"``, ``"v3"``), or None for an alias.
+
+    Examples
+    --------
+    >>> version_number("v3"), version_number(3), version_number("production")
+    (3, 3, None)
+    """
+    m = _VERSION_RE.match(str(ref))
+    return int(m.group(1)) if m else None
+
+
+def aliases_path(name: str, registry: str | os.PathLike[str] | None = None) -> Path:
+    """The file that holds ``name``'s aliases (it may not exist yet).
+
+    Every alias move replaces it atomically, so a server follows promotions
+    and rollbacks by watching its modification time.
+
+    Examples
+    --------
+    >>> aliases_path("demo", "/srv/registry").as_posix()
+    '/srv/registry/demo/aliases.json'
+    """
+    _check_name(name)
+    return registry_root(registry) / name / ALIASES_FILE
 
 
 def get_version(
@@ -786,7 +882,7 @@ def get_version(
     ('demo:v1', {'accuracy': 0.5})
     """
     _check_name(name)
-    root = _root(registry)
+    root = registry_root(registry)
     number = _resolve_version(name, version, root)
     return ModelVersion(name=name, version=number, path=root / name / f"v{number}",
                         metadata=_read_metadata(name, number, root))
@@ -820,7 +916,7 @@ def verify_model(
     mlcourse.deploy.registry.ModelIntegrityError: demo v1: model.joblib does not match its recorded sha256 ...
     """
     _check_name(name)
-    root = _root(registry)
+    root = registry_root(registry)
     number = _resolve_version(name, version, root)
     metadata, _ = _verified(name, number, root)
     if metadata.get("onnx"):
@@ -855,7 +951,7 @@ def load_onnx(
     from mlcourse.deploy.onnx import OnnxModel
 
     _check_name(name)
-    root = _root(registry)
+    root = registry_root(registry)
     number = _resolve_version(name, version, root)
     metadata, path = _verified(name, number, root, onnx=True)
     return OnnxModel(path.read_bytes(), feature_names=metadata.get("feature_names"), threads=threads)
@@ -909,7 +1005,7 @@ def promote(
     >>> rollback("demo", registry=reg)
     1
     """
-    previous, _ = _move_alias(name, alias, version, _root(registry), "promote", note=note, verify=True)
+    previous, _ = _move_alias(name, alias, version, registry_root(registry), "promote", note=note, verify=True)
     return previous
 
 
@@ -969,7 +1065,7 @@ def rollback(
     """
     _check_name(name)
     _check_name(alias, "alias")
-    root = _root(registry)
+    root = registry_root(registry)
     model_dir = root / name
     if not model_dir.is_dir():
         raise ModelNotFoundError(f"no model named {name!r} in registry {root}")
@@ -1021,7 +1117,7 @@ def alias_history(
     import pandas as pd
 
     _check_name(name)
-    entries = _history_entries(_root(registry) / name)
+    entries = _history_entries(registry_root(registry) / name)
     if alias is not None:
         entries = [e for e in entries if e.get("alias") == alias]
     columns = ["at", "alias", "from", "to", "action", "note"]

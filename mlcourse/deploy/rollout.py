@@ -362,10 +362,9 @@ class ModelSlot:
         if not isinstance(source, str):
             raise TypeError(f"a model slot needs a ModelService or 'name[:alias]', not {type(source).__name__}")
         self.name, self.ref = parse_model_ref(source)
-        from mlcourse.deploy.registry import _check_name, _root
+        from mlcourse.deploy.registry import aliases_path
 
-        _check_name(self.name)
-        self._aliases_path = _root(registry) / self.name / "aliases.json"
+        self._aliases_path = aliases_path(self.name, registry)
         self._signature = self._stat()
         self._service = self._load(self.ref)
 
@@ -389,9 +388,9 @@ class ModelSlot:
 
     @property
     def follows_alias(self) -> bool:
-        from mlcourse.deploy.registry import _VERSION_RE
+        from mlcourse.deploy.registry import version_number
 
-        return self.name is not None and not _VERSION_RE.match(str(self.ref))
+        return self.name is not None and version_number(self.ref) is None
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -406,9 +405,9 @@ class ModelSlot:
         return ModelService.from_registry(self.name, version, registry=self.registry, onnx=self.onnx)
 
     def _target(self) -> int:
-        from mlcourse.deploy.registry import _resolve_version, _root
+        from mlcourse.deploy.registry import resolve_version
 
-        return _resolve_version(self.name, self.ref, _root(self.registry))
+        return resolve_version(self.name, self.ref, registry=self.registry)
 
     def _check(self, background: bool) -> bool:
         if not self.follows_alias:

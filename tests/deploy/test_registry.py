@@ -18,11 +18,18 @@ from mlcourse.deploy.registry import (
     LoadedModel,
     ModelIntegrityError,
     ModelNotFoundError,
+    aliases_path,
     get_alias,
+    get_aliases,
     list_models,
     load_model,
+    model_names,
+    promote,
+    registry_root,
+    resolve_version,
     save_model,
     set_alias,
+    version_number,
 )
 
 FEATURES = ["a", "b", "c"]
@@ -329,3 +336,55 @@ def test_numpy_and_joblib_mismatches_warn_too(tmp_path: Path, model) -> None:
         load_model("clf", registry=tmp_path)
     messages = " ".join(str(w.message) for w in caught)
     assert "numpy 1.0.0" in messages and "joblib 0.1" in messages
+
+
+# --------------------------------------------------------------------------- the query API
+
+
+def test_registry_root_defaults_to_the_home_folder(isolated_home: Path, tmp_path: Path) -> None:
+    assert registry_root() == isolated_home / "registry"
+    assert registry_root(tmp_path / "reg") == tmp_path / "reg"
+    assert registry_root(str(tmp_path)) == tmp_path
+
+
+def test_model_names_lists_model_folders_only(tmp_path: Path, model) -> None:
+    assert model_names(tmp_path / "missing") == []
+    save_model(model, "zeta", registry=tmp_path)
+    save_model(model, "alpha", registry=tmp_path)
+    (tmp_path / ".lock-dir").mkdir()          # hidden: not a model name
+    (tmp_path / "notes.txt").write_text("x")  # a file, not a model folder
+    assert model_names(tmp_path) == ["alpha", "zeta"]
+    assert sorted(set(list_models(tmp_path)["name"])) == model_names(tmp_path)
+
+
+def test_resolve_version_follows_numbers_and_aliases(tmp_path: Path, model) -> None:
+    save_model(model, "clf", registry=tmp_path, alias="production")
+    save_model(model, "clf", registry=tmp_path, alias="candidate")
+    save_model(model, "clf", registry=tmp_path)
+    assert resolve_version("clf", registry=tmp_path) == 3
+    assert [resolve_version("clf", v, registry=tmp_path) for v in (1, "2", "v3")] == [1, 2, 3]
+    assert resolve_version("clf", "candidate", registry=tmp_path) == 2
+    promote("clf", 3, registry=tmp_path)
+    assert resolve_version("clf", "production", registry=tmp_path) == 3
+    assert get_aliases("clf", registry=tmp_path) == {"production": 3, "candidate": 2}
+    with pytest.raises(ModelNotFoundError, match="no alias 'staging'"):
+        resolve_version("clf", "staging", registry=tmp_path)
+    with pytest.raises(ModelNotFoundError, match="no version 9"):
+        resolve_version("clf", 9, registry=tmp_path)
+    with pytest.raises(ValueError, match="invalid model name"):
+        resolve_version("../clf", registry=tmp_path)
+
+
+def test_aliases_path_is_the_file_alias_moves_replace(tmp_path: Path, model) -> None:
+    path = aliases_path("clf", tmp_path)
+    assert path == tmp_path / "clf" / "aliases.json" and not path.exists()
+    save_model(model, "clf", registry=tmp_path, alias="production")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"production": 1}
+    with pytest.raises(ValueError, match="invalid model name"):
+        aliases_path("a/b", tmp_path)
+
+
+@pytest.mark.parametrize("ref, number", [(3, 3), ("3", 3), ("v12", 12), ("production", None), ("v", None),
+                                         ("candidate", None), (True, None)])
+def test_version_number_tells_a_version_from_an_alias(ref, number) -> None:
+    assert version_number(ref) == number
