@@ -1,17 +1,30 @@
 """mlcourse: the machine-learning system lifecycle, Data -> Train -> Deploy -> Monitor.
 
-The package holds one module per lifecycle stage (``data``, ``validation``,
-``training``, ``registry``, ``serving``, ``monitoring``), the exercise engine
-(``exercises``), the grader and the ``mlcourse`` command line.
+The package is laid out in the order data flows, one subpackage per stage,
+each importing only the stages before it:
+
+1. :mod:`mlcourse.data`: the course's generated data and its validation;
+2. :mod:`mlcourse.train`: experiments, metrics, the run log, and the
+   course's fraud models;
+3. :mod:`mlcourse.deploy`: the model registry, ONNX, the model service, the
+   canary router, the prediction log and the FastAPI app (``mlcourse serve``);
+4. :mod:`mlcourse.monitor`: drift tests, service monitoring from the
+   prediction log, retraining policies and the feedback loop.
+
+On top of the stages sit the exercises (:mod:`mlcourse.exercises`), the
+grader (:mod:`mlcourse.grading`) and the ``mlcourse`` command line
+(:mod:`mlcourse.cli`, with :mod:`mlcourse.lifecycle`, :mod:`mlcourse.release`
+and :mod:`mlcourse.workspace`). Below everything: :mod:`mlcourse.paths`,
+:mod:`mlcourse.errors` and :mod:`mlcourse.figures`.
 
 Importing ``mlcourse`` stays light on purpose: a learner's check cell must answer
 at once, so heavy libraries (pandas, scikit-learn, nbformat) are imported only by
-the stage modules that need them.
+the stage modules that need them. This module imports nothing of the package
+but :mod:`mlcourse.paths`, and that only when :func:`home` is called.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 __version__ = "0.1.0"
 
@@ -20,7 +33,7 @@ __version__ = "0.1.0"
 # interleaving with notebook output.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-__all__ = ["__version__", "home", "progress"]
+__all__ = ["__version__", "home"]
 
 
 def home():
@@ -31,13 +44,3 @@ def home():
     from mlcourse.paths import home as _home
 
     return _home()
-
-
-def progress(lesson: str | None = None) -> Any:
-    """Show the exercises of a lesson and their status.
-
-    See :func:`mlcourse.exercises.progress`.
-    """
-    from mlcourse.exercises import progress as _progress
-
-    return _progress(lesson)
