@@ -18,6 +18,13 @@ def test_import_mlcourse_loads_no_heavy_library():
         assert heavy not in loaded, heavy
 
 
+def test_stage_packages_load_no_heavy_library():
+    # Their __init__ files only describe the stage; the modules import what they need.
+    loaded = _modules_after("import mlcourse.train, mlcourse.deploy, mlcourse.monitor")
+    for heavy in ("numpy", "pandas", "sklearn", "matplotlib", "fastapi", "onnxruntime"):
+        assert heavy not in loaded, heavy
+
+
 def test_checking_and_showing_a_solution_never_import_nbformat():
     loaded = _modules_after(
         "from mlcourse.exercises import lesson\n"
