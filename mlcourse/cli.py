@@ -84,23 +84,19 @@ def _reset_progress(lesson: str | None) -> int:
 def _cmd_grade(args: argparse.Namespace) -> int:
     from mlcourse.grading.batch import GradingError, Options
     from mlcourse.grading.batch import main as grade_main
-    from mlcourse.grading.sandbox import Limits
+    from mlcourse.grading.limits import OPTIONS, from_options
 
     if args.jobs is not None and args.jobs < 1:
         raise CLIError("--jobs must be at least 1")
-    if args.timeout <= 0:
-        raise CLIError("--timeout must be positive")
-    limits = Limits(
-        cell_timeout=args.timeout,
-        total_timeout=args.total_timeout or 0.0,
-        memory_mb=args.memory,
-        output_mb=args.max_output,
-    )
+    for opt in OPTIONS:
+        value = getattr(args, opt.name)
+        if value is not None and value <= 0 and opt.name != "total_timeout":
+            raise CLIError(f"{opt.flag} must be positive")
     opts = Options(
         paths=[Path(p) for p in args.paths],
         out=Path(args.out),
         jobs=args.jobs or 0,
-        limits=limits,
+        limits=from_options({opt.name: getattr(args, opt.name) for opt in OPTIONS}),
         force=args.force,
         junit=Path(args.junit) if args.junit else None,
         progress=not args.quiet,
@@ -161,6 +157,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     )
 
 
+def _add_limit_options(p: argparse.ArgumentParser) -> None:
+    # The grader's limits, with their defaults and help, come from one place.
+    from mlcourse.grading.limits import OPTIONS
+
+    for opt in OPTIONS:
+        p.add_argument(opt.flag, dest=opt.name, type=opt.type, default=None, metavar=opt.metavar, help=opt.help)
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -214,10 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="notebooks, or folders holding them")
     p.add_argument("--out", default="graded", help="folder for results and the gradebook (default: ./graded)")
     p.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: the CPU count)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds per cell (default: 60)")
-    p.add_argument("--total-timeout", type=float, default=None, help="seconds per notebook (default: 10 x --timeout, at least 300)")
-    p.add_argument("--memory", type=int, default=4096, help="memory limit per notebook in MB (default: 4096)")
-    p.add_argument("--max-output", type=float, default=10.0, help="output limit per cell in MB (default: 10)")
+    _add_limit_options(p)
     p.add_argument("--force", action="store_true", help="grade again submissions already in the gradebook")
     p.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

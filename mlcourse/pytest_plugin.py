@@ -44,12 +44,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="NOTEBOOK",
         help="grade this notebook (or every notebook in this folder): one test per exercise",
     )
+    from mlcourse.grading.limits import option
+
+    timeout = option("cell_timeout")
     group.addoption(
         "--grade-timeout",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="time limit per cell when grading (default: 60)",
+        type=timeout.type,
+        default=timeout.default,
+        metavar=timeout.metavar,
+        help=f"like `mlcourse grade {timeout.flag}`: {timeout.help}",
     )
 
 
@@ -151,7 +154,8 @@ class GradedNotebook(pytest.File):
     def graded(self) -> Any:
         """Grade the notebook once, on the first item that asks."""
         if self._graded is None:
-            from mlcourse.grading.sandbox import Limits, Zygote
+            from mlcourse.grading.limits import Limits
+            from mlcourse.grading.sandbox import Zygote
             from mlcourse.grading.verdict import Grader
 
             config = self.config

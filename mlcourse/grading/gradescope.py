@@ -391,6 +391,7 @@ def bundle_config(lessons: list[str] | None) -> dict:
     """The content of ``mlcourse-autograder.json``."""
     import mlcourse
     from mlcourse.exercises import exercises_of
+    from mlcourse.grading.limits import default_args
 
     exercises = {
         lesson: [{"id": ex.id, "title": ex.title, "points": ex.points} for ex in exercises_of(lesson)]
@@ -402,7 +403,7 @@ def bundle_config(lessons: list[str] | None) -> dict:
         "lessons": lessons,
         "points": {lesson: sum(ex["points"] for ex in exs) for lesson, exs in exercises.items()},
         "exercises": exercises,
-        "grade_args": ["--timeout", "60", "--memory", "4096"],
+        "grade_args": default_args(),
         "time_limit": DEFAULT_TIME_LIMIT,
     }
 

@@ -12,12 +12,8 @@ from here, the grader's process, the limits a child cannot lift:
   ``os.killpg`` (and, through the fork server, anything that escaped it).
 
 Memory, file size and CPU limits are ``setrlimit`` limits set in the child by
-:mod:`mlcourse.grading.isolation` before the learner's code runs.
-
-Examples
---------
->>> Limits(cell_timeout=5).total_timeout >= 5
-True
+:mod:`mlcourse.grading.isolation` before the learner's code runs; the limits
+themselves are defined in :mod:`mlcourse.grading.limits`.
 """
 from __future__ import annotations
 
@@ -35,6 +31,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcourse.grading.limits import Limits
+
 log = logging.getLogger("mlcourse.grading")
 
 MAX_MESSAGE = 64 * 1024 * 1024  # a 20,000-row frame is about 5 MB of JSON
@@ -45,50 +43,6 @@ ZYGOTE_TIMEOUT = 180.0  # importing the heavy libraries on a loaded machine
 
 class SandboxError(RuntimeError):
     """The grader's own machinery failed (not the learner's code)."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one submission may use.
-
-    Parameters
-    ----------
-    cell_timeout : float
-        Wall-clock seconds per cell, and per probe of an exercise.
-    total_timeout : float
-        Wall-clock seconds for the whole submission, replays included.
-    memory_mb : int
-        Address-space limit of the child (``RLIMIT_AS``).
-    fsize_mb : int
-        Largest file the child may write (``RLIMIT_FSIZE``).
-    output_mb : float
-        Most a cell may print (stdout and stderr together).
-    scratch_mb : int
-        Size of the child's private temporary filesystem.
-    max_replays : int
-        Fresh starts after failing cells before grading stops.
-    """
-
-    cell_timeout: float = 60.0
-    total_timeout: float = 0.0  # 0: ten cell timeouts, at least five minutes
-    memory_mb: int = 4096
-    fsize_mb: int = 256
-    output_mb: float = 10.0
-    scratch_mb: int = 512
-    max_replays: int = 20
-
-    def __post_init__(self) -> None:
-        if self.total_timeout <= 0:
-            object.__setattr__(self, "total_timeout", max(10 * self.cell_timeout, 300.0))
-
-    def for_child(self) -> dict:
-        return {
-            "memory_mb": self.memory_mb,
-            "fsize_mb": self.fsize_mb,
-            "scratch_mb": self.scratch_mb,
-            # CPU backstop: the wall-clock limits in the parent come first.
-            "cpu_seconds": int(self.total_timeout) + 10,
-        }
 
 
 _warned: set[str] = set()
