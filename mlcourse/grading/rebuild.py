@@ -15,6 +15,9 @@ grader judges each exercise directly. An exercise without an answer cell gets
 the template's stub (so later cells run as in an untouched notebook) and scores
 0 with a message.
 
+:func:`rebuild` runs :data:`STEPS` in order, each a small function of the
+work so far; :data:`RECOGNISERS` decide, in order, what each submitted cell is.
+
 Examples
 --------
 >>> sorted(defined_names("import numpy as np\\ndef f(x):\\n    return x\\nk, n = 1, 2"))
@@ -25,7 +28,7 @@ from __future__ import annotations
 import ast
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from mlcourse.exercises import notebook as nbio
@@ -73,12 +76,19 @@ class Plan:
         return PlannedCell(source, STUB, tuple(exercises), "the lesson's stub")
 
 
+# A cell larger than this is not parsed with ``ast`` (its memory grows about a
+# hundredfold): the learner's notebook is untrusted input too.
+MAX_PARSED = 200_000
+
+
 def defined_names(source: str) -> set[str]:
     """Names a cell binds at top level (functions, classes, assignments, imports)."""
     code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
     try:
+        if len(code) > MAX_PARSED:
+            raise ValueError("too large to parse")
         tree = ast.parse(code)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         # A cell that does not parse can still be recognised as an answer; it
         # will then fail to run and say so.
         pattern = r"^(?:async\s+)?(?:def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)"
@@ -125,6 +135,232 @@ def _first_line(source: str) -> str:
     return ""
 
 
+# --------------------------------------------------------------------------
+# The rebuild, one step at a time
+# --------------------------------------------------------------------------
+@dataclass
+class _Work:
+    """What the steps of :func:`rebuild` read and fill in, in order."""
+
+    template: dict
+    submission: dict
+    exercises: Sequence[Exercise]
+    # the template, indexed (step 1)
+    t_cells: list[tuple[int, dict]] = field(default_factory=list)
+    t_sources: dict[int, str] = field(default_factory=dict)
+    t_answer: dict[str, int] = field(default_factory=dict)
+    t_check: dict[str, int] = field(default_factory=dict)
+    t_by_id: dict[str, int] = field(default_factory=dict)
+    t_by_source: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    stubs: dict[str, str] = field(default_factory=dict)
+    # the submission, classified (steps 2-3): cell index -> (kind, detail)
+    s_cells: list[tuple[int, dict]] = field(default_factory=list)
+    kinds: dict[int, tuple] = field(default_factory=dict)
+    claimed: set[int] = field(default_factory=set)
+    how: dict[str, str] = field(default_factory=dict)  # exercise -> how its answer was recognised
+    # the order (step 4)
+    added_after: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    answers_for: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # the result (steps 5-6)
+    cells: list[PlannedCell] = field(default_factory=list)
+    missing: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return [ex.id for ex in self.exercises]
+
+    def answer_name(self, ex_id: str) -> str:
+        return next(ex.answer.name for ex in self.exercises if ex.id == ex_id)
+
+    def edited_note(self, s: int, t: int) -> str:
+        if nbio.check_id(self.template["cells"][t]) is not None:
+            return f"Cell {s + 1} of your notebook is an edited check cell; grading never runs check cells."
+        return (
+            f"Cell {s + 1} of your notebook is the lesson's cell \"{_first_line(self.t_sources[t])}\", edited; "
+            "the lesson's own version was run instead."
+        )
+
+
+def _index_template(w: _Work) -> None:
+    """Answer cells (and their stubs), check cells, and every other cell by id and by source."""
+    known = set(w.ids)
+    w.t_cells = [(i, c) for i, c in enumerate(w.template["cells"]) if c.get("cell_type") == "code"]
+    w.t_sources = {i: nbio.source(c) for i, c in w.t_cells}
+    for i, cell in w.t_cells:
+        ex = nbio.exercise_id(cell)
+        if ex in known and ex not in w.t_answer:
+            w.t_answer[ex] = i
+            w.stubs[ex] = w.t_sources[i]
+            continue
+        check = nbio.check_id(cell)
+        if check is not None:
+            w.t_check.setdefault(check, i)
+        if isinstance(cell.get("id"), str):
+            w.t_by_id.setdefault(cell["id"], i)
+        w.t_by_source[_normal(w.t_sources[i])].append(i)
+
+
+# Each recogniser looks at one submitted cell and returns its kind, or None to
+# let the next one try; a cell no recogniser claims is a cell the learner added.
+def _as_answer(w: _Work, s: int, cell: dict, src: str) -> tuple | None:
+    """An answer cell: by its metadata, else by its ``# Exercise <id>:`` prompt lines."""
+    known = set(w.ids)
+    meta = nbio.exercise_id(cell)
+    found = [meta] if meta in known else []
+    found += [p for p in PROMPT.findall(src) if p in known and p not in found]
+    if not found:
+        return None
+    for ex in found:
+        w.how.setdefault(ex, "metadata" if ex == meta else "prompt")
+    return (ANSWER, tuple(found))
+
+
+def _as_check(w: _Work, s: int, cell: dict, src: str) -> tuple | None:
+    """A check cell (never run: the grader judges directly)."""
+    check = nbio.check_id(cell)
+    if check is None:
+        return None
+    t = w.t_check.get(check)
+    if t is not None and _normal(src) != _normal(w.t_sources[t]):
+        w.notes.append(f"Cell {s + 1} of your notebook is an edited check cell; grading never runs check cells.")
+    return (TEMPLATE, t)
+
+
+def _as_lesson_cell_by_id(w: _Work, s: int, cell: dict, src: str) -> tuple | None:
+    """A lesson cell, by its cell id: the template's version runs, edited or not."""
+    t = w.t_by_id.get(cell.get("id")) if isinstance(cell.get("id"), str) else None
+    if t is None or t in w.claimed:
+        return None
+    w.claimed.add(t)
+    if _normal(src) != _normal(w.t_sources[t]):
+        w.notes.append(w.edited_note(s, t))
+    return (TEMPLATE, t)
+
+
+def _as_lesson_cell_by_source(w: _Work, s: int, cell: dict, src: str) -> tuple | None:
+    """A lesson cell whose id changed, by its unchanged source."""
+    same = [t for t in w.t_by_source.get(_normal(src), []) if t not in w.claimed]
+    if not same:
+        return None
+    w.claimed.add(same[0])
+    return (TEMPLATE, same[0])
+
+
+RECOGNISERS = (_as_answer, _as_check, _as_lesson_cell_by_id, _as_lesson_cell_by_source)
+
+
+def _classify(w: _Work) -> None:
+    """Each non-empty code cell of the submission: answer, lesson cell or added."""
+    w.s_cells = [
+        (i, c) for i, c in enumerate(w.submission["cells"]) if c.get("cell_type") == "code" and nbio.source(c).strip()
+    ]
+    for s, cell in w.s_cells:
+        src = nbio.source(cell)
+        w.kinds[s] = next((k for k in (r(w, s, cell, src) for r in RECOGNISERS) if k is not None), (ADDED,))
+
+
+def _answers_by_name(w: _Work) -> None:
+    """Exercises still without an answer: an added cell (or one whose metadata
+    and prompt were stripped) that defines the answer's name."""
+    names: dict[int, set[str]] = {}  # parsed once per cell
+    for ex in w.ids:
+        if ex in w.how:
+            continue
+        for s, cell in w.s_cells:
+            if w.kinds[s][0] != ADDED:
+                continue
+            if s not in names:
+                names[s] = defined_names(nbio.source(cell))
+            if w.answer_name(ex) in names[s]:
+                w.kinds[s] = (ANSWER, (ex,))
+                w.how[ex] = "name"
+                break
+
+
+def _anchor(w: _Work) -> None:
+    """Order: template order; an added cell runs after the lesson cell it follows."""
+    anchor = -1
+    for s, _ in w.s_cells:
+        kind = w.kinds[s]
+        if kind[0] == ANSWER:
+            for ex in kind[1]:
+                w.answers_for[ex].append(s)
+            positions = [w.t_answer[e] for e in kind[1] if e in w.t_answer]
+            anchor = min(positions) if positions else anchor
+        elif kind[0] == TEMPLATE:
+            anchor = kind[1] if kind[1] is not None else anchor
+        else:
+            w.added_after[anchor].append(s)
+
+
+def _emit(w: _Work) -> None:
+    """The cells to run: lesson cells, answers (or stubs), added cells; check cells never."""
+    sources = {s: nbio.source(c) for s, c in w.s_cells}
+    emitted: set[int] = set()
+
+    def emit_added(t: int) -> None:
+        for s in w.added_after.get(t, []):
+            w.cells.append(PlannedCell(sources[s], ADDED, (), f"cell {s + 1} of your notebook"))
+
+    def emit_answer(s: int) -> None:
+        if s not in emitted:
+            emitted.add(s)
+            w.cells.append(PlannedCell(sources[s], ANSWER, w.kinds[s][1], f"cell {s + 1} of your notebook"))
+
+    answer_at = {t: ex for ex, t in w.t_answer.items()}
+    emit_added(-1)
+    for t, _cell in w.t_cells:
+        if t in answer_at:
+            ex = answer_at[t]
+            if w.answers_for.get(ex):
+                for s in w.answers_for[ex]:
+                    emit_answer(s)
+            else:
+                w.cells.append(PlannedCell(w.t_sources[t], STUB, (ex,), f"lesson cell {t + 1}"))
+        elif nbio.check_id(w.template["cells"][t]) is None:
+            w.cells.append(PlannedCell(w.t_sources[t], TEMPLATE, (), f"lesson cell {t + 1} ({_first_line(w.t_sources[t])})"))
+        emit_added(t)
+    # Answers to exercises the template has no cell for still run, last.
+    for ex in w.ids:
+        for s in w.answers_for.get(ex, []):
+            emit_answer(s)
+
+
+def _report(w: _Work) -> None:
+    """A missing answer scores 0 with a message; doubled and recognised answers get a note."""
+    for ex in w.ids:
+        found = w.answers_for.get(ex, [])
+        name = w.answer_name(ex)
+        if not found:
+            w.missing[ex] = (
+                f"Your notebook has no answer cell for {ex}: no cell has its metadata, its "
+                f"'# Exercise {ex}:' line, or defines `{name}`. Was the cell deleted? "
+                "Copy the exercise's cell from a fresh copy of the lesson, answer it, and submit again."
+            )
+        elif len(found) > 1:
+            where = ", ".join(str(s + 1) for s in found)
+            w.notes.append(
+                f"Your notebook has {len(found)} answer cells for {ex} (cells {where}); all of them ran, "
+                "in that order, so the last definition counts."
+            )
+        if w.how.get(ex) == "prompt":
+            w.notes.append(f"The answer cell for {ex} had lost its metadata; it was recognised by its '# Exercise' line.")
+        elif w.how.get(ex) == "name":
+            w.notes.append(f"The answer cell for {ex} was recognised because it defines `{name}`.")
+
+
+# The rebuild's steps, in order: the grader's own pipeline in miniature.
+STEPS: tuple[tuple[str, Callable[[_Work], None]], ...] = (
+    ("index the template", _index_template),
+    ("classify the submission's cells", _classify),
+    ("recognise answers by the name they define", _answers_by_name),
+    ("place each cell", _anchor),
+    ("emit the cells to run", _emit),
+    ("report missing and doubled answers", _report),
+)
+
+
 def rebuild(template: dict, submission: dict, exercises: Sequence[Exercise]) -> Plan:
     """Rebuild the notebook to run from the template and the submission.
 
@@ -142,156 +378,10 @@ def rebuild(template: dict, submission: dict, exercises: Sequence[Exercise]) -> 
     Plan
         The cells to run, in order, and per-exercise problems.
     """
-    ids = [ex.id for ex in exercises]
-    known = set(ids)
-    answer_name = {ex.id: ex.answer.name for ex in exercises}
-
-    # -- the template ---------------------------------------------------------
-    t_cells = [(i, c) for i, c in enumerate(template["cells"]) if c.get("cell_type") == "code"]
-    t_answer: dict[str, int] = {}
-    t_check: dict[str, int] = {}
-    t_by_id: dict[str, int] = {}
-    t_by_source: dict[str, list[int]] = defaultdict(list)
-    stubs: dict[str, str] = {}
-    for i, cell in t_cells:
-        ex = nbio.exercise_id(cell)
-        check = nbio.check_id(cell)
-        if ex in known and ex not in t_answer:
-            t_answer[ex] = i
-            stubs[ex] = nbio.source(cell)
-            continue
-        if check is not None:
-            t_check.setdefault(check, i)
-        if isinstance(cell.get("id"), str):
-            t_by_id.setdefault(cell["id"], i)
-        t_by_source[_normal(nbio.source(cell))].append(i)
-    t_sources = {i: nbio.source(c) for i, c in t_cells}
-
-    # -- classify the submission's cells ----------------------------------------
-    kinds: dict[int, tuple] = {}
-    claimed: set[int] = set()
-    notes: list[str] = []
-    s_cells = [
-        (i, c) for i, c in enumerate(submission["cells"]) if c.get("cell_type") == "code" and nbio.source(c).strip()
-    ]
-    how: dict[str, str] = {}
-    for s, cell in s_cells:
-        src = nbio.source(cell)
-        meta = nbio.exercise_id(cell)
-        found = [meta] if meta in known else []
-        found += [p for p in PROMPT.findall(src) if p in known and p not in found]
-        if found:
-            kinds[s] = (ANSWER, tuple(found))
-            for ex in found:
-                how.setdefault(ex, "metadata" if ex == meta else "prompt")
-            continue
-        check = nbio.check_id(cell)
-        if check is not None:
-            t = t_check.get(check)
-            kinds[s] = (TEMPLATE, t)
-            if t is not None and _normal(src) != _normal(t_sources[t]):
-                notes.append(f"Cell {s + 1} of your notebook is an edited check cell; grading never runs check cells.")
-            continue
-        t = t_by_id.get(cell.get("id")) if isinstance(cell.get("id"), str) else None
-        if t is not None and t not in claimed:
-            claimed.add(t)
-            kinds[s] = (TEMPLATE, t)
-            if _normal(src) != _normal(t_sources[t]):
-                if nbio.check_id(template["cells"][t]) is not None:
-                    notes.append(f"Cell {s + 1} of your notebook is an edited check cell; grading never runs check cells.")
-                else:
-                    notes.append(
-                        f"Cell {s + 1} of your notebook is the lesson's cell \"{_first_line(t_sources[t])}\", edited; "
-                        "the lesson's own version was run instead."
-                    )
-            continue
-        same = [t for t in t_by_source.get(_normal(src), []) if t not in claimed]
-        if same:
-            claimed.add(same[0])
-            kinds[s] = (TEMPLATE, same[0])
-            continue
-        kinds[s] = (ADDED,)
-
-    # Exercises still without an answer: a cell the learner added (or whose
-    # metadata and prompt were stripped) that defines the answer's name.
-    for ex in ids:
-        if ex in how:
-            continue
-        for s, cell in s_cells:
-            if kinds[s][0] == ADDED and answer_name[ex] in defined_names(nbio.source(cell)):
-                kinds[s] = (ANSWER, (ex,))
-                how[ex] = "name"
-                break
-
-    # -- order: template order, added cells after the lesson cell they follow ---
-    added_after: dict[int, list[int]] = defaultdict(list)
-    answers_for: dict[str, list[int]] = defaultdict(list)
-    anchor = -1
-    for s, _ in s_cells:
-        kind = kinds[s]
-        if kind[0] == ANSWER:
-            for ex in kind[1]:
-                answers_for[ex].append(s)
-            positions = [t_answer[e] for e in kind[1] if e in t_answer]
-            anchor = min(positions) if positions else anchor
-        elif kind[0] == TEMPLATE:
-            anchor = kind[1] if kind[1] is not None else anchor
-        else:
-            added_after[anchor].append(s)
-
-    sources = {s: nbio.source(c) for s, c in s_cells}
-    cells: list[PlannedCell] = []
-    emitted: set[int] = set()
-    missing: dict[str, str] = {}
-
-    def emit_added(t: int) -> None:
-        for s in added_after.get(t, []):
-            cells.append(PlannedCell(sources[s], ADDED, (), f"cell {s + 1} of your notebook"))
-
-    def emit_answer(s: int) -> None:
-        if s not in emitted:
-            emitted.add(s)
-            cells.append(PlannedCell(sources[s], ANSWER, kinds[s][1], f"cell {s + 1} of your notebook"))
-
-    answer_at = {t: ex for ex, t in t_answer.items()}
-    emit_added(-1)
-    for t, _cell in t_cells:
-        if t in answer_at:
-            ex = answer_at[t]
-            if answers_for.get(ex):
-                for s in answers_for[ex]:
-                    emit_answer(s)
-            else:
-                cells.append(PlannedCell(t_sources[t], STUB, (ex,), f"lesson cell {t + 1}"))
-        elif nbio.check_id(template["cells"][t]) is not None:
-            pass  # the grader judges directly
-        else:
-            cells.append(PlannedCell(t_sources[t], TEMPLATE, (), f"lesson cell {t + 1} ({_first_line(t_sources[t])})"))
-        emit_added(t)
-    # Answers to exercises the template has no cell for still run, last.
-    for ex in ids:
-        for s in answers_for.get(ex, []):
-            emit_answer(s)
-
-    for ex in ids:
-        found = answers_for.get(ex, [])
-        if not found:
-            missing[ex] = (
-                f"Your notebook has no answer cell for {ex}: no cell has its metadata, its "
-                f"'# Exercise {ex}:' line, or defines `{answer_name[ex]}`. Was the cell deleted? "
-                "Copy the exercise's cell from a fresh copy of the lesson, answer it, and submit again."
-            )
-        elif len(found) > 1:
-            where = ", ".join(str(s + 1) for s in found)
-            notes.append(
-                f"Your notebook has {len(found)} answer cells for {ex} (cells {where}); all of them ran, "
-                "in that order, so the last definition counts."
-            )
-        if how.get(ex) == "prompt":
-            notes.append(f"The answer cell for {ex} had lost its metadata; it was recognised by its '# Exercise' line.")
-        elif how.get(ex) == "name":
-            notes.append(f"The answer cell for {ex} was recognised because it defines `{answer_name[ex]}`.")
-    return Plan(cells=cells, missing=missing, notes=notes, stubs=stubs)
+    work = _Work(template, submission, exercises)
+    for _, step in STEPS:
+        step(work)
+    return Plan(cells=work.cells, missing=work.missing, notes=work.notes, stubs=work.stubs)
 
 
 def load_template(lesson: str) -> dict:

@@ -184,3 +184,19 @@ def test_duplicated_cell_ids_do_not_confuse_the_rebuild(demo_template, exercises
 def test_defined_names_survive_syntax_errors_and_magics():
     assert defined_names("%matplotlib inline\nx = 1\nif True:\n    y = 2") == {"x", "y"}
     assert defined_names("def f(x)\n    return x\nk = 3") == {"f", "k"}
+
+
+def test_a_huge_cell_is_never_parsed_with_ast(monkeypatch):
+    # A 100 MB notebook is untrusted input too: ast's memory grows about a
+    # hundredfold, so a huge cell is read with the regular expression only.
+    import ast
+
+    from mlcourse.grading import rebuild as rb
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("ast.parse was called on a huge cell")
+
+    huge = "def double(x):\n    return 2 * x\n" + "y = 1\n" * (rb.MAX_PARSED // 6 + 1)
+    monkeypatch.setattr(ast, "parse", refuse)
+    assert {"double", "y"} <= defined_names(huge)
+
