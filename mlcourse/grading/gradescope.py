@@ -229,6 +229,9 @@ def merge(graded: list[tuple[str, dict]], config: dict) -> dict:
     return {
         "score": round(score, 6),
         "output": output,
+        # Learner text is shown as text, never rendered as HTML or Markdown.
+        "output_format": "text",
+        "test_output_format": "text",
         "tests": tests_out,
         "extra_data": {
             "mlcourse": config.get("mlcourse_version"),

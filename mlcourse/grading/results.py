@@ -8,6 +8,12 @@ Per submission, under the output folder ``OUT``:
 * ``OUT/<learner>/<lesson>/feedback.md``: each exercise, its score and its
   message, for the learner.
 
+``<learner>`` and ``<lesson>`` are :func:`~mlcourse.grading.text.folder_name`
+encodings (``Zo%C3%AB`` for ``Zoë``, ``zed%2Falice`` for ``zed/alice``): one
+folder per id, never a dot, so never ``..`` nor one of the grader's own files;
+the gradebook and results.json keep the ids as they are. Every text a learner
+controls goes through :mod:`mlcourse.grading.text` for the format it lands in.
+
 For the batch, ``OUT/gradebook.db`` (SQLite): one row per exercise per graded
 submission (learner, lesson, exercise, score, max, status, message, sha256,
 graded_at, grader_version), committed submission by submission so a crash
@@ -25,15 +31,16 @@ from __future__ import annotations
 import csv
 import json
 import os
-import re
 import sqlite3
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, PASSED, Result
+from mlcourse.grading import text as txt
 from mlcourse.grading.verdict import Graded
 
 SCHEMA = """
@@ -70,12 +77,27 @@ CREATE TABLE IF NOT EXISTS grades (
 
 CSV_COLUMNS = ["learner", "lesson", "exercise", "title", "score", "max", "status", "message", "sha256", "graded_at", "grader_version"]
 
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# The grader's own files in OUT. Each holds a dot, which a learner's folder
+# name never does (see mlcourse.grading.text.folder_name).
+GRADEBOOK = "gradebook.db"
+SECRET = "grader-secret.key"
+OWN_FILES = (GRADEBOOK, f"{GRADEBOOK}-journal", f"{GRADEBOOK}-wal", f"{GRADEBOOK}-shm", SECRET, ".mlcourse-write-test")
 
 
 def xml_text(text: str) -> str:
     """Text without the characters XML 1.0 cannot hold (a learner's message may have any)."""
-    return _XML_BAD.sub("", text)
+    return txt.xml(text)
+
+
+def plain_text(obj: Any) -> Any:
+    """A copy of a JSON-like tree with every string made valid Unicode (:func:`~.text.clean`)."""
+    if isinstance(obj, str):
+        return txt.clean(obj)
+    if isinstance(obj, dict):
+        return {plain_text(k): plain_text(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain_text(v) for v in obj]
+    return obj
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -157,7 +179,7 @@ def results_json(g: Graded) -> dict:
     ]
     if not tests:
         tests = [{"name": "notebook", "score": 0.0, "max_score": 0.0, "status": "failed", "output": g.error or ""}]
-    return {
+    return plain_text({
         "score": g.score,
         "execution_time": g.seconds,
         "output": _summary(g),
@@ -171,18 +193,29 @@ def results_json(g: Graded) -> dict:
             "graded_at": g.graded_at,
             "isolation": g.isolation,
         },
-    }
+        # Learner text is shown as text, never rendered as HTML or Markdown.
+        "output_format": "text",
+        "test_output_format": "text",
+    })
 
 
 def feedback_md(g: Graded) -> str:
-    """The learner's feedback: each exercise, its score and its message."""
-    out = [f"# Feedback on {g.lesson} for {g.learner}", ""]
+    """The learner's feedback: each exercise, its score and its message.
+
+    Whatever the learner controls (what their code printed or raised, their
+    id, file name and notes) reaches this page only inside code spans and
+    fenced blocks it cannot close (:func:`~.text.code_span`,
+    :func:`~.text.code_block`), so it renders as written: no HTML, no heading,
+    no fake grade line.
+    """
+    span = txt.code_span
+    out = [f"# Feedback on {span(g.lesson)} for {span(g.learner)}", ""]
     if g.error and not g.results:
-        out += [f"**Your notebook could not be graded.** {g.error}", ""]
+        out += ["**Your notebook could not be graded.**", "", txt.code_block(g.error), ""]
     else:
         out += [f"**Score: {g.score:g} / {g.max_score:g}**", ""]
         if g.error:
-            out += [f"**Warning:** {g.error}", ""]
+            out += ["**Warning:**", "", txt.code_block(g.error), ""]
         out += ["| Exercise | Score | Status |", "|---|---|---|"]
         for r in g.results:
             out.append(f"| {r.title} (`{r.exercise}`) | {r.score:g} / {r.points:g} | {r.status} |")
@@ -193,24 +226,27 @@ def feedback_md(g: Graded) -> str:
             tb = next((t.traceback for t in r.tests if t.traceback), "")
             if tb and r.status == ERROR:
                 body = body.replace(tb.rstrip(), "").rstrip()
-                out += [body, "", "```", tb.rstrip(), "```", ""]
+                out += [txt.code_block(body), "", txt.code_block(tb.rstrip(), "python"), ""]
             else:
-                out += [body, ""]
+                out += [txt.code_block(body), ""]
     if g.notes:
-        out += ["## Notes", ""] + [f"- {n}" for n in g.notes] + [""]
-    out.append(f"_File {g.submission.path.name} (sha256 {g.submission.sha256[:12] or '-'}), graded {g.graded_at} by {g.grader_version}._")
+        out += ["## Notes", "", txt.code_block("\n".join(f"- {n}" for n in g.notes)), ""]
+    sha = g.submission.sha256[:12] or "-"
+    out.append(f"_File {span(g.submission.path.name)} (sha256 {sha}), graded {g.graded_at} by {g.grader_version}._")
     return "\n".join(out) + "\n"
 
 
 def submission_dir(out: Path, learner: str, lesson: str) -> Path:
-    """``OUT/<learner>/<lesson>``: where a submission's results go.
+    """``OUT/<learner>/<lesson>``: where a submission's results go (names encoded).
 
     Examples
     --------
     >>> submission_dir(Path("graded"), "ann", "01_data").as_posix()
     'graded/ann/01_data'
+    >>> submission_dir(Path("graded"), "zed/Zoë", "gradebook.db").as_posix()
+    'graded/zed%2FZo%C3%AB/gradebook%2Edb'
     """
-    return out / learner / lesson
+    return out / txt.folder_name(learner) / txt.folder_name(lesson)
 
 
 def write_submission(out: Path, g: Graded) -> Path:
@@ -273,7 +309,8 @@ class Gradebook:
 
     def record(self, g: Graded) -> None:
         """Store one submission's grades, replacing any earlier grading of the same file."""
-        key = (g.learner, g.lesson, g.submission.sha256, g.grader_version)
+        # SQLite stores UTF-8: learner text with a lone surrogate would not encode.
+        key = plain_text((g.learner, g.lesson, g.submission.sha256, g.grader_version))
         rows = [
             (
                 g.learner, g.lesson, r.exercise, r.title, r.score, r.points, r.status, r.message,
@@ -288,14 +325,15 @@ class Gradebook:
                     g.submission.sha256, g.graded_at, g.grader_version,
                 )
             ]
+        submission = (
+            *key, str(g.submission.path), g.score, g.max_score, g.error, json.dumps(g.notes), g.seconds, g.isolation, g.graded_at,
+        )
+        submission, rows = plain_text(submission), [plain_text(row) for row in rows]
         try:
             with self.db:  # one transaction: all of a submission, or none of it
                 self.db.execute("DELETE FROM submissions WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?", key)
                 self.db.execute("DELETE FROM grades WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?", key)
-                self.db.execute(
-                    "INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (*key, str(g.submission.path), g.score, g.max_score, g.error, json.dumps(g.notes), g.seconds, g.isolation, g.graded_at),
-                )
+                self.db.execute("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", submission)
                 self.db.executemany("INSERT INTO grades VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
         except sqlite3.Error as exc:
             raise GradebookError(f"cannot write the gradebook {self.path}: {exc}") from None
