@@ -136,16 +136,16 @@ class GradedNotebook(pytest.File):
     _graded: Any = None
 
     def _submission(self) -> Any:
-        from mlcourse.grading.discover import load, safe_name
+        from mlcourse.grading.discover import learner_of_file, load
 
-        return load(self.path, safe_name(self.path.resolve().parent.name or self.path.stem))
+        return load(self.path, learner_of_file(self.path))
 
     def collect(self) -> Iterator[pytest.Item]:
         from mlcourse.exercises import exercises_of
 
         self.submission = self._submission()
         self.config.stash.setdefault(_NOTEBOOKS, []).append(self)
-        if self.submission.error:
+        if self.submission.error or self.submission.refused:
             yield ExerciseItem.from_parent(self, name="notebook", exercise=None)
             return
         for ex in exercises_of(self.submission.lesson):
@@ -181,7 +181,7 @@ class ExerciseItem(pytest.Item):
         parent = self.parent
         assert isinstance(parent, GradedNotebook)
         if self.exercise is None:
-            raise ExerciseFailed(f"the notebook cannot be graded: {parent.submission.error}")
+            raise ExerciseFailed(f"the notebook cannot be graded: {parent.submission.error or parent.submission.refused}")
         graded = parent.graded()
         result = next((r for r in graded.results if r.exercise == self.exercise.id), None)
         if result is None:

@@ -11,9 +11,15 @@
    ``results.json`` and ``feedback.md`` and commits it to the gradebook;
 4. a progress bar on stderr while it runs, a summary table at the end.
 
-The exit status is 0 whenever grading completed, whatever the scores; it is
-non-zero only when the grader itself cannot run (an unwritable ``--out``, a
-path that does not exist, a fork server that does not start).
+One submission never stops the batch: a notebook that cannot be read scores 0
+with the reason, one whose identity is in doubt is refused with the reason
+(:mod:`.discover`), and an unexpected error while grading or saving one
+submission is recorded as that submission's error.
+
+The exit status is 0 whenever grading completed, whatever the scores; 1 when
+some results could not be saved (each is named in the summary); 2 when the
+grader itself cannot run (an unwritable ``--out``, a path that does not exist,
+a fork server that does not start).
 
 Examples
 --------
@@ -36,8 +42,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from mlcourse.grading import text
 from mlcourse.grading.discover import Submission, discover
-from mlcourse.grading.results import Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
+from mlcourse.grading.results import GRADEBOOK, Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
 from mlcourse.grading.sandbox import Limits, SandboxError, Zygote
 from mlcourse.grading.verdict import Graded, Grader, grader_version
 
@@ -70,6 +77,7 @@ class Outcome:
     graded: Graded | None = None
     skipped: bool = False
     record: Record | None = None
+    unsaved: str | None = None  # why its results could not be written
 
 
 @dataclass
@@ -87,6 +95,14 @@ class Report:
     @property
     def skipped(self) -> list[Outcome]:
         return [o for o in self.outcomes if o.skipped]
+
+    @property
+    def refused(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.submission.refused]
+
+    @property
+    def unsaved(self) -> list[Outcome]:
+        return [o for o in self.outcomes if o.unsaved]
 
 
 def format_seconds(s: float) -> str:
@@ -122,11 +138,11 @@ class Progress:
             width = 30
             filled = int(width * self.done / self.total)
             bar = "#" * filled + "." * (width - filled)
-            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {elapsed} {label[:40]:<40}")
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {elapsed} {text.terminal(label)[:40]:<40}")
             if self.done == self.total:
                 self.stream.write("\n")
         else:
-            self.stream.write(f"[{self.done}/{self.total}] {label} ({elapsed})\n")
+            self.stream.write(f"[{self.done}/{self.total}] {text.terminal(label)} ({elapsed})\n")
         self.stream.flush()
 
 
@@ -153,11 +169,12 @@ def run(opts: Options) -> Report:
     started = time.monotonic()
     out = Path(opts.out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        # Made private when made here: it will hold every learner's results.
+        out.mkdir(mode=0o700, parents=True, exist_ok=True)
         probe = out / ".mlcourse-write-test"
         probe.write_text("")
         probe.unlink()
-        book = Gradebook(out / "gradebook.db")
+        book = Gradebook(out / GRADEBOOK)
     except (OSError, GradebookError) as exc:
         raise GradingError(f"cannot write to the output folder {out}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
@@ -169,13 +186,15 @@ def run(opts: Options) -> Report:
         todo: list[Outcome] = []
         for o in outcomes:
             s = o.submission
+            if s.refused:
+                log.warning(f"not graded: {s.refused}")
+                continue
             version = grader_version(s.lesson)
             if not opts.force and s.sha256 and book.has(s.learner, s.lesson, s.sha256, version):
                 o.skipped = True
                 o.record = book.load(s.learner, s.lesson, s.sha256, version)
             else:
                 todo.append(o)
-        _warn_duplicates(subs)
         if todo:
             _grade_all(opts, todo, book, out)
         if opts.junit:
@@ -188,17 +207,6 @@ def run(opts: Options) -> Report:
         return Report(outcomes, time.monotonic() - started, out)
     finally:
         book.close()
-
-
-def _warn_duplicates(subs: Sequence[Submission]) -> None:
-    seen: dict[str, Path] = {}
-    for s in subs:
-        if s.key in seen:
-            log.warning(
-                f"two submissions for {s.key}: {seen[s.key]} and {s.path}; results.json holds the one graded last, "
-                "the gradebook keeps both"
-            )
-        seen[s.key] = s.path
 
 
 def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path) -> None:
@@ -247,11 +255,7 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path) -
                 o = todo[i]
                 o.graded = graded
                 o.record = record_of(graded)
-                try:
-                    write_submission(out, graded)
-                    book.record(graded)
-                except (OSError, GradebookError) as exc:
-                    raise GradingError(f"cannot write results to {out}: {exc}") from None
+                _save(o, out, book)
                 progress.step(_label(graded))
         finally:
             stop.set()
@@ -262,6 +266,18 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path) -
         shutil.rmtree(workroot, ignore_errors=True)
 
 
+def _save(o: Outcome, out: Path, book: Gradebook) -> None:
+    """Write one submission's results and gradebook rows; a failure is that submission's alone."""
+    graded = o.graded
+    assert graded is not None
+    try:
+        write_submission(out, graded)
+        book.record(graded)
+    except Exception as exc:  # noqa: BLE001 - recorded, and the batch goes on
+        o.unsaved = f"{type(exc).__name__}: {exc}"
+        log.error("cannot save the results of %s:\n%s", text.terminal(o.submission.path), traceback.format_exc())
+
+
 # --------------------------------------------------------------------------
 # The summary table
 # --------------------------------------------------------------------------
@@ -270,7 +286,11 @@ def summary(report: Report) -> str:
     rows = [("learner", "lesson", "score", "passed", "time", "notes")]
     for o in report.outcomes:
         s = o.submission
-        if o.graded is not None:
+        if s.refused:
+            rows.append((s.learner, s.lesson, "-", "-", "-", f"refused: {_short(s.refused)}"))
+        elif o.unsaved:
+            rows.append((s.learner, s.lesson, "-", "-", "-", f"NOT SAVED: {_short(o.unsaved)}"))
+        elif o.graded is not None:
             g = o.graded
             if g.error and not g.results:
                 rows.append((s.learner, s.lesson, "-", "-", format_seconds(g.seconds), _short(g.error)))
@@ -289,6 +309,8 @@ def summary(report: Report) -> str:
             total = sum(float(r["max"]) for r in rec.rows)
             passed = sum(1 for r in rec.rows if r["status"] == "passed")
             rows.append((s.learner, s.lesson, f"{score:g}/{total:g}", f"{passed}/{len(rec.rows)}", "-", "already graded"))
+    # Learner ids and messages are learner text: no escape sequences reach the terminal.
+    rows = [tuple(text.terminal(c) for c in r) for r in rows]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -299,11 +321,13 @@ def summary(report: Report) -> str:
         pct = sum(g.score / g.max_score for g in scored if g.max_score) / len(scored)
         mean = f"; mean {100 * pct:.0f}%"
     lines.append("")
+    refused = f", {len(report.refused)} refused" if report.refused else ""
+    unsaved = f", {len(report.unsaved)} NOT SAVED" if report.unsaved else ""
     lines.append(
-        f"{len(report.outcomes)} submission(s): {len(graded)} graded, {len(report.skipped)} already graded{mean}; "
+        f"{len(report.outcomes)} submission(s): {len(graded)} graded, {len(report.skipped)} already graded{refused}{unsaved}{mean}; "
         f"{format_seconds(report.seconds)}"
     )
-    lines.append(f"results: {report.out}/<learner>/<lesson>/results.json and feedback.md; gradebook: {report.out / 'gradebook.db'}")
+    lines.append(f"results: {report.out}/<learner>/<lesson>/results.json and feedback.md; gradebook: {report.out / GRADEBOOK}")
     return "\n".join(lines)
 
 
@@ -325,4 +349,4 @@ def main(opts: Options, stdout: IO[str] | None = None) -> int:
         print(f"no notebooks found under {', '.join(str(p) for p in opts.paths)}", file=stdout)
         return 0
     print(summary(report), file=stdout)
-    return 0
+    return 1 if report.unsaved else 0

@@ -155,3 +155,24 @@ def test_a_crash_mid_batch_loses_nothing_already_graded(small, tmp_path, monkeyp
     monkeypatch.setattr(batch, "write_submission", real)
     report = batch.run(batch.Options(paths=[small / "subs"], out=tmp_path / "out", jobs=1, progress=False, limits=Limits(cell_timeout=10)))
     assert len(report.skipped) == 1 and len(report.graded) == 1  # picks up where it stopped
+
+
+def test_a_submission_whose_results_cannot_be_saved_does_not_stop_the_batch(small, tmp_path, monkeypatch):
+    from mlcourse.grading import batch
+
+    real = batch.write_submission
+
+    def fail_for_ann(out, graded):
+        if graded.learner == "ann":
+            raise OSError(28, "No space left on device")
+        return real(out, graded)
+
+    monkeypatch.setattr(batch, "write_submission", fail_for_ann)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        opts = batch.Options(paths=[small / "subs"], out=tmp_path / "out", jobs=1, progress=False, limits=Limits(cell_timeout=10))
+        status = batch.main(opts)
+    assert status == 1  # the instructor must notice
+    assert "NOT SAVED: OSError: [Errno 28] No space left on device" in out.getvalue() and "1 NOT SAVED" in out.getvalue()
+    assert (tmp_path / "out" / "bob" / "99_demo" / "results.json").is_file()
+    assert not (tmp_path / "out" / "ann").exists()

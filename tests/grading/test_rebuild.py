@@ -33,7 +33,8 @@ def test_learner_ids_come_from_folders_and_stems(tmp_path, write_nb, make_submis
     write_nb(tmp_path / "subs" / "cy" / "week1" / "x.ipynb", nb)
     write_nb(tmp_path / "subs" / "ann" / ".ipynb_checkpoints" / "anything-checkpoint.ipynb", nb)
     found = {p.name: learner for p, learner in discover.find_notebooks([tmp_path / "subs"])}
-    assert found == {"anything.ipynb": "ann", "bob.ipynb": "bob", "x.ipynb": "week1"}
+    # The path relative to the folder named: cy/week1/x.ipynb is not "week1".
+    assert found == {"anything.ipynb": "ann", "bob.ipynb": "bob", "x.ipynb": "cy/week1"}
     # A file named on the command line: the folder holding it.
     [(path, learner)] = discover.find_notebooks([tmp_path / "subs" / "ann" / "anything.ipynb"])
     assert learner == "ann"
