@@ -100,6 +100,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         force=args.force,
         junit=Path(args.junit) if args.junit else None,
         progress=not args.quiet,
+        secret_file=Path(args.secret_file) if args.secret_file else None,
     )
     try:
         return grade_main(opts)
@@ -221,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_limit_options(p)
     p.add_argument("--force", action="store_true", help="grade again submissions already in the gradebook")
     p.add_argument("--junit", default=None, metavar="FILE", help="also write JUnit XML to FILE")
+    p.add_argument("--secret-file", default=None, metavar="FILE",
+                   help="the grader secret the hidden test inputs derive from (default: $MLCOURSE_GRADER_SECRET,"
+                        " else OUT/grader-secret.key, made once)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_grade)
 

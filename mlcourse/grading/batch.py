@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from mlcourse.grading import text
+from mlcourse.grading import seeds, text
 from mlcourse.grading.discover import Submission, discover
 from mlcourse.grading.results import GRADEBOOK, Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
 from mlcourse.grading.sandbox import Limits, SandboxError, Zygote
@@ -67,6 +67,7 @@ class Options:
     junit: Path | None = None
     progress: bool = True
     namespaces: bool = True
+    secret_file: Path | None = None
 
 
 @dataclass
@@ -178,6 +179,11 @@ def run(opts: Options) -> Report:
     except (OSError, GradebookError) as exc:
         raise GradingError(f"cannot write to the output folder {out}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
+        secret = seeds.grader_secret(out, opts.secret_file)
+    except seeds.SecretError as exc:
+        book.close()
+        raise GradingError(str(exc)) from None
+    try:
         try:
             subs = discover(opts.paths)
         except FileNotFoundError as exc:
@@ -196,7 +202,7 @@ def run(opts: Options) -> Report:
             else:
                 todo.append(o)
         if todo:
-            _grade_all(opts, todo, book, out)
+            _grade_all(opts, todo, book, out, secret)
         if opts.junit:
             records = [o.record for o in outcomes if o.record is not None]
             try:
@@ -209,7 +215,7 @@ def run(opts: Options) -> Report:
         book.close()
 
 
-def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path) -> None:
+def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, secret: bytes) -> None:
     jobs = max(1, min(opts.jobs or os.cpu_count() or 1, len(todo)))
     workroot = tempfile.mkdtemp(prefix="mlcourse-grade-")
     zygote = Zygote()
@@ -224,6 +230,7 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path) -
             hide=_hide_list(opts, [o.submission for o in todo], workroot),
             namespaces=opts.namespaces,
             workroot=workroot,
+            secret=secret,
         )
         work: queue.Queue = queue.Queue()
         for i, o in enumerate(todo):

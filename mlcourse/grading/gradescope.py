@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -53,6 +54,8 @@ SETUP_NAME = "setup.sh"
 # grader's own limits (per cell, per notebook).
 DEFAULT_TIME_LIMIT = 540.0
 STATUS_PREFIX = {"not attempted": "Not attempted", "error": "Error"}
+# mlcourse.grading.seeds.ENV (this part of the module imports nothing from mlcourse).
+SECRET_ENV = "MLCOURSE_GRADER_SECRET"
 
 
 class AutograderError(RuntimeError):
@@ -76,6 +79,10 @@ def load_config(root: Path, here: Path | None = None) -> dict:
     for folder in places:
         path = folder / CONFIG_NAME
         if path.is_file():
+            try:
+                os.chmod(path, 0o600)  # it holds the grader secret; unzipping may have lost the mode
+            except OSError:
+                pass
             return json.loads(path.read_text(encoding="utf-8"))
     return {}
 
@@ -298,6 +305,9 @@ def grade_submission(root: Path, config: dict, mlcourse: str | None = None) -> d
             origin[key] = str(nb.relative_to(submission))
         cmd = [exe, "grade", str(subs), "--out", str(out), "--quiet", *[str(a) for a in config.get("grade_args", [])]]
         env = dict(os.environ, MLCOURSE_HOME=str(home))
+        if config.get("grader_secret"):
+            # The bundle's secret: a resubmitted notebook is checked on the same hidden inputs.
+            env[SECRET_ENV] = str(config["grader_secret"])
         print("$ " + " ".join(cmd), flush=True)
         status, text = _run_grader(cmd, env, float(config.get("time_limit") or DEFAULT_TIME_LIMIT))
         print(text, flush=True)
@@ -408,6 +418,8 @@ def bundle_config(lessons: list[str] | None) -> dict:
         "exercises": exercises,
         "grade_args": default_args(),
         "time_limit": DEFAULT_TIME_LIMIT,
+        # The seeds of the hidden test inputs derive from it (mlcourse.grading.seeds).
+        "grader_secret": secrets.token_hex(32),
     }
 
 
@@ -589,7 +601,8 @@ def build_bundle(out: Path, lessons: list | None = None, wheel: Path | None = No
         files = {
             SETUP_NAME: (setup_sh(whl.name, config), 0o755),
             RUNNER_NAME: (runner_source(config["mlcourse_version"]), 0o755),
-            CONFIG_NAME: (json.dumps(config, indent=1) + "\n", 0o644),
+            # Readable by the grading user only: it holds the grader secret.
+            CONFIG_NAME: (json.dumps(config, indent=1) + "\n", 0o600),
             "constraints.txt": (constraints(whl), 0o644),
             "README.md": (
                 README.replace("@VERSION@", str(config["mlcourse_version"])).replace("@WHEEL@", whl.name).replace("@POINTS@", points),

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, PASSED, Result
+from mlcourse.grading import seeds
 from mlcourse.grading import text as txt
 from mlcourse.grading.verdict import Graded
 
@@ -80,7 +81,7 @@ CSV_COLUMNS = ["learner", "lesson", "exercise", "title", "score", "max", "status
 # The grader's own files in OUT. Each holds a dot, which a learner's folder
 # name never does (see mlcourse.grading.text.folder_name).
 GRADEBOOK = "gradebook.db"
-SECRET = "grader-secret.key"
+SECRET = seeds.FILE_NAME
 OWN_FILES = (GRADEBOOK, f"{GRADEBOOK}-journal", f"{GRADEBOOK}-wal", f"{GRADEBOOK}-shm", SECRET, ".mlcourse-write-test")
 
 

@@ -2,8 +2,9 @@
 
 For one submission, :class:`Grader`:
 
-1. makes every exercise's inputs from a secret seed drawn per submission with
-   :mod:`secrets` (the learner's process never sees the seed);
+1. makes every exercise's inputs from a secret seed per learner, lesson and
+   exercise (:mod:`.seeds`; the learner's process never sees it), so the same
+   submission always gets the same grade;
 2. runs the rebuilt notebook's cells one at a time in a fresh sandboxed child;
 3. when a cell raises, times out, exits (``sys.exit``, ``os._exit``), crashes
    or prints too much, drops it: the exercises whose answer it holds score 0
@@ -40,6 +41,7 @@ from typing import Any
 
 from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, Exercise, Result, TestResult
 from mlcourse.exercises.plain import to_plain
+from mlcourse.grading import seeds
 from mlcourse.grading.discover import Submission
 from mlcourse.grading.rebuild import ANSWER, Plan, PlannedCell, load_template, rebuild
 from mlcourse.grading.sandbox import Limits, Reply, SandboxError, Session, Zygote, session_settings, warn_once
@@ -178,6 +180,9 @@ class Grader:
         the fallback).
     workroot : str or None
         Where children's fallback working folders are made.
+    secret : bytes or None
+        The grader secret the seeds are derived from (:mod:`.seeds`); None
+        draws one for this Grader (stable for its lifetime only).
     """
 
     def __init__(
@@ -188,12 +193,14 @@ class Grader:
         hide: Sequence[str] = (),
         namespaces: bool = True,
         workroot: str | None = None,
+        secret: bytes | None = None,
     ) -> None:
         self.zygote = zygote
         self.limits = limits
         self.hide = [str(h) for h in hide]
         self.namespaces = namespaces
         self.workroot = workroot
+        self.secret = secret if secret is not None else secrets.token_bytes(32)
 
     # -- the whole submission ------------------------------------------------
     def grade(self, sub: Submission) -> Graded:
@@ -254,15 +261,16 @@ class Grader:
             ex = next(e for e in exercises if e.id == ex_id)
             results[ex_id] = _zero(ex, NOT_ATTEMPTED, message)
 
-        # Fresh inputs from a secret seed per exercise and submission: an answer
-        # hard-coded to what the notebook's own check showed cannot pass.
+        # Inputs from a secret seed per learner, lesson and exercise: an answer
+        # hard-coded to what the notebook's own check showed cannot pass, and
+        # grading the same notebook again draws the same inputs.
         inputs: dict[str, list] = {}
         plain_inputs: dict[str, Any] = {}
         for ex in exercises:
             if ex.id in results:
                 continue
             try:
-                inputs[ex.id] = ex.make_inputs(secrets.randbits(63))
+                inputs[ex.id] = ex.make_inputs(seeds.seed(self.secret, sub.learner, sub.lesson, ex.id))
                 plain_inputs[ex.id] = to_plain(inputs[ex.id])
             except Exception as exc:  # noqa: BLE001 - a bug in the definition, not the answer
                 results[ex.id] = _zero(ex, ERROR, f"The grader could not prepare this exercise ({type(exc).__name__}: {exc}).")

@@ -94,6 +94,10 @@ def zygote_env(base: dict[str, str]) -> dict[str, str]:
     thread pool started before ``fork`` would be left broken in the child.
     """
     env = dict(base)
+    from mlcourse.grading.seeds import ENV
+
+    # The grader secret stays with the grader: children derive nothing from it.
+    env.pop(ENV, None)
     env["MPLBACKEND"] = "Agg"
     for var in THREAD_ENV:
         env[var] = "1"
