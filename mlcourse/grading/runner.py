@@ -4,13 +4,15 @@ This module runs in the sandboxed child (see :mod:`mlcourse.grading.zygote`).
 It talks to the grader over two private pipes, one JSON message per line:
 
 * the grader sends ``{"op": "cell", "token", "source"}``; the child answers
-  ``{"token", "ack": true}`` when it starts and ``{"token", "status": "ok"}``
-  or ``{"token", "status": "error", "ename", "evalue", "traceback", ...}``
-  when the cell is done;
+  ``<token> {"ack": true}`` when it starts and ``<token> {"status": "ok"}``
+  or ``<token> {"status": "error", "ename", "evalue", "traceback", ...}``
+  when the cell is done (every answer line starts with the request's token,
+  which the grader checks before reading anything else: see
+  :mod:`mlcourse.grading.messages`);
 * after the cells, ``{"op": "probe", "token", "exercise", "inputs"}``: the
   child rebuilds the inputs with :func:`~mlcourse.exercises.plain.from_plain`,
   calls :meth:`Exercise.probe` on the notebook's namespace and answers
-  ``{"token", "probe": <plain data>}``.
+  ``<token> {"probe": <plain data>}``.
 
 Nothing the child says is trusted by the grader: the verdict is computed in
 the grader's process from the plain data, against inputs from a secret seed,
@@ -78,8 +80,9 @@ class Channel:
         self.wfd = wfd
         self._buf = b""
 
-    def send(self, message: Mapping[str, Any]) -> None:
-        data = _dumps(message, allow_nan=True).encode("utf-8") + b"\n"
+    def send(self, token: str, message: Mapping[str, Any]) -> None:
+        """One line: the token of the request answered, a space, the JSON."""
+        data = _str(token).encode("ascii") + b" " + _dumps(message, allow_nan=True).encode("utf-8") + b"\n"
         view = memoryview(data)
         while view:
             n = _write(self.wfd, view)
@@ -459,18 +462,17 @@ class Runner:
                 msg = None
             if msg is None:
                 break
-            token = msg.get("token")
+            token = _str(msg.get("token"))
             op = msg.get("op")
-            channel.send({"token": token, "ack": True})
+            channel.send(token, {"ack": True})
             if op == "cell":
                 reply = self.run_cell(_str(msg.get("source", "")))
             elif op == "probe":
                 reply = self.probe(msg.get("exercise"), msg.get("inputs"))
             else:
                 reply = {"error": f"unknown op {op!r}"}
-            reply["token"] = token
             try:
-                channel.send(reply)
+                channel.send(token, reply)
             except Exception as exc:  # noqa: BLE001
                 # Only a patched to_plain can produce data json refuses.
-                channel.send({"token": token, "error": f"the answer could not be sent as plain data ({exc})"})
+                channel.send(token, {"error": f"the answer could not be sent as plain data ({_safe_str(exc)})"})

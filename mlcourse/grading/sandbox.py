@@ -31,12 +31,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcourse.grading import messages
 from mlcourse.grading.limits import Limits
 
 log = logging.getLogger("mlcourse.grading")
 
-MAX_MESSAGE = 64 * 1024 * 1024  # a 20,000-row frame is about 5 MB of JSON
-MAX_BOGUS = 10_000  # forged or stray lines tolerated on a child's private pipe
 START_TIMEOUT = 30.0  # a child's set-up, before any learner code
 ZYGOTE_TIMEOUT = 180.0  # importing the heavy libraries on a loaded machine
 
@@ -313,7 +312,9 @@ class Session:
 
     def __init__(self, zygote: Zygote, settings: dict, limits: Limits, deadline: float) -> None:
         self.zygote = zygote
-        self.settings = {**settings, "limits": limits.for_child()}
+        # The start-up messages carry their own one-time token too.
+        self._start_token = secrets.token_hex(16)
+        self.settings = {**settings, "limits": limits.for_child(), "token": self._start_token}
         self.limits = limits
         self.deadline = deadline
         self.pid: int | None = None
@@ -342,10 +343,8 @@ class Session:
         self._req, self._resp, self._out = req_w, resp_r, out_r
         os.set_blocking(req_w, False)
         deadline = min(time.monotonic() + START_TIMEOUT, self.deadline + START_TIMEOUT)
-        # Nothing but our own code has run in the child yet, so the two
-        # untokened start-up messages can be trusted; none is accepted later.
         while not self.hello:
-            kind, msg = self._next_message(deadline)
+            kind, msg = self._next_message(deadline, self._start_token, messages.MAX_REPLY)
             if kind != "ok":
                 self.close()
                 raise SandboxError(f"the sandboxed child did not start ({kind})")
@@ -392,10 +391,14 @@ class Session:
     def request(self, op: dict, timeout: float | None = None) -> Reply:
         """Send one request and wait for its answer, within the limits.
 
+        Only a line carrying this request's one-time token is read at all, and
+        only within the bounds of :mod:`.messages`; a cell's answer comes back
+        with its known fields only.
+
         Examples
         --------
         >>> session.request({"op": "cell", "source": "x = 1"})  # doctest: +SKIP
-        Reply(kind='ok', message={'status': 'ok', ...}, ...)
+        Reply(kind='ok', message={'status': 'ok'}, ...)
         """
         if self._dead:
             return Reply("died", detail="the child had already stopped")
@@ -404,11 +407,12 @@ class Session:
         started = time.monotonic()
         own = started + (self.limits.cell_timeout if timeout is None else timeout)
         deadline = min(own, self.deadline)
+        limit = messages.MAX_PROBE if op.get("op") == "probe" else messages.MAX_REPLY
         self._out_count = 0
         pending = bytearray(data)
         acked = False
         while True:
-            kind, msg = self._next_message(deadline, pending)
+            kind, msg = self._next_message(deadline, token, limit, pending)
             elapsed = time.monotonic() - started
             if kind != "ok":
                 if kind == "timeout" and self.deadline < own and time.monotonic() >= self.deadline:
@@ -420,36 +424,36 @@ class Session:
                     self.close()
                     return Reply("died", detail=describe_status(status), acked=acked, seconds=elapsed)
                 self.close()
-                return Reply(kind, acked=acked, seconds=elapsed)
-            if msg.get("token") != token:
-                self.bogus += 1
-                if self.bogus > MAX_BOGUS:
-                    # A flood of forged messages: stop reading them.
-                    self.close()
-                    return Reply("oversize", acked=acked, seconds=elapsed)
-                continue
-            if msg.get("ack") is True and len(msg) == 2:
+                return Reply(kind, acked=acked, seconds=elapsed, detail=msg.get("why", ""))
+            if msg == {"ack": True}:
                 acked = True
                 continue
-            msg.pop("token", None)
+            if op.get("op") == "cell":
+                msg = messages.cell_reply(msg)
+                if isinstance(msg, str):
+                    self.close()
+                    return Reply("oversize", acked=acked, seconds=elapsed, detail=msg)
             return Reply("ok", message=msg, acked=acked, seconds=elapsed)
 
-    def _next_message(self, deadline: float, pending: bytearray | None = None) -> tuple[str, dict]:
-        """Pump the pipes until one whole message arrives, or a limit is hit."""
+    def _next_message(self, deadline: float, token: str, limit: int, pending: bytearray | None = None) -> tuple[str, dict]:
+        """Pump the pipes until a whole message with ``token`` arrives, or a limit is hit."""
         cap = int(self.limits.output_mb * 1024 * 1024)
+        prefix = token.encode() + b" "
         while True:
             while b"\n" in self._buf:
                 line, _, self._buf = self._buf.partition(b"\n")
-                try:
-                    msg = json.loads(line)
-                except (ValueError, RecursionError):  # garbage, or JSON nested to exhaust the parser
+                if not line.startswith(prefix):
+                    # Not the answer to this request: dropped unread.
                     self.bogus += 1
+                    if self.bogus > messages.MAX_BOGUS:
+                        return "oversize", {"why": f"over {messages.MAX_BOGUS:,} forged or stray messages"}
                     continue
-                if isinstance(msg, dict):
-                    return "ok", msg
-                self.bogus += 1
-            if len(self._buf) > MAX_MESSAGE:
-                return "oversize", {}
+                msg = messages.accept(line[len(prefix) :], limit)
+                if isinstance(msg, str):
+                    return "oversize", {"why": msg}
+                return "ok", msg
+            if len(self._buf) > limit + len(prefix):
+                return "oversize", {"why": f"a message of over {limit:,} bytes"}
             left = deadline - time.monotonic()
             if left <= 0:
                 return "timeout", {}

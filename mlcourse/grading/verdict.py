@@ -159,7 +159,8 @@ def failure_reason(reply: Reply, limits: Limits) -> tuple[str, str]:
     if reply.kind == "output":
         return f"printed more than {limits.output_mb:g} MB (the output limit) and was stopped", ""
     if reply.kind == "oversize":
-        return "sent the grader more data than it reads (or forged its messages)", ""
+        why = f": {reply.detail}" if reply.detail else ""
+        return f"sent the grader more data than it reads, or forged its messages{why}", ""
     return f"stopped the notebook: {reply.detail}", ""
 
 

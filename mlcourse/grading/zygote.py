@@ -277,6 +277,7 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None)
         marks["runner"] = time.perf_counter()
         steps = list(marks.items())
         channel.send(
+            settings["token"],
             {
                 "hello": {
                     "pid": os.getpid(),
@@ -292,7 +293,7 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None)
         )
     except BaseException as exc:  # noqa: BLE001 - reported to the grader as its own failure
         try:
-            channel.send({"fatal": f"{type(exc).__name__}: {exc}"})
+            channel.send(str(settings.get("token")), {"fatal": f"{type(exc).__name__}: {exc}"})
         finally:
             os._exit(71)
     try:
@@ -325,7 +326,7 @@ def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
         os.close(req)
         os.close(out)
         try:
-            os.write(resp, json.dumps({"init_pid": pid}).encode() + b"\n")
+            os.write(resp, f"{settings['token']} ".encode() + json.dumps({"init_pid": pid}).encode() + b"\n")
         except OSError:
             pass
         os.close(resp)

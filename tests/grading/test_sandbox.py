@@ -235,3 +235,31 @@ def test_fallback_workdir_survives_when_tmp_holds_the_python_installation(tmp_pa
     shutil.rmtree(batch, ignore_errors=True)
     shutil.rmtree(install, ignore_errors=True)
     assert seen == {"workdir": str(workdir), "writable": True, "other_hidden": True, "install_visible": True}
+
+
+# A learner's code can find the token of the request in flight (it lives in
+# the child's memory) and write its own answer with it: the grader must still
+# bound what it reads. FORGE writes PAYLOAD as the answer to the current request.
+FORGE = """
+import os, sys
+def forge(payload):
+    f = sys._getframe()
+    while f is not None and f.f_code.co_name != "serve":
+        f = f.f_back
+    os.write(f.f_locals["channel"].wfd, f.f_locals["token"].encode() + b" " + payload + b"\\n")
+"""
+
+
+def test_forged_answers_with_the_right_token_are_still_bounded(zygote, demo_module, tmp_path):
+    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
+        s.start()
+        # 20 MB as a cell's answer: refused by its size, the child stopped.
+        reply = s.request({"op": "cell", "source": FORGE + "forge(b'{\"status\": \"ok\", \"x\": \"' + b'a' * 20_000_000 + b'\"}')"})
+        assert reply.kind == "oversize" and "bytes" in reply.detail
+    with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
+        s.start()
+        # 300,000 empty lists as a probe's answer (900 kB): refused unparsed.
+        s.request({"op": "cell", "source": FORGE + "def double(x):\n    forge(b'{\"probe\": [' + b'[],' * 300_000 + b'[]]}')"})
+        reply = s.request({"op": "probe", "exercise": "demo.double", "inputs": [[3], [4]]})
+        assert reply.kind == "oversize" and "lists and objects" in reply.detail
