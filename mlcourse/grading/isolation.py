@@ -3,15 +3,30 @@
 Everything here runs in the forked child, *before* any learner code, in this
 order (see :func:`mlcourse.grading.zygote`):
 
-1. :func:`enter_namespaces` (in the intermediate process): new mount, network
-   and PID namespaces, with a user namespace first when not root.
-2. :func:`isolate_filesystem` (in the namespace's first process): mounts made
-   private, a fresh ``/proc``, every existing mount made read-only, the grader's
-   output folder and the submissions hidden under empty tmpfs mounts, and a
-   private, size-limited tmpfs as the scratch area and working directory.
+1. :func:`enter_namespaces` (in the intermediate process, after it took a new
+   session and joined the submission's cgroup): new mount, network, PID, IPC
+   and UTS namespaces, with a user namespace first when not root.
+2. :func:`fresh_root` (in the namespace's first process): a new root built
+   from an **allow-list**: the Python installation and the mlcourse package,
+   read-only; a minimal ``/dev`` (null, zero, full, random, urandom: no
+   terminal at all); a fresh ``/proc`` of the new PID namespace; a few files
+   of ``/etc``; a private, size-limited ``/tmp`` as the scratch area and
+   working directory. Nothing else of the host exists in it: not the
+   grader's output, not the other submissions, not ``/home``. Paths *inside*
+   the allowed view can still be covered (the answer key).
 3. :func:`set_limits`: memory, file size, CPU time, open files, no core dumps.
-4. :func:`drop_privileges`: no new privileges, empty capability sets, so the
-   learner's code cannot undo any of the above (not even as root).
+4. :func:`drop_privileges`: no new privileges, empty capability sets and, for
+   a root grader, an unprivileged user (:data:`CHILD_UID`), so the learner's
+   code cannot undo any of the above.
+5. :func:`mlcourse.grading.seccomp.install`: the system calls a notebook never
+   needs, refused.
+
+Without namespaces (a container that forbids them, not Linux) steps 3 to 5
+still hold: the child runs as the unprivileged user in its own working folder.
+
+:func:`isolate_filesystem` is the view before the allow-list (the host's
+mounts made read-only, a list of paths hidden), kept so that the benchmark can
+measure both side by side.
 
 Python 3.11 has no ``os.unshare``, hence ctypes. Nothing here raises for a
 feature the kernel refuses: each step reports what it could not do, and the
@@ -21,6 +36,8 @@ Examples
 --------
 >>> parse_mountinfo_line("36 35 98:0 /mnt1 /mnt/x\\\\040y rw,noatime master:1 - ext3 /dev/root rw")
 ('/mnt/x y', 'rw,noatime')
+>>> outermost(["/usr", "/opt/venv/lib", "/opt/venv", "/usr/lib"])
+['/opt/venv', '/usr']
 """
 from __future__ import annotations
 
@@ -33,6 +50,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
@@ -49,6 +68,11 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MS_RELATIME = 0x200000
 MS_STRICTATIME = 0x1000000
+MNT_DETACH = 2
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
+
+# The unprivileged user a root grader's child becomes ("nobody" on most systems).
+CHILD_UID = CHILD_GID = 65534
 
 PR_SET_PDEATHSIG = 1
 PR_CAPBSET_DROP = 24
@@ -80,6 +104,7 @@ def _c() -> ctypes.CDLL:
         _libc = ctypes.CDLL(None, use_errno=True)
         _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
         _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+        _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
     return _libc
 
 
@@ -112,16 +137,17 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
 # --------------------------------------------------------------------------
 # 1. Namespaces
 # --------------------------------------------------------------------------
-def enter_namespaces() -> str | None:
-    """Move this process into new mount and network namespaces, and its
-    *next child* into a new PID namespace.
+def enter_namespaces(more: bool = True) -> str | None:
+    """Move this process into new mount, network, IPC and UTS namespaces, and
+    its *next child* into a new PID namespace.
 
     Returns None on success, otherwise the reason it was refused (the caller
     goes on without namespaces). As root this needs nothing more; an ordinary
     user gets the same through an unprivileged user namespace, mapping its own
-    uid and gid, where the kernel allows those.
+    uid and gid, where the kernel allows those. ``more=False`` leaves out IPC
+    and UTS (the isolation before the allow-list, for the benchmark).
     """
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | ((CLONE_NEWIPC | CLONE_NEWUTS) if more else 0)
     try:
         if os.geteuid() == 0:
             unshare(flags)
@@ -133,7 +159,8 @@ def enter_namespaces() -> str | None:
             Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
             Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     except OSError as exc:
-        return f"unshare(CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID) failed: {exc.strerror or exc}"
+        names = "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID" + ("|CLONE_NEWIPC|CLONE_NEWUTS" if more else "")
+        return f"unshare({names}) failed: {exc.strerror or exc}"
     except (AttributeError, TypeError) as exc:  # no unshare(2): not Linux
         return f"this system has no Linux namespaces ({exc})"
     return None
@@ -330,6 +357,163 @@ def isolate_filesystem(
 
 
 # --------------------------------------------------------------------------
+# 2'. The filesystem, from an allow-list
+# --------------------------------------------------------------------------
+# A few files of /etc that libraries read (the dynamic linker's cache, time
+# zones, name lookups of localhost, MIME types); passwd and group are written.
+ETC = (
+    "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "nsswitch.conf", "hosts", "host.conf",
+    "protocols", "services", "mime.types", "alternatives", "os-release",
+)
+DEVICES = ("null", "zero", "full", "random", "urandom")
+TOP = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")  # folders, or links into /usr (merged /usr)
+
+
+def outermost(paths: Iterable[str]) -> list[str]:
+    """The paths not inside another one of them, sorted."""
+    unique = sorted({os.path.normpath(p) for p in paths})
+    out: list[str] = []
+    for p in unique:
+        if not any(p == o or p.startswith(o.rstrip("/") + "/") for o in out):
+            out.append(p)
+    return out
+
+
+def pivot_root(new_root: str) -> None:
+    """Make ``new_root`` this mount namespace's root and detach the old one."""
+    import platform
+
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise OSError(0, f"pivot_root: unknown system call number on {platform.machine()}")
+    os.chdir(new_root)
+    # pivot_root(".", "."): the old root ends up on top of the new one, and
+    # is then detached; nothing of it stays reachable.
+    _check(_c().syscall(number, b".", b"."), "pivot_root")
+    _check(_c().umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/")
+
+
+def _bind(source: str, target: Path, problems: list[str]) -> None:
+    try:
+        if os.path.isdir(source):
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.touch(exist_ok=True)
+        mount(source, str(target), None, MS_BIND | MS_REC)
+    except OSError as exc:
+        problems.append(f"bind {source}: {exc.strerror}")
+
+
+def _identity(etc: Path, uid: int, gid: int, home: str) -> None:
+    name = "nobody" if uid == CHILD_UID else "learner"
+    (etc / "passwd").write_text(f"root:x:0:0:root:/root:/usr/sbin/nologin\n{name}:x:{uid}:{gid}:{name}:{home}:/usr/sbin/nologin\n")
+    group = "nogroup" if gid == CHILD_GID else "learner"
+    (etc / "group").write_text(f"root:x:0:\n{group}:x:{gid}:\n")
+
+
+def fresh_root(
+    *,
+    root: str,
+    allow: Iterable[str],
+    hide: Iterable[str],
+    scratch_mb: int,
+    uid: int,
+    gid: int,
+) -> FilesystemReport:
+    """Build a new root from the allow-list and move into it (see the module docstring).
+
+    Must run in a new mount namespace, as the first process of a new PID
+    namespace (for ``/proc``).
+
+    Parameters
+    ----------
+    root : str
+        An empty folder to build the new root on (a tmpfs is mounted on it,
+        seen only in this namespace).
+    allow : iterable of str
+        Folders and files the child reads: the Python installation, mlcourse.
+    hide : iterable of str
+        Paths inside the allowed view to cover (the answer key).
+    scratch_mb : int
+        Size of ``/tmp`` (and, separately, of ``/dev/shm``).
+    uid, gid : int
+        Who owns the working folder (the user the child becomes).
+    """
+    problems: list[str] = []
+    new = Path(root)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=0755")
+    scratch = f"size={max(1, scratch_mb)}m,mode=1777"
+    # The scratch area first: an allowed folder under /tmp (a checkout with
+    # its venv in /tmp) is then bound on top of it, read-only.
+    (new / "tmp").mkdir()
+    mount("tmpfs", str(new / "tmp"), "tmpfs", MS_NOSUID | MS_NODEV, scratch)
+    workdir = new / "tmp" / "submission"
+    workdir.mkdir(mode=0o700)
+    os.chown(workdir, uid, gid)
+    # /dev: the harmless devices only; no terminal, no /dev/tty.
+    dev = new / "dev"
+    dev.mkdir()
+    mount("tmpfs", str(dev), "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,mode=0755")
+    for name in DEVICES:
+        _bind(f"/dev/{name}", dev / name, problems)
+    os.symlink("/proc/self/fd", dev / "fd")
+    for n, name in enumerate(("stdin", "stdout", "stderr")):
+        os.symlink(f"/proc/self/fd/{n}", dev / name)
+    (dev / "shm").mkdir()
+    mount("tmpfs", str(dev / "shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, scratch)
+    (new / "proc").mkdir()
+    mount("proc", str(new / "proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # What Python needs, and the top-level links of a merged /usr.
+    for name in TOP:
+        host = Path("/") / name
+        if host.is_symlink():
+            os.symlink(os.readlink(host), new / name)
+    for source in outermost([*allow, *(f"/{n}" for n in TOP if os.path.isdir(f"/{n}") and not os.path.islink(f"/{n}"))]):
+        if source in ("/", "/tmp", "/proc", "/dev") or not os.path.exists(source):
+            continue
+        _bind(source, new / source.lstrip("/"), problems)
+    etc = new / "etc"
+    etc.mkdir(exist_ok=True)
+    for name in ETC:
+        if os.path.lexists(f"/etc/{name}"):
+            if os.path.islink(f"/etc/{name}"):
+                os.symlink(os.readlink(f"/etc/{name}"), etc / name)
+            else:
+                _bind(f"/etc/{name}", etc / name, problems)
+    _identity(etc, uid, gid, "/tmp/submission")
+    pivot_root(root)
+    for path in hide:
+        p = Path(path)
+        if p.exists() and not p.is_symlink():
+            try:
+                _cover(p)
+            except OSError as exc:
+                problems.append(f"hide {p}: {exc.strerror}")
+    # Everything read-only but the scratch areas; /proc keeps its own flags
+    # (its writable files are for root, which the child no longer is).
+    writable = {"/tmp", "/dev/shm"}
+    for point, flags in _mounts():
+        if point in writable or point == "/proc" or point.startswith("/proc/"):
+            continue
+        try:
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
+        except OSError as exc:
+            problems.append(f"read-only {point}: {exc.strerror}")
+    for point in ("/proc/sys", "/proc/sysrq-trigger"):
+        if not os.path.exists(point):
+            continue
+        try:
+            mount(point, point, None, MS_BIND)
+            mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+        except OSError as exc:
+            problems.append(f"read-only {point}: {exc.strerror}")
+    return FilesystemReport("/tmp/submission", problems)
+
+
+# --------------------------------------------------------------------------
 # 3. Resource limits
 # --------------------------------------------------------------------------
 def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int = 1024) -> None:
@@ -372,12 +556,14 @@ class _CapData(ctypes.Structure):
     _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
 
-def drop_privileges() -> list[str]:
-    """Give up every capability, for good; returns what could not be done.
+def drop_privileges(uid: int | None = None, gid: int | None = None) -> list[str]:
+    """Give up every capability, and root, for good; returns what could not be done.
 
     After this even uid 0 cannot remount, unmount, leave the namespaces or
     regain capabilities by running a program (the bounding set is empty and
-    ``no_new_privs`` is set).
+    ``no_new_privs`` is set). With ``uid``/``gid`` (a root grader), the process
+    also becomes that unprivileged user, with no supplementary groups: files
+    readable by root only stay unreadable.
     """
     problems: list[str] = []
     try:
@@ -403,6 +589,13 @@ def drop_privileges() -> list[str]:
         prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
     except OSError:
         pass  # kernels before 4.3 have no ambient set
+    if uid is not None and gid is not None and os.geteuid() == 0:
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)  # clears the permitted and effective sets too
+        except OSError as exc:
+            problems.append(f"becoming uid {uid}: {exc.strerror}")
     header = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_CapData * 2)()
     if _c().capset(ctypes.byref(header), ctypes.byref(data)) != 0:

@@ -95,6 +95,9 @@ class Zygote:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             env=env,
+            # A session of its own: the instructor's terminal is not its
+            # controlling terminal, so no child can ever open /dev/tty.
+            start_new_session=True,
         )
         theirs.close()
         ours.settimeout(ZYGOTE_TIMEOUT)
@@ -308,10 +311,14 @@ class Session:
         The submission's limits.
     deadline : float
         ``time.monotonic()`` value when the submission's total time runs out.
+    cgroup : Cgroup or None
+        The cgroup this run's processes join (:mod:`.cgroups`); the session
+        asks it whether a death was the memory limit.
     """
 
-    def __init__(self, zygote: Zygote, settings: dict, limits: Limits, deadline: float) -> None:
+    def __init__(self, zygote: Zygote, settings: dict, limits: Limits, deadline: float, cgroup: Any = None) -> None:
         self.zygote = zygote
+        self.cgroup = cgroup
         # The start-up messages carry their own one-time token too.
         self._start_token = secrets.token_hex(16)
         self.settings = {**settings, "limits": limits.for_child(), "token": self._start_token}
@@ -422,7 +429,7 @@ class Session:
                     if status is not None:
                         self._dead = True  # reaped: nothing left to kill
                     self.close()
-                    return Reply("died", detail=describe_status(status), acked=acked, seconds=elapsed)
+                    return Reply("died", detail=self._why_died(status), acked=acked, seconds=elapsed)
                 self.close()
                 return Reply(kind, acked=acked, seconds=elapsed, detail=msg.get("why", ""))
             if msg == {"ack": True}:
@@ -434,6 +441,14 @@ class Session:
                     self.close()
                     return Reply("oversize", acked=acked, seconds=elapsed, detail=msg)
             return Reply("ok", message=msg, acked=acked, seconds=elapsed)
+
+    def _why_died(self, status: int | None) -> str:
+        if self.cgroup is not None and self.cgroup.oom_kills():
+            return (
+                f"the notebook's processes together went over the memory limit ({self.limits.memory_mb} MB) "
+                "and the kernel killed one"
+            )
+        return describe_status(status)
 
     def _next_message(self, deadline: float, token: str, limit: int, pending: bytearray | None = None) -> tuple[str, dict]:
         """Pump the pipes until a whole message with ``token`` arrives, or a limit is hit."""
@@ -500,14 +515,26 @@ def session_settings(
     workdir: str,
     hide: list[str],
     namespaces: bool = True,
+    hardened: bool = True,
+    cgroup: list[str] | None = None,
 ) -> dict:
-    """The settings a child needs (plain data: they cross to the fork server)."""
+    """The settings a child needs (plain data: they cross to the fork server).
+
+    ``workdir`` is an empty folder of the grader's: the new root is built on
+    it, or, without namespaces, it is the child's working folder. ``hide``
+    names paths inside the child's view to cover (the answer key);
+    ``hardened=False`` is the isolation before the allow-list (for the
+    benchmark): no new session, IPC/UTS namespaces, cgroup or seccomp, and
+    ``hide`` then lists whatever must be hidden from the host's view.
+    """
     return {
         "exercise_module": exercise_module,
         "exercise_file": exercise_file,
         "workdir": workdir,
         "hide": hide,
         "namespaces": namespaces,
+        "hardened": hardened,
+        "cgroup": list(cgroup or []),
     }
 
 

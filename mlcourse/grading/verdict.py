@@ -174,8 +174,9 @@ class Grader:
     limits : Limits
         Time, memory, file, output limits per submission.
     hide : sequence of str
-        Folders and files the children must not see (the output folder, the
-        submissions).
+        Paths inside the children's allow-listed view to cover (the answer
+        key). With ``hardened=False``: everything to hide from the host's view
+        (the output folder, the submissions).
     namespaces : bool
         Use Linux namespaces when the kernel allows (False only for tests of
         the fallback).
@@ -184,6 +185,13 @@ class Grader:
     secret : bytes or None
         The grader secret the seeds are derived from (:mod:`.seeds`); None
         draws one for this Grader (stable for its lifetime only).
+    hardened : bool
+        The isolation of issue 11 (a session of its own, an allow-listed
+        filesystem, IPC and UTS namespaces, the cgroup, seccomp, an
+        unprivileged user); False for the isolation before it (benchmark).
+    cgroups : Cgroups or None
+        Where each run's cgroup is made (:mod:`.cgroups`); None: per-process
+        limits only.
     """
 
     def __init__(
@@ -195,6 +203,8 @@ class Grader:
         namespaces: bool = True,
         workroot: str | None = None,
         secret: bytes | None = None,
+        hardened: bool = True,
+        cgroups: Any = None,
     ) -> None:
         self.zygote = zygote
         self.limits = limits
@@ -202,6 +212,8 @@ class Grader:
         self.namespaces = namespaces
         self.workroot = workroot
         self.secret = secret if secret is not None else secrets.token_bytes(32)
+        self.hardened = hardened
+        self.cgroups = cgroups
 
     # -- the whole submission ------------------------------------------------
     def grade(self, sub: Submission) -> Graded:
@@ -359,20 +371,26 @@ class _Run:
         for ex in self.pending():
             self.results[ex.id] = _zero(ex, ERROR, f"Not graded: {why}.")
 
-    def _settings(self, workdir: str) -> dict:
+    def _settings(self, workdir: str, cgroup: Any) -> dict:
+        hardened = self.grader.hardened
         return session_settings(
             exercise_module=self.module.__name__,
             exercise_file=getattr(self.module, "__file__", None),
             workdir=workdir,
-            hide=[*self.grader.hide, workdir],
+            # With the allow-list the run's own folder is not even in view.
+            hide=list(self.grader.hide) if hardened else [*self.grader.hide, workdir],
             namespaces=self.grader.namespaces,
+            hardened=hardened,
+            cgroup=cgroup.procs if cgroup is not None else None,
         )
 
     def _attempt(self) -> bool:
         """One fresh child: run the cells, probe what is left. True when done."""
         workdir = tempfile.mkdtemp(prefix="mlcourse-grade-", dir=self.grader.workroot)
+        cgroups = self.grader.cgroups
+        cgroup = cgroups.new() if cgroups is not None and self.grader.hardened else None
         try:
-            session = Session(self.grader.zygote, self._settings(workdir), self.limits, self.deadline)
+            session = Session(self.grader.zygote, self._settings(workdir, cgroup), self.limits, self.deadline, cgroup)
             t0 = time.perf_counter()
             session.start()
             self.graded.timing["start"] += time.perf_counter() - t0
@@ -385,13 +403,18 @@ class _Run:
                 session.close()
                 self.graded.timing["child_cpu"] += session.cpu or 0.0
         finally:
+            if cgroup is not None:
+                peak = cgroup.peak_mb()
+                if peak is not None:
+                    self.graded.timing["peak_mb"] = max(self.graded.timing.get("peak_mb", 0.0), peak)
+                cgroup.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
     def _note_isolation(self, hello: dict) -> None:
+        for problem in hello.get("problems", []):
+            warn_once(f"isolation:{problem}", f"sandbox: {problem}")
         if hello.get("isolation") == "namespaces":
             self.graded.isolation = "namespaces"
-            for problem in hello.get("problems", []):
-                warn_once(f"isolation:{problem}", f"sandbox: {problem}")
         else:
             self.graded.isolation = "fallback"
             warn_once(

@@ -6,11 +6,19 @@ pandas, scikit-learn, matplotlib (Agg), IPython and the lessons' exercise
 definitions, builds an IPython shell with its history turned off and draws one
 figure, so fonts and caches are warm. Then, for each request, it forks:
 
-* the first fork (the *intermediate*) takes its own process group, enters new
-  mount, network and PID namespaces, forks again and waits;
-* the second fork (the *init* of the new PID namespace) isolates the
-  filesystem, sets resource limits, drops its capabilities and runs
+* the first fork (the *intermediate*) takes a session of its own (no
+  controlling terminal), joins the submission's cgroup (:mod:`.cgroups`),
+  enters new mount, network, PID, IPC and UTS namespaces, forks again and
+  waits;
+* the second fork (the *init* of the new PID namespace) builds its root from
+  the allow-list (:data:`ALLOW`, :func:`~.isolation.fresh_root`), sets
+  resource limits, drops its capabilities (and root, for an unprivileged
+  user), loads the seccomp filter (:mod:`.seccomp`) and runs
   :class:`~mlcourse.grading.runner.Runner` on the notebook's cells.
+
+The fork server itself runs in a session of its own, started so by the
+grader. It forgets each request once the child is forked: no child finds the
+grader's settings in its memory.
 
 Forking from here rather than from the grader matters twice: it costs a few
 milliseconds instead of the ~2 s of imports, and the child inherits nothing of
@@ -72,6 +80,7 @@ PRELOAD = (
     "mlcourse.deploy.registry",
     "mlcourse.monitor.drift",
     "mlcourse.grading.isolation",
+    "mlcourse.grading.seccomp",
     "mlcourse.grading.runner",
 )
 
@@ -81,7 +90,8 @@ HEAVY = ("numpy", "pandas", "sklearn", "matplotlib", "IPython")
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 SHELL: Any = None
-PROTECT: list[str] = []
+PROTECT: list[str] = []  # the view before the allow-list only
+ALLOW: list[str] = []
 # Hidden from every child on top of what the grader names: where credentials
 # usually live. Folders holding the Python installation are descended into.
 ALWAYS_HIDE = ["/root", "/home", "/etc/shadow", "/etc/gshadow", "/etc/ssh", "/run/secrets", "/var/run/secrets"]
@@ -106,7 +116,7 @@ def zygote_env(base: dict[str, str]) -> dict[str, str]:
 
 
 def _protected_paths() -> list[str]:
-    """What the child must still read: the interpreter, its libraries, mlcourse."""
+    """What the child must still read when paths are hidden (the view before the allow-list)."""
     import mlcourse
     from mlcourse import paths
 
@@ -122,9 +132,33 @@ def _protected_paths() -> list[str]:
     return sorted(found)
 
 
+def allowed_paths() -> list[str]:
+    """The allow-list of the child's filesystem: the Python installation and the
+    mlcourse package, nothing else of the host (``/usr`` for the system's
+    libraries and programs).
+
+    Only the folders Python needs are named: a virtual environment inside the
+    course's checkout, or an editable install of mlcourse, brings in the
+    environment and the package folder, never the whole checkout.
+    """
+    import site
+
+    import mlcourse
+
+    found = {"/usr"}
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        found.add(os.path.realpath(prefix))
+    found.add(str(Path(mlcourse.__file__).resolve().parent))
+    # Site folders on sys.path outside the prefixes (a user site, a --target).
+    for entry in [*site.getsitepackages(), site.getusersitepackages()]:
+        if entry in sys.path and os.path.isdir(entry):
+            found.add(os.path.realpath(entry))
+    return sorted(found)
+
+
 def preload() -> dict:
     """Import what children need and build the shell; report what failed."""
-    global SHELL, PROTECT
+    global SHELL, PROTECT, ALLOW
     start = time.perf_counter()
     # ``python -m`` put the grader's working directory first on sys.path; the
     # child must not depend on it (it may be a folder of submissions to hide).
@@ -157,6 +191,11 @@ def preload() -> dict:
     lessons = [m for name, m in sys.modules.items() if name.startswith("mlcourse.exercises.") and m is not None]
     runner.BASE = runner.trusted_snapshot(lessons)
     PROTECT = _protected_paths()
+    ALLOW = allowed_paths()
+    try:
+        import pyseccomp  # noqa: F401 - loaded once here; each child only builds its filter
+    except Exception:  # noqa: BLE001, S110 - each child says why it has no filter
+        pass
     gc.collect()
     # Keep the preloaded objects out of the collector's way: fewer pages
     # touched (and copied) in each child.
@@ -215,12 +254,54 @@ def _load_exercises(settings: dict) -> tuple[dict, list]:
     return exercises, [mod]
 
 
-def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None) -> None:
-    """The namespace's init: isolate, limit, then serve the grader. Never returns."""
+def _isolate(settings: dict, ns_problem: str | None) -> tuple[str, list[str]]:
+    """The child's filesystem view and working folder; what could not be done."""
     from mlcourse.grading import isolation
+
+    limits = settings["limits"]
+    uid, gid = _child_ids()
+    if ns_problem is not None:
+        # No namespaces: the grader's own folder for this run, made the child's.
+        workdir = settings["workdir"]
+        if uid is not None:
+            os.chown(workdir, uid, gid)
+        return workdir, []
+    if settings.get("hardened", True):
+        report = isolation.fresh_root(
+            root=settings["workdir"],
+            allow=ALLOW,
+            hide=settings.get("hide", []),
+            scratch_mb=int(limits["scratch_mb"]),
+            uid=os.geteuid() if uid is None else uid,
+            gid=os.getegid() if gid is None else gid,
+        )
+    else:
+        report = isolation.isolate_filesystem(
+            hide=[*settings.get("hide", []), *ALWAYS_HIDE],
+            protect=PROTECT,
+            fallback_workdir=settings["workdir"],
+            scratch_mb=int(limits["scratch_mb"]),
+        )
+    return report.workdir, report.problems
+
+
+def _child_ids() -> tuple[int | None, int | None]:
+    """The unprivileged user a root grader's child becomes; (None, None) when not root."""
+    from mlcourse.grading import isolation
+
+    if os.geteuid() != 0:
+        return None, None
+    return isolation.CHILD_UID, isolation.CHILD_GID
+
+
+def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None, problems: list[str]) -> None:
+    """The namespace's init: isolate, limit, then serve the grader. Never returns."""
+    from mlcourse.grading import isolation, seccomp
     from mlcourse.grading.runner import Channel, Runner
 
     channel = Channel(req, resp)
+    token = str(settings.get("token"))
+    hardened = bool(settings.get("hardened", True))
     marks = {"start": time.perf_counter()}
     try:
         for stream in (sys.stdout, sys.stderr):
@@ -247,18 +328,8 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None)
         exercises, modules = _load_exercises(settings)
         marks["exercises"] = time.perf_counter()
         limits = settings["limits"]
-        problems: list[str] = []
-        if ns_problem is None:
-            report = isolation.isolate_filesystem(
-                hide=[*settings.get("hide", []), *ALWAYS_HIDE],
-                protect=PROTECT,
-                fallback_workdir=settings["workdir"],
-                scratch_mb=int(limits["scratch_mb"]),
-            )
-            workdir = report.workdir
-            problems += report.problems
-        else:
-            workdir = settings["workdir"]
+        workdir, found = _isolate(settings, ns_problem)
+        problems += found
         marks["filesystem"] = time.perf_counter()
         os.chdir(workdir)
         _child_env(workdir)
@@ -267,33 +338,41 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None)
             fsize_mb=int(limits["fsize_mb"]),
             cpu_seconds=int(limits["cpu_seconds"]),
         )
-        # Without namespaces too: a root grader's child then cannot mount,
-        # trace or signal other users' processes, or read their private files.
-        dropped = isolation.drop_privileges()
-        if ns_problem is None:
+        # Without namespaces too: the child cannot mount, trace or signal
+        # other users' processes, and (a root grader's) reads what nobody can.
+        uid, gid = _child_ids() if hardened else (None, None)
+        dropped = isolation.drop_privileges(uid, gid)
+        if ns_problem is None or uid is not None:
             problems += dropped
         isolation.die_with_parent()
+        marks["privileges"] = time.perf_counter()
+        if hardened:
+            why = seccomp.install()
+            if why:
+                problems.append(why)
+        marks["seccomp"] = time.perf_counter()
         runner = Runner(SHELL, channel, exercises, modules)
         marks["runner"] = time.perf_counter()
         steps = list(marks.items())
-        channel.send(
-            settings["token"],
-            {
-                "hello": {
-                    "pid": os.getpid(),
-                    "isolation": "namespaces" if ns_problem is None else "fallback",
-                    "reason": ns_problem,
-                    "problems": problems,
-                    "workdir": workdir,
-                    "loaded": {name: name in sys.modules for name in HEAVY},
-                    "exercises": sorted(exercises),
-                    "setup_ms": {b[0]: round(1000 * (b[1] - a[1]), 1) for a, b in zip(steps, steps[1:])},
-                }
-            }
-        )
+        hello = {
+            "pid": os.getpid(),
+            "isolation": "namespaces" if ns_problem is None else "fallback",
+            "reason": ns_problem,
+            "problems": problems,
+            "workdir": workdir,
+            "uid": os.geteuid(),
+            "cgroup": bool(settings.get("cgroup")),
+            "seccomp": hardened and not any(p.startswith("no seccomp") for p in problems),
+            "loaded": {name: name in sys.modules for name in HEAVY},
+            "exercises": sorted(exercises),
+            "setup_ms": {b[0]: round(1000 * (b[1] - a[1]), 1) for a, b in zip(steps, steps[1:])},
+        }
+        # Nothing of the grader's request stays in the learner's reach.
+        settings.clear()
+        channel.send(token, {"hello": hello})
     except BaseException as exc:  # noqa: BLE001 - reported to the grader as its own failure
         try:
-            channel.send(str(settings.get("token")), {"fatal": f"{type(exc).__name__}: {exc}"})
+            channel.send(token, {"fatal": f"{type(exc).__name__}: {exc}"})
         finally:
             os._exit(71)
     try:
@@ -302,10 +381,28 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None)
         os._exit(0)
 
 
+def _join_cgroup(procs: list[str]) -> list[str]:
+    """Move this process (and so all it will start) into the submission's cgroup."""
+    problems = []
+    for path in procs:
+        try:
+            with open(path, "w") as fh:
+                fh.write(str(os.getpid()))
+        except OSError as exc:
+            problems.append(f"joining the cgroup {path}: {exc.strerror}")
+    return problems
+
+
 def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
     """The intermediate process. Never returns."""
     try:
-        os.setpgid(0, 0)
+        hardened = bool(settings.get("hardened", True))
+        if hardened:
+            # A session of its own: no controlling terminal, ever (and a
+            # process group the grader can kill as a whole).
+            os.setsid()
+        else:
+            os.setpgid(0, 0)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for fd in close:
@@ -314,15 +411,16 @@ def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
             except OSError:
                 pass
         req, resp, out = fds
+        problems = _join_cgroup(settings.get("cgroup") or [])
         if settings.get("namespaces", True):
             from mlcourse.grading.isolation import enter_namespaces
 
-            ns_problem = enter_namespaces()
+            ns_problem = enter_namespaces(more=hardened)
         else:
             ns_problem = "namespaces were turned off"
         pid = os.fork()
         if pid == 0:
-            _init(settings, req, resp, out, ns_problem)
+            _init(settings, req, resp, out, ns_problem, problems)
         os.close(req)
         os.close(out)
         try:
@@ -330,6 +428,7 @@ def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
         except OSError:
             pass
         os.close(resp)
+        settings.clear()
         _, status = os.waitpid(pid, 0)
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
@@ -418,6 +517,8 @@ def serve(sock: socket.socket) -> None:
             for fd in fds:
                 os.close(fd)
             continue
+        finally:
+            del data  # a child forked below must not find the raw request in memory
         op = msg.get("op")
         if op == "spawn":
             before = time.process_time()
