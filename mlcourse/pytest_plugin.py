@@ -24,6 +24,7 @@ The learner's code itself runs sandboxed, as with ``mlcourse grade``.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ import pytest
 _GRADED = pytest.StashKey[set]()
 _ZYGOTE = pytest.StashKey[Any]()
 _NOTEBOOKS = pytest.StashKey[list]()
+_CGROUPS = pytest.StashKey[Any]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,6 +89,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     zygote = config.stash.get(_ZYGOTE, None)
     if zygote is not None:
         zygote.close()
+    cgroups = config.stash.get(_CGROUPS, None)
+    if cgroups is not None:
+        cgroups.close()
+
+
+def _cgroups(limits: Any) -> Any:
+    from mlcourse.grading.cgroups import Cgroups
+
+    cgroups, _ = Cgroups.create(limits.memory_mb, limits.processes)
+    return cgroups
 
 
 def _is_graded(config: pytest.Config, path: Path) -> bool:
@@ -156,17 +168,22 @@ class GradedNotebook(pytest.File):
         if self._graded is None:
             from mlcourse.grading.limits import Limits
             from mlcourse.grading.sandbox import Zygote
+            from mlcourse.grading.seeds import ENV
             from mlcourse.grading.verdict import Grader
 
             config = self.config
+            limits = Limits(cell_timeout=float(config.getoption("grade_timeout")))
             zygote = config.stash.get(_ZYGOTE, None)
             if zygote is None:
                 zygote = Zygote()
                 zygote.start()
                 config.stash[_ZYGOTE] = zygote
-            limits = Limits(cell_timeout=float(config.getoption("grade_timeout")))
-            hide = [str(self.path.resolve().parent), str(self.path.resolve())]
-            self._graded = Grader(zygote, limits, hide=hide).grade(self.submission)
+                config.stash[_CGROUPS] = _cgroups(limits)
+            # $MLCOURSE_GRADER_SECRET, as for `mlcourse grade`: the same inputs
+            # on every run; without it, inputs drawn for this run.
+            secret = os.environ.get(ENV, "").encode() or None
+            grader = Grader(zygote, limits, secret=secret, cgroups=config.stash.get(_CGROUPS, None))
+            self._graded = grader.grade(self.submission)
         return self._graded
 
 

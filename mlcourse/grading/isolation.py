@@ -516,11 +516,27 @@ def fresh_root(
 # --------------------------------------------------------------------------
 # 3. Resource limits
 # --------------------------------------------------------------------------
+def mapped_bytes() -> int:
+    """This process's address space now (``VmSize``), 0 where /proc does not say."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
 def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int = 1024) -> None:
     """Hard resource limits for this process and everything it starts.
 
     ``RLIMIT_AS`` makes a 30 GB allocation fail with MemoryError instead of
-    waking the OOM killer; Python ignores SIGXFSZ, so an oversized file is an
+    waking the OOM killer: it is what the process has mapped already (the
+    preloaded libraries, about 400 MB of address space, mostly shared with the
+    fork server) plus ``memory_mb``, so the learner's code gets ``memory_mb``
+    of its own. The cgroup (:mod:`.cgroups`) bounds the submission's real
+    memory as a whole. Python ignores SIGXFSZ, so an oversized file is an
     OSError; ``RLIMIT_CPU`` is a backstop behind the parent's wall-clock limits.
     """
     def lim(which: int, value: int) -> None:
@@ -532,7 +548,7 @@ def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int =
         except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             pass
 
-    lim(resource.RLIMIT_AS, memory_mb * 1024 * 1024)
+    lim(resource.RLIMIT_AS, mapped_bytes() + memory_mb * 1024 * 1024)
     lim(resource.RLIMIT_FSIZE, fsize_mb * 1024 * 1024)
     soft_cpu = max(1, cpu_seconds)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)

@@ -116,8 +116,10 @@ def test_environment_stdin_and_limits(session):
     assert value(session, "__import__('os').environ['HOME']") == session.hello["workdir"]
     msg = run(session, "input()")
     assert msg["ename"] == "EOFError"  # stdin is /dev/null
-    limit = value(session, "__import__('resource').getrlimit(__import__('resource').RLIMIT_AS)")
-    assert limit == [LIMITS.memory_mb * 2**20] * 2
+    # Address space: what the preloaded libraries map, plus the notebook's own memory.
+    limit, vm = value(session, "[__import__('resource').getrlimit(__import__('resource').RLIMIT_AS)[0], "
+                               "__import__('mlcourse.grading.isolation').grading.isolation.mapped_bytes()]")
+    assert LIMITS.memory_mb * 2**20 < limit <= vm + LIMITS.memory_mb * 2**20
     msg = run(session, "x = bytearray(30 * 2**30)")
     assert msg["ename"] == "MemoryError"
 
@@ -271,3 +273,83 @@ def test_forged_answers_with_the_right_token_are_still_bounded(zygote, demo_modu
         s.request({"op": "cell", "source": FORGE + "def double(x):\n    forge(b'{\"probe\": [' + b'[],' * 300_000 + b'[]]}')"})
         reply = s.request({"op": "probe", "exercise": "demo.double", "inputs": [[3], [4]]})
         assert reply.kind == "oversize" and "lists and objects" in reply.detail
+
+
+def test_the_child_has_its_own_ipc_uts_mount_net_and_pid_namespaces_and_session(session):
+    if session.hello["isolation"] != "namespaces":
+        pytest.skip("no namespaces here")
+    kinds = ["ipc", "uts", "mnt", "net", "pid"]
+    theirs = value(session, f"[__import__('os').readlink('/proc/self/ns/' + k) for k in {kinds!r}]")
+    ours = [os.readlink(f"/proc/self/ns/{k}") for k in kinds]
+    assert all(a != b for a, b in zip(theirs, ours)), (theirs, ours)
+    # no controlling terminal, and a session that is not the grader's
+    assert value(session, "int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[4])") == 0
+    assert os.getsid(session.pid) == session.pid != os.getsid(0)
+
+
+def test_the_seccomp_filter_refuses_what_a_notebook_never_needs_and_nothing_else(session):
+    if not session.hello.get("seccomp"):
+        pytest.skip(f"no seccomp filter here: {session.hello['problems']}")
+    got = value(session, """(lambda ctypes, errno, os, threading: (
+        lambda libc: {
+            "clone3": (libc.syscall(435, 0, 0), errno.errorcode[ctypes.get_errno()]),
+            "keyctl": (libc.syscall(250, 0, 0), errno.errorcode[ctypes.get_errno()]),
+            "mount": (libc.mount(b"none", b"/tmp", b"tmpfs", 0, None), errno.errorcode[ctypes.get_errno()]),
+            "thread": (lambda t: (t.start(), t.join(), "ok")[2])(threading.Thread(target=int)),
+            "fork": (lambda pid: pid == 0 and os._exit(7) or os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))(os.fork()),
+        })(ctypes.CDLL(None, use_errno=True)))(
+        __import__('ctypes'), __import__('errno'), __import__('os'), __import__('threading'))""")
+    assert got == {"clone3": [-1, "ENOSYS"], "keyctl": [-1, "EPERM"], "mount": [-1, "EPERM"], "thread": "ok", "fork": 7}
+
+
+def test_the_scratch_space_counts_against_the_submissions_memory(zygote, demo_module, tmp_path):
+    """tmpfs pages are charged to the cgroup that writes them: 600 MB of files
+    in a 1 GB scratch space do not fit in a 384 MB submission."""
+    from mlcourse.grading.cgroups import Cgroups
+
+    cgs, why = Cgroups.create(384, 64)
+    if cgs is None:
+        pytest.skip(f"no cgroups here: {why}")
+    cgroup = cgs.new()
+    limits = Limits(cell_timeout=30, memory_mb=384, scratch_mb=1024)
+    settings = session_settings(
+        exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[], cgroup=cgroup.procs
+    )
+    # files of 100 MB each, under the 256 MB file-size limit
+    write = (
+        "for n in range({n}):\n    with open(f'/tmp/{name}{{n}}', 'wb') as fh:\n"
+        "        for _ in range(100):\n            fh.write(b'x' * 2**20)"
+    )
+    try:
+        with Session(zygote, settings, limits, time.monotonic() + 60, cgroup) as s:
+            s.start()
+            assert s.hello["cgroup"] is True
+            reply = s.request({"op": "cell", "source": write.format(name="small", n=1)})
+            assert reply.message == {"status": "ok"}, (reply.kind, reply.detail)  # 100 MB fit
+            reply = s.request({"op": "cell", "source": write.format(name="big", n=6)})
+            assert reply.kind == "died" and "memory limit (384 MB)" in reply.detail, (reply.kind, reply.detail, reply.message)
+        assert cgroup.oom_kills() >= 1
+    finally:
+        cgroup.close()
+        cgs.close()
+
+
+def test_without_namespaces_a_root_graders_child_is_nobody(zygote, demo_module, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("only a root grader drops to nobody")
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    (private / "gradebook.db").write_text("secret")
+    work = tmp_path / "work"
+    work.mkdir()
+    tmp_path.chmod(0o711)
+    settings = session_settings(
+        exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(work), hide=[], namespaces=False
+    )
+    with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
+        s.start()
+        assert s.hello["isolation"] == "fallback" and s.hello["uid"] == 65534
+        msg = run(s, f"open({str(private / 'gradebook.db')!r}).read()")
+        assert msg["ename"] == "PermissionError"
+        assert run(s, "open('mine.txt', 'w').write('x')")["status"] == "ok"  # its own folder is its own
+        assert s.request({"op": "cell", "source": "import os\nassert os.getcwd() == " + repr(str(work))}).message["status"] == "ok"
