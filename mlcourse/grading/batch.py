@@ -272,7 +272,7 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, s
                 except Exception as exc:  # noqa: BLE001 - a grader bug must not end the batch
                     graded = Graded(submission=o.submission, grader_version=grader_version(o.submission.lesson))
                     graded.error = f"grading failed: {type(exc).__name__}: {exc}"
-                    log.error("grading %s failed:\n%s", o.submission.path, traceback.format_exc())
+                    log.error("grading %s failed:\n%s", text.terminal(o.submission.path), traceback.format_exc())
                 done.put((i, graded))
 
         threads = [threading.Thread(target=worker, name=f"mlcourse-grade-{n}", daemon=True) for n in range(jobs)]

@@ -276,6 +276,14 @@ def refuse_duplicates(subs: Sequence[Submission]) -> None:
 
 def discover(paths: Sequence[Path | str]) -> list[Submission]:
     """Find and read every submission under ``paths``; refuse those in doubt."""
-    subs = [load(path, learner) for path, learner in find_notebooks(paths)]
+    subs = [_load_or_error(path, learner) for path, learner in find_notebooks(paths)]
     refuse_duplicates(subs)
     return subs
+
+
+def _load_or_error(path: Path, learner: str) -> Submission:
+    try:
+        return load(path, learner)
+    except Exception as exc:  # noqa: BLE001 - a bug here must cost one submission, not the batch
+        log.error(f"reading {text.terminal(path)} failed: {type(exc).__name__}: {text.terminal(exc)}")
+        return Submission(path, learner, text.clean(path.stem), error=f"the grader could not read this file ({type(exc).__name__})")

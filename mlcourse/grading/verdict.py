@@ -66,10 +66,14 @@ class Graded:
     grader_version: str = ""
     isolation: str = ""
     replays: int = 0
-    # Where the time went (seconds): starting children, running cells,
-    # probing in the child, judging here. For the benchmark and the curious.
+    # Where the time went (seconds): starting children (of which "setup" is
+    # the children's own set-up: filesystem, limits, privileges, filter),
+    # running cells, probing in the child, judging here; "peak_mb" where a
+    # cgroup measured it. For the benchmark and the curious.
     timing: dict[str, float] = field(
-        default_factory=lambda: {"start": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "child_cpu": 0.0, "grader_cpu": 0.0}
+        default_factory=lambda: {
+            "start": 0.0, "setup": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "child_cpu": 0.0, "grader_cpu": 0.0,
+        }
     )
 
     @property
@@ -394,6 +398,7 @@ class _Run:
             t0 = time.perf_counter()
             session.start()
             self.graded.timing["start"] += time.perf_counter() - t0
+            self.graded.timing["setup"] += sum(v for v in session.hello.get("setup_ms", {}).values() if isinstance(v, (int, float))) / 1000
             try:
                 self._note_isolation(session.hello)
                 if not self._run_cells(session):

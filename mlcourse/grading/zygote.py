@@ -145,14 +145,13 @@ def allowed_paths() -> list[str]:
 
     import mlcourse
 
-    found = {"/usr"}
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
-        found.add(os.path.realpath(prefix))
-    found.add(str(Path(mlcourse.__file__).resolve().parent))
+    wanted = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(mlcourse.__file__)]
     # Site folders on sys.path outside the prefixes (a user site, a --target).
-    for entry in [*site.getsitepackages(), site.getusersitepackages()]:
-        if entry in sys.path and os.path.isdir(entry):
-            found.add(os.path.realpath(entry))
+    wanted += [e for e in [*site.getsitepackages(), site.getusersitepackages()] if e in sys.path and os.path.isdir(e)]
+    found = {"/usr"}
+    for path in wanted:
+        # Both as Python names it and where it really is (a prefix behind a link).
+        found.update({os.path.abspath(path), os.path.realpath(path)})
     return sorted(found)
 
 

@@ -99,3 +99,18 @@ def test_reads_are_capped_while_reading_too(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="not graded"):
         discover.read_capped(path, limit=50)
     assert discover.read_capped(path, limit=200) == path.read_bytes()
+
+
+def test_a_bug_reading_one_file_costs_that_file_only(tmp_path, write_nb, make_submission, demo_lessons, monkeypatch):
+    write_nb(tmp_path / "ann" / "x.ipynb", make_submission())
+    write_nb(tmp_path / "bob" / "x.ipynb", make_submission())
+    real = discover.load
+
+    def flaky(path, learner):
+        if learner == "ann":
+            raise KeyError("a bug")
+        return real(path, learner)
+
+    monkeypatch.setattr(discover, "load", flaky)
+    subs = {s.learner: s for s in discover.discover([tmp_path])}
+    assert "could not read this file (KeyError)" in subs["ann"].error and subs["bob"].notebook is not None
