@@ -1,4 +1,5 @@
-"""Benchmark: the grader's overhead per submission, against plain Python.
+"""Benchmark: the grader's overhead per submission, against plain Python, and
+the cost of issue 11's isolation against the isolation before it.
 
 Builds 20 submissions of a lesson (correct, untouched, wrong and broken,
 mixed), then, in the same run:
@@ -7,17 +8,22 @@ mixed), then, in the same run:
    submission's cells, exactly the cells the grader runs, each submission in a
    fresh namespace, and then checks every exercise in-process, as the
    notebook's check cells would (``Exercise.run``: inputs, probe, verdict);
-2. **grader**: ``mlcourse grade`` on the 20 notebooks with ``--jobs 2``.
+2. **grader, before**: ``mlcourse grade`` on the 20 notebooks with ``--jobs 2``
+   and the isolation before issue 11 (``Options(hardened=False)``: namespaces,
+   the host's mounts read-only with a list of paths hidden, rlimits);
+3. **grader, now**: the same with today's isolation (a session of its own, a
+   root built from an allow-list, IPC/UTS namespaces, a cgroup per run, an
+   unprivileged user, the seccomp filter).
 
-It prints, per submission, the plain time (cells, and cells + checks), the
-grader's wall time for that submission, and the overhead
-``grader - (cells + checks)``, then the medians and the batch totals.
-Nothing is asserted: timings depend on the machine and its load.
+It prints, per submission, the plain time (cells + checks), each grader's wall
+time and child start-up time, and what the new isolation adds; then the
+medians and the batch totals. Nothing is asserted: timings depend on the
+machine and its load.
 
 Usage::
 
-    python benchmarks/grading.py                    # lesson 01_data, 20 submissions, --jobs 2
-    python benchmarks/grading.py --lesson 00_lifecycle_overview --jobs 2
+    python benchmarks/grading.py                    # lesson 01_data, 20 submissions, --jobs 2, both isolations
+    python benchmarks/grading.py --lesson 00_lifecycle_overview --isolation now
 """
 from __future__ import annotations
 
@@ -165,20 +171,30 @@ def plain_worker(lesson: str, paths: list[str]) -> None:
 # --------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------
+def _grade(root: Path, name: str, jobs: int, timeout: float, hardened: bool) -> tuple[object, float]:
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    t0 = time.perf_counter()
+    report = run(Options(paths=[root / "subs"], out=root / name, jobs=jobs, limits=Limits(cell_timeout=timeout),
+                         progress=False, hardened=hardened))
+    return report, time.perf_counter() - t0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--lesson", default="01_data")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--isolation", choices=["both", "now", "before"], default="both",
+                        help="which graders to run (default: both, side by side)")
     parser.add_argument("--plain", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.plain is not None:
         plain_worker(args.lesson, args.plain)
         return
 
-    from mlcourse.grading.batch import Options, run
-    from mlcourse.grading.sandbox import Limits
-
+    kinds = {"both": [("before", False), ("now", True)], "now": [("now", True)], "before": [("before", False)]}[args.isolation]
     with tempfile.TemporaryDirectory(prefix="mlcourse-bench-") as tmp:
         root = Path(tmp)
         subs = build(args.lesson, root / "subs")
@@ -193,39 +209,48 @@ def main() -> None:
         plain_total = time.perf_counter() - t0
         plain = json.loads(proc.stdout.strip().splitlines()[-1])
         by_path = {r["path"]: r for r in plain["runs"]}
+        graded = {name: _grade(root, f"out-{name}", args.jobs, args.timeout, hardened) for name, hardened in kinds}
 
-        t0 = time.perf_counter()
-        report = run(Options(paths=[root / "subs"], out=root / "out", jobs=args.jobs,
-                             limits=Limits(cell_timeout=args.timeout), progress=False))
-        grader_total = time.perf_counter() - t0
-
-    rows = []
+    names = [name for name, _ in kinds]
+    per = {name: {str(o.submission.path): o.graded for o in report.outcomes} for name, (report, _) in graded.items()}
     print()
-    print("Wall-clock seconds per submission (plain: one process, sequential; grader: --jobs "
-          f"{args.jobs}), then CPU seconds (load-independent).")
-    print(f"{'submission':<14} {'score':>7} | {'cells':>6} {'+checks':>7} {'grader':>7} {'overhead':>8} | "
-          f"{'cpu plain':>9} {'cpu grader':>10} {'overhead':>8} | {'start':>5} {'replays':>7}")
-    for o in sorted(report.outcomes, key=lambda o: str(o.submission.path)):
-        g = o.graded
-        p = by_path[str(o.submission.path)]
+    print(f"Wall-clock seconds per submission (plain: one process, sequential; graders: --jobs {args.jobs}); "
+          "start: starting the sandboxed children.")
+    print("CPU: the child's and the grader thread's CPU seconds (load-independent).")
+    head = f"{'submission':<14} {'score':>7} | {'plain':>6} | " + " | ".join(f"{n + ' grader':>13} {'start':>6} {'CPU':>6}" for n in names)
+    if len(names) == 2:
+        head += f" | {'added':>6} {'start':>6} {'CPU':>6}"
+    print(head)
+    rows = []
+    for _, path in sorted(subs, key=lambda s: str(s[1])):
+        p = by_path[str(path)]
         base = p["cells"] + p["checks"]
-        t = g.timing
-        cpu = t["child_cpu"] + t["grader_cpu"]
-        rows.append((p["cells"], base, g.seconds, g.seconds - base, p["cpu"], cpu, cpu - p["cpu"], t["start"]))
-        print(f"{o.submission.path.parent.name:<14} {g.score:>3g}/{g.max_score:<3g} | {p['cells']:>6.2f} {base:>7.2f} "
-              f"{g.seconds:>7.2f} {g.seconds - base:>+8.2f} | {p['cpu']:>9.2f} {cpu:>10.2f} {cpu - p['cpu']:>+8.2f} | "
-              f"{t['start']:>5.2f} {g.replays:>7}")
+        gs = [per[n][str(path)] for n in names]
+        cpu = [g.timing["child_cpu"] + g.timing["grader_cpu"] for g in gs]
+        row = [base] + [x for g, c in zip(gs, cpu) for x in (g.seconds, g.timing["start"], c)]
+        line = f"{path.parent.name:<14} {gs[-1].score:>3g}/{gs[-1].max_score:<3g} | {base:>6.2f} | "
+        line += " | ".join(f"{g.seconds:>13.2f} {g.timing['start']:>6.3f} {c:>6.2f}" for g, c in zip(gs, cpu))
+        if len(gs) == 2:
+            added = [gs[1].seconds - gs[0].seconds, gs[1].timing["start"] - gs[0].timing["start"], cpu[1] - cpu[0]]
+            row += added
+            line += f" | {added[0]:>+6.2f} {added[1]:>+6.3f} {added[2]:>+6.2f}"
+        rows.append(row)
+        print(line)
     med = [statistics.median(c) for c in zip(*rows)]
     print()
-    print(f"median wall: plain cells {med[0]:.2f} s, cells + checks {med[1]:.2f} s, grader {med[2]:.2f} s, "
-          f"overhead {med[3]:+.2f} s (starting children {med[7]:.2f} s)")
-    print(f"median CPU:  plain {med[4]:.2f} s, grader (child + grader thread) {med[5]:.2f} s, overhead {med[6]:+.2f} s")
-    first = [r for r, o in zip(rows, sorted(report.outcomes, key=lambda o: str(o.submission.path))) if o.graded.replays == 0]
-    if first:
-        print(f"median CPU overhead without replays ({len(first)} submissions): {statistics.median(r[6] for r in first):+.2f} s")
+    parts = [f"plain cells + checks {med[0]:.2f} s"]
+    for i, n in enumerate(names):
+        parts.append(f"grader {n} {med[1 + 3 * i]:.2f} s (starting children {med[2 + 3 * i]:.3f} s, CPU {med[3 + 3 * i]:.2f} s)")
+    print("median per submission: " + "; ".join(parts))
+    if len(names) == 2:
+        print(f"added by the new isolation, median per submission: {med[-3]:+.3f} s wall (load-dependent), "
+              f"{med[-2]:+.3f} s starting children, {med[-1]:+.3f} s CPU (target: <= 0.1 s)")
+    setups = {n: statistics.median(g.timing.get("setup", 0.0) for g in per[n].values()) for n in names}
+    print("child set-up inside the sandbox per submission (its filesystem, limits, privileges, filter), median: "
+          + ", ".join(f"{n} {1000 * setups[n]:.1f} ms" for n in names))
     print(f"batch: plain process {plain_total:.1f} s (imports {plain['imports']:.1f} s, sequential); "
-          f"grader {grader_total:.1f} s with --jobs {args.jobs} (fork server start included); "
-          f"load average now {os.getloadavg()[0]:.1f}")
+          + "; ".join(f"grader {n} {graded[n][1]:.1f} s" for n in names)
+          + f" with --jobs {args.jobs} (fork server start included); load average now {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
