@@ -146,8 +146,12 @@ def allowed_paths() -> list[str]:
     import mlcourse
 
     wanted = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(mlcourse.__file__)]
-    # Site folders on sys.path outside the prefixes (a user site, a --target).
-    wanted += [e for e in [*site.getsitepackages(), site.getusersitepackages()] if e in sys.path and os.path.isdir(e)]
+    # Site folders on sys.path outside the prefixes: a user site, or one a
+    # .pth file adds (an environment borrowing another's packages). Other
+    # entries (a checkout an editable install points at, the working
+    # directory) are not: they may hold anything.
+    sites = [*site.getsitepackages(), site.getusersitepackages()]
+    wanted += [e for e in sys.path if (e in sites or os.path.basename(e) in ("site-packages", "dist-packages")) and os.path.isdir(e)]
     found = {"/usr"}
     for path in wanted:
         # Both as Python names it and where it really is (a prefix behind a link).

@@ -353,3 +353,18 @@ def test_without_namespaces_a_root_graders_child_is_nobody(zygote, demo_module, 
         assert msg["ename"] == "PermissionError"
         assert run(s, "open('mine.txt', 'w').write('x')")["status"] == "ok"  # its own folder is its own
         assert s.request({"op": "cell", "source": "import os\nassert os.getcwd() == " + repr(str(work))}).message["status"] == "ok"
+
+
+def test_the_allow_list_is_the_python_installation_and_the_package_never_the_checkout(monkeypatch, tmp_path):
+    import sys
+
+    import mlcourse
+    from mlcourse.grading import zygote
+
+    borrowed = tmp_path / "other-env" / "site-packages"  # added to sys.path by a .pth file
+    borrowed.mkdir(parents=True)
+    checkout = Path(mlcourse.__file__).resolve().parents[1]  # where an editable install may point sys.path
+    monkeypatch.setattr(sys, "path", [str(checkout), "", str(tmp_path), str(borrowed), *sys.path])
+    allowed = zygote.allowed_paths()
+    assert str(borrowed) in allowed and str(Path(mlcourse.__file__).resolve().parent) in allowed
+    assert str(checkout) not in allowed and str(tmp_path) not in allowed and "" not in allowed
