@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from mlcourse.deploy.registry import load_model
-from mlcourse.lifecycle import SHIFT_DOWN, SHIFT_UP, SPREAD_FEATURE, main
+from mlcourse.lifecycle import SHIFT_DOWN, SHIFT_UP, SPREAD_FEATURE, data_stage, main, train_stage
 
 # sklearn's classification_report exactly as the lesson outline prints it.
 OUTLINE_REPORT = """\
@@ -137,3 +137,23 @@ def test_out_cannot_be_created(tmp_path: Path, capsys) -> None:
     assert len(captured.err.strip().splitlines()) == 1
     assert captured.err.startswith("mlcourse lifecycle: error: --out ")
     assert "choose a folder" in captured.err
+
+
+def test_each_stage_runs_alone_and_prints_its_part_of_the_report(lifecycle_run) -> None:
+    # run() is one function per stage: called by hand, the first two print
+    # exactly their sections of the CLI's report and hand on what comes next.
+    result, _ = lifecycle_run
+    lines: list[str] = []
+
+    def say(line: str = "") -> None:
+        lines.append(line)
+
+    split, data_figures = data_stage(say)
+    assert lines[:2] == ["", "STAGE 1/4  DATA"]
+    assert data_figures["n_train"] == len(split.X_train) == 1600
+    data_section = "\n".join(lines)
+    lines.clear()
+    _, train_figures = train_stage(split, say)
+    assert lines[:2] == ["", "STAGE 2/4  TRAIN"]
+    assert train_figures["accuracy_text"] == "0.9350"
+    assert data_section + "\n" + "\n".join(lines) + "\nSTAGE 3/4  DEPLOY" in result.stdout
