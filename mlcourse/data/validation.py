@@ -35,6 +35,8 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
+from mlcourse.metrics import roc_auc
+
 __all__ = [
     "RULES",
     "DTYPES",
@@ -1106,9 +1108,7 @@ def normalize_categories(
 
 
 def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    auc = float(roc_auc_score(y, score))
+    auc = roc_auc(y, score)
     # A feature that ranks the classes backwards is just as telling.
     return max(auc, 1.0 - auc)
 

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from mlcourse.metrics import average_precision, roc_auc
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from sklearn.pipeline import Pipeline
@@ -183,27 +185,6 @@ def make_fraud_model(C: float = 1.0) -> Any:
     return make_pipeline(FunctionTransformer(_design), StandardScaler(), LogisticRegression(C=C, max_iter=1000))
 
 
-def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
-    """sklearn's ``average_precision_score`` (step-wise, ties as one threshold), in numpy."""
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s_sorted)), y.size - 1]  # last row of each distinct score
-    tps = np.cumsum(y_sorted)[last]
-    precision = tps / (last + 1)
-    recall = tps / tps[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
-
-
-def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
-    """ROC-AUC as the Mann-Whitney statistic (average ranks for ties): sklearn's value."""
-    from scipy.stats import rankdata
-
-    ranks = rankdata(s)
-    pos = y == 1
-    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def score_metrics(y: Any, scores: Any, threshold: float = 0.5) -> dict[str, float]:
     """PR-AUC, ROC-AUC, accuracy, precision and recall of fraud scores.
 
@@ -235,8 +216,8 @@ def score_metrics(y: Any, scores: Any, threshold: float = 0.5) -> dict[str, floa
         "recall": tp / int((y == 1).sum()) if (y == 1).any() else math.nan,
     }
     if 0 < y.sum() < y.size:
-        out["pr_auc"] = _average_precision(y, s)
-        out["roc_auc"] = _roc_auc(y, s)
+        out["pr_auc"] = average_precision(y, s)
+        out["roc_auc"] = roc_auc(y, s)
     return out
 
 
@@ -268,7 +249,7 @@ def score_metric(y: np.ndarray, s: np.ndarray, metric: str) -> float:
     0.75
     """
     if metric == "pr_auc":
-        return _average_precision(y, s)
+        return average_precision(y, s)
     if metric == "roc_auc":
-        return _roc_auc(y, s)
+        return roc_auc(y, s)
     return float(np.mean((s >= 0.5) == (y == 1)))
