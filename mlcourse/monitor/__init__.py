@@ -8,6 +8,10 @@
 3. :mod:`.retraining`: when to retrain (a policy table), backtests of
    retraining policies, and the feedback loop back to Data and Train.
 
+:mod:`.thresholds` holds what the service's alerts and the retraining
+policies share: a condition ``metric op number``, parsed and checked one way;
+:mod:`.experiments`, the lesson experiments behind the choice of drift tests.
+
 Monitoring sits on top of the other stages: it reads what deployment
 (:mod:`mlcourse.deploy`) logged, refits the models of :mod:`mlcourse.train`
 on data from :mod:`mlcourse.data`, and is imported by none of them.

@@ -38,16 +38,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 # The fraud model is defined in the Train stage; the names below are re-exported
 # because the lessons reach the model through this module (retraining.score_metrics).
+from mlcourse.monitor.thresholds import NEGATION, Threshold
 from mlcourse.train.fraud_model import (
     MODEL_FEATURES,
     MONITORED_FEATURES,
@@ -130,9 +130,6 @@ class MonitoringState:
 
 STATE_METRICS = ("performance", "baseline_performance", "performance_drop", "drift_share",
                  "new_labels", "model_age_days")
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
-}
 
 
 def _fmt(x: float) -> str:
@@ -140,7 +137,7 @@ def _fmt(x: float) -> str:
 
 
 @dataclass(frozen=True)
-class Rule:
+class Rule(Threshold):
     """One row of a policy: ``metric op threshold``, e.g. ``drift_share >= 0.5``.
 
     Examples
@@ -149,36 +146,20 @@ class Rule:
     (True, 'model_age_days 45 >= 30')
     """
 
-    metric: str
-    op: str
-    threshold: float
+    kind: ClassVar[str] = "rule"
 
     def __post_init__(self) -> None:
         if self.metric not in STATE_METRICS:
             raise ValueError(f"unknown state metric {self.metric!r}; choose from {sorted(STATE_METRICS)}")
-        if self.op not in _OPS:
-            raise ValueError(f"op must be one of {sorted(_OPS)}, got {self.op!r}")
-        if not isinstance(self.threshold, (int, float, np.number)) or not math.isfinite(float(self.threshold)):
-            raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
-
-    @classmethod
-    def parse(cls, text: str) -> Rule:
-        parts = str(text).split()
-        if len(parts) != 3 or parts[1] not in _OPS:
-            raise ValueError(f"write a rule as 'metric op number' with op in {sorted(_OPS)}, got {text!r}")
-        try:
-            value = float(parts[2])
-        except ValueError:
-            raise ValueError(f"rule threshold must be a number in {text!r}") from None
-        return cls(parts[0], parts[1], value)
+        super().__post_init__()
 
     def check(self, state: MonitoringState) -> tuple[bool | None, str]:
         """(holds?, explanation); holds is None when the state lacks the value."""
         value = state.value(self.metric)
         if value is None:
             return None, f"{self.metric} unknown"
-        holds = bool(_OPS[self.op](value, float(self.threshold)))
-        shown = self.op if holds else {">": "<=", ">=": "<", "<": ">=", "<=": ">"}[self.op]
+        holds = self.holds(value)
+        shown = self.op if holds else NEGATION[self.op]
         return holds, f"{self.metric} {_fmt(value)} {shown} {_fmt(float(self.threshold))}"
 
 

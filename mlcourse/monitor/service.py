@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import math
-import operator
 import os
 import sqlite3
 import threading
@@ -56,10 +55,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
+
+from mlcourse.monitor.thresholds import Threshold
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -548,13 +549,8 @@ def window_metrics(
 
 # --------------------------------------------------------------------------- alerts
 
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
-}
-
-
 @dataclass(frozen=True)
-class Alert:
+class Alert(Threshold):
     """A threshold rule on one metric, checked in every window.
 
     Parameters
@@ -578,29 +574,10 @@ class Alert:
     Alert(metric='error_rate', op='>=', threshold=0.02, name=None, min_requests=0)
     """
 
-    metric: str
-    op: str
-    threshold: float
     name: str | None = None
     min_requests: int = 0
 
-    def __post_init__(self) -> None:
-        if self.op not in _OPS:
-            raise ValueError(f"op must be one of {sorted(_OPS)}, got {self.op!r}")
-        if not isinstance(self.threshold, (int, float, np.number)) or not math.isfinite(float(self.threshold)):
-            raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
-
-    @classmethod
-    def parse(cls, text: str, **kwargs: Any) -> Alert:
-        """``"latency_p95_ms > 250"`` -> ``Alert("latency_p95_ms", ">", 250.0)``."""
-        parts = str(text).split()
-        if len(parts) != 3 or parts[1] not in _OPS:
-            raise ValueError(f"write an alert as 'metric op number' with op in {sorted(_OPS)}, got {text!r}")
-        try:
-            value = float(parts[2])
-        except ValueError:
-            raise ValueError(f"alert threshold must be a number, got {parts[2]!r} in {text!r}") from None
-        return cls(parts[0], parts[1], value, **kwargs)
+    kind: ClassVar[str] = "alert"
 
     @property
     def label(self) -> str:
@@ -610,7 +587,7 @@ class Alert:
         """True if the alert fires, False if not, None when there is no value."""
         if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
             return None
-        return bool(_OPS[self.op](float(value), float(self.threshold)))
+        return self.holds(value)
 
 
 #: A starting rule set: a latency SLO, errors, silent null outputs, no traffic.
