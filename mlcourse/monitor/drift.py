@@ -56,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "DRIFT_TESTS",
     "DriftReport",
     "DriftResult",
     "chi2_test",
@@ -459,7 +460,8 @@ def z_test(reference: Any, current: Any, *, threshold: float = 0.05) -> DriftRes
     return DriftResult("z", float(z), threshold, p < threshold, p_value=p)
 
 
-_TESTS: dict[str, Callable[..., DriftResult]] = {
+#: Every test by its evidently name, the names ``drift_report(tests=...)`` takes.
+DRIFT_TESTS: dict[str, Callable[..., DriftResult]] = {
     "psi": psi,
     "jensenshannon": jensen_shannon,
     "wasserstein": wasserstein,
@@ -471,8 +473,8 @@ _TESTS: dict[str, Callable[..., DriftResult]] = {
 
 def _test_name(name: str) -> str:
     key = _ALIASES.get(str(name).lower(), str(name).lower())
-    if key not in _TESTS:
-        raise ValueError(f"unknown drift test {name!r}; choose from {sorted(_TESTS)}")
+    if key not in DRIFT_TESTS:
+        raise ValueError(f"unknown drift test {name!r}; choose from {sorted(DRIFT_TESTS)}")
     return key
 
 
@@ -733,8 +735,8 @@ def drift_report(
         if test == "wasserstein":
             return _wasserstein_prepared(ref, cur, threshold)
         if test in ("psi", "jensenshannon"):
-            return _TESTS[test](ref, cur, threshold=threshold, categorical=not numeric)
-        return _TESTS[test](ref, cur, threshold=threshold)
+            return DRIFT_TESTS[test](ref, cur, threshold=threshold, categorical=not numeric)
+        return DRIFT_TESTS[test](ref, cur, threshold=threshold)
 
     # numpy releases the GIL while sorting and searching, so large columns
     # run in parallel threads; small inputs are not worth the pool.

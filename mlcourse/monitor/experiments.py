@@ -33,6 +33,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DriftKinds", "drift_kinds", "ks_pvalue_collapse", "psi_false_alarms"]
 
 
+def _window_sizes(sizes: Sequence[int]) -> list[int]:
+    """The window sizes an experiment sweeps, as ints; each needs two rows for a test to mean anything."""
+    out = [int(n) for n in sizes]
+    for n in out:
+        if n < 2:
+            raise ValueError(f"sizes must be at least 2, got {n}")
+    return out
+
+
 def ks_pvalue_collapse(
     shift: float = 0.02,
     sizes: Sequence[int] = (100, 1_000, 10_000, 100_000, 1_000_000),
@@ -62,10 +71,7 @@ def ks_pvalue_collapse(
     """
     rng = np.random.default_rng(seed)
     rows = []
-    for n in sizes:
-        n = int(n)
-        if n < 2:
-            raise ValueError(f"sizes must be at least 2, got {n}")
+    for n in _window_sizes(sizes):
         ref = rng.normal(0.0, 1.0, n)
         cur = rng.normal(shift, 1.0, n)
         ks = ks_test(ref, cur)
@@ -109,10 +115,7 @@ def psi_false_alarms(
         raise ValueError("trials must be at least 1")
     rng = np.random.default_rng(seed)
     rows = []
-    for n in sizes:
-        n = int(n)
-        if n < 2:
-            raise ValueError(f"sizes must be at least 2, got {n}")
+    for n in _window_sizes(sizes):
         values, ks_alarms = [], 0
         for _ in range(trials):
             ref, cur = rng.standard_normal(n), rng.standard_normal(n)

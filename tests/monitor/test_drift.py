@@ -10,6 +10,7 @@ from scipy.spatial.distance import jensenshannon as scipy_js
 from scipy.stats import chisquare, ks_2samp, norm, wasserstein_distance
 
 from mlcourse.monitor.drift import (
+    DRIFT_TESTS,
     DriftReport,
     DriftResult,
     chi2_test,
@@ -363,14 +364,6 @@ from pathlib import Path  # noqa: E402
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 EVIDENTLY = json.loads((FIXTURES / "evidently_reference.json").read_text(encoding="utf-8"))
-_TEST_FUNCTIONS = {
-    "psi": psi,
-    "jensenshannon": jensen_shannon,
-    "wasserstein": wasserstein,
-    "ks": ks_test,
-    "chisquare": chi2_test,
-    "z": z_test,
-}
 
 
 def _load_maker():
@@ -421,7 +414,7 @@ def test_each_stattest_matches_evidently(evidently_data, case) -> None:
     ds = evidently_data[case["dataset"]]
     ref, cur = ds["reference"][case["column"]], ds["current"][case["column"]]
     kwargs = {"categorical": case["categorical"]} if case["test"] in ("psi", "jensenshannon") else {}
-    got = _TEST_FUNCTIONS[case["test"]](ref, cur, **kwargs)
+    got = DRIFT_TESTS[case["test"]](ref, cur, **kwargs)
     expected = _num(case["drift_score"])
     assert got.test == case["test"]
     assert got.threshold == case["threshold"]

@@ -50,3 +50,9 @@ def test_drift_kinds_look_different() -> None:
     assert t.loc["concept", "accuracy_current"] > 0.95
     assert set(kinds.reports) == set(t.index)
     assert isinstance(kinds.plot(), Figure)
+
+
+@pytest.mark.parametrize("experiment", [ks_pvalue_collapse, psi_false_alarms])
+def test_a_window_of_one_row_is_refused(experiment) -> None:
+    with pytest.raises(ValueError, match="sizes must be at least 2, got 1"):
+        experiment(sizes=(50, 1))
