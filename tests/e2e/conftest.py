@@ -472,6 +472,19 @@ class LabPage:
         expect(output).to_be_visible(timeout=AFTER_RUN_TIMEOUT_MS)
         expect(output).to_contain_text(re.compile(pattern), timeout=AFTER_RUN_TIMEOUT_MS)
 
+    def expect_every_check(self, mark: str, status: str) -> list[tuple[int, str]]:
+        """Run All reached the end, and every check cell reads ``<mark> <title> [<id>]: <status>``.
+
+        Returns the check cells, as :meth:`check_cells` does.
+        """
+        prompts = self.code_prompts()
+        assert all(re.fullmatch(r"\[\d+\]:", p) for p in prompts), f"Run All did not reach the end: {prompts}"
+        checks = self.check_cells()
+        assert checks, f"{self.name} has no check cell"
+        for index, exercise in checks:
+            self.expect_check(index, rf"^{mark} .+ \[{re.escape(exercise)}\]: {status}")
+        return checks
+
     def show_trouble(self) -> None:
         """Scroll the first traceback, or else the cell being checked, into view."""
         self.page.evaluate(
