@@ -86,21 +86,14 @@ def average_precision(y: Any, scores: Any) -> float:
 
     Parameters
     ----------
-    y : array-like of 0 and 1
-        The labels; both classes must be present.
-    scores : array-like of float
-        Higher means more likely positive.
+    y, scores : array-like
+        As for :func:`roc_auc`, and refused for the same reasons.
 
     Returns
     -------
     float
         The share of positives (the fraud rate) for scores that ignore the
         label, 1.0 for a perfect ranking.
-
-    Raises
-    ------
-    ValueError
-        ``y`` and ``scores`` differ in shape, or ``y`` holds a single class.
 
     Examples
     --------
