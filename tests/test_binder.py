@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-
 import tomllib
+
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
