@@ -11,7 +11,7 @@ Examples
 >>> Compare()(to_plain(0.5), to_plain(0.5000000001)) is None
 True
 >>> Compare()(to_plain(3), to_plain("3"))
-'expected a number, got a string (\\'3\\')'
+"expected a number, got a string ('3')"
 """
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ solution before moving on. One pass per lesson keeps it fast.
 
 Examples
 --------
->>> results = walk("01_data", {"data.leaky_columns": ["leaky_columns = ['is_fraud']"]})  # doctest: +SKIP
->>> results["data.leaky_columns"].wrong[0].status  # doctest: +SKIP
-'failed'
+>>> results = walk("00_lifecycle_overview", {"overview.stage_order": ["stages = ['Data', 'Train', 'Monitor', 'Deploy']"]})
+>>> tried = results["overview.stage_order"]
+>>> tried.stub.status, tried.solution.status, tried.wrong[0].status
+('not attempted', 'passed', 'failed')
 """
 from __future__ import annotations
 

@@ -164,8 +164,12 @@ def results_json(g: Graded) -> dict:
 
     Examples
     --------
-    >>> results_json(graded)["tests"][0]["status"]  # doctest: +SKIP
-    'passed'
+    >>> from mlcourse.grading.discover import Submission
+    >>> graded = Graded(Submission(Path("ada/01_data.ipynb"), "ada", "01_data"),
+    ...                 [Result("data.leaky_columns", "Leaky columns", 2, PASSED, 2.0)])
+    >>> out = results_json(graded)
+    >>> out["score"], out["tests"][0]["status"], out["tests"][0]["output"], out["extra_data"]["file"]
+    (2.0, 'passed', 'Passed.', '01_data.ipynb')
     """
     tests = [
         {
