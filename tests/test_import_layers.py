@@ -164,19 +164,20 @@ def test_known_upward_arrows_are_gone(graph) -> None:
 
 # The checker checked: each rule fails on a tree built to break it.
 def _tree(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
+    """A package ``mlcourse`` with these files, and an empty ``__init__.py`` in every folder."""
     for name, text in files.items():
         path = tmp_path / "mlcourse" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    for folder in [tmp_path / "mlcourse", *(tmp_path / "mlcourse").rglob("*/")]:
+        if folder.is_dir() and not (folder / "__init__.py").exists():
+            (folder / "__init__.py").write_text("", encoding="utf-8")
     return arrows(modules(tmp_path))
 
 
 def test_a_lazy_import_from_a_lower_stage_upwards_is_caught(tmp_path: Path) -> None:
     graph = _tree(tmp_path, {
-        "__init__.py": "",
-        "data/__init__.py": "",
         "data/generate.py": "def f():\n    from mlcourse.monitor.drift import psi\n    return psi\n",
-        "monitor/__init__.py": "",
         "monitor/drift.py": "from ..data import generate\n",
     })
     assert graph["mlcourse.data.generate"] == {"mlcourse.monitor.drift"}
@@ -187,9 +188,7 @@ def test_a_lazy_import_from_a_lower_stage_upwards_is_caught(tmp_path: Path) -> N
 
 def test_a_child_importing_its_package_and_type_checking_imports_are_caught(tmp_path: Path) -> None:
     graph = _tree(tmp_path, {
-        "__init__.py": "",
         "metrics.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import mlcourse.train.fraud_model\n",
-        "train/__init__.py": "",
         "train/fraud_model.py": "from mlcourse.train import something\nimport mlcourse\n",
     })
     assert upward(graph) == {("mlcourse.metrics", "mlcourse.train.fraud_model"),
@@ -197,6 +196,6 @@ def test_a_child_importing_its_package_and_type_checking_imports_are_caught(tmp_
 
 
 def test_a_module_without_a_layer_is_named(tmp_path: Path) -> None:
-    graph = _tree(tmp_path, {"__init__.py": "", "helpers.py": ""})
+    graph = _tree(tmp_path, {"helpers.py": ""})
     with pytest.raises(LookupError, match="mlcourse.helpers has no layer"):
         upward({**graph, "mlcourse": {"mlcourse.helpers"}})
