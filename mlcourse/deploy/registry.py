@@ -14,6 +14,16 @@ appended to ``<name>/history.jsonl``, which is what :func:`rollback` undoes::
     promote("fraud-detector", 2)        # blue-green: v2 takes all traffic at once
     rollback("fraud-detector")          # ... and v1 is back, instantly
 
+Each version records its **feature schema**, which serving checks every
+request against: the features in order, integer or float or text, the
+categories of text features, and for numbers the range seen in training
+widened by a margin (:data:`RANGE_MARGIN`, half the range's width on each
+side, never below zero for a feature that was never negative; integers
+rounded inward). A value outside is refused with a 422 naming the field
+and the allowed range; a wider margin lets drifted traffic through to the
+monitors, a narrower one refuses more of it. Known physical limits (an
+hour is 0 to 23) can be given instead (``feature_ranges=``).
+
 A version may also carry an ONNX copy of the model (``save_model(...,
 onnx=True)`` writes ``model.onnx``, hashed like the joblib file), which
 :func:`load_onnx` opens with onnxruntime, without unpickling anything.
@@ -47,10 +57,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
+    "CorruptFileError",
     "LoadedModel",
     "ModelIntegrityError",
     "ModelNotFoundError",
     "ModelVersion",
+    "RANGE_MARGIN",
     "alias_history",
     "aliases_path",
     "get_alias",
@@ -58,14 +70,17 @@ __all__ = [
     "get_version",
     "list_models",
     "load_model",
+    "last_good_version",
     "load_onnx",
     "model_names",
     "promote",
+    "recover_aliases",
     "registry_root",
     "resolve_version",
     "rollback",
     "save_model",
     "set_alias",
+    "set_aside",
     "verify_model",
     "version_number",
 ]
@@ -85,6 +100,15 @@ CHECKED_LIBRARIES = {"sklearn": "scikit-learn", "numpy": "numpy", "joblib": "job
 #: recorded, so serving can refuse a value the model never saw.
 MAX_CATEGORIES = 100
 
+#: Numeric features accept the range seen in training widened by this share
+#: of its width on each side (0.5: a feature seen from 10 to 30 takes 0 to 40).
+#: Wide enough to let drifted traffic reach the monitors, narrow enough to
+#: refuse an age of 200 or an hour of 99.
+RANGE_MARGIN = 0.5
+
+# The largest magnitude a float32 holds: models (trees, ONNX) compute in float32.
+_FLOAT32_MAX = 3.4028234663852886e38
+
 # Names become folder names: keep them to a safe alphabet so a name can never
 # climb out of the registry ("../x") or collide with our temp folders (".tmp").
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -97,6 +121,14 @@ class ModelIntegrityError(Exception):
 
 class ModelNotFoundError(LookupError):
     """No such model name, version or alias in the registry."""
+
+
+class CorruptFileError(ModelIntegrityError):
+    """A registry file (``metadata.json``, ``aliases.json``) that cannot be read; ``.path`` names it."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -211,11 +243,25 @@ def _versions(model_dir: Path) -> list[int]:
     return sorted(found)
 
 
+def _read_json(path: Path, what: str) -> Any:
+    """A registry JSON file, or a :class:`CorruptFileError` naming it (never a bare JSONDecodeError)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        raise CorruptFileError(f"{path} is not valid JSON ({reason}): the {what} cannot be read", path) from None
+
+
 def _read_aliases(model_dir: Path) -> dict[str, int]:
     path = model_dir / ALIASES_FILE
     if not path.is_file():
         return {}
-    return {k: int(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    raw = _read_json(path, "aliases")
+    try:
+        return {str(k): int(v) for k, v in raw.items()}
+    except (AttributeError, TypeError, ValueError):
+        raise CorruptFileError(f"{path} does not map aliases to version numbers: the aliases cannot be read",
+                               path) from None
 
 
 def _library_versions() -> dict[str, str]:
@@ -291,7 +337,14 @@ def _read_metadata(name: str, number: int, root: Path) -> dict[str, Any]:
     meta_path = folder / METADATA_FILE
     if not meta_path.is_file():
         raise ModelIntegrityError(f"{name} v{number}: {METADATA_FILE} is missing in {folder}")
-    return json.loads(meta_path.read_text(encoding="utf-8"))
+    metadata = _read_json(meta_path, f"metadata of {name} v{number}")
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("sha256"), str):
+        raise CorruptFileError(f"{meta_path} has no sha256 of the model: the metadata of {name} v{number} "
+                               "is not the registry's", meta_path)
+    if metadata.get("version") not in (None, number) or metadata.get("name") not in (None, name):
+        raise CorruptFileError(f"{meta_path} describes {metadata.get('name')} v{metadata.get('version')}, "
+                               f"not {name} v{number}: the folder was copied or renamed", meta_path)
+    return metadata
 
 
 def _check_file(name: str, number: int, folder: Path, file: Any, expected: Any, verb: str = "load") -> Path:
@@ -361,18 +414,22 @@ def save_model(
     data: pd.DataFrame | None = None,
     feature_categories: Mapping[str, Sequence[str]] | None = None,
     onnx: bool = False,
+    feature_ranges: Mapping[str, Sequence[float]] | None = None,
+    range_margin: float = RANGE_MARGIN,
 ) -> ModelVersion:
     """Save ``model`` as the next version of ``name``, with its metadata.
 
-    The version is assembled in a hidden temporary folder next to its final
-    place and renamed into place in one step, so a crash mid-save leaves no
-    half-written version, and ``alias`` (if given) is only moved once the
-    version is complete.
+    Four steps: work out the feature schema (:func:`_feature_schema`),
+    write the artifacts into a hidden temporary folder (:func:`_write_artifacts`),
+    rename that folder to the next free version number (:func:`_claim_version`),
+    then move ``alias``. A crash mid-save leaves no half-written version, and
+    the alias only moves once the version is complete.
 
     The metadata (``metadata.json``) records the name, version, creation
     time (UTC), metrics, feature names and dtypes, the categories of text
-    features, the training data's fingerprint, the library versions and the
-    artifact's sha256.
+    features, the numeric ranges accepted (see :data:`RANGE_MARGIN`), an
+    example record, the training data's fingerprint, the library versions
+    and the artifact's sha256.
 
     Parameters
     ----------
@@ -400,7 +457,8 @@ def save_model(
     data : DataFrame, optional
         The training inputs. When given, the feature names (if not given),
         their dtypes, the categories of each text column (up to
-        ``MAX_CATEGORIES`` distinct values) and the data fingerprint
+        ``MAX_CATEGORIES`` distinct values), the range of each numeric
+        column, an example record and the data fingerprint
         (:func:`mlcourse.data.validation.fingerprint`) are taken from it.
     feature_categories : mapping, optional
         Allowed values of each text feature, overriding those found in ``data``.
@@ -408,6 +466,13 @@ def save_model(
         Also export the model to ONNX (``model.onnx``, see
         :func:`mlcourse.deploy.onnx.to_onnx`) and record its sha256. Serving then
         uses onnxruntime for predictions, which is much faster for one row.
+    feature_ranges : mapping, optional
+        ``{name: (low, high)}``: the accepted range of a numeric feature when
+        it is known better than from the data (an hour is 0 to 23),
+        overriding the one found in ``data``.
+    range_margin : float, default RANGE_MARGIN
+        How far beyond the range seen in ``data`` a value is still accepted,
+        as a share of that range's width.
 
     Returns
     -------
@@ -423,24 +488,75 @@ def save_model(
     ...                 feature_names=["x"])
     >>> mv.version, sorted(p.name for p in mv.path.iterdir())
     (1, ['metadata.json', 'model.joblib'])
-    """
-    import joblib
 
+    With the training data, the schema comes from it:
+
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"age": [20, 60], "amount": [5.0, 105.0]})
+    >>> mv = save_model(DummyClassifier().fit(X, [0, 1]), "demo", registry=reg, data=X)
+    >>> mv.metadata["feature_dtypes"], mv.metadata["feature_ranges"]["age"]
+    ({'age': 'int64', 'amount': 'float64'}, {'min': 0, 'max': 80, 'seen_min': 20, 'seen_max': 60})
+    """
     _check_name(name)
     if alias is not None:
         _check_name(alias, "alias")
     root = registry_root(registry)
     model_dir = root / name
     model_dir.mkdir(parents=True, exist_ok=True)
+    schema = _feature_schema(model, feature_names, feature_dtypes, data, feature_categories,
+                             feature_ranges, range_margin)
+    if data is not None and data_fingerprint is None:
+        from mlcourse.data.validation import fingerprint
 
-    if feature_names is None and hasattr(model, "feature_names_in_"):
-        feature_names = [str(c) for c in model.feature_names_in_]
-    if feature_names is None and data is not None:
-        feature_names = [str(c) for c in data.columns]
-    names = None if feature_names is None else [str(c) for c in feature_names]
+        data_fingerprint = fingerprint(data)
+    metadata: dict[str, Any] = {
+        "name": name,
+        "version": None,  # filled in once the number is claimed
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "metrics": dict(metrics or {}),
+        **schema,
+        "data_fingerprint": data_fingerprint,
+        "range_margin": range_margin if schema.get("feature_ranges") else None,
+        "extra": dict(extra or {}),
+    }
+    tmp = Path(tempfile.mkdtemp(dir=model_dir, prefix=".tmp-"))
+    try:
+        metadata.update(_write_artifacts(tmp, model, schema, onnx=onnx))
+        number, final = _claim_version(tmp, model_dir, metadata)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if alias is not None:
+        set_alias(name, alias, number, registry=root)
+    return ModelVersion(name=name, version=number, path=final, metadata=metadata)
+
+
+def _feature_schema(
+    model: Any,
+    feature_names: Sequence[str] | None,
+    feature_dtypes: Mapping[str, Any] | Sequence[Any] | None,
+    data: pd.DataFrame | None,
+    feature_categories: Mapping[str, Sequence[str]] | None,
+    feature_ranges: Mapping[str, Sequence[float]] | None,
+    margin: float,
+) -> dict[str, Any]:
+    """Step 1 of :func:`save_model`: names, dtypes, categories, ranges and an example record.
+
+    What is given wins over what ``data`` shows; without ``data`` only the
+    given parts are recorded (no ranges: any finite number is accepted).
+    """
+    names = feature_names
+    if names is None and hasattr(model, "feature_names_in_"):
+        names = list(model.feature_names_in_)
+    if names is None and data is not None:
+        names = list(data.columns)
+    names = None if names is None else [str(c) for c in names]
     if names is not None and len(set(names)) != len(names):
         raise ValueError("feature_names contains duplicates")
-    categories: dict[str, list[str]] | None = None
+    if not margin >= 0:
+        raise ValueError(f"range_margin must be 0 or more, got {margin}")
+    used = None
     if data is not None:
         if not hasattr(data, "columns") or not hasattr(data, "dtypes"):
             raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -448,77 +564,160 @@ def save_model(
         if absent:
             raise ValueError(f"data has no column(s) for feature(s): {', '.join(absent)}")
         used = data[names] if names is not None else data
-        if feature_dtypes is None:
-            feature_dtypes = {str(c): _dtype_name(t) for c, t in used.dtypes.items()}
+    dtypes = _dtypes(names, feature_dtypes, used)
+    categories = None
+    ranges = None
+    if used is not None:
         found = {str(c): _categories(used[c]) for c in used.columns if _dtype_name(used[c].dtype) == "str"}
         categories = {c: v for c, v in found.items() if v is not None} or None
-        if data_fingerprint is None:
-            from mlcourse.data.validation import fingerprint
-
-            data_fingerprint = fingerprint(data)
+        ranges = _ranges(used, dtypes or {}, margin) or None
     if feature_categories is not None:
         categories = {**(categories or {}), **{str(k): sorted(map(str, v)) for k, v in feature_categories.items()}}
-    dtypes: dict[str, str] | None = None
-    if feature_dtypes is not None:
-        if isinstance(feature_dtypes, Mapping):
-            dtypes = {str(k): str(v) for k, v in feature_dtypes.items()}
+    if feature_ranges is not None:
+        ranges = {**(ranges or {}), **_given_ranges(feature_ranges, names, dtypes or {}, ranges or {})}
+    return {
+        "feature_names": names,
+        "feature_dtypes": dtypes,
+        "feature_categories": categories,
+        "feature_ranges": ranges,
+        "input_example": None if used is None else _example(used, categories or {}, ranges or {}),
+    }
+
+
+def _dtypes(names: list[str] | None, given: Mapping[str, Any] | Sequence[Any] | None,
+            used: pd.DataFrame | None) -> dict[str, str] | None:
+    if given is None and used is not None:
+        return {str(c): _dtype_name(t) for c, t in used.dtypes.items()}
+    if isinstance(given, Mapping):
+        return {str(k): str(v) for k, v in given.items()}
+    if given is not None:
+        if names is None or len(given) != len(names):
+            raise ValueError("feature_dtypes as a sequence needs one dtype per feature name")
+        return {n: str(d) for n, d in zip(names, given)}
+    return None if names is None else {n: "float64" for n in names}
+
+
+def _is_integer_dtype(dtype: str) -> bool:
+    return str(dtype).startswith(("int", "uint"))
+
+
+def _ranges(frame: pd.DataFrame, dtypes: Mapping[str, str], margin: float) -> dict[str, dict[str, Any]]:
+    """The accepted range of each numeric column: the range seen, widened by ``margin`` of its width."""
+    import math
+
+    import numpy as np
+
+    out: dict[str, dict[str, Any]] = {}
+    for column in frame.columns:
+        name = str(column)
+        dtype = dtypes.get(name, _dtype_name(frame[column].dtype))
+        if not str(dtype).startswith(("int", "uint", "float")):
+            continue  # text, and booleans (True/False is its own schema)
+        values = frame[column].to_numpy(dtype=float, na_value=np.nan)
+        values = values[np.isfinite(values)]
+        if not values.size:
+            continue
+        seen_min, seen_max = float(values.min()), float(values.max())
+        width = (seen_max - seen_min) or abs(seen_max) or 1.0
+        low, high = seen_min - margin * width, seen_max + margin * width
+        # A feature never negative in training (an amount, an age) stays non-negative.
+        low = max(low, 0.0) if seen_min >= 0 else low
+        high = min(high, 0.0) if seen_max <= 0 else high
+        low, high = max(low, -_FLOAT32_MAX), min(high, _FLOAT32_MAX)
+        if _is_integer_dtype(dtype):
+            out[name] = {"min": math.ceil(low), "max": math.floor(high),
+                         "seen_min": int(seen_min), "seen_max": int(seen_max)}
         else:
-            if names is None or len(feature_dtypes) != len(names):
-                raise ValueError("feature_dtypes as a sequence needs one dtype per feature name")
-            dtypes = {n: str(d) for n, d in zip(names, feature_dtypes)}
-    elif names is not None:
-        dtypes = {n: "float64" for n in names}
+            out[name] = {"min": _tidy(low), "max": _tidy(high), "seen_min": seen_min, "seen_max": seen_max}
+    return out
 
-    tmp = Path(tempfile.mkdtemp(dir=model_dir, prefix=".tmp-"))
-    try:
-        model_path = tmp / MODEL_FILE
-        joblib.dump(model, model_path)
-        with open(model_path, "rb") as fh:
-            os.fsync(fh.fileno())
-        versions = _library_versions()
-        onnx_meta = None
-        if onnx:
-            if names is None:
-                raise ValueError("onnx=True needs feature names (feature_names=... or data=...)")
-            onnx_meta = _export_onnx(model, names, dtypes or {}, tmp / ONNX_FILE, versions)
-        metadata: dict[str, Any] = {
-            "name": name,
-            "version": None,  # filled in once the number is claimed below
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
-            "metrics": dict(metrics or {}),
-            "feature_names": names,
-            "feature_dtypes": dtypes,
-            "feature_categories": categories,
-            "data_fingerprint": data_fingerprint,
-            "versions": versions,
-            "file": MODEL_FILE,
-            "sha256": _sha256(model_path),
-            "onnx": onnx_meta,
-            "extra": dict(extra or {}),
-        }
-        # Two processes saving at once may both pick the same number; the
-        # rename onto an existing non-empty folder fails, so retry the next.
-        for _ in range(100):
-            number = (_versions(model_dir) or [0])[-1] + 1
-            metadata["version"] = number
-            _write_json_atomic(tmp / METADATA_FILE, metadata)
-            final = model_dir / f"v{number}"
-            try:
-                os.rename(tmp, final)
+
+def _tidy(value: float) -> float:
+    # 7550.609000000001 -> 7550.609: bounds people read in /docs and error messages.
+    return float(f"{value:.10g}")
+
+
+def _given_ranges(given: Mapping[str, Sequence[float]], names: list[str] | None, dtypes: Mapping[str, str],
+                  found: Mapping[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, bounds in given.items():
+        name = str(key)
+        if names is not None and name not in names:
+            raise ValueError(f"feature_ranges names an unknown feature {name!r}; the features are {', '.join(names)}")
+        if not str(dtypes.get(name, "float64")).startswith(("int", "uint", "float")):
+            raise ValueError(f"feature_ranges: {name!r} is not a numeric feature")
+        low, high = (float(b) for b in bounds)
+        if not low <= high:
+            raise ValueError(f"feature_ranges: {name!r} needs low <= high, got ({low}, {high})")
+        whole = _is_integer_dtype(dtypes.get(name, "float64"))
+        entry: dict[str, Any] = {"min": int(low) if whole else low, "max": int(high) if whole else high}
+        seen = found.get(name)
+        if seen is not None:
+            entry.update(seen_min=seen["seen_min"], seen_max=seen["seen_max"])
+        out[name] = entry
+    return out
+
+
+def _example(frame: pd.DataFrame, categories: Mapping[str, Sequence[str]],
+             ranges: Mapping[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The first training row that fits the schema, as JSON-ready values: the example /docs shows."""
+    import math
+
+    head = frame.head(1000)
+    columns = {str(c): head[c].tolist() for c in head.columns}  # per column: an int stays an int
+    for i in range(len(head)):
+        record: dict[str, Any] = {}
+        for name, values in columns.items():
+            value = values[i]
+            if isinstance(value, float) and not math.isfinite(value):
                 break
-            except OSError:
-                if not final.exists():
-                    raise
-        else:  # pragma: no cover - needs 100 concurrent writers
-            raise RuntimeError(f"could not claim a version number for {name!r}")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            if name in categories and value not in categories[name]:
+                break
+            bounds = ranges.get(name)
+            if bounds is not None and not bounds["min"] <= value <= bounds["max"]:
+                break
+            record[name] = value
+        else:
+            return record
+    return None
 
-    if alias is not None:
-        set_alias(name, alias, number, registry=root)
-    return ModelVersion(name=name, version=number, path=final, metadata=metadata)
+
+def _write_artifacts(folder: Path, model: Any, schema: Mapping[str, Any], *, onnx: bool) -> dict[str, Any]:
+    """Step 2 of :func:`save_model`: the pickled model (and its ONNX export), fsynced, with their hashes."""
+    import joblib
+
+    model_path = folder / MODEL_FILE
+    joblib.dump(model, model_path)
+    with open(model_path, "rb") as fh:
+        os.fsync(fh.fileno())
+    versions = _library_versions()
+    onnx_meta = None
+    if onnx:
+        names = schema.get("feature_names")
+        if names is None:
+            raise ValueError("onnx=True needs feature names (feature_names=... or data=...)")
+        onnx_meta = _export_onnx(model, names, schema.get("feature_dtypes") or {}, folder / ONNX_FILE, versions)
+    return {"versions": versions, "file": MODEL_FILE, "sha256": _sha256(model_path), "onnx": onnx_meta}
+
+
+def _claim_version(tmp: Path, model_dir: Path, metadata: dict[str, Any]) -> tuple[int, Path]:
+    """Step 3 of :func:`save_model`: rename the finished folder to the next free ``v<N>``.
+
+    Two processes saving at once may both pick the same number; the rename
+    onto an existing non-empty folder fails, so the loser retries the next.
+    """
+    for _ in range(100):
+        number = (_versions(model_dir) or [0])[-1] + 1
+        metadata["version"] = number
+        _write_json_atomic(tmp / METADATA_FILE, metadata)
+        final = model_dir / f"v{number}"
+        try:
+            os.rename(tmp, final)
+            return number, final
+        except OSError:
+            if not final.exists():
+                raise
+    raise RuntimeError(f"could not claim a version number for {model_dir.name!r}")  # pragma: no cover
 
 
 def _export_onnx(model: Any, names: list[str], dtypes: Mapping[str, str], path: Path,
@@ -615,8 +814,10 @@ def list_models(registry: str | os.PathLike[str] | None = None) -> pd.DataFrame:
             for alias, number in _read_aliases(model_dir).items():
                 by_version.setdefault(number, []).append(alias)
             for number in _versions(model_dir):
-                meta_path = model_dir / f"v{number}" / METADATA_FILE
-                meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+                try:
+                    meta = _read_metadata(model_dir.name, number, root)
+                except ModelIntegrityError:  # listed all the same; verify_model says what is wrong
+                    meta = {}
                 rows.append(
                     {
                         "name": model_dir.name,
@@ -1125,3 +1326,113 @@ def alias_history(
     table["from"] = table["from"].astype("Int64")
     table["to"] = table["to"].astype("Int64")
     return table
+
+
+# --------------------------------------------------------------------------- recovery
+# What a server does on start when the registry was damaged behind its back.
+
+
+def recover_aliases(
+    name: str,
+    registry: str | os.PathLike[str] | None = None,
+) -> tuple[Path, dict[str, int]] | None:
+    """Set an unreadable ``aliases.json`` aside and rebuild it from the alias history.
+
+    Returns None when the file reads fine (nothing is touched); otherwise
+    ``(where the damaged file was moved, the aliases rebuilt)``. The damaged
+    file is renamed with a timestamp (``aliases.corrupt-20261204-101500.json``),
+    never deleted, and every move in ``history.jsonl`` is replayed, oldest
+    first, to rebuild the aliases (none when there is no history).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg, alias="production")
+    >>> recover_aliases("demo", registry=reg) is None
+    True
+    >>> _ = aliases_path("demo", reg).write_text('{"production": ')  # truncated
+    >>> moved, rebuilt = recover_aliases("demo", registry=reg)
+    >>> moved.name.startswith("aliases.corrupt-"), rebuilt
+    (True, {'production': 1})
+    """
+    _check_name(name)
+    model_dir = registry_root(registry) / name
+    with _locked(model_dir) if model_dir.is_dir() else _no_lock():
+        try:
+            _read_aliases(model_dir)
+            return None
+        except CorruptFileError as exc:
+            path = exc.path
+        moved = set_aside(path)
+        rebuilt: dict[str, int] = {}
+        available = set(_versions(model_dir))
+        for entry in _history_entries(model_dir):
+            alias, target = entry.get("alias"), entry.get("to")
+            if isinstance(alias, str) and isinstance(target, int) and target in available:
+                rebuilt[alias] = target
+        if rebuilt:
+            _write_json_atomic(path, rebuilt)
+    return moved, rebuilt
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged file with a timestamp beside it (``x.json`` -> ``x.corrupt-20261204-101500.json``).
+
+    Never overwrites: a second damaged file in the same second gets ``-2``.
+    """
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        suffix = "" if n == 1 else f"-{n}"
+        target = path.with_name(f"{path.stem}.corrupt-{stamp}{suffix}{path.suffix}")
+        if not target.exists():
+            os.replace(path, target)
+            return target
+    raise FileExistsError(f"cannot find a free name to set {path} aside")  # pragma: no cover
+
+
+def last_good_version(
+    name: str,
+    alias: str = "production",
+    *,
+    registry: str | os.PathLike[str] | None = None,
+    exclude: Sequence[int] = (),
+) -> tuple[ModelVersion | None, list[str]]:
+    """The newest version ``alias`` pointed at before that still passes its checks.
+
+    Walks the alias history back (see :func:`alias_history`), newest first,
+    skipping ``exclude`` (the version just refused), and checks each
+    version's metadata and hashes (:func:`verify_model`), loading nothing.
+    Returns ``(the version or None, why each skipped one was refused)``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyClassifier
+    >>> reg = tempfile.mkdtemp()
+    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    >>> for _ in range(3):
+    ...     _ = save_model(clf, "demo", registry=reg, alias="production")
+    >>> _ = (get_version("demo", 2, registry=reg).path / "model.joblib").write_bytes(b"broken")
+    >>> good, refused = last_good_version("demo", registry=reg, exclude=[3])
+    >>> good.version, len(refused)
+    (1, 1)
+    """
+    _check_name(name)
+    root = registry_root(registry)
+    seen: list[int] = []
+    for entry in reversed(_history_entries(root / name)):
+        if entry.get("alias") != alias:
+            continue
+        for key in ("to", "from"):
+            number = entry.get(key)
+            if isinstance(number, int) and number not in seen and number not in exclude:
+                seen.append(number)
+    refused = []
+    for number in seen:
+        try:
+            return verify_model(name, number, registry=root), refused
+        except (ModelIntegrityError, ModelNotFoundError) as exc:
+            refused.append(str(exc))
+    return None, refused

@@ -388,3 +388,109 @@ def test_aliases_path_is_the_file_alias_moves_replace(tmp_path: Path, model) -> 
                                          ("candidate", None), (True, None)])
 def test_version_number_tells_a_version_from_an_alias(ref, number) -> None:
     assert version_number(ref) == number
+
+
+# --------------------------------------------------------------------------- the recorded feature schema
+
+
+def test_data_gives_integer_types_ranges_with_the_margin_and_an_example(tmp_path: Path) -> None:
+    X = pd.DataFrame({
+        "age": [20, 60, 40],
+        "amount": [5.0, 105.0, 50.0],
+        "delta": [-10.0, 10.0, 0.0],
+        "channel": ["chip", "online", "chip"],
+    })
+    model = LogisticRegression().fit(X[["age", "amount", "delta"]], [0, 1, 0])
+    saved = save_model(model, "clf", registry=tmp_path, data=X[["age", "amount", "delta"]])
+    meta = saved.metadata
+    assert meta["feature_dtypes"] == {"age": "int64", "amount": "float64", "delta": "float64"}
+    ranges = meta["feature_ranges"]
+    # width 40, margin 0.5 -> 20 on each side, clamped at 0 (never negative in training)
+    assert ranges["age"] == {"min": 0, "max": 80, "seen_min": 20, "seen_max": 60}
+    assert ranges["amount"] == {"min": 0.0, "max": 155.0, "seen_min": 5.0, "seen_max": 105.0}
+    # a feature seen on both sides of zero widens both ways
+    assert ranges["delta"]["min"] == -20.0 and ranges["delta"]["max"] == 20.0
+    assert meta["range_margin"] == reg.RANGE_MARGIN == 0.5
+    assert meta["input_example"] == {"age": 20, "amount": 5.0, "delta": -10.0}
+    assert isinstance(meta["input_example"]["age"], int)
+
+
+def test_integer_ranges_round_inward_and_given_ranges_override(tmp_path: Path) -> None:
+    X = pd.DataFrame({"hour": [0, 23, 5], "flag": [0, 1, 1]})
+    model = LogisticRegression().fit(X, [0, 1, 0])
+    meta = save_model(model, "clf", registry=tmp_path, data=X).metadata
+    assert meta["feature_ranges"]["flag"] == {"min": 0, "max": 1, "seen_min": 0, "seen_max": 1}
+    assert meta["feature_ranges"]["hour"]["max"] == 34  # 23 + 11.5, rounded down
+    meta = save_model(model, "clf", registry=tmp_path, data=X, feature_ranges={"hour": (0, 23)}).metadata
+    assert meta["feature_ranges"]["hour"] == {"min": 0, "max": 23, "seen_min": 0, "seen_max": 23}
+    meta = save_model(model, "clf", registry=tmp_path, data=X, range_margin=0.0).metadata
+    assert meta["feature_ranges"]["hour"]["max"] == 23 and meta["range_margin"] == 0.0
+    with pytest.raises(ValueError, match="unknown feature 'minute'"):
+        save_model(model, "clf", registry=tmp_path, data=X, feature_ranges={"minute": (0, 59)})
+    with pytest.raises(ValueError, match="low <= high"):
+        save_model(model, "clf", registry=tmp_path, data=X, feature_ranges={"hour": (23, 0)})
+
+
+def test_without_data_no_ranges_are_recorded(tmp_path: Path, model) -> None:
+    meta = save_model(model, "clf", registry=tmp_path, feature_names=FEATURES).metadata
+    assert meta["feature_ranges"] is None and meta["input_example"] is None and meta["range_margin"] is None
+
+
+# --------------------------------------------------------------------------- damaged files
+
+
+def test_truncated_metadata_is_an_integrity_error_naming_the_file(tmp_path: Path, model) -> None:
+    saved = save_model(model, "clf", registry=tmp_path, feature_names=FEATURES)
+    meta_path = saved.path / "metadata.json"
+    meta_path.write_text(meta_path.read_text()[:27])
+    for call in (lambda: load_model("clf", 1, registry=tmp_path), lambda: reg.verify_model("clf", 1, registry=tmp_path),
+                 lambda: reg.get_version("clf", 1, registry=tmp_path)):
+        with pytest.raises(reg.CorruptFileError) as info:
+            call()
+        assert str(meta_path) in str(info.value) and "not valid JSON" in str(info.value)
+        assert info.value.path == meta_path
+    assert list_models(tmp_path)["version"].tolist() == [1]  # still listed
+
+
+def test_metadata_of_another_version_is_refused(tmp_path: Path, model) -> None:
+    first = save_model(model, "clf", registry=tmp_path, feature_names=FEATURES)
+    second = save_model(model, "clf", registry=tmp_path, feature_names=FEATURES)
+    (second.path / "metadata.json").write_bytes((first.path / "metadata.json").read_bytes())
+    with pytest.raises(reg.CorruptFileError, match="describes clf v1, not clf v2"):
+        reg.verify_model("clf", 2, registry=tmp_path)
+    (second.path / "metadata.json").write_text('{"name": "clf"}')
+    with pytest.raises(reg.CorruptFileError, match="has no sha256"):
+        reg.verify_model("clf", 2, registry=tmp_path)
+
+
+def test_a_corrupt_aliases_file_is_named_then_set_aside_and_rebuilt(tmp_path: Path, model) -> None:
+    save_model(model, "clf", registry=tmp_path, alias="production")
+    save_model(model, "clf", registry=tmp_path, alias="candidate")
+    promote("clf", 2, registry=tmp_path)
+    path = aliases_path("clf", tmp_path)
+    damaged = path.read_text()[:20]
+    path.write_text(damaged)
+    with pytest.raises(reg.CorruptFileError, match="aliases.json is not valid JSON"):
+        get_aliases("clf", registry=tmp_path)
+    moved, rebuilt = reg.recover_aliases("clf", registry=tmp_path)
+    assert rebuilt == {"production": 2, "candidate": 2} == get_aliases("clf", registry=tmp_path)
+    assert moved.parent == path.parent and moved.name.startswith("aliases.corrupt-") and moved.read_text() == damaged
+    assert reg.recover_aliases("clf", registry=tmp_path) is None  # a sound file is left alone
+    path.write_text('["production"]')
+    moved_again, _ = reg.recover_aliases("clf", registry=tmp_path)
+    assert moved_again != moved and moved.exists()  # never overwrites an earlier one
+
+
+def test_last_good_version_walks_the_alias_history_back(tmp_path: Path, model) -> None:
+    for _ in range(3):
+        save_model(model, "clf", registry=tmp_path, alias="production")
+    save_model(model, "clf", registry=tmp_path, alias="candidate")  # another alias: not a fallback
+    good, refused = reg.last_good_version("clf", registry=tmp_path, exclude=[3])
+    assert good.version == 2 and refused == []
+    with open(tmp_path / "clf" / "v2" / "model.joblib", "ab") as fh:
+        fh.write(b"!")
+    good, refused = reg.last_good_version("clf", registry=tmp_path, exclude=[3])
+    assert good.version == 1 and len(refused) == 1 and "clf v2: model.joblib does not match" in refused[0]
+    (tmp_path / "clf" / "v1" / "model.joblib").unlink()
+    good, refused = reg.last_good_version("clf", registry=tmp_path, exclude=[3])
+    assert good is None and len(refused) == 2
