@@ -3,8 +3,9 @@
 :func:`train_default_model` fits ``fraud-detector`` (defined once, with its
 features, in :mod:`mlcourse.train.fraud_model`), scores it on a held-out
 split and registers it (:func:`mlcourse.deploy.registry.save_model`) with its
-metrics, the training data's fingerprint and an ONNX export, under the alias
-``production``. ``mlcourse serve`` calls it when the registry is empty.
+metrics, its feature schema (integer and float features, the ranges seen in
+training, the categories), the training data's fingerprint and an ONNX
+export, under the alias ``production``. ``mlcourse serve`` calls it when the registry is empty.
 
 Examples
 --------
@@ -78,6 +79,9 @@ def train_default_model(
         registry=registry,
         metrics={k: v for k, v in metrics.items() if k != "confusion_matrix"},
         data=X_train,
+        # An hour of the day is 0 to 23 whatever the data shows; the other
+        # ranges are those seen in training, widened by the registry's margin.
+        feature_ranges={"hour": (0, 23)},
         onnx=onnx,
         alias=alias,
         extra={

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FLOAT32_MAX", "InvalidInput", "ModelService"]
+__all__ = ["FLOAT32_MAX", "InvalidInput", "ModelService", "range_text"]
 
 #: Largest magnitude a feature may have: models (trees, ONNX) compute in float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -51,6 +51,19 @@ def _is_numeric(dtype: str) -> bool:
     return str(dtype).startswith(_NUMERIC_PREFIXES)
 
 
+def _is_integer(dtype: str) -> bool:
+    return str(dtype).startswith(("int", "uint"))
+
+
+def _bound(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+def range_text(low: float, high: float) -> str:
+    """``"0 to 23"``: a range as the error messages and the docs write it."""
+    return f"{_bound(low)} to {_bound(high)}"
+
+
 class ModelService:
     """Serve predictions from a fitted model with input validation.
 
@@ -70,6 +83,11 @@ class ModelService:
         all numeric.
     categories : mapping, optional
         ``{name: [allowed values]}`` for text features; other values are refused.
+    ranges : mapping, optional
+        ``{name: (low, high)}`` (or ``{"min": low, "max": high}``, as the
+        registry records them) for numeric features; values outside are
+        refused. Features with an integer dtype (``"int64"``) also refuse
+        numbers with a fractional part.
     onnx : OnnxModel, bytes or bool, optional
         Predict through onnxruntime: an :class:`mlcourse.deploy.onnx.OnnxModel`, ONNX
         bytes, or True to export ``model`` now. The scikit-learn model stays
@@ -104,6 +122,19 @@ class ModelService:
     Traceback (most recent call last):
     ...
     mlcourse.deploy.service.InvalidInput: feature 'channel' must be one of 'chip', 'online'; got 'fax'
+
+    Ranges and integer types, as the registry records them from the training data:
+
+    >>> svc = ModelService(LogisticRegression().fit([[1, 10.0], [3, 90.0]], [0, 1]), ["hour", "amount"],
+    ...                    feature_dtypes={"hour": "int64"}, ranges={"hour": (0, 23), "amount": (0, 130)})
+    >>> svc.predict({"hour": 99, "amount": 12.5})
+    Traceback (most recent call last):
+    ...
+    mlcourse.deploy.service.InvalidInput: feature 'hour' must be from 0 to 23; got 99
+    >>> svc.predict({"hour": 3.5, "amount": 12.5})
+    Traceback (most recent call last):
+    ...
+    mlcourse.deploy.service.InvalidInput: feature 'hour' must be a whole number (int64); got 3.5
     """
 
     def __init__(
@@ -114,6 +145,7 @@ class ModelService:
         version: str = "unknown",
         feature_dtypes: Mapping[str, str] | None = None,
         categories: Mapping[str, Sequence[str]] | None = None,
+        ranges: Mapping[str, Any] | None = None,
         onnx: Any = None,
     ) -> None:
         if not hasattr(model, "predict"):
@@ -150,6 +182,8 @@ class ModelService:
             raise ValueError(f"categories given for feature(s) that are not text features: {_preview(bad)}")
         self.categories: dict[str, list[str]] = cats
         self._category_sets = {k: frozenset(v) for k, v in cats.items()}
+        self._integer = [_is_integer(self.feature_dtypes[n]) for n in names]
+        self.ranges: dict[str, tuple[float, float]] = self._ranges(ranges or {}, names)
         self.version = version
         self.metadata: dict[str, Any] = {}
         self._by_name = fitted is not None
@@ -164,6 +198,16 @@ class ModelService:
     @staticmethod
     def _index_of(names: list[str]) -> dict[str, int]:
         return {n: i for i, n in enumerate(names)}
+
+    def _ranges(self, given: Mapping[str, Any], names: list[str]) -> dict[str, tuple[float, float]]:
+        out: dict[str, tuple[float, float]] = {}
+        for key, bounds in given.items():
+            name = str(key)
+            if name not in names or self._text[names.index(name)]:
+                raise ValueError(f"ranges given for {name!r}, which is not a numeric feature")
+            low, high = (bounds["min"], bounds["max"]) if isinstance(bounds, Mapping) else bounds
+            out[name] = (float(low), float(high))
+        return out
 
     def _onnx_backend(self, onnx: Any) -> Any:
         if onnx is None or onnx is False:
@@ -243,24 +287,37 @@ class ModelService:
             version=f"{loaded.name}:v{loaded.version}",
             feature_dtypes=loaded.metadata.get("feature_dtypes"),
             categories=loaded.metadata.get("feature_categories"),
+            ranges=loaded.metadata.get("feature_ranges"),
             onnx=fast,
         )
         service.metadata = loaded.metadata
         return service
 
-    def schema(self) -> list[dict[str, Any]]:
+    def schema(self, ranges: bool = False) -> list[dict[str, Any]]:
         """The request schema: one ``{"name", "dtype", "categories"}`` per feature.
+
+        With ``ranges=True`` each field also says whether it takes whole
+        numbers (``"integer"``) and its accepted ``"min"`` and ``"max"``
+        (None when unbounded or text).
 
         Examples
         --------
         >>> from sklearn.dummy import DummyClassifier
-        >>> ModelService(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), ["x"]).schema()
+        >>> svc = ModelService(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), ["x"], ranges={"x": (0, 5)})
+        >>> svc.schema()
         [{'name': 'x', 'dtype': 'float64', 'categories': None}]
+        >>> svc.schema(ranges=True)
+        [{'name': 'x', 'dtype': 'float64', 'categories': None, 'integer': False, 'min': 0.0, 'max': 5.0}]
         """
-        return [
+        fields = [
             {"name": n, "dtype": self.feature_dtypes[n], "categories": self.categories.get(n)}
             for n in self.feature_names
         ]
+        if ranges:
+            for i, field in enumerate(fields):
+                low, high = self.ranges.get(field["name"], (None, None))
+                field.update(integer=self._integer[i], min=low, max=high)
+        return fields
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /model`` shows: version, backend, features and the registry metadata."""
@@ -272,7 +329,7 @@ class ModelService:
             "backend": self.backend,
             "model_class": meta.get("model_class") or f"{type(self.model).__module__}.{type(self.model).__qualname__}",
             "created_at": meta.get("created_at"),
-            "features": self.schema(),
+            "features": self.schema(ranges=True),
             "metrics": meta.get("metrics", {}),
             "data_fingerprint": meta.get("data_fingerprint"),
             "sha256": meta.get("sha256"),
@@ -286,7 +343,14 @@ class ModelService:
         name = self.feature_names[i]
         if self._text[i]:
             return self._string(value, name, where)
-        return self._number(value, name, where)
+        number = self._number(value, name, where)
+        if self._integer[i] and not number.is_integer():
+            raise InvalidInput(f"{where}feature {name!r} must be a whole number "
+                               f"({self.feature_dtypes[name]}); got {value!r}", [name])
+        bounds = self.ranges.get(name)
+        if bounds is not None and not bounds[0] <= number <= bounds[1]:
+            raise InvalidInput(f"{where}feature {name!r} must be from {range_text(*bounds)}; got {value!r}", [name])
+        return number
 
     def _string(self, value: Any, name: str, where: str = "") -> str:
         if not isinstance(value, str):
@@ -396,6 +460,7 @@ class ModelService:
         if numeric:
             values = frame[numeric].to_numpy(dtype=float, na_value=np.nan)
             self._check_finite(values, numeric)
+            self._check_ranges(values, numeric)
             result.update({n: values[:, j] for j, n in enumerate(numeric)})
         for i, n in enumerate(self.feature_names):
             if not self._text[i]:
@@ -442,6 +507,25 @@ class ModelService:
             bad_names,
         )
 
+    def _check_ranges(self, values: np.ndarray, names: Sequence[str]) -> None:
+        """Whole numbers for integer features, and every value within its range (checked columns at once)."""
+        for j, name in enumerate(names):
+            i = self._index[name]
+            column = values[:, j]
+            if self._integer[i]:
+                fractional = np.flatnonzero(column != np.floor(column))
+                if fractional.size:
+                    row = int(fractional[0])
+                    raise InvalidInput(f"feature {name!r} must hold whole numbers ({self.feature_dtypes[name]}); "
+                                       f"row {row} is {column[row]:g}", [name])
+            bounds = self.ranges.get(name)
+            if bounds is not None:
+                outside = np.flatnonzero((column < bounds[0]) | (column > bounds[1]))
+                if outside.size:
+                    row = int(outside[0])
+                    raise InvalidInput(f"feature {name!r} must be from {range_text(*bounds)}; "
+                                       f"row {row} is {column[row]:g} ({outside.size} row(s) outside)", [name])
+
     def validate(self, records: Any) -> dict[str, np.ndarray]:
         """Check a batch against the schema; return it as ``{feature: values}``.
 
@@ -467,6 +551,7 @@ class ModelService:
             if records.dtype.kind in "iuf" and not any(self._text):
                 values = records.astype(float, copy=False)
                 self._check_finite(values)
+                self._check_ranges(values, self.feature_names)
                 return {n: values[:, i] for i, n in enumerate(self.feature_names)}
             return self._columns([self._row(r, f"row {i}: ") for i, r in enumerate(records)])
         if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, (Sequence, np.ndarray)):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -252,3 +253,53 @@ def test_onnx_true_exports_in_memory(service, forest, frame) -> None:
     fast = ModelService(forest, FEATURES, onnx=True, version="rf:onnx")
     assert fast.backend == "onnx" and "onnx" in repr(fast)
     np.testing.assert_array_equal(fast.predict_batch(frame), forest.predict(frame))
+
+
+# --------------------------------------------------------------------------- the schema recorded at training
+
+
+IMPOSSIBLE = [
+    ({"hour": 3.5}, "hour", "must be a whole number (int64); got 3.5"),
+    ({"hour": 99}, "hour", "must be from 0 to 23; got 99"),
+    ({"is_foreign": 7}, "is_foreign", "must be from 0 to 1; got 7"),
+    ({"amount": -5}, "amount", "must be from 0 to "),
+    ({"customer_age": 200}, "customer_age", "must be from "),
+]
+
+
+@pytest.mark.parametrize(("change", "field", "message"), IMPOSSIBLE, ids=[c[1] for c in IMPOSSIBLE])
+def test_values_outside_the_training_schema_are_refused(fraud, change, field, message) -> None:
+    from mlcourse.train.fraud_model import example_records
+
+    service = ModelService.from_registry("fraud-detector", registry=fraud)
+    good = example_records(1)[0]
+    with pytest.raises(InvalidInput, match=re.escape(message)) as info:
+        service.predict({**good, **change})
+    assert info.value.fields == [field]
+    low, high = service.ranges[field]
+    assert service.predict({**good, field: int(high)}) in (0, 1)  # the edge itself is accepted
+    assert service.predict({**good, "hour": 12.0}) in (0, 1)  # a whole float is a whole number
+
+
+def test_frames_are_checked_against_ranges_and_integer_types(fraud) -> None:
+    from mlcourse.train.fraud_model import example_frame
+
+    service = ModelService.from_registry("fraud-detector", registry=fraud)
+    rows = example_frame(30).astype({"hour": float})
+    rows.loc[7, "hour"] = 2.5
+    with pytest.raises(InvalidInput, match=r"'hour' must hold whole numbers \(int64\); row 7 is 2.5"):
+        service.predict_batch(rows)
+    rows = example_frame(30)
+    rows.loc[[3, 9], "customer_age"] = 250
+    with pytest.raises(InvalidInput, match=r"'customer_age' must be from \d+ to \d+; row 3 is 250 \(2 row\(s\) outside\)"):
+        service.predict_batch(rows)
+    described = {f["name"]: f for f in service.describe()["features"]}
+    assert described["hour"] == {"name": "hour", "dtype": "int64", "categories": None, "integer": True, "min": 0.0,
+                                 "max": 23.0}
+    assert described["amount"]["integer"] is False and described["amount"]["min"] == 0.0
+    assert described["country"]["min"] is None
+
+
+def test_ranges_must_name_numeric_features(forest) -> None:
+    with pytest.raises(ValueError, match="not a numeric feature"):
+        ModelService(forest, FEATURES, ranges={"nope": (0, 1)})
