@@ -5,7 +5,9 @@ Two ways to put a new model version in front of users:
 * **Canary.** A small, sticky share of traffic goes to the candidate while
   the incumbent serves the rest. Each user is placed by a stable hash of
   their id (:func:`canary_bucket`), so the same user always sees the same
-  version, and raising the fraction only ever adds users. Both versions'
+  version, and raising the fraction only ever adds users. The hash is
+  salted with the candidate's version, so each new canary tries its luck
+  on a different share of users, not always the same unlucky 10 %. Both versions'
   error rates and latencies are tracked; once the candidate has served
   enough requests, :func:`should_rollback` compares them and the router
   takes the candidate out of traffic if it is worse by more than a margin.
@@ -48,6 +50,7 @@ __all__ = [
     "FaultyModel",
     "ModelRouter",
     "ModelSlot",
+    "NotReady",
     "RollbackDecision",
     "RollbackRule",
     "VersionStats",
@@ -312,6 +315,10 @@ def parse_model_ref(text: str, default_name: str | None = None, default_ref: str
     return text, default_ref
 
 
+class NotReady(RuntimeError):
+    """The slot's first model is still loading (or failed to load): nothing to answer with yet."""
+
+
 class ModelSlot:
     """One served position (incumbent or candidate) and the service behind it.
 
@@ -324,6 +331,12 @@ class ModelSlot:
     version that fails to load is refused; the old one keeps serving and
     :attr:`last_error` says why.
 
+    Alias moves are applied as a sequence: only the last target seen is
+    ever swapped in. A load that finishes after the alias moved on (a
+    rollback arriving while the promoted version was still loading) is
+    thrown away, and a move back to the version being served cancels the
+    load in progress and clears the error of an earlier refused move.
+
     Parameters
     ----------
     source : ModelService or str
@@ -334,6 +347,15 @@ class ModelSlot:
         version has it.
     reload_interval : float, default 1.0
         Seconds between looks at the alias file; 0 disables following.
+    background : bool, default False
+        Load the first version in a background thread too: the slot is not
+        :attr:`ready` until it is loaded, and :attr:`service` raises
+        :class:`NotReady` meanwhile (an HTTP server answers 503 and its
+        ``/ready`` says why). Default: load before returning.
+    start_version : int, optional
+        Serve this version first instead of the alias's target (the last
+        good version when the target was refused on start), still following
+        the alias from its next move on.
     """
 
     def __init__(
@@ -343,6 +365,8 @@ class ModelSlot:
         registry: str | os.PathLike[str] | None = None,
         onnx: bool | None = None,
         reload_interval: float = 1.0,
+        background: bool = False,
+        start_version: int | None = None,
     ) -> None:
         from mlcourse.deploy.service import ModelService
 
@@ -351,8 +375,13 @@ class ModelSlot:
         self.reload_interval = float(reload_interval)
         self.last_error: str | None = None
         self.events: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._loading = False
+        #: The version number being loaded now (None when idle).
+        self.loading: int | None = None
+        self._service: ModelService | None = None
+        self._cond = threading.Condition()
+        self._generation = 0
+        self._wanted: tuple[int, int] | None = None  # (generation, version) still to be swapped in
+        self._loader: threading.Thread | None = None
         self._next_check = 0.0
         self._signature: tuple[int, int] | None = None
         if isinstance(source, ModelService):
@@ -366,25 +395,53 @@ class ModelSlot:
 
         self._aliases_path = aliases_path(self.name, registry)
         self._signature = self._stat()
-        self._service = self._load(self.ref)
+        first = start_version if start_version is not None else self._target()
+        if background:
+            with self._cond:
+                self._want(first)
+        else:
+            self._service = self._load(first)
 
     def __repr__(self) -> str:
         source = f"{self.name}:{self.ref}" if self.name else "fixed"
-        return f"ModelSlot({source}, serving {self._service.version!r})"
+        return f"ModelSlot({source}, serving {self.version!r})"
+
+    @property
+    def ready(self) -> bool:
+        """True once a version is loaded and answering."""
+        return self._service is not None
 
     @property
     def service(self) -> ModelService:
-        """The service answering now; looks for an alias move when due."""
+        """The service answering now; looks for an alias move when due.
+
+        Raises :class:`NotReady` while the first version is still loading.
+        """
         if self.name is not None and self.reload_interval > 0:
             now = time.monotonic()
             if now >= self._next_check:
                 self._next_check = now + self.reload_interval
-                self._check(background=True)
-        return self._service
+                self._check()
+        service = self._service
+        if service is None:
+            raise NotReady(self.not_ready_reason())
+        return service
+
+    def not_ready_reason(self) -> str:
+        """Why :attr:`ready` is False, in one line ("" when ready)."""
+        if self._service is not None:
+            return ""
+        if self.loading is not None:
+            return f"loading {self.name} v{self.loading}"
+        return self.last_error or f"no version of {self.name} loaded"
 
     @property
     def version(self) -> str:
-        return self._service.version
+        """The served version's label; ``"<name>:v<N> (loading)"`` before the first is loaded."""
+        service = self._service
+        if service is not None:
+            return service.version
+        return f"{self.name}:v{self.loading} (loading)" if self.loading is not None else f"{self.name} (not loaded)"
 
     @property
     def follows_alias(self) -> bool:
@@ -409,51 +466,93 @@ class ModelSlot:
 
         return resolve_version(self.name, self.ref, registry=self.registry)
 
-    def _check(self, background: bool) -> bool:
+    def _check(self) -> None:
+        """Has the alias moved? Then want its new target (loaded in the background)."""
         if not self.follows_alias:
-            return False
+            return
         signature = self._stat()
         if signature == self._signature:
-            return False
+            return
         self._signature = signature
         try:
             target = self._target()
-        except Exception as exc:  # alias removed, registry moved: keep serving
+        except Exception as exc:  # alias removed, file damaged, registry moved: keep serving
             self._note_error(f"cannot resolve {self.name}:{self.ref}: {exc}")
-            return False
-        if f"{self.name}:v{target}" == self._service.version:
-            return False
-        if not background:
-            return self._swap(target)
-        with self._lock:
-            if self._loading:
-                # A load is under way; look again on the next check.
-                self._signature = None
-                return False
-            self._loading = True
-        threading.Thread(target=self._swap, args=(target,), name="mlcourse-model-reload", daemon=True).start()
-        return False
+            return
+        with self._cond:
+            self._want(target)
 
-    def _swap(self, target: int) -> bool:
-        try:
-            service = self._load(target)
-        except Exception as exc:
-            self._note_error(f"refused {self.name} v{target}: {exc}")
-            return False
-        finally:
-            with self._lock:
-                self._loading = False
-        old = self._service.version
-        self._service = service
-        self.last_error = None
-        self.events.append({"ts": time.time(), "event": "switch", "from": old, "to": service.version})
-        logger.warning("%s:%s now serves %s (was %s)", self.name, self.ref, service.version, old)
-        return True
+    def _want(self, target: int) -> None:
+        """Make ``target`` the one version to end up serving (call with the lock held)."""
+        self._generation += 1
+        served = self._service
+        if served is not None and served.version == f"{self.name}:v{target}":
+            # Back to what is served: any load under way is now stale, and an
+            # earlier refusal no longer describes what the alias asks for.
+            self._wanted = None
+            if self.last_error is not None:
+                self.last_error = None
+                self.events.append({"ts": time.time(), "event": "recovered", "to": served.version})
+            self._cond.notify_all()
+            return
+        self._wanted = (self._generation, target)
+        if self._loader is None:
+            self._loader = threading.Thread(target=self._load_loop, name="mlcourse-model-reload", daemon=True)
+            self._loader.start()
+
+    def _load_loop(self) -> None:
+        # One loader at a time, always on the newest wanted version; what it
+        # loaded is swapped in only if nothing newer was wanted meanwhile.
+        while True:
+            with self._cond:
+                if self._wanted is None:
+                    self._loader = None
+                    self.loading = None
+                    self._cond.notify_all()
+                    return
+                generation, target = self._wanted
+                self.loading = target
+            started = time.monotonic()
+            try:
+                service, error = self._load(target), None
+            except Exception as exc:
+                service, error = None, f"refused {self.name} v{target}: {exc}"
+            with self._cond:
+                if self._wanted is None or self._wanted[0] != generation:
+                    self.events.append({"ts": time.time(), "event": "discarded", "version": target,
+                                        "detail": "the alias moved on while it loaded"})
+                    logger.warning("%s:%s: discarded v%s, loaded after the alias had moved on",
+                                   self.name, self.ref, target)
+                    continue
+                self._wanted = None
+                if service is None:
+                    self._note_error(error)
+                    continue
+                old = self._service.version if self._service is not None else None
+                self._service = service
+                self.last_error = None
+                self.events.append({"ts": time.time(), "event": "switch", "from": old, "to": service.version})
+            if old is None:
+                logger.warning("%s:%s loaded %s (%s) in %.1f s", self.name, self.ref, service.version,
+                               service.backend, time.monotonic() - started)
+            else:
+                logger.warning("%s:%s now serves %s (was %s)", self.name, self.ref, service.version, old)
 
     def _note_error(self, message: str) -> None:
         self.last_error = message
         self.events.append({"ts": time.time(), "event": "error", "detail": message})
         logger.error("%s", message)
+
+    def wait(self, timeout: float = 60.0) -> bool:
+        """Block until no load is under way or wanted; True if idle before ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._loader is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
 
     def refresh(self) -> bool:
         """Look at the alias now and load a moved target before returning.
@@ -461,7 +560,11 @@ class ModelSlot:
         Returns True when a new version was swapped in.
         """
         self._next_check = time.monotonic() + self.reload_interval
-        return self._check(background=False)
+        before = self._service
+        self._signature = None  # look even if the file seems unchanged
+        self._check()
+        self.wait()
+        return self._service is not before
 
 
 # --------------------------------------------------------------------------- the router
@@ -497,6 +600,10 @@ class ModelRouter:
         For string sources, see :class:`ModelSlot`.
     window : int, default 1000
         Latency percentiles are over each version's last ``window`` requests.
+    background, start_version
+        Load the versions in the background (:attr:`ready` says when the
+        incumbent is loaded); start the incumbent on another version than
+        its alias's target. See :class:`ModelSlot`.
 
     Examples
     --------
@@ -523,9 +630,13 @@ class ModelRouter:
         reload_interval: float = 1.0,
         window: int = 1000,
         check_every: int = 10,
+        background: bool = False,
+        start_version: int | None = None,
     ) -> None:
-        slot_kw = {"registry": registry, "onnx": onnx, "reload_interval": reload_interval}
-        self.incumbent = incumbent if isinstance(incumbent, ModelSlot) else ModelSlot(incumbent, **slot_kw)
+        slot_kw: dict[str, Any] = {"registry": registry, "onnx": onnx, "reload_interval": reload_interval,
+                                   "background": background}
+        self.incumbent = incumbent if isinstance(incumbent, ModelSlot) else ModelSlot(
+            incumbent, start_version=start_version, **slot_kw)
         if isinstance(candidate, str) and ":" not in candidate and self.incumbent.name is not None:
             from mlcourse.deploy.registry import get_aliases
 
@@ -580,18 +691,30 @@ class ModelRouter:
 
     # ------------------------------------------------------------------ the request path
 
+    @property
+    def ready(self) -> bool:
+        """True once the incumbent is loaded (a candidate still loading gets no traffic yet)."""
+        return self.incumbent.ready
+
     def choose(self, key: str) -> tuple[ModelService, str]:
         """The service that answers the user (or request) ``key``, and its role:
-        ``"incumbent"`` or ``"candidate"``."""
+        ``"incumbent"`` or ``"candidate"``.
+
+        Raises :class:`NotReady` while the incumbent's first version loads.
+        """
         incumbent = self.incumbent.service
         if self._fraction > 0.0 or self._candidate_version is not None:
             candidate_slot = self.candidate
             if candidate_slot is not None:
-                candidate = candidate_slot.service
+                try:
+                    candidate = candidate_slot.service
+                except NotReady:
+                    return incumbent, "incumbent"
                 if candidate.version != self._candidate_version:
                     self._new_candidate(candidate.version)
+                # Salted with the candidate's version: each canary picks its own users.
                 if (self._fraction > 0.0 and candidate.version != incumbent.version
-                        and routes_to_candidate(key, self._fraction)):
+                        and routes_to_candidate(key, self._fraction, salt=candidate.version)):
                     return candidate, "candidate"
         return incumbent, "incumbent"
 

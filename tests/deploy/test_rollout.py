@@ -140,7 +140,7 @@ def test_canary_is_sticky_by_user_and_splits_users(model) -> None:
             served.setdefault(f"user-{i}", set()).add(r.json()["model_version"])
     assert all(len(v) == 1 for v in served.values())  # every user saw one version, twice
     on_candidate = sum(v == {"m:v2"} for v in served.values())
-    expected = sum(routes_to_candidate(f"user-{i}", 0.3) for i in range(200))
+    expected = sum(routes_to_candidate(f"user-{i}", 0.3, salt="m:v2") for i in range(200))  # salted by the candidate
     assert on_candidate == expected and 35 <= on_candidate <= 85
     stats = app.state.router.stats().set_index("version")
     assert stats.loc["m:v2", "requests"] == 2 * on_candidate
@@ -271,3 +271,127 @@ def test_a_flaky_canary_in_the_app_is_rolled_back(model) -> None:
     assert app.state.router.status == "rolled_back"
     stats = app.state.router.stats().set_index("version")
     assert stats.loc["m:v2", "error_rate"] > 0.1 and stats.loc["m:v1", "errors"] == 0
+
+
+def test_each_canary_gets_its_own_users(model) -> None:
+    incumbent, _ = _services(model)
+    users = [f"user-{i}" for i in range(2_000)]
+    chosen = {}
+    for version in ("m:v2", "m:v3"):
+        router = ModelRouter(incumbent, ModelService(model, ["x"], version=version), fraction=0.1)
+        chosen[version] = {u for u in users if router.choose(u)[1] == "candidate"}
+        assert chosen[version] == {u for u in users if router.choose(u)[1] == "candidate"}  # sticky
+    overlap = len(chosen["m:v2"] & chosen["m:v3"]) / len(chosen["m:v2"])
+    assert 150 <= len(chosen["m:v2"]) <= 250 and overlap < 0.3  # about 10 % of users each, mostly different
+
+
+# --------------------------------------------------------------------------- following an alias, in order
+
+
+class _SlowLoads:
+    """Make ModelSlot._load of chosen versions wait until released: a slow model, in one process."""
+
+    def __init__(self, monkeypatch, slow: set[int]) -> None:
+        import threading
+
+        from mlcourse.deploy.rollout import ModelSlot
+
+        self.gates = {v: threading.Event() for v in slow}
+        self.started: list[int] = []
+        original = ModelSlot._load
+
+        def load(slot, version):
+            self.started.append(int(version))
+            gate = self.gates.get(int(version))
+            if gate is not None:
+                assert gate.wait(30), "a test forgot to release a slow load"
+            return original(slot, version)
+
+        monkeypatch.setattr(ModelSlot, "_load", load)
+
+    def wait_started(self, version: int) -> None:
+        import time
+
+        deadline = time.monotonic() + 30
+        while version not in self.started:
+            assert time.monotonic() < deadline, f"v{version} never started loading"
+            time.sleep(0.01)
+
+
+def _registry_with(tmp_path, model, n: int):
+    for _ in range(n):
+        save_model(model, "m", registry=tmp_path, feature_names=["x"])
+    promote("m", 1, registry=tmp_path)
+    return tmp_path
+
+
+def _look(slot) -> None:
+    slot._next_check = 0.0
+    slot.service  # noqa: B018 - the property looks at the alias
+
+
+def test_a_rollback_during_a_slow_load_wins(tmp_path, model, monkeypatch) -> None:
+    from mlcourse.deploy.registry import rollback
+    from mlcourse.deploy.rollout import ModelSlot
+
+    registry = _registry_with(tmp_path, model, 2)
+    slow = _SlowLoads(monkeypatch, {2})
+    slot = ModelSlot("m", registry=registry, reload_interval=3600)
+    promote("m", 2, registry=registry)
+    _look(slot)
+    slow.wait_started(2)
+    assert slot.loading == 2 and slot.version == "m:v1"
+    rollback("m", registry=registry)  # back to v1 while v2 is still loading
+    _look(slot)
+    slow.gates[2].set()
+    assert slot.wait()
+    assert slot.version == "m:v1" and slot.loading is None and slot.last_error is None
+    assert [e["event"] for e in slot.events] == ["discarded"]
+
+
+def test_the_last_alias_written_is_served_once_loaded(tmp_path, model, monkeypatch) -> None:
+    from mlcourse.deploy.rollout import ModelSlot
+
+    registry = _registry_with(tmp_path, model, 3)
+    slow = _SlowLoads(monkeypatch, {2})
+    slot = ModelSlot("m", registry=registry, reload_interval=3600)
+    promote("m", 2, registry=registry)
+    _look(slot)
+    slow.wait_started(2)
+    promote("m", 3, registry=registry)  # v3 is wanted while v2 loads
+    _look(slot)
+    slow.gates[2].set()
+    assert slot.wait()
+    assert slot.version == "m:v3"
+    assert [(e["event"], e.get("to") or e.get("version")) for e in slot.events] == [("discarded", 2), ("switch", "m:v3")]
+
+
+def test_returning_to_the_served_version_clears_an_old_refusal(tmp_path, model) -> None:
+    from mlcourse.deploy.registry import set_alias
+    from mlcourse.deploy.rollout import ModelSlot
+
+    registry = _registry_with(tmp_path, model, 2)
+    slot = ModelSlot("m", registry=registry, reload_interval=3600)
+    with open(tmp_path / "m" / "v2" / "model.joblib", "ab") as fh:
+        fh.write(b"tampered")
+    set_alias("m", "production", 2, registry=registry)
+    assert slot.refresh() is False and "refused m v2" in slot.last_error and slot.version == "m:v1"
+    set_alias("m", "production", 1, registry=registry)
+    _look(slot)
+    assert slot.last_error is None and slot.version == "m:v1"
+
+
+def test_a_background_slot_is_not_ready_until_loaded(tmp_path, model, monkeypatch) -> None:
+    from mlcourse.deploy.rollout import ModelSlot, NotReady
+
+    registry = _registry_with(tmp_path, model, 2)
+    slow = _SlowLoads(monkeypatch, {1})
+    router = ModelRouter("m", registry=registry, background=True)
+    slow.wait_started(1)
+    assert not router.ready
+    with pytest.raises(NotReady, match="loading m v1"):
+        router.choose("user-1")
+    slow.gates[1].set()
+    assert router.incumbent.wait() and router.ready and router.choose("user-1")[0].version == "m:v1"
+    started_on_v2 = ModelSlot("m", registry=registry, start_version=2)  # the alias says v1
+    assert started_on_v2.version == "m:v2"
