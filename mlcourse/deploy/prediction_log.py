@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import math
 import os
 import queue
@@ -63,7 +64,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["PredictionLog", "SCHEMA"]
+__all__ = ["DURABILITY", "PredictionLog", "SCHEMA"]
+
+logger = logging.getLogger("mlcourse.deploy.prediction_log")
+
+#: The durability settings and what each gives on a crash.
+DURABILITY = {
+    "batch": "rows are written in batches every flush_interval (0.2 s) off the request path; a kill -9 loses "
+             "the rows acknowledged in the last batch window (benchmarks/serving.py measures it)",
+    "request": "each request is answered only once its row is committed and fsynced (group commit), so a "
+               "kill -9 or a power cut loses no acknowledged request; a request whose row cannot be "
+               "committed in time is answered 503",
+}
 
 #: The tables, exactly as the Monitor lesson reads them.
 SCHEMA = (
@@ -125,11 +137,60 @@ def _seconds(value: Any) -> float:
     raise TypeError(f"expected unix seconds, a datetime or an ISO date, got {type(value).__name__}")
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+def _connect(path: Path, *, durable: bool = False, busy_timeout: float = 10.0) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    # NORMAL: a commit survives the process being killed, not a power cut;
+    # FULL (durability="request") fsyncs every commit, so it survives both.
+    conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
     return conn
+
+
+def _open_or_set_aside(path: Path) -> tuple[Path, str] | None:
+    """Create the tables; a file that is not a SQLite database is set aside first.
+
+    Returns ``(where the damaged file went, why)`` when one was set aside.
+    """
+    try:
+        conn = _connect(path)
+        try:
+            conn.executescript(SCHEMA)
+            return None
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    from mlcourse.deploy.registry import set_aside
+
+    moved = set_aside(path)
+    for suffix in ("-wal", "-shm"):  # the journal belongs to the damaged file
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.replace(moved.with_name(moved.name + suffix))
+    conn = _connect(path)
+    try:
+        conn.executescript(SCHEMA)
+    finally:
+        conn.close()
+    logger.warning("prediction log %s could not be read (%s): set aside as %s; a new log was started",
+                   path, reason, moved)
+    return moved, reason
+
+
+class _Ack:
+    """A row's receipt: the writer calls ``done(True)`` once it is committed, ``done(False)`` if it never will be."""
+
+    __slots__ = ("callback", "cancelled")
+
+    def __init__(self, callback: Any) -> None:
+        self.callback = callback
+        self.cancelled = False
+
+    def done(self, ok: bool, error: str | None) -> None:
+        try:
+            self.callback(ok, error)
+        except Exception:  # pragma: no cover - a closed event loop at shutdown
+            pass
 
 
 class PredictionLog:
@@ -140,6 +201,8 @@ class PredictionLog:
     path : path, optional
         The database file, created with its tables if needed. Defaults to
         :func:`mlcourse.paths.prediction_log` (``$MLCOURSE_HOME/predictions.db``).
+        A file that is not a SQLite database is set aside (renamed with a
+        timestamp, :attr:`recovered` says where) and a new log started.
     batch_size : int, default 500
         Write at most this many rows per transaction.
     flush_interval : float, default 0.2
@@ -147,11 +210,27 @@ class PredictionLog:
     max_queue : int, default 100_000
         Rows that may wait; beyond it :meth:`write` drops rows (counted in
         :attr:`dropped`) rather than slow the request path down.
+    durability : {"batch", "request"}, default "batch"
+        ``"batch"``: rows are written every ``flush_interval`` off the
+        request path. ``"request"``: each commit is fsynced, and a caller
+        that passes ``ack=`` to :meth:`put` hears when its row is committed
+        (the HTTP app answers only then). See :data:`DURABILITY`.
+    busy_timeout : float, default 2.0
+        Seconds a write waits for a lock held by another process before the
+        attempt counts as failed (and is retried).
+    shutdown_timeout : float, default 10.0
+        On :meth:`close`, how long to keep retrying rows that cannot be
+        written before dropping them (counted and logged).
 
     Notes
     -----
-    Use it as a context manager, or call :meth:`close`, to write what is
-    still queued; an open log is also flushed when Python exits.
+    A failed write is retried, with a growing pause, until it succeeds:
+    while it fails the log is ``failing`` (:attr:`status`) and rows wait in
+    the queue. Rows are only dropped when the queue is full or at shutdown,
+    and every dropped row is counted in :attr:`dropped` (by reason in
+    :attr:`dropped_by_reason`) and logged at WARNING. Use it as a context
+    manager, or call :meth:`close`, to write what is still queued; an open
+    log is also flushed when Python exits.
     """
 
     def __init__(
@@ -161,6 +240,9 @@ class PredictionLog:
         batch_size: int = 500,
         flush_interval: float = 0.2,
         max_queue: int = 100_000,
+        durability: str = "batch",
+        busy_timeout: float = 2.0,
+        shutdown_timeout: float = 10.0,
     ) -> None:
         if path is None:
             from mlcourse.paths import prediction_log
@@ -170,23 +252,38 @@ class PredictionLog:
             raise ValueError("batch_size must be at least 1")
         if flush_interval <= 0:
             raise ValueError("flush_interval must be positive")
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {', '.join(DURABILITY)}, not {durability!r}")
         self.path = Path(path).expanduser()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.batch_size = int(batch_size)
         self.flush_interval = float(flush_interval)
+        self.durability = durability
+        self.busy_timeout = float(busy_timeout)
+        self.shutdown_timeout = float(shutdown_timeout)
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=max_queue)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        #: Rows written, rows dropped because the queue was full, failed writes.
+        #: Rows written.
         self.written = 0
-        self.dropped = 0
+        #: Rows that will never be written, by reason: ``queue_full`` (the
+        #: queue was full), ``shutdown`` (still failing when the server
+        #: stopped), ``not_acknowledged`` (a request answered 503 because its
+        #: row could not be committed in time).
+        self.dropped_by_reason: dict[str, int] = {"queue_full": 0, "shutdown": 0, "not_acknowledged": 0}
+        #: Write attempts that failed (each is retried).
         self.failures = 0
         self.last_error: str | None = None
-        conn = _connect(self.path)
-        try:
-            conn.executescript(SCHEMA)
-        finally:
-            conn.close()
+        #: True while the latest write attempt failed.
+        self.failing = False
+        #: Times the database file vanished (or was replaced) under the server and a new one was started.
+        self.recreated = 0
+        self._stop_deadline: float | None = None
+        self._last_drop_warning = 0.0
+        self._unwarned_drops = 0
+        #: ``(where a damaged log was set aside, why)`` when opening found one, else None.
+        self.recovered = _open_or_set_aside(self.path)
+        self._inode = self._file_id()
         ref = weakref.ref(self)
         atexit.register(lambda: (lambda log: log is not None and log.close())(ref()))
 
@@ -203,6 +300,30 @@ class PredictionLog:
     def queued(self) -> int:
         """Rows waiting to be written."""
         return self._queue.qsize()
+
+    @property
+    def dropped(self) -> int:
+        """Rows that will never be written, all reasons together."""
+        return sum(self.dropped_by_reason.values())
+
+    @property
+    def status(self) -> str:
+        """``"ok"``, or ``"failing"`` while writes fail (rows wait and are retried)."""
+        return "failing" if self.failing else "ok"
+
+    def health(self) -> dict[str, Any]:
+        """What ``/health`` shows about the log."""
+        return {"path": str(self.path), "status": self.status, "durability": self.durability,
+                "written": self.written, "queued": self.queued, "dropped": self.dropped,
+                "dropped_by_reason": dict(self.dropped_by_reason), "last_error": self.last_error,
+                "recreated": self.recreated}
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
 
     # ------------------------------------------------------------------ writing
 
@@ -238,25 +359,42 @@ class PredictionLog:
             error,
         ))
 
-    def put(self, row: tuple) -> None:
+    def put(self, row: tuple, ack: Any = None) -> _Ack | None:
         """Queue a row already in column order ``(ts, request_id, model_version,
         features, prediction, score, latency_ms, status, error)``: the cheap
-        path the HTTP app uses."""
-        self._ensure_writer()
-        try:
-            self._queue.put_nowait(row)
-        except queue.Full:
-            self.dropped += 1
+        path the HTTP app uses.
 
-    def put_many(self, rows: list[tuple]) -> None:
+        ``ack``, a callable ``(ok, error)``, is called from the writer thread
+        once the row is committed (``ok`` True) or will never be (False).
+        Returns the receipt, whose ``cancelled`` flag withdraws the row if it
+        is not written yet.
+        """
+        return self.put_many([row], ack)
+
+    def put_many(self, rows: list[tuple], ack: Any = None) -> _Ack | None:
         """Queue several rows (as in :meth:`put`) as one item: a batch request's rows."""
         if not rows:
-            return
+            return None
         self._ensure_writer()
+        receipt = None if ack is None else _Ack(ack)
         try:
-            self._queue.put_nowait(list(rows))
+            self._queue.put_nowait((list(rows), receipt))
         except queue.Full:
-            self.dropped += len(rows)
+            self._drop(len(rows), "queue_full", "the queue is full: the database is too slow or failing")
+            if receipt is not None:
+                receipt.done(False, "the prediction log's queue is full")
+        return receipt
+
+    def _drop(self, count: int, reason: str, why: str) -> None:
+        with self._lock:
+            self.dropped_by_reason[reason] = self.dropped_by_reason.get(reason, 0) + count
+            self._unwarned_drops += count
+            now = time.monotonic()
+            if now - self._last_drop_warning < 1.0 and reason == "queue_full":
+                return  # at most one line a second while the queue overflows
+            count, self._unwarned_drops, self._last_drop_warning = self._unwarned_drops, 0, now
+        logger.warning("prediction log %s: dropped %d row(s), %s (%d dropped in all; last error: %s)",
+                       self.path, count, why, self.dropped, self.last_error)
 
     def _ensure_writer(self) -> None:
         thread = self._thread
@@ -264,40 +402,17 @@ class PredictionLog:
             return
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
+                self._stop_deadline = None
                 self._thread = threading.Thread(target=self._run, name="mlcourse-prediction-log", daemon=True)
                 self._thread.start()
 
     def _run(self) -> None:
-        conn = _connect(self.path)
+        conn = _connect(self.path, durable=self.durability == "request", busy_timeout=self.busy_timeout)
         try:
             while True:
-                item = self._queue.get()
-                rows: list[tuple] = []
-                waiting: list[_Flush] = []
-                stop = False
-                deadline = time.monotonic() + self.flush_interval
-                while True:
-                    if item is _STOP:
-                        stop = True
-                        break
-                    if isinstance(item, _Flush):
-                        waiting.append(item)
-                        break
-                    if isinstance(item, list):
-                        rows.extend(item)
-                    else:
-                        rows.append(item)
-                    if len(rows) >= self.batch_size:
-                        break
-                    timeout = deadline - time.monotonic()
-                    if timeout <= 0:
-                        break
-                    try:
-                        item = self._queue.get(timeout=timeout)
-                    except queue.Empty:
-                        break
+                rows, receipts, waiting, stop = self._gather(self._queue.get())
                 if rows:
-                    self._insert(conn, rows)
+                    conn = self._write(conn, rows, receipts)
                 for flush in waiting:
                     flush.event.set()
                 if stop:
@@ -305,23 +420,132 @@ class PredictionLog:
         finally:
             conn.close()
 
+    def _gather(self, item: Any) -> tuple[list[tuple], list[tuple[_Ack, int, int]], list[_Flush], bool]:
+        """Take queued items into one batch: up to ``batch_size`` rows or ``flush_interval`` seconds.
+
+        A row someone waits for (``ack``) is not held back for more: it is
+        written with whatever else is queued at that moment (group commit).
+        """
+        rows: list[tuple] = []
+        receipts: list[tuple[_Ack, int, int]] = []  # (receipt, first row, end) of rows someone waits for
+        waiting: list[_Flush] = []
+        deadline = time.monotonic() + self.flush_interval
+        while True:
+            if item is _STOP:
+                return rows, receipts, waiting, True
+            if isinstance(item, _Flush):
+                waiting.append(item)
+                break
+            batch, receipt = item
+            if receipt is not None and receipt.cancelled:
+                receipt = None  # its request was already answered 503 and counted
+            else:
+                if receipt is not None:
+                    receipts.append((receipt, len(rows), len(rows) + len(batch)))
+                rows.extend(batch)
+            if len(rows) >= self.batch_size:
+                break
+            timeout = 0.0 if receipts else deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=timeout) if timeout > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+        return rows, receipts, waiting, False
+
+    def _write(self, conn: sqlite3.Connection, rows: list[tuple],
+               receipts: list[tuple[_Ack, int, int]]) -> sqlite3.Connection:
+        """Insert one batch, retrying until it is written or the shutdown deadline passes."""
+        pause = 0.05
+        while True:
+            conn = self._same_file(conn)
+            if any(r[0].cancelled for r in receipts):  # answered 503 meanwhile: their rows are withdrawn
+                rows, receipts = self._withdraw(rows, receipts)
+                if not rows:
+                    return conn
+            try:
+                self._insert(conn, rows)
+            except sqlite3.Error as exc:
+                self.failures += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                if not self.failing:
+                    logger.warning("prediction log %s: writing %d row(s) failed (%s); retrying, rows wait in the "
+                                   "queue", self.path, len(rows), self.last_error)
+                self.failing = True
+                deadline = self._stop_deadline
+                if deadline is not None and time.monotonic() > deadline:
+                    self._give_up(rows, receipts)
+                    return conn
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            if self.failing:
+                logger.warning("prediction log %s: writing again after %d failed attempt(s)", self.path, self.failures)
+            self.failing = False
+            self.written += len(rows)
+            for receipt, _, _ in receipts:
+                receipt.done(True, None)
+            return conn
+
+    @staticmethod
+    def _withdraw(rows: list[tuple], receipts: list[tuple[_Ack, int, int]]
+                  ) -> tuple[list[tuple], list[tuple[_Ack, int, int]]]:
+        """The batch without the rows of cancelled receipts, receipts renumbered."""
+        gone: set[int] = set()
+        for receipt, start, end in receipts:
+            if receipt.cancelled:
+                gone.update(range(start, end))
+        kept = [i for i in range(len(rows)) if i not in gone]
+        position = {old: new for new, old in enumerate(kept)}
+        renumbered = [(r, position[start], position[start] + end - start)
+                      for r, start, end in receipts if not r.cancelled]
+        return [rows[i] for i in kept], renumbered
+
+    def _give_up(self, rows: list[tuple], receipts: list[tuple[_Ack, int, int]]) -> None:
+        for receipt, _, _ in receipts:
+            receipt.done(False, self.last_error)
+        left = 0
+        while True:  # everything still queued goes the same way: the server is stopping
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, tuple):
+                left += len(item[0])
+                if item[1] is not None:
+                    item[1].done(False, self.last_error)
+            elif isinstance(item, _Flush):
+                item.event.set()
+            else:
+                self._queue.put_nowait(item)  # the stop marker: the writer still needs it
+                break
+        self._drop(len(rows) + left, "shutdown",
+                   f"still failing {self.shutdown_timeout:g} s after shutdown began")
+
+    def _same_file(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        """Start a new database if the file was deleted or replaced under us (rows would go nowhere)."""
+        current = self._file_id()
+        if current == self._inode and current is not None:
+            return conn
+        conn.close()
+        self.recreated += 1
+        self.recovered = _open_or_set_aside(self.path) or self.recovered
+        self._inode = self._file_id()
+        logger.warning("prediction log %s was deleted or replaced while in use: a new one was started "
+                       "(rows written since it vanished are not in it)", self.path)
+        return _connect(self.path, durable=self.durability == "request", busy_timeout=self.busy_timeout)
+
     def _insert(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
         encoded = [r[:3] + (_encode(r[3]),) + r[4:] for r in rows]
-        for attempt in range(3):
+        try:
+            conn.execute("BEGIN")
+            conn.executemany(_INSERT, encoded)
+            conn.execute("COMMIT")
+        except sqlite3.Error:
             try:
-                conn.execute("BEGIN")
-                conn.executemany(_INSERT, encoded)
-                conn.execute("COMMIT")
-                self.written += len(rows)
-                return
-            except sqlite3.Error as exc:
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                time.sleep(0.05 * (attempt + 1))
-        self.failures += len(rows)
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            raise
 
     def flush(self, timeout: float = 10.0) -> None:
         """Block until every row queued so far is in the database."""
@@ -333,20 +557,25 @@ class PredictionLog:
         marker = _Flush()
         self._queue.put(marker)
         if not marker.event.wait(timeout):
-            raise TimeoutError(f"the prediction log did not flush within {timeout} s")
+            raise TimeoutError(f"the prediction log did not flush within {timeout} s ({self.last_error})")
 
-    def close(self, timeout: float = 10.0) -> None:
-        """Write what is queued and stop the writer thread. Writing again restarts it."""
+    def close(self, timeout: float | None = None) -> None:
+        """Write what is queued and stop the writer thread. Writing again restarts it.
+
+        Rows that still cannot be written ``shutdown_timeout`` seconds after
+        this call are dropped, counted (``dropped_by_reason["shutdown"]``)
+        and logged at WARNING.
+        """
         thread = self._thread
         if thread is None or not thread.is_alive():
-            if not self._queue.empty():
-                self.flush(timeout)
-                thread = self._thread
-            else:
+            if self._queue.empty():
                 return
+            self._ensure_writer()
+            thread = self._thread
+        self._stop_deadline = time.monotonic() + self.shutdown_timeout
         self._queue.put(_STOP)
         if thread is not None:
-            thread.join(timeout)
+            thread.join(self.shutdown_timeout + 5.0 if timeout is None else timeout)
 
     # ------------------------------------------------------------------ labels
 

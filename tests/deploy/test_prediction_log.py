@@ -164,3 +164,138 @@ def test_full_queue_drops_instead_of_blocking(tmp_path, monkeypatch) -> None:
     assert log.dropped == 7 and log.queued == 3
     log.close()
     assert len(log) == 3
+
+
+# --------------------------------------------------------------------------- loud, never silent
+
+
+class _Locked:
+    """Hold the database's write lock from another connection, as another process would."""
+
+    def __init__(self, path) -> None:
+        self.conn = sqlite3.connect(path, isolation_level=None)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        self.conn.execute("COMMIT")
+        self.conn.close()
+
+
+def _until(condition, seconds: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition never held"
+        time.sleep(0.01)
+
+
+def test_a_locked_database_is_failing_then_every_row_is_written(tmp_path, caplog) -> None:
+    path = tmp_path / "p.db"
+    log = PredictionLog(path, flush_interval=0.01, busy_timeout=0.05)
+    lock = _Locked(path)
+    with caplog.at_level("WARNING", logger="mlcourse.deploy.prediction_log"):
+        for i in range(50):
+            log.write(**_row(i))
+        _until(lambda: log.failing)
+        assert log.status == "failing" and "locked" in log.last_error and log.written == 0
+        assert log.health()["status"] == "failing"
+        lock.release()
+        log.flush()
+    assert log.written == 50 and log.dropped == 0 and log.status == "ok" and len(log) == 50
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("writing 50 row(s) failed" in m and "retrying" in m for m in messages)
+    assert any("writing again after" in m for m in messages)
+    log.close()
+
+
+def test_rows_still_failing_at_shutdown_are_counted_and_logged(tmp_path, caplog) -> None:
+    path = tmp_path / "p.db"
+    log = PredictionLog(path, flush_interval=0.01, busy_timeout=0.05, shutdown_timeout=0.3)
+    lock = _Locked(path)
+    try:
+        with caplog.at_level("WARNING", logger="mlcourse.deploy.prediction_log"):
+            for i in range(30):
+                log.write(**_row(i))
+            log.close()
+    finally:
+        lock.release()
+    assert log.written == 0 and log.dropped == 30 and log.dropped_by_reason["shutdown"] == 30
+    assert any("dropped 30 row(s), still failing 0.3 s after shutdown began" in r.getMessage()
+               for r in caplog.records if r.levelname == "WARNING")
+    assert len(PredictionLog(path)) == 0
+
+
+def test_queue_overflow_is_counted_by_reason_and_warned_once_a_second(tmp_path, monkeypatch, caplog) -> None:
+    log = PredictionLog(tmp_path / "p.db", max_queue=2)
+    with caplog.at_level("WARNING", logger="mlcourse.deploy.prediction_log"), monkeypatch.context() as patch:
+        patch.setattr(log, "_ensure_writer", lambda: None)
+        for i in range(100):
+            log.write(**_row(i))
+    assert log.dropped_by_reason["queue_full"] == 98 and log.health()["dropped"] == 98
+    warnings = [r for r in caplog.records if "dropped" in r.getMessage()]
+    assert 1 <= len(warnings) <= 3  # not one line per row
+    log.close()
+
+
+def test_acknowledged_rows_are_committed_before_the_ack(tmp_path) -> None:
+    path = tmp_path / "p.db"
+    log = PredictionLog(path, durability="request", flush_interval=60)  # no batching delay for acked rows
+    acks = []
+    done = threading.Event()
+
+    def ack(ok, error):
+        count = sqlite3.connect(path).execute("SELECT COUNT(*) FROM predictions").fetchone()[0]
+        acks.append((ok, error, count))
+        done.set()
+
+    log.put((1.0, "r1", "m:v1", {"x": 1}, 1.0, 0.9, 0.5, "ok", None), ack=ack)
+    assert done.wait(10)
+    assert acks == [(True, None, 1)]  # committed (and visible to another connection) before the ack
+    log.close()
+
+
+def test_a_cancelled_receipt_withdraws_its_rows(tmp_path) -> None:
+    path = tmp_path / "p.db"
+    log = PredictionLog(path, durability="request", flush_interval=0.01, busy_timeout=0.05)
+    lock = _Locked(path)
+    answers = []
+    receipt = log.put((1.0, "late", "m:v1", None, None, None, 0.5, "ok", None), ack=lambda ok, e: answers.append(ok))
+    log.put((1.0, "other", "m:v1", None, None, None, 0.5, "ok", None))
+    _until(lambda: log.failing)
+    receipt.cancelled = True  # the app answered 503 and counted it
+    lock.release()
+    log.flush()
+    assert [r for (r,) in sqlite3.connect(path).execute("SELECT request_id FROM predictions")] == ["other"]
+    assert answers == []
+    log.close()
+
+
+def test_a_file_that_is_not_sqlite_is_set_aside_and_a_new_log_started(tmp_path, caplog) -> None:
+    path = tmp_path / "predictions.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with caplog.at_level("WARNING", logger="mlcourse.deploy.prediction_log"):
+        log = PredictionLog(path)
+    moved, reason = log.recovered
+    assert moved.name.startswith("predictions.corrupt-") and moved.suffix == ".db"
+    assert moved.read_bytes().startswith(b"this is not a database") and "not a database" in reason
+    log.write(**_row(1))
+    assert len(log) == 1
+    assert any("set aside" in r.getMessage() for r in caplog.records)
+    log.close()
+
+
+def test_a_log_deleted_while_in_use_is_started_again_and_said(tmp_path, caplog) -> None:
+    path = tmp_path / "p.db"
+    log = PredictionLog(path, flush_interval=0.01)
+    log.write(**_row(1))
+    log.flush()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"p.db{suffix}").unlink(missing_ok=True)
+    with caplog.at_level("WARNING", logger="mlcourse.deploy.prediction_log"):
+        log.write(**_row(2))
+        log.flush()
+    assert log.recreated == 1 and path.is_file()
+    assert [r for (r,) in sqlite3.connect(path).execute("SELECT request_id FROM predictions")] == ["r2"]
+    assert any("deleted or replaced while in use" in r.getMessage() for r in caplog.records)
+    log.close()
