@@ -144,7 +144,7 @@ def _cmd_gradescope_bundle(args: argparse.Namespace) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from mlcourse.deploy.app import serve
+    from mlcourse.deploy.server import serve
 
     return serve(
         registry=args.registry,
@@ -154,7 +154,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         candidate=args.candidate,
         canary=args.canary,
         prediction_log=False if args.no_log else args.log,
+        log_durability=args.log_durability,
         max_batch=args.max_batch,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=args.max_connections,
     )
 
 
@@ -258,7 +262,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", default=None, metavar="PATH",
                    help="prediction log database (default: $MLCOURSE_HOME/predictions.db)")
     p.add_argument("--no-log", action="store_true", help="do not write a prediction log")
+    p.add_argument("--log-durability", choices=("batch", "request"), default="batch",
+                   help="batch (default): rows written every 0.2 s off the request path, a crash loses the last "
+                        "fraction of a second; request: each prediction answered only once its row is committed "
+                        "and fsynced, a crash loses none")
     p.add_argument("--max-batch", type=int, default=1000, help="most records per /predict/batch (default: 1000)")
+    p.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="close a connection whose request headers take longer (default: 10)")
+    p.add_argument("--body-timeout", type=float, default=10.0, metavar="SECONDS",
+                   help="answer 408 to a request whose body takes longer (default: 10)")
+    p.add_argument("--max-connections", type=int, default=1000,
+                   help="connections served at once; more get a 503 (default: 1000)")
     p.set_defaults(func=_cmd_serve)
 
     for extra in _EXTRA_COMMANDS:

@@ -396,6 +396,10 @@ class PredictionLog:
         logger.warning("prediction log %s: dropped %d row(s), %s (%d dropped in all; last error: %s)",
                        self.path, count, why, self.dropped, self.last_error)
 
+    def count_unacknowledged(self, count: int, why: str) -> None:
+        """Count rows withdrawn because their request was answered 503 (their commit took too long)."""
+        self._drop(count, "not_acknowledged", f"their requests were answered 503: {why}")
+
     def _ensure_writer(self) -> None:
         thread = self._thread
         if thread is not None and thread.is_alive():

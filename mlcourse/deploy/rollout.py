@@ -377,6 +377,9 @@ class ModelSlot:
         self.events: list[dict[str, Any]] = []
         #: The version number being loaded now (None when idle).
         self.loading: int | None = None
+        #: Why the slot serves another version than its alias's target (set by
+        #: ``mlcourse serve`` when it starts on a fallback), until the alias moves on.
+        self.fallback: str | None = None
         self._service: ModelService | None = None
         self._cond = threading.Condition()
         self._generation = 0
@@ -531,9 +534,11 @@ class ModelSlot:
                 old = self._service.version if self._service is not None else None
                 self._service = service
                 self.last_error = None
+                if old is not None:
+                    self.fallback = None  # the alias moved on to a version that loads
                 self.events.append({"ts": time.time(), "event": "switch", "from": old, "to": service.version})
             if old is None:
-                logger.warning("%s:%s loaded %s (%s) in %.1f s", self.name, self.ref, service.version,
+                logger.info("%s:%s loaded %s (%s) in %.1f s", self.name, self.ref, service.version,
                                service.backend, time.monotonic() - started)
             else:
                 logger.warning("%s:%s now serves %s (was %s)", self.name, self.ref, service.version, old)
@@ -823,5 +828,5 @@ class ModelRouter:
 
     @property
     def last_error(self) -> str | None:
-        errors = [s.last_error for s in (self.incumbent, self.candidate) if s is not None and s.last_error]
+        errors = [e for s in (self.incumbent, self.candidate) if s is not None for e in (s.fallback, s.last_error) if e]
         return "; ".join(errors) or None

@@ -14,8 +14,8 @@ import time
 import httpx
 import pytest
 
-import mlcourse.deploy.app as serving
 import mlcourse.deploy.default_model as default_model
+import mlcourse.deploy.server as serving
 from mlcourse.cli import main
 from mlcourse.deploy.default_model import train_default_model
 from mlcourse.deploy.registry import get_alias, save_model, set_alias
@@ -54,7 +54,7 @@ def server(registry, tmp_path_factory):
         if proc.poll() is not None:
             pytest.fail(f"mlcourse serve exited with {proc.returncode}:\n{proc.stdout.read()}")
         try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
                 break
         except httpx.TransportError:
             pass
@@ -86,7 +86,8 @@ def test_health_predict_batch_and_metrics_over_http(server) -> None:
         assert 'mlcourse_requests_total{endpoint="/predict",model_version="fraud-detector:v1",status="200"} 1.0' in metrics
         assert "process_resident_memory_bytes" in metrics
         docs = http.get("/openapi.json").json()
-        schema = docs["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+        ref = docs["paths"]["/predict"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        schema = docs["components"]["schemas"][ref.rsplit("/", 1)[-1]]
         assert set(schema["properties"]) == set(GOOD)
 
 
@@ -107,7 +108,7 @@ def test_stopping_the_server_writes_the_prediction_log(server) -> None:
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
-    assert "Serving fraud-detector:v1 (onnx)" in out
+    assert "Serving fraud-detector:v1 from" in out and "loaded fraud-detector:v1 (onnx)" in out
     rows = sqlite3.connect(server["log"]).execute(
         "SELECT request_id, status FROM predictions ORDER BY id").fetchall()
     assert ("http-1", "ok") in rows and ("http-bad", "error") in rows
@@ -121,7 +122,7 @@ def test_stopping_the_server_writes_the_prediction_log(server) -> None:
 def no_uvicorn(monkeypatch):
     """Run `mlcourse serve` up to the point where uvicorn would start; keep the app."""
     started = {}
-    monkeypatch.setattr(serving, "_run_uvicorn", lambda app, host, port: started.update(app=app, port=port))
+    monkeypatch.setattr(serving, "_run_uvicorn", lambda app, host, port, **kw: started.update(app=app, port=port))
     return started
 
 
@@ -133,10 +134,12 @@ def test_serve_on_an_empty_registry_trains_the_default_model_first(tmp_path, no_
     out = capsys.readouterr().out
     assert "no 'fraud-detector' model yet: training the course's default model" in out
     assert "Registered fraud-detector:v1 as 'production'" in out
-    assert "Serving fraud-detector:v1 (onnx)" in out
+    assert "Serving fraud-detector:v1 from" in out and "loading it now" in out
     assert get_alias("fraud-detector", "production", registry=tmp_path) == 1
     assert no_uvicorn["port"] == port
-    assert no_uvicorn["app"].state.router.incumbent.version == "fraud-detector:v1"
+    router = no_uvicorn["app"].state.router
+    assert router.incumbent.wait() and router.ready and router.incumbent.version == "fraud-detector:v1"
+    assert router.incumbent.service.backend == "onnx"
 
 
 def test_serve_with_a_canary(registry, no_uvicorn, capsys) -> None:
@@ -145,8 +148,8 @@ def test_serve_with_a_canary(registry, no_uvicorn, capsys) -> None:
         assert main(["serve", "--registry", str(registry), "--port", str(_free_port()), "--no-log",
                      "--candidate", "candidate", "--canary", "0.2"]) == 0
         router = no_uvicorn["app"].state.router
-        assert router.candidate.version == "fraud-detector:v2" and router.fraction == 0.2
-        assert "Canary: 20% of users to fraud-detector:v2" in capsys.readouterr().out
+        assert router.candidate.wait() and router.candidate.version == "fraud-detector:v2" and router.fraction == 0.2
+        assert "Canary: 20% of users to fraud-detector:v2 ('candidate')" in capsys.readouterr().out
     finally:
         set_alias("fraud-detector", "candidate", 1, registry=registry)
 
