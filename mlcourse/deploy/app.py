@@ -538,6 +538,7 @@ def _status_routes(app: "FastAPI", router: "ModelRouter", log: "PredictionLog | 
         """Always 200 while the process answers (a liveness probe). ``status`` says more:
         ``starting`` while the first model loads, ``degraded`` with the ``problems``
         (a refused version, a failing prediction log), else ``ok``."""
+        router.poll()
         ready = router.ready
         slot = router.incumbent
         service = slot._service
@@ -564,6 +565,7 @@ def _status_routes(app: "FastAPI", router: "ModelRouter", log: "PredictionLog | 
     async def ready() -> JSONResponse:
         """200 once a model is loaded and answering; 503 before that and while shutting down
         (a readiness probe: send traffic only when 200)."""
+        router.poll()
         if app.state.draining:
             return JSONResponse({"ready": False, "reason": "shutting down"}, status_code=503)
         if not router.ready:

@@ -279,6 +279,7 @@ class PredictionLog:
         #: Times the database file vanished (or was replaced) under the server and a new one was started.
         self.recreated = 0
         self._stop_deadline: float | None = None
+        self._pending = 0
         self._last_drop_warning = 0.0
         self._unwarned_drops = 0
         #: ``(where a damaged log was set aside, why)`` when opening found one, else None.
@@ -298,8 +299,12 @@ class PredictionLog:
 
     @property
     def queued(self) -> int:
-        """Rows waiting to be written."""
-        return self._queue.qsize()
+        """Rows waiting to be written (in the queue, or in a batch being written or retried)."""
+        return self._pending
+
+    def _settled(self, count: int) -> None:
+        with self._lock:
+            self._pending -= count
 
     @property
     def dropped(self) -> int:
@@ -379,6 +384,8 @@ class PredictionLog:
         receipt = None if ack is None else _Ack(ack)
         try:
             self._queue.put_nowait((list(rows), receipt))
+            with self._lock:
+                self._pending += len(rows)
         except queue.Full:
             self._drop(len(rows), "queue_full", "the queue is full: the database is too slow or failing")
             if receipt is not None:
@@ -442,7 +449,7 @@ class PredictionLog:
                 break
             batch, receipt = item
             if receipt is not None and receipt.cancelled:
-                receipt = None  # its request was already answered 503 and counted
+                self._settled(len(batch))  # its request was already answered 503 and counted
             else:
                 if receipt is not None:
                     receipts.append((receipt, len(rows), len(rows) + len(batch)))
@@ -463,7 +470,9 @@ class PredictionLog:
         while True:
             conn = self._same_file(conn)
             if any(r[0].cancelled for r in receipts):  # answered 503 meanwhile: their rows are withdrawn
+                before = len(rows)
                 rows, receipts = self._withdraw(rows, receipts)
+                self._settled(before - len(rows))
                 if not rows:
                     return conn
             try:
@@ -486,6 +495,7 @@ class PredictionLog:
                 logger.warning("prediction log %s: writing again after %d failed attempt(s)", self.path, self.failures)
             self.failing = False
             self.written += len(rows)
+            self._settled(len(rows))
             for receipt, _, _ in receipts:
                 receipt.done(True, None)
             return conn
@@ -522,6 +532,7 @@ class PredictionLog:
             else:
                 self._queue.put_nowait(item)  # the stop marker: the writer still needs it
                 break
+        self._settled(len(rows) + left)
         self._drop(len(rows) + left, "shutdown",
                    f"still failing {self.shutdown_timeout:g} s after shutdown began")
 

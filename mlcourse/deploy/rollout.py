@@ -493,6 +493,7 @@ class ModelSlot:
             # Back to what is served: any load under way is now stale, and an
             # earlier refusal no longer describes what the alias asks for.
             self._wanted = None
+            self.fallback = None  # the alias now names what is served
             if self.last_error is not None:
                 self.last_error = None
                 self.events.append({"ts": time.time(), "event": "recovered", "to": served.version})
@@ -700,6 +701,16 @@ class ModelRouter:
     def ready(self) -> bool:
         """True once the incumbent is loaded (a candidate still loading gets no traffic yet)."""
         return self.incumbent.ready
+
+    def poll(self) -> None:
+        """Look for alias moves now, if due, as a request would: the status endpoints call it,
+        so an idle server follows promotions and rollbacks too."""
+        for slot in (self.incumbent, self.candidate):
+            if slot is not None:
+                try:
+                    slot.service  # noqa: B018 - the property looks at the alias when due
+                except NotReady:
+                    pass
 
     def choose(self, key: str) -> tuple[ModelService, str]:
         """The service that answers the user (or request) ``key``, and its role:
