@@ -91,7 +91,8 @@ def request_model(service: ModelService) -> type[BaseModel]:
         return cached
     from typing import Annotated, Literal
 
-    from pydantic import BeforeValidator, create_model
+    from annotated_types import Ge, Le
+    from pydantic import BeforeValidator, Strict, create_model
 
     fields: dict[str, Any] = {}
     for i, name in enumerate(service.feature_names):
@@ -109,8 +110,10 @@ def request_model(service: ModelService) -> type[BaseModel]:
         elif service._integer[i]:
             low = -INT64_MAX if low is None else int(low)
             high = INT64_MAX if high is None else int(high)
-            kind = Annotated[int, BeforeValidator(_whole)]
-            extra = {"strict": True, "ge": low, "le": high}
+            # The bounds inside the type, ahead of the validator that turns 12.0 into 12, so
+            # that the JSON schema says "minimum"/"maximum" (not pydantic's own "ge"/"le").
+            kind = Annotated[int, Strict(), Ge(low), Le(high), BeforeValidator(_whole)]
+            extra = {}
             description = f"{dtype}: a whole number from {range_text(low, high)}"
         else:
             low = -FLOAT32_MAX if low is None else low

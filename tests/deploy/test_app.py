@@ -139,6 +139,64 @@ def test_request_id_header_is_used_when_sane(client) -> None:
     assert len(r.json()["request_id"]) == 32
 
 
+def test_request_ids_are_sanitised_and_never_shared(client, log) -> None:
+    # "/" is the batch-row separator: "abc/0" would collide with row 0 of batch "abc".
+    r = client.post("/predict", json=GOOD, headers={"X-Request-Id": "abc/0"})
+    assert "/" not in r.json()["request_id"] and len(r.json()["request_id"]) == 32
+    first = client.post("/predict", json=GOOD, headers={"X-Request-Id": "retry-me"}).json()["request_id"]
+    second = client.post("/predict", json=GOOD, headers={"X-Request-Id": "retry-me"})
+    assert first == "retry-me" and second.json()["request_id"].startswith("retry-me-")
+    assert second.headers["x-request-id"] == second.json()["request_id"]
+    ids = log.read()["request_id"]
+    assert (ids == "retry-me").sum() == 1
+
+
+@pytest.mark.parametrize(("headers", "message"), [
+    ({"content-type": "text/plain"}, "Content-Type text/plain is not supported"),
+    ({"content-type": "application/x-www-form-urlencoded"}, "send the record as JSON"),
+    ({"content-type": "application/json", "content-encoding": "gzip"}, "Content-Encoding gzip is not supported"),
+])
+def test_a_body_that_is_not_plain_json_is_a_415(client, headers, message) -> None:
+    r = client.post("/predict", content=json.dumps(GOOD), headers=headers)
+    assert r.status_code == 415 and message in r.json()["error"] and r.json()["fields"] == ["body"]
+
+
+def test_a_utf8_bom_and_a_json_charset_are_accepted(client) -> None:
+    body = b"\xef\xbb\xbf" + json.dumps(GOOD).encode()
+    r = client.post("/predict", content=body, headers={"content-type": "application/json; charset=utf-8"})
+    assert r.status_code == 200, r.text
+    assert client.post("/predict", content=json.dumps(GOOD)).status_code == 200  # no Content-Type: JSON assumed
+
+
+def test_ready_and_health_say_what_is_going_on(client) -> None:
+    r = client.get("/ready")
+    assert r.status_code == 200 and r.json() == {"ready": True, "model_version": "fraud-detector:v1"}
+    health = client.get("/health").json()
+    assert health["ready"] is True and health["problems"] == [] and health["loading"] is None
+    assert health["prediction_log"]["status"] == "ok" and health["prediction_log"]["durability"] == "batch"
+
+
+def test_with_request_durability_an_unrecordable_prediction_is_a_503(registry, tmp_path) -> None:
+    import sqlite3
+
+    path = tmp_path / "p.db"
+    log = PredictionLog(path, durability="request", busy_timeout=0.05)
+    app = create_app("fraud-detector", registry=registry, prediction_log=log, ack_timeout=0.5)
+    with TestClient(app) as client:
+        assert client.post("/predict", json=GOOD, headers={"X-Request-Id": "kept"}).status_code == 200
+        lock = sqlite3.connect(path, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        r = client.post("/predict", json=GOOD, headers={"X-Request-Id": "refused"})
+        lock.execute("COMMIT")
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert "could not record this request" in r.json()["error"] and "not answered" in r.json()["error"]
+        assert log.dropped_by_reason["not_acknowledged"] == 1
+        assert client.post("/predict", json=GOOD, headers={"X-Request-Id": "after"}).status_code == 200
+        metrics = client.get("/metrics").text
+        assert 'mlcourse_prediction_log_dropped_total{reason="not_acknowledged"} 1.0' in metrics
+    assert sorted(log.read()["request_id"]) == ["after", "kept"]  # the 503'd row was withdrawn
+
+
 # --------------------------------------------------------------------------- bad input
 
 def _without(key):

@@ -281,3 +281,15 @@ def test_a_client_that_never_finishes_its_headers_is_cut_off(registry, tmp_path)
         assert answer.startswith(b"HTTP/1.1 408 Request Timeout")
         assert server.http.post("/predict", json=GOOD).status_code == 200
         assert server.stop() == 0
+
+
+def test_a_body_that_never_finishes_is_a_408(registry, tmp_path) -> None:
+    with Server(["--registry", str(registry), "--no-log", "--body-timeout", "1"], home=tmp_path / "home") as server:
+        server.wait_ready()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.sendall(b"POST /predict HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: 200\r\n\r\n{\"amount\": ")  # 190 bytes never come
+            answer = sock.recv(65536)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408") and b"did not arrive within 1 s" in body
+        assert server.stop() == 0
