@@ -1,6 +1,6 @@
 """Serving speed, measured side by side in one run: sklearn vs ONNX, in-process vs HTTP, single vs batch.
 
-    python benchmarks/serving.py [--seconds 10] [--concurrency 16] [--rows 100000]
+    python benchmarks/serving.py [--seconds 10] [--rows 100000]
 
 What it does, on the course's default model (``fraud-detector``: one-hot
 encoding and a 100-tree, depth-10 forest, trained here in a temporary
@@ -11,9 +11,15 @@ registry):
    on each backend (validation included);
 2. batch scoring in rows/s: scikit-learn, onnxruntime, ``ModelService``;
 3. HTTP through uvicorn on 127.0.0.1 (``mlcourse serve`` in a subprocess,
-   prediction log on): latency at concurrency 1, then a load bounded in
-   time (``--seconds``, default 10, at ``--concurrency``, default 16) with
-   requests/s, p50/p99 and the error count, and ``/predict/batch`` rows/s.
+   prediction log on): latency at concurrency 1, then loads bounded in
+   time (``--seconds``, default 10) at 16 and 64 connections, for each
+   prediction-log durability setting (``--log-durability batch`` and
+   ``request``), with requests/s, p50/p99 and the error count, and
+   ``/predict/batch`` rows/s;
+4. the crash window of each durability setting: a server under load
+   (16 concurrent clients, each request with its own id) is killed with
+   ``kill -9``; the acknowledged requests (answered 200) missing from the
+   log are the rows lost, and lost / rate is the window.
 
 The load generator is Debian's ``wrk`` when installed (``apt-get install -y
 wrk``); otherwise a Python httpx client is used, which itself caps out near
@@ -93,23 +99,23 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(registry: Path, log_path: Path, home: Path) -> tuple[subprocess.Popen, str]:
+def start_server(registry: Path, log_path: Path, home: Path, durability: str = "batch") -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
     env = {**os.environ, "MLCOURSE_HOME": str(home)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlcourse", "serve", "--registry", str(registry), "--port", str(port),
-         "--log", str(log_path)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+         "--log", str(log_path), "--log-durability", durability],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited:\n{proc.stdout.read()}")
+            raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             time.sleep(0.1)
@@ -176,12 +182,59 @@ def python_load(url: str, body: str, requests: int, concurrency: int) -> dict:
     return asyncio.run(run())
 
 
+def kill9_loss(registry: Path, work: Path, durability: str, body: str, seconds: float = 3.0,
+               concurrency: int = 16) -> dict:
+    """Load a server, ``kill -9`` it mid-load, and count the acknowledged requests missing from its log."""
+    import asyncio
+
+    import httpx
+
+    log_path = work / f"kill9-{durability}.db"
+    proc, url = start_server(registry, log_path, work / "home", durability)
+    acked: list[str] = []
+    started = time.perf_counter()
+
+    async def load() -> None:
+        stop = asyncio.Event()
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        async with httpx.AsyncClient(base_url=url, limits=limits, timeout=10) as client:
+            async def worker(w: int) -> None:
+                i = 0
+                while not stop.is_set():
+                    rid = f"k{w}-{i}"
+                    i += 1
+                    try:
+                        r = await client.post("/predict", content=body,
+                                              headers={"content-type": "application/json", "x-request-id": rid})
+                    except httpx.HTTPError:
+                        return  # the server is gone
+                    if r.status_code == 200:
+                        acked.append(rid)
+
+            async def killer() -> None:
+                await asyncio.sleep(seconds)
+                proc.send_signal(signal.SIGKILL)  # mid-load, no warning
+                await asyncio.sleep(0.5)
+                stop.set()
+
+            await asyncio.gather(killer(), *(worker(w) for w in range(concurrency)))
+
+    asyncio.run(load())
+    proc.wait(timeout=30)
+    elapsed = seconds
+    logged = {r for (r,) in sqlite3.connect(log_path).execute("SELECT request_id FROM predictions")}
+    lost = len(set(acked) - logged)
+    rate = len(acked) / elapsed
+    del started
+    return {"durability": durability, "acked": len(acked), "logged": len(logged), "lost": lost, "rps": rate,
+            "window_ms": lost / rate * 1e3 if rate else math.nan}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="length of the wrk load test (the Python fallback sends 10 000 requests)")
     parser.add_argument("--requests", type=int, default=10_000, help="requests sent by the Python fallback client")
-    parser.add_argument("--concurrency", type=int, default=16, help="concurrent connections in the load test")
     parser.add_argument("--rows", type=int, default=100_000, help="rows for batch scoring")
     parser.add_argument("--single", type=int, default=2_000, help="calls per single-row measurement")
     args = parser.parse_args(argv)
@@ -254,57 +307,75 @@ def run(args: argparse.Namespace, work: Path) -> int:
     best_batch = max(batch.values())
 
     body = json.dumps(record)
-    log_path = work / "predictions.db"
-    proc, url = start_server(registry, log_path, work / "home")
-    try:
-        import httpx
-
-        with httpx.Client(base_url=url, timeout=10) as http:
-            for _ in range(200):
-                http.post("/predict", content=body, headers={"content-type": "application/json"})
-            lat = []
-            for _ in range(n):
-                t = time.perf_counter()
-                r = http.post("/predict", content=body, headers={"content-type": "application/json"})
-                lat.append((time.perf_counter() - t) * 1e3)
-                assert r.status_code == 200, r.text
-            py_c1 = pct(np.array(lat))
-            batch_body = json.dumps({"records": example_records(1_000, seed=6)})
-            for _ in range(3):
-                http.post("/predict/batch", content=batch_body, headers={"content-type": "application/json"})
-            t = time.perf_counter()
-            for _ in range(20):
-                assert http.post("/predict/batch", content=batch_body,
-                                 headers={"content-type": "application/json"}).status_code == 200
-            http_batch = 20 * 1_000 / (time.perf_counter() - t)
-
-        have_wrk = shutil.which("wrk") is not None
-        if have_wrk:
-            c1 = wrk_load(url, body, 5, 1)
-            load = wrk_load(url, body, args.seconds, args.concurrency)
-        else:
-            c1 = None
-            load = python_load(url, body, args.requests, args.concurrency)
-    finally:
-        proc.send_signal(signal.SIGINT)
+    have_wrk = shutil.which("wrk") is not None
+    loads: dict[tuple[str, int], dict] = {}
+    c1 = None
+    for durability in ("batch", "request"):
+        log_path = work / f"predictions-{durability}.db"
+        proc, url = start_server(registry, log_path, work / "home", durability)
         try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    logged = sqlite3.connect(log_path).execute("SELECT COUNT(*), SUM(status = 'ok') FROM predictions").fetchone()
+            import httpx
+
+            if durability == "batch":
+                with httpx.Client(base_url=url, timeout=10) as http:
+                    for _ in range(200):
+                        http.post("/predict", content=body, headers={"content-type": "application/json"})
+                    lat = []
+                    for _ in range(n):
+                        t = time.perf_counter()
+                        r = http.post("/predict", content=body, headers={"content-type": "application/json"})
+                        lat.append((time.perf_counter() - t) * 1e3)
+                        assert r.status_code == 200, r.text
+                    py_c1 = pct(np.array(lat))
+                    batch_body = json.dumps({"records": example_records(1_000, seed=6)})
+                    for _ in range(3):
+                        http.post("/predict/batch", content=batch_body, headers={"content-type": "application/json"})
+                    t = time.perf_counter()
+                    for _ in range(20):
+                        assert http.post("/predict/batch", content=batch_body,
+                                         headers={"content-type": "application/json"}).status_code == 200
+                    http_batch = 20 * 1_000 / (time.perf_counter() - t)
+                if have_wrk:
+                    c1 = wrk_load(url, body, 5, 1)
+            for connections in (16, 64):
+                if have_wrk:
+                    loads[durability, connections] = wrk_load(url, body, args.seconds, connections, threads=2)
+                else:
+                    loads[durability, connections] = python_load(url, body, args.requests, connections)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if durability == "batch":
+            logged = sqlite3.connect(log_path).execute(
+                "SELECT COUNT(*), SUM(status = 'ok') FROM predictions").fetchone()
+    crashes = [kill9_loss(registry, work, durability, body) for durability in ("batch", "request")]
 
     print("\nHTTP through uvicorn on 127.0.0.1 (mlcourse serve, ONNX, prediction log on)")
     print(f"  concurrency 1, python httpx client     p50 {py_c1[0]:.3f} ms  p99 {py_c1[1]:.3f} ms")
     if c1:
         print(f"  concurrency 1, {c1['tool']:<22} p50 {c1['p50_ms']:.3f} ms  p99 {c1['p99_ms']:.3f} ms"
               f"  ({c1['rps']:,.0f} req/s, {c1['errors']} errors)")
-    print(f"  load, {load['requests']:,} requests in {load['seconds']:.1f} s, {load['tool']}: {load['rps']:,.0f} req/s, "
-          f"p50 {load['p50_ms']:.2f} ms, p99 {load['p99_ms']:.2f} ms, {load['errors']} errors")
     print(f"  /predict/batch, 1 000 records per request: {http_batch:,.0f} rows/s")
-    print(f"  prediction log after shutdown: {logged[0]:,} rows ({logged[1]:,} ok)")
+    print(f"  prediction log after a clean shutdown (batch): {logged[0]:,} rows ({logged[1]:,} ok)")
+    print("\n  load on /predict                       req/s     p50 ms    p99 ms   errors   (tool)")
+    for (durability, connections), load in loads.items():
+        print(f"  --log-durability {durability:<7} {connections:>3} conns  {load['rps']:8,.0f}  {load['p50_ms']:8.2f}"
+              f"  {load['p99_ms']:8.2f}  {load['errors']:7,}   ({load['tool']}, {load['requests']:,} requests)")
+    for connections in (16, 64):
+        ratio = loads["request", connections]["rps"] / loads["batch", connections]["rps"]
+        print(f"  request vs batch durability at {connections} connections: {ratio:.2f}x the throughput")
     if not have_wrk:
         print("  (wrk not found: the Python client above caps near 700 req/s on its own."
               " For the real figure: apt-get install -y wrk)")
+    print("\nkill -9 under load (16 concurrent python clients, 3 s, then SIGKILL)")
+    print("  durability  acknowledged  logged  lost  at req/s  crash window")
+    for c in crashes:
+        print(f"  {c['durability']:<10}  {c['acked']:12,}  {c['logged']:6,}  {c['lost']:4,}  {c['rps']:8,.0f}"
+              f"  {c['window_ms']:.0f} ms of acknowledged traffic")
+    load = loads["batch", 16]
 
     http_p50 = c1["p50_ms"] if c1 else py_c1[0]
     print("\nTargets")
@@ -320,6 +391,10 @@ def run(args: argparse.Namespace, work: Path) -> int:
          best_batch >= 100_000),
     ]
     for text, ok in checks:
+        print(f"  [{'met' if ok else 'MISSED'}] {text}")
+    checks_extra = [(f"kill -9 with --log-durability request loses no acknowledged row: {crashes[1]['lost']} lost",
+                     crashes[1]["lost"] == 0)]
+    for text, ok in checks_extra:
         print(f"  [{'met' if ok else 'MISSED'}] {text}")
     print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}. Figures vary with what else the machine is doing:"
           " compare rows of one run, not runs.")

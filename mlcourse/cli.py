@@ -170,6 +170,12 @@ def _add_limit_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(opt.flag, dest=opt.name, type=opt.type, default=None, metavar=opt.metavar, help=opt.help)
 
 
+def _cmd_registry(args: argparse.Namespace) -> int:
+    from mlcourse.deploy.commands import run
+
+    return run(args)
+
+
 def _fraction(text: str) -> float:
     try:
         value = float(text)
@@ -275,6 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="connections served at once; more get a 503 (default: 1000)")
     p.set_defaults(func=_cmd_serve)
 
+    from mlcourse.deploy.commands import add_registry_parser
+
+    add_registry_parser(sub, _cmd_registry)
+
     for extra in _EXTRA_COMMANDS:
         extra(sub)
     _describe(sub)
@@ -334,12 +344,16 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "example:\n  mlcourse gradescope-bundle autograder.zip --lessons 01_data",
     ),
     "serve": (
-        "Serve the registry's production model over HTTP (FastAPI + uvicorn) with input validation, "
-        "Prometheus metrics and a prediction log. On an empty registry it first trains and registers the "
-        "course's fraud-detector. API docs at http://HOST:PORT/docs.",
+        "Serve the registry's production model over HTTP (FastAPI + uvicorn) with input validation against "
+        "the schema recorded at training, Prometheus metrics and a prediction log. On an empty registry it first "
+        "trains and registers the course's fraud-detector. GET /health is for liveness, GET /ready for "
+        "readiness (200 once the model is loaded). A version that fails its checks on start is refused and the "
+        "last good version of the alias served. API docs at http://HOST:PORT/docs.",
         "examples:\n"
         "  mlcourse serve --port 8000\n"
-        "  mlcourse serve --candidate candidate --canary 0.1   # a sticky 10 % canary",
+        "  mlcourse registry train --alias candidate           # a second version to try...\n"
+        "  mlcourse serve --candidate candidate --canary 0.1   # ...on a sticky 10 % of users\n"
+        "  mlcourse serve --log-durability request             # answer only once each prediction is logged",
     ),
 }
 

@@ -303,11 +303,17 @@ def _categories(column: Any) -> list[str] | None:
     return sorted(values)
 
 
+def _no_model(name: str, root: Path) -> ModelNotFoundError:
+    """The error for a missing model: it names the registry and the models it does hold."""
+    names = [p.name for p in sorted(root.iterdir()) if p.is_dir() and _NAME_RE.match(p.name)] if root.is_dir() else []
+    return ModelNotFoundError(f"no model named {name!r} in registry {root} (models: {', '.join(names) or 'none'})")
+
+
 def _resolve_version(name: str, version: int | str | None, root: Path) -> int:
     model_dir = root / name
     available = _versions(model_dir)
     if not available:
-        raise ModelNotFoundError(f"no model named {name!r} in registry {root}")
+        raise _no_model(name, root)
     if version is None:
         return available[-1]
     if isinstance(version, bool):
@@ -322,12 +328,14 @@ def _resolve_version(name: str, version: int | str | None, root: Path) -> int:
             aliases = _read_aliases(model_dir)
             if version not in aliases:
                 raise ModelNotFoundError(
-                    f"model {name!r} has no alias {version!r}; aliases: {sorted(aliases) or 'none'}"
+                    f"model {name!r} has no alias {version!r} in registry {root}; aliases: "
+                    f"{', '.join(f'{a} -> v{v}' for a, v in sorted(aliases.items())) or 'none'}"
                 )
             number = aliases[version]
     if number not in available:
         raise ModelNotFoundError(
-            f"model {name!r} has no version {number}; versions: {available}"
+            f"model {name!r} has no version {number} in registry {root}; versions: "
+            f"{', '.join(f'v{v}' for v in available)}"
         )
     return number
 
@@ -940,8 +948,11 @@ def get_alias(
     root = registry_root(registry)
     aliases = _read_aliases(root / name)
     if alias not in aliases:
+        if not (root / name).is_dir():
+            raise _no_model(name, root)
         raise ModelNotFoundError(
-            f"model {name!r} has no alias {alias!r}; aliases: {sorted(aliases) or 'none'}"
+            f"model {name!r} has no alias {alias!r} in registry {root}; aliases: "
+            f"{', '.join(f'{a} -> v{v}' for a, v in sorted(aliases.items())) or 'none'}"
         )
     return aliases[alias]
 
@@ -1269,7 +1280,7 @@ def rollback(
     root = registry_root(registry)
     model_dir = root / name
     if not model_dir.is_dir():
-        raise ModelNotFoundError(f"no model named {name!r} in registry {root}")
+        raise _no_model(name, root)
     with _locked(model_dir):
         entries = [e for e in _history_entries(model_dir) if e.get("alias") == alias]
         stack = _undo_stack(entries)
