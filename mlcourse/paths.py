@@ -56,7 +56,7 @@ def registry_dir() -> Path:
 
 
 def prediction_log() -> Path:
-    """The SQLite prediction log written by :mod:`mlcourse.deploy.app`."""
+    """The SQLite prediction log written by :mod:`mlcourse.deploy.app` (:mod:`mlcourse.deploy.prediction_log`)."""
     return home() / "predictions.db"
 
 
