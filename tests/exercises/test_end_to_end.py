@@ -259,15 +259,18 @@ def test_in_process_client_answers_like_the_test_client(tmp_path):
     from mlcourse.exercises.end_to_end import InProcessClient
 
     model = LogisticRegression().fit([[0.0], [10.0]], [0, 1])
-    app = create_app(ModelService(model, ["amount"], version="demo:v1"), prediction_log=False)
-    ours, theirs = InProcessClient(app), TestClient(app)
-    for method, path, body in [
+    def app():
+        return create_app(ModelService(model, ["amount"], version="demo:v1"), prediction_log=False)
+
+    # One app each: an app makes a request id it has already seen unique, and both clients send the same ids.
+    ours, theirs = InProcessClient(app()), TestClient(app())
+    for i, (method, path, body) in enumerate([
         ("post", "/predict", {"amount": 9.0}),
         ("post", "/predict", {"amount": "nine"}),
         ("post", "/predict/batch", {"records": [{"amount": 1.0}, {"amount": 8.0}]}),
         ("get", "/health", None),
-    ]:
-        headers = {"X-Request-Id": "same-id"}
+    ]):
+        headers = {"X-Request-Id": f"same-id-{i}"}
         if method == "post":
             a, b = ours.post(path, json=body, headers=headers), theirs.post(path, json=body, headers=headers)
         else:
