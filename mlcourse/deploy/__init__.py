@@ -21,7 +21,7 @@ stages before (:mod:`mlcourse.data`, :mod:`mlcourse.train`):
    ``fraud-detector`` (defined in :mod:`mlcourse.train.fraud_model`);
 7. :mod:`.schemas`: the HTTP contract: request models built from the
    recorded feature schema, response models, the OpenAPI document;
-8. :mod:`.metrics`: the service's Prometheus metrics;
+8. :mod:`.prometheus`: the service's Prometheus metrics;
 9. :mod:`.app`: the FastAPI app over all of it (:func:`~.app.create_app`);
 10. :mod:`.server`: ``mlcourse serve``: start-up checks and fallbacks, uvicorn;
 11. :mod:`.commands`: ``mlcourse registry``: the registry from the command line.

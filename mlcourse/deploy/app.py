@@ -55,8 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from fastapi.responses import Response
     from pydantic import BaseModel
 
-    from mlcourse.deploy.metrics import ServingMetrics
     from mlcourse.deploy.prediction_log import PredictionLog
+    from mlcourse.deploy.prometheus import ServingMetrics
     from mlcourse.deploy.rollout import ModelRouter, RollbackRule
 
 __all__ = [
@@ -419,7 +419,7 @@ def create_app(
     router = _router(model, registry=registry, candidate=candidate, canary=canary, rule=rule, onnx=onnx,
                      reload_interval=reload_interval)
     log = _open_log(prediction_log)
-    from mlcourse.deploy.metrics import ServingMetrics
+    from mlcourse.deploy.prometheus import ServingMetrics
 
     metrics = ServingMetrics(log)
     app = _fastapi(router, log, metrics, max_batch)
