@@ -146,19 +146,21 @@ def _connect(path: Path, *, durable: bool = False, busy_timeout: float = 10.0) -
     return conn
 
 
-def _open_or_set_aside(path: Path) -> tuple[Path, str] | None:
+def _open_or_set_aside(path: Path, busy_timeout: float = 10.0) -> tuple[Path, str] | None:
     """Create the tables; a file that is not a SQLite database is set aside first.
 
     Returns ``(where the damaged file went, why)`` when one was set aside.
     """
     try:
-        conn = _connect(path)
+        conn = _connect(path, busy_timeout=busy_timeout)
         try:
             conn.executescript(SCHEMA)
             return None
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError:
+        raise  # locked, read-only, no space: the file may be fine, so it is left where it is
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
         reason = f"{type(exc).__name__}: {exc}"
     from mlcourse.deploy.registry import set_aside
 
@@ -283,7 +285,7 @@ class PredictionLog:
         self._last_drop_warning = 0.0
         self._unwarned_drops = 0
         #: ``(where a damaged log was set aside, why)`` when opening found one, else None.
-        self.recovered = _open_or_set_aside(self.path)
+        self.recovered = _open_or_set_aside(self.path, self.busy_timeout)
         self._inode = self._file_id()
         ref = weakref.ref(self)
         atexit.register(lambda: (lambda log: log is not None and log.close())(ref()))
@@ -543,7 +545,7 @@ class PredictionLog:
             return conn
         conn.close()
         self.recreated += 1
-        self.recovered = _open_or_set_aside(self.path) or self.recovered
+        self.recovered = _open_or_set_aside(self.path, self.busy_timeout) or self.recovered
         self._inode = self._file_id()
         logger.warning("prediction log %s was deleted or replaced while in use: a new one was started "
                        "(rows written since it vanished are not in it)", self.path)

@@ -292,7 +292,15 @@ def _prediction_log(path: Any, durability: str, say: Any) -> Any:
     if path is False:
         say("Prediction log: off")
         return None
-    log = PredictionLog(None if path in (None, True) else path, durability=durability)
+    import sqlite3
+
+    from mlcourse.errors import CLIError
+
+    try:
+        log = PredictionLog(None if path in (None, True) else path, durability=durability)
+    except sqlite3.OperationalError as exc:
+        raise CLIError(f"cannot open the prediction log {path or 'in $MLCOURSE_HOME'}: {exc}; free it (another "
+                       "process may hold it), choose another with --log PATH, or pass --no-log") from None
     if log.recovered is not None:
         moved, reason = log.recovered
         say(f"The prediction log {log.path} could not be read ({reason}): set aside as {moved}; a new log was started")

@@ -299,3 +299,18 @@ def test_a_log_deleted_while_in_use_is_started_again_and_said(tmp_path, caplog) 
     assert [r for (r,) in sqlite3.connect(path).execute("SELECT request_id FROM predictions")] == ["r2"]
     assert any("deleted or replaced while in use" in r.getMessage() for r in caplog.records)
     log.close()
+
+
+def test_a_locked_database_at_open_is_left_alone(tmp_path) -> None:
+    path = tmp_path / "p.db"
+    PredictionLog(path).close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=DELETE")  # a rollback journal: an exclusive lock blocks even readers
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            PredictionLog(path, busy_timeout=0.05)
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert path.exists() and not list(tmp_path.glob("p.corrupt-*"))  # locked is not damaged: never set aside

@@ -66,6 +66,9 @@ def test_the_readme_curl_example_works_as_printed(tmp_path) -> None:
     assert answer["prediction"] in (0, 1) and 0.0 <= answer["score"] <= 1.0
     assert answer["model_version"] == "fraud-detector:v1"
     assert "training the course's default model" in log
+    printed = re.search(r'answers `\{"prediction":(\d),"score":([0-9.]+)\.\.\.', _serving_section())
+    assert printed, "the README shows the answer"
+    assert answer["prediction"] == int(printed.group(1)) and f"{answer['score']:.6f}".startswith(printed.group(2))
 
 
 def test_the_readme_canary_sequence_works_on_a_fresh_install(tmp_path) -> None:
