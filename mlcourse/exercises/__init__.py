@@ -10,42 +10,42 @@ In a lesson notebook::
     ex.validate_schema.solution()  # one correct answer, only when asked
     ex.progress()                  # this lesson's exercises and their status
 
-Each lesson's exercises live in ``mlcourse/exercises/<module>.py``; the grader
-uses these very definitions.
+Each lesson's exercises live in a package ``mlcourse/exercises/<package>/``:
+``probes.py`` (what the grading child runs) and ``checks.py`` (the
+definitions with their references: the answer key, see
+:mod:`mlcourse.exercises.catalog`). The grader uses these very definitions.
+
+Inside a graded run (the grading child) the answer key is never loaded:
+``lesson()`` gives stand-ins that know each exercise's answer name, and whose
+``solution()``, ``hint()`` and ``progress()`` answer that they are not
+available during grading.
 """
 from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from mlcourse.exercises.engine import Exercise
-
-# Lesson notebook (stem) -> module holding its exercise definitions, in course order.
-LESSONS: dict[str, str] = {
-    "00_lifecycle_overview": "overview",
-    "01_data": "data",
-    "02_train": "train",
-    "03_deploy": "deploy",
-    "04_monitor": "monitor",
-    "05_end_to_end": "end_to_end",
-    "06_interview_prep": "interview",
-}
+from mlcourse.exercises.answer_key import answer_key_paths, protect_answer_key
+from mlcourse.exercises.catalog import LESSONS, graded_run, lesson_of
+from mlcourse.exercises.engine import Answer, Exercise, attempted, points_text
+from mlcourse.exercises.notebook import solution_source
 
 _current: list[str] = []
 
 
-def _module(lesson_name: str):
-    if lesson_name not in LESSONS:
-        known = ", ".join(LESSONS)
-        raise ValueError(f"unknown lesson {lesson_name!r}; the lessons are: {known}")
-    return importlib.import_module(f"mlcourse.exercises.{LESSONS[lesson_name]}")
+def checks_module(lesson_name: str) -> ModuleType:
+    """The module holding a lesson's exercise definitions (the answer key)."""
+    from mlcourse.exercises.catalog import checks_module_name
+
+    return importlib.import_module(checks_module_name(lesson_name))
 
 
 def exercises_of(lesson_name: str) -> list[Exercise]:
     """The exercises of a lesson, in the order they appear in it."""
-    mod = _module(lesson_name)
-    return [v for v in vars(mod).values() if isinstance(v, Exercise)]
+    return [v for v in vars(checks_module(lesson_name)).values() if isinstance(v, Exercise)]
 
 
 def all_exercises() -> Iterator[tuple[str, Exercise]]:
@@ -56,21 +56,65 @@ def all_exercises() -> Iterator[tuple[str, Exercise]]:
 
 def find(exercise_id: str) -> Exercise:
     """The exercise with this id, e.g. ``find("data.fingerprint")``."""
-    prefix = exercise_id.split(".", 1)[0]
-    for name, module in LESSONS.items():
-        if module == prefix:
-            for ex in exercises_of(name):
-                if ex.id == exercise_id:
-                    return ex
+    try:
+        lesson_name = lesson_of(exercise_id)
+    except KeyError:
+        raise KeyError(f"no exercise {exercise_id!r}") from None
+    for ex in exercises_of(lesson_name):
+        if ex.id == exercise_id:
+            return ex
     raise KeyError(f"no exercise {exercise_id!r}")
 
 
-def lesson_of(exercise_id: str) -> str:
-    prefix = exercise_id.split(".", 1)[0]
-    for name, module in LESSONS.items():
-        if module == prefix:
-            return name
-    raise KeyError(f"no lesson holds exercise {exercise_id!r}")
+def lesson_files(lesson_name: str) -> list[Path]:
+    """Every file that defines a lesson's exercises (its package, and a checks module registered elsewhere)."""
+    from mlcourse.exercises.catalog import checks_module_name, package_name
+
+    folder = Path(__file__).resolve().parent / LESSONS[lesson_name]
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    loaded = getattr(importlib.import_module(checks_module_name(lesson_name)), "__file__", None)
+    if isinstance(loaded, str) and Path(loaded).resolve() not in files:
+        files.append(Path(loaded).resolve())
+    if not files:
+        raise ValueError(f"{package_name(lesson_name)} has no files")
+    return files
+
+
+class GradedExercise:
+    """An exercise as the grading child knows it: its id, title and answer, never its answer key."""
+
+    def __init__(self, spec: dict) -> None:
+        self.id = str(spec["id"])
+        self.title = str(spec.get("title", self.id))
+        answer = spec.get("answer", {})
+        self.answer = Answer(str(answer.get("name", "")), str(answer.get("kind", "value")))
+
+    @property
+    def short(self) -> str:
+        return self.id.split(".", 1)[-1]
+
+    def check(self) -> None:
+        print(f"{self.id}: during grading the grader checks this exercise itself.")
+
+    def hint(self) -> None:
+        print(f"💡 Hints for {self.id} are {_not_now()}.")
+
+    def solution(self) -> None:
+        print(f"The solution of {self.id} is {_not_now()}.")
+
+    def attempted(self) -> bool:
+        import sys
+
+        return attempted(self.answer.name, sys._getframe(1).f_globals)
+
+    def __repr__(self) -> str:
+        return f"<Exercise {self.id}: {self.title} (graded run)>"
+
+
+def _not_now() -> str:
+    from mlcourse.exercises.catalog import NOT_DURING_GRADING
+
+    return NOT_DURING_GRADING
 
 
 class Lesson:
@@ -78,7 +122,14 @@ class Lesson:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._exercises = {e.short: e for e in exercises_of(name)}
+        if graded_run():
+            from mlcourse.exercises.catalog import graded_specs
+
+            prefix = LESSONS.get(name, "") + "."
+            stand_ins = [GradedExercise(s) for s in graded_specs() if str(s.get("id", "")).startswith(prefix)]
+            self._exercises: dict[str, Any] = {e.short: e for e in stand_ins}
+        else:
+            self._exercises = {e.short: e for e in exercises_of(name)}
 
     def __getattr__(self, item: str) -> Exercise:
         try:
@@ -97,8 +148,8 @@ class Lesson:
         progress(self.name)
 
     def __repr__(self) -> str:
-        from mlcourse.exercises.engine import points_text
-
+        if graded_run():
+            return f"Lesson {self.name} (graded run) with {len(self._exercises)} exercises"
         items = "\n".join(f"  ex.{e.short}: {e.title} ({points_text(e.points)})" for e in self)
         return f"Lesson {self.name} with {len(self._exercises)} exercises:\n{items}"
 
@@ -108,17 +159,6 @@ def lesson(name: str) -> Lesson:
     result = Lesson(name)
     _current[:] = [name]
     return result
-
-
-def solution_source(exercise_id: str) -> str:
-    """One correct answer, read from the lesson's solutions notebook."""
-    from mlcourse.exercises import notebook
-
-    path = notebook.lesson_path(lesson_of(exercise_id), "solutions")
-    cell = notebook.find_answer_cell(notebook.read(path), exercise_id)
-    if cell is None:
-        raise KeyError(f"{path} has no answer cell for {exercise_id}")
-    return notebook.solution_text(notebook.source(cell))
 
 
 def progress_table(lesson_name: str | None = None) -> list[dict[str, Any]]:
@@ -150,6 +190,9 @@ def progress(lesson_name: str | None = None) -> None:
     """Print the exercises of a lesson (default: the current one) and their status."""
     from mlcourse.exercises.engine import _ICONS
 
+    if graded_run():
+        print(f"Progress is {_not_now()}.")
+        return
     lesson_name = lesson_name or (_current[0] if _current else None)
     if lesson_name is None:
         for name in LESSONS:
@@ -168,3 +211,10 @@ def progress(lesson_name: str | None = None) -> None:
         extra = f", {r['hints']} hint(s)" if r["hints"] else ""
         extra += ", solution viewed" if r["solution viewed"] else ""
         print(f" {_ICONS.get(r['status'], '?')} {r['exercise']:<28} {r['score']:>4g}/{r['points']:<3g} {r['status']}{extra}")
+
+
+__all__ = [
+    "LESSONS", "Exercise", "GradedExercise", "Lesson", "all_exercises", "answer_key_paths", "checks_module",
+    "exercises_of", "find", "graded_run", "lesson", "lesson_files", "lesson_of", "progress", "progress_table",
+    "protect_answer_key", "solution_source",
+]

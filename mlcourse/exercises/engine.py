@@ -5,13 +5,17 @@ fitted model), its tests, its hints and its points. Each :class:`Test` has
 
 * ``inputs(rng)``: fresh inputs, generated where the verdict runs;
 * ``probe(answer, inputs)``: runs where the learner's objects live and returns
-  whatever the answer gives back, which the engine turns into plain data;
+  whatever the answer gives back, which the engine turns into plain data. A
+  probe is a function at the top of :mod:`mlcourse.exercises.probes` or of the
+  lesson's ``probes.py``, so the grading child can load it by name;
 * ``verdict(got, inputs)``: runs on plain data only and returns ``None`` for a
   pass or a message for the learner.
 
 In a notebook both halves run in the learner's kernel (``ex.check()``). The
-autograder runs the probe in the sandboxed submission and the verdict in its
-own process, with the very same definitions: there is one version of a check.
+autograder runs the probe in the sandboxed submission, which is told only the
+exercise's :meth:`Exercise.spec` (never its references, verdicts or hints),
+and the verdict in its own process, with the very same definitions: there is
+one version of a check. :func:`probe_plan` is the probe half for both.
 
 Examples
 --------
@@ -28,24 +32,23 @@ Examples
 """
 from __future__ import annotations
 
-import ast
-import contextlib
 import hashlib
 import os
 import sys
 import traceback
-import types
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlcourse.exercises import catalog, guard, probes
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.plain import PlainError, from_plain, kind, to_plain
+from mlcourse.exercises.protocol import ExerciseSpec, ProbeReport, Status, TestReport
 
-PASSED = "passed"
-FAILED = "failed"
-ERROR = "error"
-NOT_ATTEMPTED = "not attempted"
+PASSED = Status.PASSED
+FAILED = Status.FAILED
+ERROR = Status.ERROR
+NOT_ATTEMPTED = Status.NOT_ATTEMPTED
 
 # Part of every stub's NotImplementedError message: how the engine tells an
 # untouched stub from a learner's own NotImplementedError.
@@ -105,11 +108,13 @@ class Mistake:
     """A known wrong answer: when ``when(got, inputs, expected)`` holds, say ``say``.
 
     ``got`` and ``expected`` are plain data; ``expected`` is None for tests
-    without a reference value.
+    without a reference value. ``say`` is the message, or a function of the
+    same three arguments that words it (for a message that names what it
+    found).
     """
 
-    when: Callable[[Any, Any, Any], bool]
-    say: str
+    when: Callable[[Any, Any, Any], Any]
+    say: str | Callable[[Any, Any, Any], str]
 
 
 @dataclass(frozen=True)
@@ -134,14 +139,37 @@ def known_mistake(mistakes: Sequence[Mistake], got: Any, inputs: Any, expected: 
     """What the first matching known mistake says, or None.
 
     A detector that raises is skipped: it must never turn a failure into a crash.
+
+    Examples
+    --------
+    >>> known_mistake([Mistake(lambda g, a, e: g == 0, "Zero is never right.")], 0, (), 1)
+    'Zero is never right.'
     """
     for m in mistakes:
         try:
             if m.when(got, inputs, expected):
-                return m.say
+                say = m.say(got, inputs, expected) if callable(m.say) else m.say
+                if say:
+                    return str(say)
         except Exception:
             continue
     return None
+
+
+def describe_args(args: tuple) -> str:
+    """A short rendering of a call's arguments for a failure message."""
+    parts = []
+    for a in args:
+        try:
+            parts.append(show(to_plain(a)))
+        except Exception:
+            parts.append(type(a).__name__)
+    return ", ".join(parts) if parts else "no arguments"
+
+
+def called_with(args: tuple) -> str:
+    """The default end of a :func:`returns` failure: ``[called with ...]``."""
+    return f"[called with {describe_args(args)}]"
 
 
 def returns(
@@ -151,6 +179,7 @@ def returns(
     *,
     compare: Compare = _DEFAULT_COMPARE,
     mistakes: Sequence[Mistake] = (),
+    describe: Callable[[tuple], str] = called_with,
     weight: float = 1.0,
 ) -> Test:
     """A test that calls the learner's function and compares its return value.
@@ -167,16 +196,21 @@ def returns(
         How to compare (tolerances, order).
     mistakes : sequence of Mistake
         Known wrong answers and what to tell the learner about each.
+    describe : callable
+        ``describe(args)`` ends a failure message, saying what the function
+        was called with (default: ``[called with ...]``).
+
+    The call is watched through the exercise's ``forbid`` (see
+    :mod:`mlcourse.exercises.guard`), like every test's.
 
     Examples
     --------
     >>> t = returns("2", lambda rng: (2,), lambda x: x + 1)
     >>> t.verdict(3, (2,)) is None
     True
+    >>> t.verdict(4, (2,))
+    'expected 3, got 4 [called with 2]'
     """
-
-    def probe(fn: Callable, a: tuple) -> Any:
-        return fn(*a)
 
     def verdict(got: Any, a: tuple) -> str | None:
         exp = to_plain(expected(*from_plain(to_plain(a))))
@@ -186,20 +220,9 @@ def returns(
         say = known_mistake((*mistakes, FORGOT_RETURN), got, a, exp)
         if say:
             problem = f"{problem}. {say}"
-        return f"{problem} [called with {describe_args(a)}]"
+        return f"{problem} {describe(a)}"
 
-    return Test(name=name, probe=probe, verdict=verdict, inputs=args, weight=weight)
-
-
-def describe_args(args: tuple) -> str:
-    """A short rendering of a call's arguments for a failure message."""
-    parts = []
-    for a in args:
-        try:
-            parts.append(show(to_plain(a)))
-        except Exception:
-            parts.append(type(a).__name__)
-    return ", ".join(parts) if parts else "no arguments"
+    return Test(name=name, probe=probes.call, verdict=verdict, inputs=args, weight=weight)
 
 
 def value_is(
@@ -208,22 +231,20 @@ def value_is(
     *,
     compare: Compare = _DEFAULT_COMPARE,
     mistakes: Sequence[Mistake] = (),
-    transform: Callable[[Any], Any] | None = None,
+    probe: Callable[[Any, Any], Any] = probes.as_given,
     reveal: bool = False,
     weight: float = 1.0,
 ) -> Test:
-    """A test that compares the learner's value (optionally transformed) with ``expected()``.
+    """A test that compares the learner's value (as ``probe`` returns it) with ``expected()``.
 
-    ``transform`` runs in the probe, on the learner's side (for example
-    ``lambda v: sorted(v)``), and must be package code.
+    ``probe(value, inputs)`` runs on the learner's side (for example one that
+    sorts a list), so it is a probe like any other: a function of the lesson's
+    ``probes.py``.
 
     Unless ``reveal`` is True, a failure message never shows the expected
     value: for a value exercise that would hand out the answer. It names a
     wrong type, or the known mistake, or says the value is not right.
     """
-
-    def probe(value: Any, _: Any) -> Any:
-        return transform(value) if transform else value
 
     def verdict(got: Any, _: Any) -> str | None:
         exp = to_plain(expected())
@@ -252,77 +273,19 @@ def holds(
     return Test(name=name, probe=probe, verdict=verdict, inputs=inputs, weight=weight)
 
 
-@contextlib.contextmanager
-def watching(targets: Sequence[str]) -> Iterator[list]:
-    """Record calls to ``module.attr`` targets while the block runs.
-
-    Each target (``module.attr`` or ``module.Class.attr``) is replaced by a
-    wrapper that calls the original, so the answer behaves as it would; the
-    yielded list names the targets called.
-    This catches calls made through a module (``training.best_run(...)``)
-    that reading the source alone can miss. Use it inside a probe.
-
-    Examples
-    --------
-    >>> import json
-    >>> with watching(["json.dumps"]) as called:
-    ...     _ = json.dumps(1)
-    >>> called
-    ['json.dumps']
-    """
-    import importlib
-
-    called: list[str] = []
-    patched = []
-    for target in targets:
-        parts = target.split(".")
-        owner: Any = None
-        # The longest importable prefix is the module; the rest are attributes
-        # (``module.Class.method`` works too).
-        for i in range(len(parts) - 1, 0, -1):
-            try:
-                owner = importlib.import_module(".".join(parts[:i]))
-            except ImportError:
-                continue
-            try:
-                for p in parts[i:-1]:
-                    owner = getattr(owner, p)
-            except AttributeError:
-                owner = None
-            break
-        if owner is None:
-            continue
-        attr = parts[-1]
-        original = vars(owner).get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
-        if original is None or isinstance(original, (classmethod, staticmethod, property)):
-            continue
-
-        def wrapper(*args: Any, __original: Any = original, __target: str = target, **kwargs: Any) -> Any:
-            called.append(__target)
-            return __original(*args, **kwargs)
-
-        setattr(owner, attr, wrapper)
-        patched.append((owner, attr, original))
-    try:
-        yield called
-    finally:
-        for owner, attr, original in reversed(patched):
-            setattr(owner, attr, original)
-
-
 # --------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------
 @dataclass
 class TestResult:
     name: str
-    status: str
+    status: Status
     message: str = ""
     traceback: str = ""
     weight: float = 1.0
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "status": self.status, "message": self.message, "traceback": self.traceback}
+        return {"name": self.name, "status": str(self.status), "message": self.message, "traceback": self.traceback}
 
 
 _ICONS = {PASSED: "✅", FAILED: "❌", ERROR: "💥", NOT_ATTEMPTED: "⏳"}
@@ -335,7 +298,7 @@ class Result:
     exercise: str
     title: str
     points: float
-    status: str
+    status: Status
     score: float
     message: str = ""
     tests: list[TestResult] = field(default_factory=list)
@@ -349,7 +312,7 @@ class Result:
             "exercise": self.exercise,
             "title": self.title,
             "points": self.points,
-            "status": self.status,
+            "status": str(self.status),
             "score": self.score,
             "message": self.message,
             "tests": [t.to_dict() for t in self.tests],
@@ -400,57 +363,9 @@ def _is_stub_error(exc: BaseException) -> bool:
     return isinstance(exc, NotImplementedError) and STUB_MARKER in _exc_text(exc)
 
 
-def references(fn: Any) -> dict:
-    """What a function refers to: its source and the globals it names.
-
-    Follows the learner's own helper functions (those defined beside the
-    answer), so routing the call through a helper does not hide it.
-
-    Returns plain data: ``{"source": str | None, "globals": {name: qualified
-    name}, "names": [every name the code uses]}``. Used to spot an answer that
-    only calls the package's own version.
-    """
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return {"source": None, "globals": {}, "names": []}
-    g = getattr(fn, "__globals__", {}) or {}
-    names: set[str] = set()
-    seen_code: set[int] = set()
-    stack = [code]
-    while stack and len(seen_code) < 200:
-        c = stack.pop()
-        if id(c) in seen_code:
-            continue
-        seen_code.add(id(c))
-        names.update(c.co_names)
-        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-        for n in c.co_names:
-            helper = g.get(n)
-            if isinstance(helper, types.FunctionType) and helper.__globals__ is g:
-                stack.append(helper.__code__)
-    resolved = {}
-    for n in sorted(names):
-        if n in g:
-            obj = g[n]
-            if isinstance(obj, types.ModuleType):
-                resolved[n] = f"module {obj.__name__}"
-            else:
-                mod = getattr(obj, "__module__", None)
-                qn = getattr(obj, "__qualname__", None)
-                if isinstance(mod, str) and isinstance(qn, str):
-                    resolved[n] = f"{mod}.{qn}"
+def _probe_test(probe: Callable[[Any, Any], Any], answer: Any, inputs: Any) -> TestReport:
     try:
-        import inspect
-
-        src = inspect.getsource(fn)
-    except (OSError, TypeError):
-        src = None
-    return {"source": src, "globals": resolved, "names": sorted(names)}
-
-
-def _probe_test(test: Test, answer: Any, inputs: Any) -> dict:
-    try:
-        raw = test.probe(answer, inputs)
+        raw = probe(answer, inputs)
     except BaseException as exc:  # noqa: BLE001 - the learner's code may raise anything
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -467,6 +382,61 @@ def _probe_test(test: Test, answer: Any, inputs: Any) -> dict:
         return {"ok": True, "value": to_plain(raw)}
     except PlainError as exc:
         return {"ok": False, "kind": "unplain", "message": str(exc)}
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    """What the probe half needs for one exercise, and nothing of its answer key.
+
+    Built from an :class:`Exercise` in the notebook (:meth:`Exercise.plan`),
+    or in the grading child from the exercise's plain spec
+    (:func:`plan_from_spec`), before any learner code runs.
+    """
+
+    id: str
+    answer: Answer
+    probes: tuple[Callable[[Any, Any], Any], ...]
+    sentinels: guard.Sentinels
+
+
+def plan_from_spec(spec: ExerciseSpec, modules: Mapping[str, Any]) -> ProbePlan:
+    """The grading child's plan: each test's probe found by name, only in ``modules``.
+
+    ``modules`` maps module names to modules the child loaded; only probe
+    modules (see :func:`mlcourse.exercises.probes.allowed_module`) are
+    searched, and :mod:`mlcourse.exercises.probes` always is.
+    """
+    where = {probes.__name__: probes, **{k: v for k, v in modules.items() if probes.allowed_module(k)}}
+    answer = Answer(str(spec["answer"]["name"]), str(spec["answer"]["kind"]))
+    found = tuple(probes.resolve(str(t["probe"]), where) for t in spec["tests"])
+    return ProbePlan(str(spec["id"]), answer, found, guard.Sentinels.resolve(str(f) for f in spec.get("forbid", [])))
+
+
+def probe_plan(plan: ProbePlan, namespace: Mapping[str, Any], inputs: Sequence[Any]) -> ProbeReport:
+    """Run the learner's answer on ``inputs``; return plain data only.
+
+    The probe half, in the notebook and in the grading child alike. Each
+    test runs with the exercise's forbidden functions refused (see
+    :mod:`mlcourse.exercises.guard`); a test whose answer reached one reports
+    ``{"kind": "shortcut", "called": [...]}`` whatever it returned.
+    ``inputs`` is a copy the learner's code may mutate freely.
+    """
+    name = plan.answer.name
+    if name not in namespace:
+        return {"answer": "missing", "tests": []}
+    answer = namespace[name]
+    if answer is Ellipsis:
+        return {"answer": "stub", "tests": []}
+    report: ProbeReport = {"answer": "present", "type": kind(to_plain_safe(answer))}
+    if plan.answer.kind == "function" and not callable(answer):
+        return {"answer": "not_callable", "type": report["type"], "tests": []}
+    tests: list[TestReport] = []
+    for probe, x in zip(plan.probes, inputs):
+        with plan.sentinels.refusing() as called:
+            result = _probe_test(probe, answer, x)
+        tests.append({"ok": False, "kind": "shortcut", "called": called} if called else result)
+    report["tests"] = tests
+    return report
 
 
 # --------------------------------------------------------------------------
@@ -493,7 +463,10 @@ class Exercise:
         Progressive hints, revealed one at a time.
     forbid : sequence of str
         Qualified names the answer may not call (the package's own version of
-        what the learner is asked to write).
+        what the learner is asked to write): refused while the exercise is
+        probed, and looked for in the answer's source (see
+        :mod:`mlcourse.exercises.guard`). Name a lesson's short spelling too
+        (``data.load_sources`` when the lesson imports ``mlcourse.data as data``).
     on_error : mapping of str to str
         Advice for exceptions a typical wrong answer raises, by exception
         class name (``{"KeyError": "a missing column must be reported"}``).
@@ -528,40 +501,63 @@ class Exercise:
             out.append(t.inputs(np.random.default_rng([seed, i])) if t.inputs else None)
         return out
 
-    def probe(self, namespace: Mapping[str, Any], inputs: Sequence[Any]) -> dict:
-        """Run the learner's answer on ``inputs``; return plain data only.
+    def spec(self) -> ExerciseSpec:
+        """What the grading child is told: the answer, each test's probe by name, the forbidden names.
 
-        ``inputs`` is a copy the learner's code may mutate freely.
+        Raises ValueError when a probe cannot be loaded by name (a lambda, a
+        closure, a function outside the probe modules).
         """
-        name = self.answer.name
-        if name not in namespace:
-            return {"answer": "missing", "tests": []}
-        answer = namespace[name]
-        if answer is Ellipsis:
-            return {"answer": "stub", "tests": []}
-        info: dict = {"answer": "present", "type": kind(to_plain_safe(answer))}
-        if self.answer.kind == "function":
-            if not callable(answer):
-                return {"answer": "not_callable", "type": info["type"], "tests": []}
-            if self.forbid:
-                info["refs"] = references(answer)
-        info["tests"] = [_probe_test(t, answer, x) for t, x in zip(self.tests, inputs)]
-        return info
-
-    def judge(self, probed: Any, inputs: Sequence[Any]) -> Result:
-        """Turn the probe's plain data into a :class:`Result`. Never raises."""
         try:
-            return self._judge(probed, inputs)
+            tests = [{"name": t.name, "probe": probes.qualified_name(t.probe)} for t in self.tests]
+        except ValueError as exc:
+            raise ValueError(f"{self.id}: {exc}") from None
+        return {
+            "id": self.id,
+            "title": self.title,
+            "answer": {"name": self.answer.name, "kind": self.answer.kind},
+            "forbid": list(self.forbid),
+            "tests": tests,  # type: ignore[typeddict-item]
+        }
+
+    def plan(self) -> ProbePlan:
+        """The probe half's plan in this process (the notebook's, and tests')."""
+        return ProbePlan(self.id, self.answer, tuple(t.probe for t in self.tests), guard.Sentinels.resolve(self.forbid))
+
+    def probe(self, namespace: Mapping[str, Any], inputs: Sequence[Any]) -> ProbeReport:
+        """Run the learner's answer on ``inputs``; return plain data only (see :func:`probe_plan`)."""
+        return probe_plan(self.plan(), namespace, inputs)
+
+    def judge(
+        self,
+        probed: Any,
+        inputs: Sequence[Any],
+        *,
+        answer_sources: Sequence[tuple[str, str]] = (),
+        other_sources: Sequence[tuple[str, str]] = (),
+    ) -> Result:
+        """Turn the probe's plain data into a :class:`Result`. Never raises.
+
+        ``answer_sources`` are ``(where, source)`` of the answer's cells and
+        ``other_sources`` of the learner's other cells: with the probe's own
+        evidence, they decide whether the answer takes a forbidden shortcut
+        (see :mod:`mlcourse.exercises.guard`). The grader passes its trusted
+        rebuild's cells, the notebook the cell that defined the answer.
+        """
+        try:
+            return self._judge(probed, inputs, answer_sources, other_sources)
         except Exception as exc:  # malformed probe data (a hostile submission) is a failure
             return self._result(FAILED, f"the answer could not be checked ({type(exc).__name__}: {exc})", [])
 
-    def _result(self, status: str, message: str, tests: list[TestResult]) -> Result:
+    def _result(self, status: Status, message: str, tests: list[TestResult]) -> Result:
         total = sum(t.weight for t in self.tests) or 1.0
         won = sum(t.weight for t in tests if t.status == PASSED)
         score = round(self.points * won / total, 4) if status != NOT_ATTEMPTED else 0.0
         return Result(self.id, self.title, self.points, status, score, message, tests)
 
-    def _judge(self, probed: dict, inputs: Sequence[Any]) -> Result:
+    def _judge(
+        self, probed: ProbeReport, inputs: Sequence[Any], answer_sources: Sequence[tuple[str, str]],
+        other_sources: Sequence[tuple[str, str]],
+    ) -> Result:
         state = probed.get("answer")
         name = self.answer.name
         if state == "missing":
@@ -583,7 +579,7 @@ class Exercise:
             return self._result(
                 NOT_ATTEMPTED, f"`{name}` is still the stub: replace its `raise NotImplementedError(...)` line with your code.", []
             )
-        shortcut = self._shortcut(probed.get("refs"))
+        shortcut = self._shortcut(raw, answer_sources, other_sources)
         results = []
         for test, r, x in zip(self.tests, raw, inputs):
             results.append(self._judge_test(test, r, x))
@@ -597,6 +593,18 @@ class Exercise:
         status = ERROR if any(t.status == ERROR for t in results) else FAILED
         message = f"On {first.name}: {first.message}" if first.name else first.message
         return self._result(status, message, results)
+
+    def _shortcut(
+        self, raw: list, answer_sources: Sequence[tuple[str, str]], other_sources: Sequence[tuple[str, str]]
+    ) -> str | None:
+        """The run-time evidence (a forbidden function was called), else what the sources show."""
+        called = [
+            str(n) for r in raw if isinstance(r, dict) and r.get("kind") == "shortcut"
+            for n in (r.get("called") if isinstance(r.get("called"), list) else ["a forbidden function"])
+        ]
+        if called:
+            return guard.shortcut_message(called)
+        return guard.source_problem(self.forbid, answer_sources, other_sources)
 
     def _judge_test(self, test: Test, r: Any, x: Any) -> TestResult:
         if not isinstance(r, dict):
@@ -622,49 +630,23 @@ class Exercise:
             return TestResult(test.name, PASSED, weight=test.weight)
         return TestResult(test.name, FAILED, str(problem), weight=test.weight)
 
-    def _shortcut(self, refs: Any) -> str | None:
-        if not self.forbid or not isinstance(refs, dict):
-            return None
-        used = set()
-        resolved = refs.get("globals") or {}
-        names = [n for n in (refs.get("names") or []) if isinstance(n, str)]
-        modules = {n for n in names if n.startswith("mlcourse")}  # `import mlcourse.x as y` inside the body
-        if isinstance(resolved, dict):
-            for q in resolved.values():
-                if q in self.forbid:
-                    used.add(q)
-                elif isinstance(q, str) and q.startswith("module "):
-                    modules.add(q[len("module ") :])
-        # `md.load_sources(...)` with `import mlcourse.data as md`: a module the
-        # code names, followed by an attribute it names.
-        for module in modules:
-            for n in names:
-                if f"{module}.{n}" in self.forbid:
-                    used.add(f"{module}.{n}")
-        src = refs.get("source")
-        if isinstance(src, str):
-            used.update(_forbidden_in_source(src, self.forbid))
-        if not used:
-            return None
-        names = ", ".join(sorted(used))
-        what = (
-            "the package's own version of what this exercise asks you to write"
-            if all(u.startswith("mlcourse") for u in used)
-            else "which already does what this exercise asks you to write"
-        )
-        return f"Your answer calls {names}, {what}. Write the logic yourself: that is the point of the exercise."
-
     # -- in-process use ----------------------------------------------------
     def run(self, namespace: Mapping[str, Any], seed: int | None = None) -> Result:
         """Both halves in this process: what ``check()`` does.
 
         The probe gets its own copy of the inputs (rebuilt from plain data, as
         in the grader), so an answer that mutates its input cannot change the
-        reference the verdict computes.
+        reference the verdict computes. The shortcut check reads the cell that
+        defined the answer.
         """
         inputs = self.make_inputs(seed)
         copies = [from_plain(to_plain(x)) if x is not None else None for x in inputs]
-        return self.judge(self.probe(namespace, copies), inputs)
+        probed = self.probe(namespace, copies)
+        sources: list[tuple[str, str]] = []
+        if self.forbid:
+            source = guard.defining_source(namespace.get(self.answer.name))
+            sources = [("", source)] if source else []
+        return self.judge(probed, inputs, answer_sources=sources)
 
     # -- the learner's notebook API ----------------------------------------
     def check(self) -> None:
@@ -683,6 +665,9 @@ class Exercise:
         """Show the next hint (each call reveals one more)."""
         from mlcourse.exercises import store as progress
 
+        if catalog.graded_run():
+            print(f"💡 Hints for {self.id} are {catalog.NOT_DURING_GRADING}.")
+            return
         if not self.hints:
             print(f"💡 No hints for {self.id}; try .solution().")
             return
@@ -693,9 +678,12 @@ class Exercise:
 
     def solution(self) -> None:
         """Show one correct answer (from the solutions notebook)."""
-        from mlcourse.exercises import solution_source
         from mlcourse.exercises import store as progress
+        from mlcourse.exercises.notebook import solution_source
 
+        if catalog.graded_run():
+            print(f"The solution of {self.id} is {catalog.NOT_DURING_GRADING}.")
+            return
         progress.note_solution(self.id)
         code = solution_source(self.id)
         try:
@@ -710,12 +698,16 @@ class Exercise:
 
     def attempted(self) -> bool:
         """True once the answer is defined and is not the stub (for guarding later cells)."""
-        ns = _caller_namespace()
-        value = ns.get(self.answer.name, Ellipsis)
-        return value is not Ellipsis and not _is_function_stub(value)
+        return attempted(self.answer.name, _caller_namespace())
 
     def __repr__(self) -> str:
         return f"<Exercise {self.id}: {self.title} ({self.points:g} pt); use .check(), .hint(), .solution()>"
+
+
+def attempted(name: str, namespace: Mapping[str, Any]) -> bool:
+    """Whether ``name`` is defined in ``namespace`` and is not a stub (``...`` or the generated function)."""
+    value = namespace.get(name, Ellipsis)
+    return value is not Ellipsis and not _is_function_stub(value)
 
 
 def to_plain_safe(obj: Any) -> Any:
@@ -728,36 +720,6 @@ def to_plain_safe(obj: Any) -> Any:
 def _is_function_stub(fn: Any) -> bool:
     code = getattr(fn, "__code__", None)
     return bool(code) and any(isinstance(c, str) and STUB_MARKER in c for c in code.co_consts)
-
-
-def _forbidden_in_source(src: str, forbid: Sequence[str]) -> set[str]:
-    """Forbidden names imported or called by dotted path inside the answer's source."""
-    try:
-        tree = ast.parse(__import__("textwrap").dedent(src))
-    except SyntaxError:
-        return set()
-    found = set()
-    short = {f.rsplit(".", 1)[-1]: f for f in forbid}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            for a in node.names:
-                q = f"{node.module}.{a.name}"
-                if q in forbid:
-                    found.add(q)
-        elif isinstance(node, ast.Attribute):
-            parts = []
-            cur: ast.AST = node
-            while isinstance(cur, ast.Attribute):
-                parts.append(cur.attr)
-                cur = cur.value
-            if isinstance(cur, ast.Name):
-                parts.append(cur.id)
-                dotted = ".".join(reversed(parts))
-                if dotted in forbid:
-                    found.add(dotted)
-                elif node.attr in short and dotted.startswith("mlcourse"):
-                    found.add(short[node.attr])
-    return found
 
 
 def _in_ipython() -> bool:

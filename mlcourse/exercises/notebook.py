@@ -153,6 +153,17 @@ def find_answer_cell(nb: dict, ex_id: str) -> dict | None:
     return None
 
 
+def solution_source(exercise_id: str) -> str:
+    """One correct answer, read from the lesson's solutions notebook (what ``.solution()`` shows)."""
+    from mlcourse.exercises.catalog import lesson_of
+
+    path = lesson_path(lesson_of(exercise_id), "solutions")
+    cell = find_answer_cell(read(path), exercise_id)
+    if cell is None:
+        raise KeyError(f"{path} has no answer cell for {exercise_id}")
+    return solution_text(source(cell))
+
+
 def lesson_path(lesson: str, kind: str = "notebooks") -> Path:
     from mlcourse.paths import lessons_dir
 

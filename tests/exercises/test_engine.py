@@ -225,7 +225,7 @@ def test_score_is_weighted_fraction():
         title="w",
         points=3,
         answer=Value("v"),
-        tests=[value_is("a", lambda: 1, weight=2), value_is("b", lambda: 3, transform=lambda v: v + 1)],
+        tests=[value_is("a", lambda: 1, weight=2), value_is("b", lambda: 3, probe=lambda v, _: v + 1)],
     )
     r = ex.run({"v": 1})
     assert r.score == 2.0 and r.status == FAILED
@@ -237,11 +237,13 @@ def test_result_render_mentions_hint_on_failure():
     assert engine.Result(**{**r.__dict__}).to_dict()["score"] == r.score
 
 
-def test_shortcut_through_a_module_alias_or_a_helper_is_flagged():
+def test_shortcut_through_a_module_alias_or_a_helper_is_flagged(monkeypatch):
+    import sys
     import types as _types
 
     fake = _types.ModuleType("mlcourse.fakestage")
     fake.col_means = _col_means
+    monkeypatch.setitem(sys.modules, "mlcourse.fakestage", fake)
     ex = Exercise(
         id="demo.means2",
         title="Column means",

@@ -10,16 +10,15 @@ import pytest
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.interview import (
+from mlcourse.exercises.interview.checks import (
     QUESTIONS,
-    STAGE_WORDS,
     after_deploy,
     model_comparison,
     retrain_steps,
     skew,
-    stage_mentions,
     star_answer,
 )
+from mlcourse.exercises.interview.review import STAGE_WORDS, stage_mentions
 from mlcourse.exercises.testing import walk
 
 # The solution cell runs before each wrong answer, so these may start from the model answer.

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from mlcourse.exercises import exercises_of
-from mlcourse.exercises import monitor as M
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.monitor import checks as M
 from mlcourse.exercises.plain import from_plain, to_plain
 from mlcourse.exercises.testing import walk
 
@@ -380,7 +380,9 @@ def test_backtest_settings_are_the_lessons():
     nb = notebook.read(notebook.lesson_path("04_monitor", "solutions"))
     text = json.dumps(nb)
     assert "BACKTEST = dict(weeks=8, rows_per_day=300, drift=DriftSpec(start_day=14, concept=True), seed=0)" in text
-    settings = M.backtest_settings()
+    from mlcourse.exercises.monitor.probes import backtest_settings
+
+    settings = backtest_settings()
     assert (settings["weeks"], settings["rows_per_day"], settings["drift"].start_day) == (8, 300, 14)
     assert settings["drift"].concept and M.CALENDAR_RETRAINS == 4
 

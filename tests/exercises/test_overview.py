@@ -6,7 +6,7 @@ import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.overview import ACTIVITIES
+from mlcourse.exercises.overview.checks import ACTIVITIES
 
 SOLUTION_DICT = {activity: stage for activity, (stage, _why) in ACTIVITIES.items()}
 

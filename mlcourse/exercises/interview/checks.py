@@ -16,6 +16,9 @@ Two kinds of exercise live here:
 The notebook shows each question's options from :meth:`Question.markdown`, so
 the text a learner reads is the text the check judges.
 
+This module is the lesson's answer key; what the grading child runs is in
+:mod:`mlcourse.exercises.interview.probes`.
+
 Examples
 --------
 >>> q = QUESTIONS["interview.skew"]
@@ -29,20 +32,15 @@ Examples
 """
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Value, holds
+from mlcourse.exercises.interview.review import STAGE_WORDS, star_problems
 from mlcourse.exercises.plain import TAG, kind
-
-
-def _as_given(value: Any, _: Any) -> Any:
-    """The probe of every exercise here: the learner's value, as it is."""
-    return value
+from mlcourse.exercises.probes import as_given
 
 
 # ==========================================================================
@@ -229,7 +227,7 @@ def choice_exercise(
         title=title,
         points=points,
         answer=Value(answer),
-        tests=[holds("your choices" if multi else "your choice", _as_given, _choice_verdict(q))],
+        tests=[holds("your choices" if multi else "your choice", as_given, _choice_verdict(q))],
         hints=tuple(hints),
     )
 
@@ -285,173 +283,15 @@ def order_exercise(
         title=title,
         points=points,
         answer=Value(answer),
-        tests=[holds("your order", _as_given, _order_verdict(q))],
+        tests=[holds("your order", as_given, _order_verdict(q))],
         hints=tuple(hints),
     )
 
 
 # ==========================================================================
 # interview.star_answer: a STAR answer, checked for structure, never wording
+# (the rules are public: mlcourse.exercises.interview.review)
 # ==========================================================================
-PARTS: dict[str, str] = {
-    "situation": "the context: the organisation, the problem and why it mattered",
-    "task": "what you were responsible for, and what success had to look like",
-    "action": "what you did, stage by stage: data, training, deployment, monitoring",
-    "result": "what changed, in numbers",
-}
-
-#: The fewest words each part needs to be more than a placeholder.
-MIN_WORDS: dict[str, int] = {"situation": 8, "task": 6, "action": 25, "result": 6}
-
-#: stage -> (the words shown to the learner, the regular expression that spots them).
-#: Words match as prefixes ("validat" matches validate, validated, validation).
-#: Some phrases do not count: "data drift" is monitoring, "cross-validation" is
-#: training, and "training data" / "training set" / "training-serving" say
-#: nothing about training a model.
-#: "model" alone counts for no stage: every stage talks about the model.
-STAGE_WORDS: dict[str, tuple[str, str]] = {
-    "data": (
-        "data, dataset, collect, label, annotate, validate, clean, feature, schema, ingest, leak",
-        r"\b(data|collect|label|annotat|(?<!cross-)(?<!cross )validat|clean|feature|schema|ingest|leak)",
-    ),
-    "training": (
-        "train, fit, tune, hyperparameter, evaluate, cross-validation, baseline, experiment, "
-        "or a model family (logistic regression, random forest, gradient boosting, XGBoost, neural network)",
-        r"\b(train|fit|tun(e|ed|ing)\b|hyper-?parameter|evaluat|cross-?validat|baseline|experiment|"
-        r"logistic|random forest|gradient[- ]boost|xgboost|lightgbm|neural net|grid search)",
-    ),
-    "deployment": (
-        "deploy, serve/served/serving, service, API, endpoint, container, Docker, Kubernetes, canary, "
-        "blue-green, shadow, rollout/roll out, release, package",
-        r"\b(deploy|serv(e|ed|er|ers|es|ice|ices|ing)\b|api|endpoint|container|docker|kubernetes|canary|"
-        r"blue[- ]green|shadow|roll(ed)?[- ]?out|releas|packag)",
-    ),
-    "monitoring": (
-        "monitor, drift, alert, latency, dashboard, degrade, retrain, Prometheus, Grafana, feedback loop",
-        r"\b(monitor|drift|alert|latenc|dashboard|degrad|retrain|prometheus|grafana|feedback loop)",
-    ),
-}
-
-#: Phrases removed before looking for a stage, because they belong elsewhere.
-_NOT_FOR: dict[str, str] = {
-    "data": r"\bdata[- ]drift",
-    "training": r"\btraining[- –]?(data|set|table|examples|labels|serving)",
-}
-
-_STAGE_HOW = {
-    "data": "where the data came from and how you checked and prepared it",
-    "training": "how you built, tuned and evaluated the model (and what you compared it against)",
-    "deployment": "how the model reached users: packaged, served, rolled out",
-    "monitoring": "how you watched the live model and when it would be retrained",
-}
-
-
-def stage_mentions(text: str) -> dict[str, list[str]]:
-    """For each stage, the words in ``text`` that count for it.
-
-    Examples
-    --------
-    >>> m = stage_mentions("Collected labels, trained a forest, served it as an API, monitored drift.")
-    >>> m
-    {'data': ['collected', 'labels'], 'training': ['trained'], 'deployment': ['served', 'api'], 'monitoring': ['monitored', 'drift']}
-    >>> stage_mentions("We watched data drift.")["data"], stage_mentions("We cleaned the training data.")
-    ([], {'data': ['cleaned', 'data'], 'training': [], 'deployment': [], 'monitoring': []})
-    """
-    low = text.lower()
-    found = {}
-    for stage, (_shown, pattern) in STAGE_WORDS.items():
-        cleaned = re.sub(_NOT_FOR[stage], " ", low) if stage in _NOT_FOR else low
-        words = []
-        for m in re.finditer(f"(?:{pattern})[\\w-]*", cleaned):  # the whole word, for showing it
-            w = m.group(0)
-            if w not in words:
-                words.append(w)
-        found[stage] = words
-    return found
-
-
-def _words(text: str) -> list[str]:
-    return re.findall(r"[A-Za-z0-9%€$£]+", text)
-
-
-def _part_text(value: Any, part: str) -> tuple[str | None, str | None]:
-    """The text of one part (the action may be a list of steps), or what is wrong with it."""
-    if type(value) is str:
-        return value, None
-    if part == "action":
-        items = value["items"] if isinstance(value, dict) and value.get(TAG) == "tuple" else value
-        if type(items) is list and items and all(type(v) is str for v in items):
-            return "\n".join(items), None
-        form = "a string, or a list of strings (one per step)"
-    else:
-        form = "a string"
-    return None, f"the '{part}' part should be {form}, but it is {kind(value)} ({show(value)})"
-
-
-def star_problems(got: Any) -> list[tuple[str, str, bool]]:
-    """Everything wrong with a STAR answer (plain data), in the order of the tests.
-
-    Returns ``(element, message, primary)`` triples; ``element`` is ``"parts"``,
-    a stage name or ``"result"``. A non-primary message only repeats that an
-    earlier problem blocks this element from being judged.
-    """
-    names = ", ".join(repr(p) for p in PARTS)
-    if isinstance(got, dict) and got.get(TAG) == "dict":
-        return [("parts", f"the keys of `star_answer` should be the strings {names}", True)] + [
-            (e, "the keys must be fixed first", False) for e in (*STAGE_WORDS, "result")
-        ]
-    if not (isinstance(got, dict) and TAG not in got):
-        msg = f"`star_answer` should be a dict with the keys {names}, but it is {kind(got)} ({show(got)})"
-        return [("parts", msg, True)] + [(e, "the answer must be a dict first", False) for e in (*STAGE_WORDS, "result")]
-    problems: list[tuple[str, str, bool]] = []
-    texts: dict[str, str] = {}
-    missing = [p for p in PARTS if p not in got]
-    extra = [k for k in got if k not in PARTS]
-    for part in missing:
-        near = [k for k in extra if k.strip().lower() == part] or difflib.get_close_matches(part, extra, n=1, cutoff=0.6)
-        if near:
-            problems.append(("parts", f"your key {near[0]!r} should be spelt {part!r} (lowercase, exactly)", True))
-            extra.remove(near[0])
-        else:
-            problems.append(("parts", f"your answer has no '{part}' part: add {PARTS[part]}", True))
-    for key in extra:
-        problems.append(("parts", f"{key!r} is not one of the four STAR parts ({names}); fold it into one of them", True))
-    for part in PARTS:
-        if part not in got:
-            continue
-        text, problem = _part_text(got[part], part)
-        if problem:
-            problems.append(("parts", problem, True))
-            continue
-        texts[part] = text  # a thin part is still searched for stages and numbers
-        words = _words(text)
-        if len(words) < MIN_WORDS[part] or len({w.lower() for w in words}) < MIN_WORDS[part] // 2:
-            n = f"{len(words)} word{'' if len(words) == 1 else 's'}"
-            problems.append(("parts", f"the '{part}' part is too thin ({n}; at least {MIN_WORDS[part]}): give {PARTS[part]}", True))
-    action = texts.get("action")
-    mentions = stage_mentions(action) if action is not None else {}
-    for stage, (shown, _pattern) in STAGE_WORDS.items():
-        if action is None:
-            problems.append((stage, "there is no usable 'action' text to look in yet", False))
-        elif not mentions[stage]:
-            problems.append(
-                (stage, f"your action never mentions {stage}: say {_STAGE_HOW[stage]} (words that count: {shown})", True)
-            )
-    result = texts.get("result")
-    if result is None:
-        problems.append(("result", "there is no usable 'result' text to look in yet", False))
-    elif not re.search(r"\d", result):
-        problems.append(
-            (
-                "result",
-                "your result has no number: say how much changed and in what unit, e.g. 'recall rose from 0.61 to "
-                "0.78', 'p95 latency 40 ms', 'saved 12 analyst-hours a week'",
-                True,
-            )
-        )
-    return problems
-
-
 def _star_verdict(element: str):
     def verdict(got: Any, _: Any) -> str | None:
         problems = star_problems(got)
@@ -468,35 +308,18 @@ def _star_verdict(element: str):
     return verdict
 
 
-def review_star(answer: Any) -> None:
-    """Print what the STAR check would say about a draft answer (for trying drafts out)."""
-    from mlcourse.exercises.plain import to_plain
-
-    problems = [m for _e, m, primary in star_problems(to_plain(answer)) if primary]
-    if not problems:
-        print("Structure complete: four parts, all four stages in the action, a number in the result.")
-        if isinstance(answer, dict) and isinstance(answer.get("action"), (str, list, tuple)):
-            action = answer["action"] if isinstance(answer["action"], str) else "\n".join(answer["action"])
-            for stage, words in stage_mentions(action).items():
-                print(f"  {stage:<11} spotted by: {', '.join(words)}")
-        return
-    print(f"{len(problems)} thing(s) to fix:")
-    for m in problems:
-        print(f"- {m}")
-
-
 star_answer = Exercise(
     id="interview.star_answer",
     title="Walk me through an ML system you built (STAR)",
     points=4,
     answer=Value("star_answer"),
     tests=[
-        holds("the four parts", _as_given, _star_verdict("parts")),
-        holds("the action's data stage", _as_given, _star_verdict("data")),
-        holds("the action's training stage", _as_given, _star_verdict("training")),
-        holds("the action's deployment stage", _as_given, _star_verdict("deployment")),
-        holds("the action's monitoring stage", _as_given, _star_verdict("monitoring")),
-        holds("the result", _as_given, _star_verdict("result")),
+        holds("the four parts", as_given, _star_verdict("parts")),
+        holds("the action's data stage", as_given, _star_verdict("data")),
+        holds("the action's training stage", as_given, _star_verdict("training")),
+        holds("the action's deployment stage", as_given, _star_verdict("deployment")),
+        holds("the action's monitoring stage", as_given, _star_verdict("monitoring")),
+        holds("the result", as_given, _star_verdict("result")),
     ],
     hints=(
         "A dict with exactly four keys, 'situation', 'task', 'action' and 'result', each a few sentences of text "

@@ -22,20 +22,22 @@ logistic regression, or a stand-in classifier that scores rows with the data
 generator's own fraud rule and records the size of every call), so inputs stay
 plain data. Where the package already provides what the learner writes
 (``mlcourse.deploy.registry``, ``mlcourse.deploy.rollout``), the exercise forbids it: the
-engine reads the answer's source, and the probe also watches, while the
-answer runs, whether the package's version gets called.
+package's version refuses to run while the answer is probed, and the answer's
+source may not name it (see :mod:`mlcourse.exercises.guard`).
+
+This module is the lesson's answer key; what the grading child runs is in
+:mod:`mlcourse.exercises.deploy.probes`.
 """
 from __future__ import annotations
 
-import builtins
-import contextlib
+import base64
 import hashlib
 import json
 import math
 import os
-import sys
+import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +45,23 @@ import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import show
+from mlcourse.exercises.deploy.probes import (
+    BATCH_FEATURES,
+    batch_scores,
+    chunk_probe,
+    gate_probe,
+    installed_versions,
+    load_probe,
+    records_probe,
+    rollback_probe,
+    route_probe,
+    save_probe,
+    sha256_bytes,
+    sha256_file,
+    sidecar_path,
+    small_model,
+)
 from mlcourse.exercises.engine import Exercise, Function, holds
-from mlcourse.exercises.engine import watching as _watch
 from mlcourse.exercises.plain import TAG, from_plain, kind
 
 #: The libraries whose versions a model's sidecar records (module name -> import name).
@@ -54,33 +71,6 @@ LIBRARIES = ("sklearn", "numpy", "joblib")
 # --------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------
-
-
-def _shortcut(called: Sequence[str]) -> str:
-    names = ", ".join(sorted(set(called)))
-    return (
-        f"your answer calls {names}, the package's own version of what this exercise asks you to write. "
-        "Write the logic yourself: that is the point of the exercise."
-    )
-
-
-def _sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def _sha256_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 16), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _installed_versions() -> dict[str, str]:
-    import joblib
-    import sklearn
-
-    return {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}
 
 
 def _array(plain: Any) -> np.ndarray | None:
@@ -101,34 +91,6 @@ _FEATURE_POOL = ["amount", "hour", "account_age_days", "customer_age", "is_forei
                  "days_since_last", "basket_size", "velocity_1h"]
 
 
-def sidecar_path(path: str | os.PathLike[str]) -> str:
-    """Where a model's metadata lives: the model's path plus ``.json``."""
-    return str(path) + ".json"
-
-
-def small_model(seed: int, names: Sequence[str]) -> tuple[Any, np.ndarray]:
-    """A small fitted classifier (logistic regression) and rows to predict, both from ``seed``."""
-    from sklearn.linear_model import LogisticRegression
-
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(200, len(names)))
-    w = rng.normal(size=len(names))
-    y = (X @ w + rng.normal(scale=0.5, size=200) > 0).astype(int)
-    model = LogisticRegression().fit(X, y)
-    return model, rng.normal(size=(25, len(names)))
-
-
-def reference_save(model: Any, path: str | os.PathLike[str], metadata: dict | None = None) -> dict:
-    """What ``save_with_hash`` should do: joblib file, then a JSON sidecar with its SHA-256."""
-    import joblib
-
-    joblib.dump(model, path)
-    record = {**(metadata or {}), "sha256": _sha256_file(path), "versions": _installed_versions()}
-    with open(sidecar_path(path), "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=2)
-    return record
-
-
 def _save_inputs(rng: np.random.Generator, path_kind: str = "str") -> dict:
     k = int(rng.integers(2, 6))
     names = [str(n) for n in rng.choice(_FEATURE_POOL, size=k, replace=False)]
@@ -146,52 +108,9 @@ def _save_inputs_path(rng: np.random.Generator) -> dict:
     return _save_inputs(rng, "pathlib")
 
 
-_SAVE_WATCH = ("mlcourse.deploy.registry.save_model", "mlcourse.deploy.registry._sha256")
-
-
-def _save_probe(fn: Any, a: dict) -> dict:
-    """Save a fresh model with the learner's function in a private folder; report what landed on disk."""
-    import pickle
-
-    import joblib
-
-    model, X = small_model(a["seed"], a["metadata"]["feature_names"])
-    folder = tempfile.mkdtemp(prefix="mlcourse-save-")
-    try:
-        path = os.path.join(folder, a["file"])
-        target = Path(path) if a["path_kind"] == "pathlib" else path
-        with _watch(_SAVE_WATCH) as called:
-            returned = fn(model, target, json.loads(json.dumps(a["metadata"])))
-        out: dict[str, Any] = {"called": list(called), "returned": returned, "files": sorted(os.listdir(folder))}
-        if os.path.isfile(path):
-            out["actual_sha256"] = _sha256_file(path)
-            try:
-                again = joblib.load(path)
-                out["same_predictions"] = bool(np.array_equal(again.predict_proba(X), model.predict_proba(X)))
-            except Exception as exc:  # the learner's file may hold anything
-                out["reload_error"] = f"{type(exc).__name__}: {exc}"[:200]
-        side = sidecar_path(path)
-        if os.path.isfile(side):
-            try:
-                with open(side, encoding="utf-8") as f:
-                    out["sidecar"] = json.load(f)
-            except ValueError as exc:
-                out["sidecar_error"] = str(exc)[:200]
-        out["pickle_sha256"] = _sha256_bytes(pickle.dumps(model))
-        out["path_sha256"] = _sha256_bytes(str(path).encode())
-        out["versions"] = _installed_versions()
-        return out
-    finally:
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def _save_verdict(got: Any, a: dict) -> str | None:
     if not isinstance(got, dict) or "files" not in got:
         return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut(got["called"])
     name = a["file"]
     files = got["files"]
     if name not in files:
@@ -223,7 +142,7 @@ def _save_verdict(got: Any, a: dict) -> str | None:
                      "after writing it: hashlib.sha256(open(path, 'rb').read()).hexdigest()")
         elif digest == got.get("path_sha256"):
             cause = "you hashed the path string, not the file's contents: open the file in binary mode and hash its bytes"
-        elif digest == _sha256_bytes(b""):
+        elif digest == sha256_bytes(b""):
             cause = "that is the SHA-256 of zero bytes: hash the file after joblib.dump has written it"
         elif len(digest) == 32:
             cause = "a 32-digit digest is MD5: use hashlib.sha256"
@@ -262,8 +181,8 @@ save_with_hash = Exercise(
     points=2,
     answer=Function("save_with_hash"),
     tests=[
-        holds("a fresh model saved to a str path", _save_probe, _save_verdict, inputs=_save_inputs),
-        holds("a fresh model saved to a pathlib.Path", _save_probe, _save_verdict, inputs=_save_inputs_path),
+        holds("a fresh model saved to a str path", save_probe, _save_verdict, inputs=_save_inputs),
+        holds("a fresh model saved to a pathlib.Path", save_probe, _save_verdict, inputs=_save_inputs_path),
     ],
     hints=(
         "Write the model first (`joblib.dump(model, path)`), then hash the *file*: "
@@ -280,25 +199,30 @@ save_with_hash = Exercise(
 )
 
 
-class _RunsOnLoad:
-    """Unpickling this object creates a folder: a harmless stand-in for code that runs while a file loads."""
+def reference_save(model: Any, path: str | os.PathLike[str], metadata: dict | None = None) -> dict:
+    """What ``save_with_hash`` should do: joblib file, then a JSON sidecar with its SHA-256."""
+    import joblib
 
-    def __init__(self, marker: str) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.mkdir, (self.marker,))
-
-
-_LOAD_WATCH = ("mlcourse.deploy.registry.load_model", "mlcourse.deploy.registry.verify_model", "mlcourse.deploy.registry._sha256",
-               "mlcourse.deploy.registry._verified", "mlcourse.deploy.registry._check_file")
+    joblib.dump(model, path)
+    record = {**(metadata or {}), "sha256": sha256_file(path), "versions": installed_versions()}
+    with open(sidecar_path(path), "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=2)
+    return record
 
 
 def _load_inputs(rng: np.random.Generator, case: str = "intact") -> dict:
+    """A model saved the way the lesson specifies (its file's and sidecar's bytes), and the damage to do to it."""
     k = int(rng.integers(2, 6))
     names = [str(n) for n in rng.choice(_FEATURE_POOL, size=k, replace=False)]
-    return {"seed": int(rng.integers(0, 100_000)), "names": names, "case": case,
-            "file": str(rng.choice(["model.joblib", "forest-v3.joblib", "artifact.joblib"]))}
+    seed, file = int(rng.integers(0, 100_000)), str(rng.choice(["model.joblib", "forest-v3.joblib", "artifact.joblib"]))
+    folder = tempfile.mkdtemp(prefix="mlcourse-load-")
+    try:
+        path = os.path.join(folder, file)
+        reference_save(small_model(seed, names)[0], path, {"name": "demo", "feature_names": names})
+        data = [base64.b64encode(Path(p).read_bytes()).decode("ascii") for p in (path, sidecar_path(path))]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return {"seed": seed, "names": names, "case": case, "file": file, "model_bytes": data[0], "sidecar_bytes": data[1]}
 
 
 def _load_swapped(rng: np.random.Generator) -> dict:
@@ -313,59 +237,9 @@ def _load_no_sidecar(rng: np.random.Generator) -> dict:
     return _load_inputs(rng, "no_sidecar")
 
 
-def _load_probe(fn: Any, a: dict) -> dict:
-    """Write a model the way the lesson specifies, damage it as the case says, and load it with the learner's function."""
-    import joblib
-
-    model, X = small_model(a["seed"], a["names"])
-    folder = tempfile.mkdtemp(prefix="mlcourse-load-")
-    marker = os.path.join(folder, "code-ran-on-load")
-    try:
-        path = os.path.join(folder, a["file"])
-        reference_save(model, path, {"name": "demo", "feature_names": a["names"]})
-        loads_anyway = None
-        if a["case"] == "swapped":
-            joblib.dump(_RunsOnLoad(marker), path)
-        elif a["case"] == "appended":
-            with open(path, "ab") as f:
-                f.write(b"\x00 a few bytes someone added")
-            try:
-                loads_anyway = bool(np.array_equal(joblib.load(path).predict(X), model.predict(X)))
-            except Exception:
-                loads_anyway = False
-        elif a["case"] == "no_sidecar":
-            os.remove(sidecar_path(path))
-        out: dict[str, Any] = {"loads_anyway": loads_anyway}
-        with _watch(_LOAD_WATCH) as called:
-            try:
-                returned = fn(path)
-            except NotImplementedError:  # the untouched stub (or the learner's own): the engine reports it
-                raise
-            except Exception as exc:  # refusing is the right answer for three of the cases
-                out["raised"] = type(exc).__name__
-                out["is_value_error"] = isinstance(exc, ValueError)
-                out["message"] = str(exc)[:300]
-            else:
-                out["returned_kind"] = type(returned).__name__
-                if hasattr(returned, "predict_proba"):
-                    try:
-                        out["same_predictions"] = bool(np.allclose(returned.predict_proba(X), model.predict_proba(X)))
-                    except Exception as exc:
-                        out["predict_error"] = f"{type(exc).__name__}: {exc}"[:200]
-        out["called"] = list(called)
-        out["code_ran"] = os.path.exists(marker)
-        return out
-    finally:
-        import shutil
-
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 def _load_verdict(got: Any, a: dict) -> str | None:
     if not isinstance(got, dict) or "code_ran" not in got:
         return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut(got["called"])
     case = a["case"]
     raised = got.get("raised")
     if case == "intact":
@@ -415,10 +289,10 @@ load_verified = Exercise(
     points=3,
     answer=Function("load_verified"),
     tests=[
-        holds("an intact model file", _load_probe, _load_verdict, inputs=_load_inputs),
-        holds("a model file swapped for one that runs code on load", _load_probe, _load_verdict, inputs=_load_swapped),
-        holds("a model file with bytes appended", _load_probe, _load_verdict, inputs=_load_appended),
-        holds("a model file without its sidecar", _load_probe, _load_verdict, inputs=_load_no_sidecar),
+        holds("an intact model file", load_probe, _load_verdict, inputs=_load_inputs),
+        holds("a model file swapped for one that runs code on load", load_probe, _load_verdict, inputs=_load_swapped),
+        holds("a model file with bytes appended", load_probe, _load_verdict, inputs=_load_appended),
+        holds("a model file without its sidecar", load_probe, _load_verdict, inputs=_load_no_sidecar),
     ],
     hints=(
         "Read the sidecar first: `meta = json.load(open(str(path) + '.json'))`; the expected hash is `meta['sha256']`.",
@@ -428,7 +302,8 @@ load_verified = Exercise(
         "otherwise `return joblib.load(path)`.",
     ),
     forbid=("mlcourse.deploy.registry.load_model", "registry.load_model", "mlcourse.deploy.registry.verify_model",
-            "registry.verify_model", "mlcourse.deploy.registry._sha256", "registry._sha256"),
+            "registry.verify_model", "mlcourse.deploy.registry._sha256", "registry._sha256", "mlcourse.deploy.registry._verified",
+            "mlcourse.deploy.registry._check_file"),
     on_error={},
 )
 
@@ -608,16 +483,6 @@ def _cases_many(rng: np.random.Generator) -> list:
     return cases
 
 
-def _records_probe(fn: Any, cases: list) -> list:
-    out = []
-    with _watch(("mlcourse.deploy.app.request_model",)) as called:
-        for record, schema in cases:
-            out.append(fn(record, schema))
-    if called:
-        return {"called": list(called)}  # type: ignore[return-value]
-    return out
-
-
 def _pairs(plain: Any) -> list | None:
     """The learner's problems as a list of (field, problem) pairs, or None when the shape is wrong."""
     if isinstance(plain, dict) and plain.get(TAG) == "tuple":
@@ -674,8 +539,6 @@ def _why(missed: tuple, extra: list, rec: dict) -> str:
 
 
 def _records_verdict(got: Any, cases: list) -> str | None:
-    if isinstance(got, dict) and got.get("called"):
-        return _shortcut(got["called"])
     if not isinstance(got, list) or len(got) != len(cases):
         return "the check could not read your answers"
     for (rec, schema), answer in zip(cases, got):
@@ -726,13 +589,13 @@ validate_record = Exercise(
     points=3,
     answer=Function("validate_record"),
     tests=[
-        holds("well-formed records", _records_probe, _records_verdict, inputs=_cases_good),
-        holds("a missing field and an unknown field", _records_probe, _records_verdict, inputs=_cases_fields),
-        holds("wrong types: a string, a bool and None for numbers, a number for text", _records_probe,
+        holds("well-formed records", records_probe, _records_verdict, inputs=_cases_good),
+        holds("a missing field and an unknown field", records_probe, _records_verdict, inputs=_cases_fields),
+        holds("wrong types: a string, a bool and None for numbers, a number for text", records_probe,
               _records_verdict, inputs=_cases_types),
-        holds("NaN and ±infinity", _records_probe, _records_verdict, inputs=_cases_finite),
-        holds("values outside a field's categories", _records_probe, _records_verdict, inputs=_cases_categories),
-        holds("several problems in one record", _records_probe, _records_verdict, inputs=_cases_many),
+        holds("NaN and ±infinity", records_probe, _records_verdict, inputs=_cases_finite),
+        holds("values outside a field's categories", records_probe, _records_verdict, inputs=_cases_categories),
+        holds("several problems in one record", records_probe, _records_verdict, inputs=_cases_many),
     ],
     hints=(
         "Loop over the schema: an absent name is ('name', 'missing'); then loop over the record's keys for names the "
@@ -755,63 +618,6 @@ validate_record = Exercise(
 # --------------------------------------------------------------------------
 # deploy.score_in_chunks: a batch job
 # --------------------------------------------------------------------------
-#: The model's inputs in the batch exercise (those of mlcourse.train.fraud_model).
-BATCH_FEATURES = ["amount", "hour", "account_age_days", "customer_age", "is_foreign", "merchant_category", "country",
-                  "channel"]
-
-
-def batch_scores(frame: pd.DataFrame) -> np.ndarray:
-    """The stand-in model's fraud scores: the data generator's own rule."""
-    from mlcourse.data.generate import fraud_probability
-
-    return fraud_probability(frame)
-
-
-class ChunkModel:
-    """A fitted-classifier stand-in for the batch exercise.
-
-    It scores rows with the data generator's fraud rule, refuses input that a
-    Pipeline fitted on a DataFrame would refuse (an array, unknown or missing
-    columns), and records the number of rows of every call.
-    """
-
-    classes_ = np.array([0, 1])
-
-    def __init__(self) -> None:
-        self.feature_names_in_ = np.array(BATCH_FEATURES, dtype=object)
-        self.calls: list[int] = []
-
-    def __repr__(self) -> str:
-        return "ChunkModel(a fitted fraud classifier)"
-
-    def _check(self, X: Any) -> None:
-        if hasattr(X, "shape") and len(X.shape) and X.shape[0] == 0:
-            raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required.")
-        if not hasattr(X, "columns"):
-            raise ValueError(
-                f"this model was fitted on a DataFrame: pass the feature columns as a DataFrame, not "
-                f"{type(X).__name__} (its column names tell the model which value is which)"
-            )
-        cols = [str(c) for c in X.columns]
-        unseen = [c for c in cols if c not in BATCH_FEATURES]
-        missing = [c for c in BATCH_FEATURES if c not in cols]
-        if unseen or missing:
-            raise ValueError(
-                "The feature names should match those that were passed during fit."
-                + (f" Feature names unseen at fit time: {unseen}." if unseen else "")
-                + (f" Feature names seen at fit time, yet now missing: {missing}." if missing else "")
-            )
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        self._check(X)
-        self.calls.append(len(X))
-        p = batch_scores(X)
-        return np.column_stack([1.0 - p, p])
-
-    def predict(self, X: Any) -> np.ndarray:
-        self._check(X)
-        self.calls.append(len(X))
-        return (batch_scores(X) >= 0.5).astype(int)
 
 
 def reference_chunks(frame: pd.DataFrame, chunk_size: int, id_column: str) -> pd.DataFrame:
@@ -844,13 +650,6 @@ def _chunk_inputs_exact(rng: np.random.Generator) -> tuple:
 
 def _chunk_inputs_small(rng: np.random.Generator) -> tuple:
     return _chunk_inputs(rng, n=int(rng.integers(20, 90)), chunk=500)
-
-
-def _chunk_probe(fn: Any, a: tuple) -> dict:
-    frame, chunk, id_column = a
-    model = ChunkModel()
-    result = fn(model, frame, chunk, id_column)
-    return {"result": result, "calls": list(model.calls)}
 
 
 def _chunk_verdict(got: Any, a: tuple) -> str | None:
@@ -929,10 +728,10 @@ score_in_chunks = Exercise(
     points=2,
     answer=Function("score_in_chunks"),
     tests=[
-        holds("a fresh shuffled frame", _chunk_probe, _chunk_verdict, inputs=_chunk_inputs_fresh),
-        holds("a frame that splits into whole chunks, ids in 'request_id'", _chunk_probe, _chunk_verdict,
+        holds("a fresh shuffled frame", chunk_probe, _chunk_verdict, inputs=_chunk_inputs_fresh),
+        holds("a frame that splits into whole chunks, ids in 'request_id'", chunk_probe, _chunk_verdict,
               inputs=_chunk_inputs_exact),
-        holds("a frame smaller than one chunk", _chunk_probe, _chunk_verdict, inputs=_chunk_inputs_small),
+        holds("a frame smaller than one chunk", chunk_probe, _chunk_verdict, inputs=_chunk_inputs_small),
     ],
     hints=(
         "Loop `for start in range(0, len(frame), chunk_size)` and take `chunk = frame.iloc[start:start + chunk_size]` "
@@ -1061,11 +860,6 @@ def _gate_empty(rng: np.random.Generator) -> tuple:
     return y, inc, cand, {}, min_gain
 
 
-def _gate_probe(fn: Any, a: tuple) -> Any:
-    y, inc, cand, behaviour, min_gain = a
-    return fn(y, inc, cand, behaviour, min_gain=min_gain)
-
-
 def _unpack_gate(plain: Any) -> tuple[Any, Any] | None:
     if isinstance(plain, dict) and plain.get(TAG) == "tuple":
         plain = plain["items"]
@@ -1149,12 +943,12 @@ promotion_gate = Exercise(
     points=3,
     answer=Function("promotion_gate"),
     tests=[
-        holds("a clearly better candidate that passes every test", _gate_probe, _gate_verdict, inputs=_gate_clear),
-        holds("a better candidate that fails one behavioural test", _gate_probe, _gate_verdict, inputs=_gate_fails_test),
-        holds("a candidate whose gain is below min_gain", _gate_probe, _gate_verdict, inputs=_gate_small_gain),
-        holds("a worse candidate that also fails two tests", _gate_probe, _gate_verdict, inputs=_gate_worse),
-        holds("a better candidate with an empty behavioural suite", _gate_probe, _gate_verdict, inputs=_gate_empty),
-        holds("a candidate that lifts frauds to the very top of the ranking", _gate_probe, _gate_verdict,
+        holds("a clearly better candidate that passes every test", gate_probe, _gate_verdict, inputs=_gate_clear),
+        holds("a better candidate that fails one behavioural test", gate_probe, _gate_verdict, inputs=_gate_fails_test),
+        holds("a candidate whose gain is below min_gain", gate_probe, _gate_verdict, inputs=_gate_small_gain),
+        holds("a worse candidate that also fails two tests", gate_probe, _gate_verdict, inputs=_gate_worse),
+        holds("a better candidate with an empty behavioural suite", gate_probe, _gate_verdict, inputs=_gate_empty),
+        holds("a candidate that lifts frauds to the very top of the ranking", gate_probe, _gate_verdict,
               inputs=_gate_top),
     ],
     hints=(
@@ -1175,74 +969,12 @@ promotion_gate = Exercise(
 # deploy.route: the sticky canary router
 # --------------------------------------------------------------------------
 ROLES = ("candidate", "incumbent")
-_ROUTE_WATCH = ("mlcourse.deploy.rollout.routes_to_candidate", "mlcourse.deploy.rollout.canary_bucket")
 
 
 def reference_route(user_id: str, fraction: float) -> str:
     """The lesson's router: SHA-256 of the id as a point in [0, 1), below ``fraction`` goes to the candidate."""
     digest = hashlib.sha256(str(user_id).encode("utf-8")).digest()
     return "candidate" if int.from_bytes(digest[:8], "big") / 2.0**64 < fraction else "incumbent"
-
-
-def _learner_frame(frame: Any) -> bool:
-    """Is this frame the learner's code (not the standard library, numpy, pandas or mlcourse)?"""
-    filename = frame.f_code.co_filename
-    if "site-packages" in filename or filename.startswith(sys.base_prefix) or filename.startswith(sys.prefix):
-        return False
-    return not filename.startswith(str(Path(__file__).resolve().parent.parent))
-
-
-@contextlib.contextmanager
-def _watch_hash() -> Iterator[list]:
-    """Record calls of the built-in hash() made from the learner's own code."""
-    original = builtins.hash
-    calls: list[str] = []
-
-    def recorder(obj: Any) -> int:
-        caller = sys._getframe(1)
-        if _learner_frame(caller) and isinstance(obj, str):
-            calls.append(obj)
-        return original(obj)
-
-    builtins.hash = recorder
-    try:
-        yield calls
-    finally:
-        builtins.hash = original
-
-
-def _names_builtin_hash(fn: Any) -> bool:
-    """Does ``fn``'s code name the built-in hash (without a global of that name shadowing it)?"""
-    import types
-
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return False
-    names: set[str] = set()
-    stack = [code]
-    while stack:
-        c = stack.pop()
-        names.update(c.co_names)
-        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
-    if "hash" not in names:
-        return False
-    g = getattr(fn, "__globals__", {}) or {}
-    return "hash" not in g or g["hash"] is builtins.hash
-
-
-def _route_all(fn: Any, ids: Sequence[str], fraction: float) -> list:
-    return [fn(u, fraction) for u in ids]
-
-
-def _route_probe(fn: Any, a: dict) -> dict:
-    out: dict[str, Any] = {}
-    with _watch(_ROUTE_WATCH) as called, _watch_hash() as hashed:
-        out["answers"] = [_route_all(fn, a["ids"], f) for f in a["fractions"]]
-        again = list(a["ids"][: a["again"]])[::-1]
-        out["again"] = _route_all(fn, again, a["fractions"][0])[::-1]
-    out["called"] = list(called)
-    out["hash"] = bool(hashed) or _names_builtin_hash(fn)
-    return out
 
 
 def _route_fresh(rng: np.random.Generator) -> dict:
@@ -1266,8 +998,6 @@ def _route_edges(rng: np.random.Generator) -> dict:
 def _route_verdict(got: Any, a: dict) -> str | None:
     if not isinstance(got, dict) or "answers" not in got:
         return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut(got["called"])
     if got.get("hash"):
         return (
             "your router uses Python's built-in hash(): for strings it is salted per process (PYTHONHASHSEED), so "
@@ -1323,9 +1053,9 @@ route = Exercise(
     points=2,
     answer=Function("route"),
     tests=[
-        holds("20 000 fresh user ids at three fractions", _route_probe, _route_verdict, inputs=_route_fresh),
-        holds("10 000 sequential ids user-1, user-2, ...", _route_probe, _route_verdict, inputs=_route_sequential),
-        holds("fractions 0 and 1", _route_probe, _route_verdict, inputs=_route_edges),
+        holds("20 000 fresh user ids at three fractions", route_probe, _route_verdict, inputs=_route_fresh),
+        holds("10 000 sequential ids user-1, user-2, ...", route_probe, _route_verdict, inputs=_route_sequential),
+        holds("fractions 0 and 1", route_probe, _route_verdict, inputs=_route_edges),
     ],
     hints=(
         "Turn the id into a number that is the same in every process: "
@@ -1421,17 +1151,6 @@ def _rollback_latency(rng: np.random.Generator) -> list:
     return cases
 
 
-_ROLLBACK_WATCH = ("mlcourse.deploy.rollout.should_rollback",)
-
-
-def _rollback_probe(fn: Any, cases: list) -> dict:
-    out = []
-    with _watch(_ROLLBACK_WATCH) as called:
-        for c in cases:
-            out.append(fn(dict(c["incumbent"]), dict(c["candidate"]), **c["rule"]))
-    return {"answers": out, "called": list(called)}
-
-
 _ROLLBACK_WHY = {
     "too_early": "the candidate has served fewer than min_requests requests: a few requests say little (3 errors in "
     "9 requests is noise), so wait and return False until it has served min_requests",
@@ -1458,8 +1177,6 @@ _ROLLBACK_WHY = {
 def _rollback_verdict(got: Any, cases: list) -> str | None:
     if not isinstance(got, dict) or "answers" not in got:
         return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut(got["called"])
     for c, answer in zip(cases, got["answers"]):
         where = (f"[incumbent {c['incumbent']}, candidate {c['candidate']}, min_requests={c['rule']['min_requests']}, "
                  f"max_error_increase={c['rule']['max_error_increase']}, "
@@ -1480,9 +1197,9 @@ should_rollback = Exercise(
     points=2,
     answer=Function("should_rollback"),
     tests=[
-        holds("candidates below and at min_requests", _rollback_probe, _rollback_verdict, inputs=_rollback_waiting),
-        holds("error rates, counts and the margin's edge", _rollback_probe, _rollback_verdict, inputs=_rollback_errors),
-        holds("p95 latencies", _rollback_probe, _rollback_verdict, inputs=_rollback_latency),
+        holds("candidates below and at min_requests", rollback_probe, _rollback_verdict, inputs=_rollback_waiting),
+        holds("error rates, counts and the margin's edge", rollback_probe, _rollback_verdict, inputs=_rollback_errors),
+        holds("p95 latencies", rollback_probe, _rollback_verdict, inputs=_rollback_latency),
     ],
     hints=(
         "First: if candidate['requests'] < min_requests, return False (too early to judge).",

@@ -20,8 +20,11 @@ known wrong answers are recognised by recomputing them from the same inputs:
 errors counted in the latency percentiles, another percentile method, a
 forgotten empty-bin floor, counts instead of shares, an unnormalised distance,
 a test on the global mean, AND instead of OR... Where the learner re-creates
-something the package provides, the answer's source is read (``forbid``) and,
-while the answer runs, the package's version is watched.
+something the package provides, the exercise forbids it (see
+:mod:`mlcourse.exercises.guard`).
+
+This module is the lesson's answer key; what the grading child runs is in
+:mod:`mlcourse.exercises.monitor.probes`.
 """
 from __future__ import annotations
 
@@ -34,29 +37,21 @@ import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
-from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, known_mistake
-from mlcourse.exercises.engine import watching as _watch
-from mlcourse.exercises.plain import TAG, from_plain, kind, to_plain
+from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, returns
+from mlcourse.exercises.monitor.probes import (
+    BACKTEST_DRIFT_DAY,
+    BACKTEST_WEEKS,
+    NEVER,
+    probe_policies,
+    retrain_probe,
+)
+from mlcourse.exercises.plain import TAG, from_plain, kind
+from mlcourse.exercises.probes import call
+
 
 # --------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------
-
-
-def _shortcut_message(called: Sequence[str]) -> str:
-    names = ", ".join(sorted(set(called)))
-    return (
-        f"your answer calls {names}, the package's own version of what this exercise asks you to write. "
-        "Write the logic yourself: that is the point of the exercise."
-    )
-
-
-def _watched_call(fn: Any, args: tuple, watch: Sequence[str]) -> dict:
-    with _watch(watch) as called:
-        value = fn(*args)
-    return {"value": value, "called": list(called)}
-
-
 def _number(plain: Any) -> float | None:
     """A plain int or float as a float; None for anything else (bools included)."""
     if type(plain) in (int, float):
@@ -205,29 +200,25 @@ def _method_message(got: Any, a: tuple, exp: Any) -> str | None:
     )
 
 
-def _say(when, text: str):
-    return lambda got, a, exp: text if when(got, a, exp) else None
-
-
 _LATENCY_MISTAKES = [
-    _say(
+    Mistake(
         _with_errors,
         "These are the percentiles of every request, failed ones included. A rejected request is answered in a few "
         "milliseconds and drags the percentiles down, so the service looks faster than it is for the requests it "
         "serves: keep the rows with status == 'ok' (errors are measured by the error rate, not by latency).",
     ),
-    _method_message,
-    _say(
+    Mistake(_other_method, _method_message),
+    Mistake(
         _fractions,
         "np.percentile takes percents (50, 95, 99); you gave it fractions, so you got the 0.5th, 0.95th and 0.99th "
         "percentiles, almost the fastest requests. (np.quantile and pandas' .quantile take fractions: 0.5, 0.95, 0.99.)",
     ),
-    _say(
+    Mistake(
         _strict_slo,
         "Here p95 equals the SLO exactly, and an objective 'p95 within 250 ms' is met at 250 ms: use p95 <= slo_ms, "
         "not <.",
     ),
-    _say(
+    Mistake(
         _slo_on_other,
         "The percentiles are right but 'slo_met' is not: the objective is on p95, so slo_met = p95 <= slo_ms "
         "(not p99, the mean or the maximum).",
@@ -241,36 +232,9 @@ def _latency_describe(a: tuple) -> str:
     return f"[a log of {len(log)} requests ({n_err} failed), slo_ms={slo:g}]"
 
 
-def _latency_test(name: str, inputs) -> Any:
-    watch = ("mlcourse.monitor.service.service_metrics", "mlcourse.monitor.service.window_metrics",
-             "mlcourse.monitor.service.monitor")
-
-    def probe(fn: Any, a: tuple) -> dict:
-        return _watched_call(fn, a, watch)
-
-    def verdict(got: Any, a: tuple) -> str | None:
-        if not isinstance(got, dict) or "value" not in got:
-            return "the check could not read your answer"
-        if got.get("called"):
-            return _shortcut_message(got["called"])
-        value = got["value"]
-        exp = reference_latency(*a)
-        if value is None:
-            return f"your function returned None: did you forget a `return` statement? {_latency_describe(a)}"
-        problem = Compare(rtol=1e-9, atol=1e-9)(to_plain(exp), value)
-        if problem is None:
-            return None
-        for detect in _LATENCY_MISTAKES:
-            try:
-                say = detect(value, a, exp)
-            except Exception:  # a detector must never turn a failure into a crash
-                continue
-            if say:
-                problem = f"{problem}. {say}"
-                break
-        return f"{problem} {_latency_describe(a)}"
-
-    return holds(name, probe, verdict, inputs=inputs)
+def _latency_test(name: str, inputs: Any) -> Any:
+    return returns(name, inputs, reference_latency, compare=Compare(rtol=1e-9, atol=1e-9), mistakes=_LATENCY_MISTAKES,
+                   describe=_latency_describe)
 
 
 latency_slo = Exercise(
@@ -376,11 +340,7 @@ def _drifted_verdict(got: Any, a: tuple) -> str | None:
     from mlcourse.monitor.drift import naive_mean_drift
 
     reference, current = a
-    if not isinstance(got, dict) or "value" not in got:
-        return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut_message(got["called"])
-    value = got["value"]
+    value = got
     if isinstance(value, dict) and value.get(TAG) in ("tuple", "set", "ndarray"):
         value = value.get("items", value.get("data"))
     if isinstance(value, dict) and value.get(TAG) == "Series":
@@ -433,19 +393,15 @@ def _drifted_verdict(got: Any, a: tuple) -> str | None:
     return "; ".join(parts) + f". Expected {expected} ({glob})."
 
 
-def _drifted_probe(fn: Any, a: tuple) -> dict:
-    return _watched_call(fn, a, ("mlcourse.monitor.drift.drift_report",))
-
-
 drifted_features = Exercise(
     id="monitor.drifted_features",
     title="Catch the drift the global mean misses",
     points=2,
     answer=Function("drifted_features"),
     tests=[
-        holds("a fresh batch whose shifts cancel out", _drifted_probe, _drifted_verdict, inputs=_cancelling_batch),
-        holds("a fresh batch where nothing moved", _drifted_probe, _drifted_verdict, inputs=_quiet_batch),
-        holds("a fresh batch where one feature jumped", _drifted_probe, _drifted_verdict, inputs=_one_big_shift),
+        holds("a fresh batch whose shifts cancel out", call, _drifted_verdict, inputs=_cancelling_batch),
+        holds("a fresh batch where nothing moved", call, _drifted_verdict, inputs=_quiet_batch),
+        holds("a fresh batch where one feature jumped", call, _drifted_verdict, inputs=_one_big_shift),
     ],
     hints=(
         "The outline averages every value of every feature into one number, so +0.6 on one feature and -0.6 on "
@@ -556,7 +512,12 @@ def _looks_like_percent(got: Any, a: tuple, exp: Any) -> bool:
     return g is not None and exp and 60 < g / float(exp) < 140
 
 
+def _an_object(got: Any, a: tuple, exp: Any) -> bool:
+    return isinstance(got, dict) and got.get(TAG) == "object"
+
+
 _PSI_MISTAKES = [
+    Mistake(_an_object, "Return the PSI itself, a float, not an object that holds it."),
     Mistake(
         _not_finite,
         "Your PSI is infinite or NaN: a bin that is empty in one sample makes ln(ref% / cur%) blow up. Floor the "
@@ -606,40 +567,15 @@ _PSI_MISTAKES = [
     ),
 ]
 
-_PSI_WATCH = ("mlcourse.monitor.drift.psi", "mlcourse.monitor.drift._binned", "mlcourse.monitor.drift._fill_zeros",
-              "mlcourse.monitor.drift.drift_report")
-
 
 def _psi_describe(a: tuple) -> str:
     ref, cur, bins = a
     return f"[reference of {len(ref)} values, current of {len(cur)} values, bins={bins}]"
 
 
-def _psi_test(name: str, inputs) -> Any:
-    def probe(fn: Any, a: tuple) -> dict:
-        return _watched_call(fn, a, _PSI_WATCH)
-
-    def verdict(got: Any, a: tuple) -> str | None:
-        if not isinstance(got, dict) or "value" not in got:
-            return "the check could not read your answer"
-        if got.get("called"):
-            return _shortcut_message(got["called"])
-        value = got["value"]
-        exp = reference_psi(*a)
-        if value is None:
-            return f"your function returned None: did you forget a `return` statement? {_psi_describe(a)}"
-        if isinstance(value, dict) and value.get(TAG) == "object":
-            return (f"expected the PSI as a number (a float), got {kind(value)}: return the statistic itself "
-                    f"{_psi_describe(a)}")
-        problem = Compare(rtol=1e-6, atol=1e-9)(exp, value)
-        if problem is None:
-            return None
-        say = known_mistake(_PSI_MISTAKES, value, a, exp)
-        if say:
-            problem = f"{problem}. {say}"
-        return f"{problem} {_psi_describe(a)}"
-
-    return holds(name, probe, verdict, inputs=inputs)
+def _psi_test(name: str, inputs: Any) -> Any:
+    return returns(name, inputs, reference_psi, compare=Compare(rtol=1e-6, atol=1e-9), mistakes=_PSI_MISTAKES,
+                   describe=_psi_describe)
 
 
 psi = Exercise(
@@ -788,11 +724,7 @@ _FEATURE_ADVICE = {
 
 def _feature_verdict(got: Any, a: tuple) -> str | None:
     reference, current = a
-    if not isinstance(got, dict) or "value" not in got:
-        return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut_message(got["called"])
-    value = got["value"]
+    value = got
     where = f"[reference of {len(reference)} rows, current of {len(current)} rows, columns {list(reference.columns)}]"
     if value is None:
         return f"your function returned None: did you forget a `return` statement? {where}"
@@ -848,20 +780,16 @@ def _feature_verdict(got: Any, a: tuple) -> str | None:
     return None
 
 
-def _feature_probe(fn: Any, a: tuple) -> dict:
-    return _watched_call(fn, a, ("mlcourse.monitor.drift.drift_report",))
-
-
 feature_drift = Exercise(
     id="monitor.feature_drift",
     title="A per-feature drift report",
     points=3,
     answer=Function("feature_drift"),
     tests=[
-        holds("fresh windows where a few features drifted", _feature_probe, _feature_verdict, inputs=_drifted_windows),
-        holds("fresh windows from one population (nothing drifted)", _feature_probe, _feature_verdict,
+        holds("fresh windows where a few features drifted", call, _feature_verdict, inputs=_drifted_windows),
+        holds("fresh windows from one population (nothing drifted)", call, _feature_verdict,
               inputs=_steady_windows),
-        holds("fresh windows where a new country appears", _feature_probe, _feature_verdict,
+        holds("fresh windows where a new country appears", call, _feature_verdict,
               inputs=_new_country_windows),
     ],
     hints=(
@@ -1040,20 +968,8 @@ def _describe_case(state: dict, table: pd.DataFrame) -> str:
     return f"state {shown} with the policy [{rules}]"
 
 
-def _retrain_probe(fn: Any, cases: list) -> dict:
-    watch = ("mlcourse.monitor.retraining.should_retrain", "mlcourse.monitor.retraining.RetrainPolicy.decide",
-             "mlcourse.monitor.retraining.Rule.check", "mlcourse.monitor.retraining.MonitoringState.value")
-    with _watch(watch) as called:
-        values = [fn(state, table) for state, table in cases]
-    return {"value": values, "called": list(called)}
-
-
 def _retrain_verdict(got: Any, cases: list) -> str | None:
-    if not isinstance(got, dict) or "value" not in got:
-        return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut_message(got["called"])
-    values = got["value"]
+    values = got
     if not isinstance(values, list) or len(values) != len(cases):
         return "the check could not read your answers"
     expected = [reference_decision(s, t) for s, t in cases]
@@ -1084,8 +1000,8 @@ should_retrain = Exercise(
     points=3,
     answer=Function("should_retrain"),
     tests=[
-        holds("the lesson's policy on eight states", _retrain_probe, _retrain_verdict, inputs=_lesson_cases),
-        holds("40 fresh random policies and states", _retrain_probe, _retrain_verdict, inputs=_random_cases),
+        holds("the lesson's policy on eight states", retrain_probe, _retrain_verdict, inputs=_lesson_cases),
+        holds("40 fresh random policies and states", retrain_probe, _retrain_verdict, inputs=_random_cases),
     ],
     hints=(
         "Write a small `value(metric)` first: 'performance_drop' is baseline_performance - performance; any other "
@@ -1109,46 +1025,14 @@ should_retrain = Exercise(
 # --------------------------------------------------------------------------
 # monitor.backtest_policies: two policies, backtested on a fresh stream
 # --------------------------------------------------------------------------
-#: The lesson's backtest: 8 weeks of 300 transactions a day, a concept drift from day 14.
-BACKTEST_WEEKS = 8
-BACKTEST_ROWS_PER_DAY = 300
-BACKTEST_DRIFT_DAY = 14
 CALENDAR_DAYS = 14
 CALENDAR_RETRAINS = BACKTEST_WEEKS * 7 // CALENDAR_DAYS
 #: Share of the calendar policy's gain over never retraining (PR-AUC after the drift) the alarm must keep.
 MIN_RECOVERY = 0.75
-NEVER = "never retrain (reference)"
-
-
-def backtest_settings(seed: int = 0) -> dict:
-    """The keyword arguments of the lesson's backtest (for :func:`mlcourse.monitor.retraining.backtest`)."""
-    from mlcourse.data.generate import DriftSpec
-
-    return {"weeks": BACKTEST_WEEKS, "rows_per_day": BACKTEST_ROWS_PER_DAY,
-            "drift": DriftSpec(start_day=BACKTEST_DRIFT_DAY, concept=True), "seed": seed}
 
 
 def _backtest_seed(rng: np.random.Generator) -> int:
     return int(rng.integers(1, 100_000))
-
-
-def probe_policies(policies: Any, seed: int) -> dict:
-    """Backtest the learner's two policies next to never retraining, on the stream of ``seed``."""
-    from mlcourse.monitor.retraining import RetrainPolicy, backtest
-
-    if not isinstance(policies, (list, tuple)):
-        return {"shape": "not a list", "type": type(policies).__name__}
-    if len(policies) != 2 or not all(isinstance(p, RetrainPolicy) for p in policies):
-        return {"shape": "wrong", "types": [type(p).__name__ for p in policies]}
-    result = backtest([RetrainPolicy((), (), NEVER), *policies], **backtest_settings(seed))
-    weekly = result.weekly[["policy", "week", "retrained", "drift_share", "seen_performance", "pr_auc"]]
-    return {
-        "shape": "ok",
-        "names": [p.name for p in policies],
-        "tables": [p.table() for p in policies],
-        "summary": result.summary,
-        "weekly": weekly,
-    }
 
 
 def _policies_verdict(got: Any, seed: int) -> str | None:

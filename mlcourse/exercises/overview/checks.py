@@ -9,6 +9,9 @@ Three small exercises, so a learner meets ``check()``, ``hint()``,
 
 The stage names come from :data:`mlcourse.figures.LIFECYCLE`, the same source
 the lesson's diagram draws.
+
+This module is the lesson's answer key; what the grading child runs is in
+:mod:`mlcourse.exercises.overview.probes`.
 """
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ from typing import Any
 
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, returns
+from mlcourse.exercises.overview.probes import call_expecting_error, call_on_each
 from mlcourse.exercises.plain import TAG, kind
+from mlcourse.exercises.probes import as_given
 from mlcourse.figures import LIFECYCLE
 
 STAGES: tuple[str, ...] = tuple(LIFECYCLE)
@@ -72,10 +77,6 @@ def _stage_name_problem(item: Any, where: str) -> str | None:
 # --------------------------------------------------------------------------
 # overview.stage_order: the four stages, in order
 # --------------------------------------------------------------------------
-def _as_given(value: Any, _: Any) -> Any:
-    return value
-
-
 def stage_order_verdict(got: Any, _: Any) -> str | None:
     """Judge the learner's list of stages; name the first problem found."""
     if isinstance(got, dict) and got.get(TAG) == "tuple":
@@ -115,7 +116,7 @@ stage_order = Exercise(
     title="Put the four stages in order",
     points=1,
     answer=Value("stages"),
-    tests=[holds("your list of stages", _as_given, stage_order_verdict)],
+    tests=[holds("your list of stages", as_given, stage_order_verdict)],
     hints=(
         "Follow the straight arrows of the lifecycle figure, starting from the stage every project starts with.",
         "Use the names exactly as the figure writes them: one capitalised word each, as strings in a list.",
@@ -230,8 +231,8 @@ activity_stage = Exercise(
     points=2,
     answer=Value("activity_stage"),
     tests=[
-        holds("the dict's keys and stage names", _as_given, _keys_verdict),
-        *[holds(f"the {stage} activities", _as_given, _stage_verdict(stage)) for stage in STAGES],
+        holds("the dict's keys and stage names", as_given, _keys_verdict),
+        *[holds(f"the {stage} activities", as_given, _stage_verdict(stage)) for stage in STAGES],
     ],
     hints=(
         "For each activity ask: does it happen before a model exists (Data), while a model is being built (Train), "
@@ -291,10 +292,6 @@ def random_stages(rng: Any) -> list[str]:
     return [STAGES[int(i)] for i in rng.integers(0, len(STAGES), n)]
 
 
-def _call_on_each(fn: Any, stages: list[str]) -> list:
-    return [fn(s) for s in stages]
-
-
 def _each_verdict(got: Any, stages: Any) -> str | None:
     if type(got) is not list or len(got) != len(stages):
         return "the check could not read your answers"
@@ -311,20 +308,6 @@ NOT_STAGES = ("Training", "Feedback", "Retrain", "Serving", "Evaluation", "Label
 def unknown_stage(rng: Any) -> tuple[str]:
     """A name that is not a stage, drawn fresh."""
     return (NOT_STAGES[int(rng.integers(0, len(NOT_STAGES)))],)
-
-
-def _call_expecting_error(fn: Any, args: tuple) -> dict:
-    try:
-        value = fn(*args)
-    except NotImplementedError:
-        raise  # the untouched stub: the engine reports "not attempted"
-    except Exception as exc:  # noqa: BLE001 - what the learner raised is the answer
-        return {"raised": type(exc).__name__, "message": str(exc)[:300]}
-    try:
-        text = repr(value)
-    except Exception:  # noqa: BLE001
-        text = f"a {type(value).__name__}"
-    return {"returned": text[:80]}
 
 
 def _unknown_verdict(got: Any, args: Any) -> str | None:
@@ -356,8 +339,8 @@ next_stage = Exercise(
     answer=Function("next_stage"),
     tests=[
         *[returns(f"the stage {s!r}", _one(s), reference_next_stage, mistakes=_NEXT_MISTAKES) for s in STAGES],
-        holds("a fresh random sequence of stages", _call_on_each, _each_verdict, inputs=random_stages),
-        holds("a name that is not a stage", _call_expecting_error, _unknown_verdict, inputs=unknown_stage),
+        holds("a fresh random sequence of stages", call_on_each, _each_verdict, inputs=random_stages),
+        holds("a name that is not a stage", call_expecting_error, _unknown_verdict, inputs=unknown_stage),
     ],
     hints=(
         "Keep the four names in a list, in order; the answer is the item after `stage`'s position.",

@@ -16,17 +16,20 @@ them:
 Where an exercise asks the learner to re-create something the package
 provides (``mlcourse.data.validation.validate``, ``fingerprint``,
 ``mlcourse.data.load_sources``), the package's version is the reference and
-the exercise forbids calling it. The engine resolves a forbidden name when it
-is imported directly or spelled out from ``mlcourse``; the lesson imports the
-modules as ``data`` and ``validation``, so the short spellings
-(``data.load_sources``) are forbidden as well.
+the exercise forbids calling it (see :mod:`mlcourse.exercises.guard`); the
+lesson imports the modules as ``data`` and ``validation``, so the short
+spellings (``data.load_sources``) are forbidden as well.
+
+This module is the lesson's answer key; what the grading child runs is in
+:mod:`mlcourse.exercises.data.probes`.
 """
 from __future__ import annotations
 
+import base64
 import math
 import shutil
 import tempfile
-from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,8 +37,18 @@ import pandas as pd
 
 from mlcourse import data as _data
 from mlcourse.exercises.compare import Compare, show
+from mlcourse.exercises.data.probes import (
+    ONLINE,
+    clean_probe,
+    fingerprint_variants,
+    join_probe,
+    offline_features,
+    skew_probe,
+    sorted_names,
+)
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, returns, value_is
 from mlcourse.exercises.plain import TAG, from_plain, kind
+from mlcourse.exercises.probes import call
 
 
 def _frame(plain: Any) -> pd.DataFrame | None:
@@ -76,18 +89,19 @@ _DERIVED = {
 
 
 def join_inputs(rng: np.random.Generator) -> dict:
-    """The size and seed of a fresh set of sources (written by the probe)."""
-    return {"n_rows": int(rng.integers(150, 400)), "seed": int(rng.integers(0, 100_000))}
+    """A fresh set of sources: its size and seed, and the three files' bytes (base64), which the probe writes.
 
-
-def _join_probe(fn: Any, inputs: dict) -> Any:
-    """Write fresh sources into a private temporary folder and join them with the learner's function."""
+    The files are made here, where the verdict runs: writing them calls the
+    package's join, which the exercise forbids while its probe runs.
+    """
+    n_rows, seed = int(rng.integers(150, 400)), int(rng.integers(0, 100_000))
     folder = tempfile.mkdtemp(prefix="mlcourse-sources-")
     try:
-        paths = _data.write_sources(folder, n_rows=inputs["n_rows"], seed=inputs["seed"])
-        return fn(dict(paths))
+        paths = _data.write_sources(folder, n_rows=n_rows, seed=seed)
+        files = {key: (Path(p).name, base64.b64encode(Path(p).read_bytes()).decode("ascii")) for key, p in paths.items()}
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return {"n_rows": n_rows, "seed": seed, "files": files}
 
 
 def reference_join(n_rows: int, seed: int) -> pd.DataFrame:
@@ -231,8 +245,8 @@ join_sources = Exercise(
     points=3,
     answer=Function("join_sources"),
     tests=[
-        holds("the sources of a fresh table", _join_probe, _join_verdict, inputs=join_inputs),
-        holds("the sources of another fresh table", _join_probe, _join_verdict, inputs=join_inputs),
+        holds("the sources of a fresh table", join_probe, _join_verdict, inputs=join_inputs),
+        holds("the sources of another fresh table", join_probe, _join_verdict, inputs=join_inputs),
     ],
     hints=(
         "Read each source with the tool made for it: `pd.read_sql_query(..., sqlite3.connect(path))` for the "
@@ -347,6 +361,8 @@ _NO_MISSING_COLUMN = Mistake(
     lambda got, a, exp: "missing_column" in _rules_seen(exp) and "missing_column" not in _rules_seen(got),
     "A column named in the schema but absent from the frame is a violation too (rule 'missing_column').",
 )
+
+
 def _counts(plain: Any) -> dict:
     """{(column, rule): count} from a plain violations frame."""
     if not (isinstance(plain, dict) and plain.get(TAG) == "DataFrame"):
@@ -444,10 +460,6 @@ def clean_inputs(rng: np.random.Generator, shuffle: bool = False) -> dict:
 
 def _clean_inputs_shuffled(rng: np.random.Generator) -> dict:
     return clean_inputs(rng, shuffle=True)
-
-
-def _clean_probe(fn: Any, inputs: dict) -> Any:
-    return fn(inputs["df"])
 
 
 def _clean_verdict(got: Any, inputs: dict) -> str | None:
@@ -618,8 +630,8 @@ clean_transactions = Exercise(
     points=4,
     answer=Function("clean_transactions"),
     tests=[
-        holds("a freshly damaged table", _clean_probe, _clean_verdict, inputs=clean_inputs),
-        holds("a freshly damaged table, rows shuffled", _clean_probe, _clean_verdict, inputs=_clean_inputs_shuffled),
+        holds("a freshly damaged table", clean_probe, _clean_verdict, inputs=clean_inputs),
+        holds("a freshly damaged table, rows shuffled", clean_probe, _clean_verdict, inputs=_clean_inputs_shuffled),
     ],
     hints=(
         "Work in this order: duplicates first (so the statistics you impute with are not skewed by copies), then "
@@ -650,26 +662,6 @@ def fingerprint_inputs(rng: np.random.Generator) -> tuple[pd.DataFrame, int, int
         }
     )
     return df, int(rng.integers(0, n)), int(rng.integers(0, 3))
-
-
-def _fingerprint_variants(fn: Any, inputs: tuple) -> dict:
-    """Call the learner's function on the frame and on variants of it."""
-    df, row, col = inputs
-    changed = df.copy()
-    name = df.columns[col]
-    if pd.api.types.is_numeric_dtype(changed[name]):
-        changed.iloc[row, col] = changed.iloc[row, col] + 1
-    else:
-        changed.iloc[row, col] = str(changed.iloc[row, col]) + "x"
-    return {
-        "original": fn(df),
-        "copy": fn(df.copy()),
-        "one value changed": fn(changed),
-        "a column renamed": fn(df.rename(columns={name: name + "_v2"})),
-        "a dtype changed": fn(df.astype({"hour": "float64"})),
-        "rows reordered": fn(df.iloc[::-1]),
-        "cell": [row, str(name)],
-    }
 
 
 _FINGERPRINT_WHY = {
@@ -705,7 +697,7 @@ fingerprint = Exercise(
     title="Fingerprint a dataset",
     points=2,
     answer=Function("fingerprint"),
-    tests=[holds("a random frame and five variants of it", _fingerprint_variants, _fingerprint_verdict, inputs=fingerprint_inputs)],
+    tests=[holds("a random frame and five variants of it", fingerprint_variants, _fingerprint_verdict, inputs=fingerprint_inputs)],
     hints=(
         "A fingerprint is a hash of everything that makes the data what it is: values, row order, column names, dtypes.",
         "`hashlib.sha256()` takes bytes through `.update(...)`; `pd.util.hash_pandas_object(df, index=False)` gives one "
@@ -736,7 +728,7 @@ leaky_columns = Exercise(
         value_is(
             "your list of column names",
             lambda: sorted(LEAKY),
-            transform=lambda v: sorted(v) if isinstance(v, (list, tuple, set)) else v,
+            probe=sorted_names,
             mistakes=[
                 Mistake(_has("is_fraud"), "`is_fraud` is the label itself; the question is which *features* give it away."),
                 Mistake(
@@ -865,7 +857,7 @@ leak_auc = Exercise(
     points=2,
     answer=Function("auc_with_and_without"),
     tests=[
-        holds("the lesson's kind of split, on a fresh table", lambda fn, a: fn(*a), _leak_verdict, inputs=leak_inputs),
+        holds("the lesson's kind of split, on a fresh table", call, _leak_verdict, inputs=leak_inputs),
     ],
     hints=(
         "Fit `make_model()` twice on `train`: once on `features + leaky`, once on `features` alone, with "
@@ -966,9 +958,9 @@ time_split = Exercise(
     points=2,
     answer=Function("time_split"),
     tests=[
-        holds("300 payments in random row order, test_fraction=0.25", lambda fn, a: fn(*a), _time_split_verdict,
+        holds("300 payments in random row order, test_fraction=0.25", call, _time_split_verdict,
               inputs=_fixed_time_split_inputs),
-        holds("a fresh table in random row order", lambda fn, a: fn(*a), _time_split_verdict, inputs=time_split_inputs),
+        holds("a fresh table in random row order", call, _time_split_verdict, inputs=time_split_inputs),
     ],
     hints=(
         "The rows may arrive in any order: sort them by `timestamp` first.",
@@ -983,8 +975,6 @@ time_split = Exercise(
 # --------------------------------------------------------------------------
 #: UTC offsets (hours) of the countries, for serving requests in local time.
 UTC_OFFSET = {"US": -5, "CA": -5, "MX": -6, "GB": 0, "DE": 1, "FR": 1, "ES": 1, "NL": 1}
-# Statistics of log1p(amount) on the training data, as the offline code fits them.
-_MU, _SIGMA = 3.8123, 1.0417
 
 
 def skew_records(rng: np.random.Generator, n: int) -> list[dict]:
@@ -1004,50 +994,6 @@ def skew_records(rng: np.random.Generator, n: int) -> list[dict]:
             "country": str(countries[i]),
         })
     return records
-
-
-def offline_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """The training pipeline's features (pandas): hours in UTC, amount standardised on the log scale."""
-    ts = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601")
-    hour = ts.dt.hour.astype("int64")
-    return pd.DataFrame({
-        "amount_z": (np.log1p(frame["amount"].astype(float)) - _MU) / _SIGMA,
-        "hour": hour,
-        "is_night": (hour < 6).astype("int64"),
-    })
-
-
-def online_same(record: dict) -> dict:
-    """Hand-written serving code that agrees with :func:`offline_features` (up to float rounding)."""
-    hour = datetime.fromisoformat(record["timestamp"]).astimezone(timezone.utc).hour
-    return {"amount_z": math.log1p(record["amount"]) / _SIGMA - _MU / _SIGMA, "hour": hour, "is_night": int(hour < 6)}
-
-
-def online_local_hour(record: dict) -> dict:
-    """Serving code that reads the hour on the payment's local clock."""
-    hour = datetime.fromisoformat(record["timestamp"]).hour
-    return {"amount_z": (math.log1p(record["amount"]) - _MU) / _SIGMA, "hour": hour, "is_night": int(hour < 6)}
-
-
-def online_clamped(record: dict) -> dict:
-    """Serving code that caps amounts at 1 000 'for safety'."""
-    hour = datetime.fromisoformat(record["timestamp"]).astimezone(timezone.utc).hour
-    amount = min(record["amount"], 1_000.0)
-    return {"amount_z": (math.log1p(amount) - _MU) / _SIGMA, "hour": hour, "is_night": int(hour < 6)}
-
-
-def online_renamed(record: dict) -> dict:
-    """Serving code where one feature has another name."""
-    hour = datetime.fromisoformat(record["timestamp"]).astimezone(timezone.utc).hour
-    return {"amount_z": (math.log1p(record["amount"]) - _MU) / _SIGMA, "hour": hour, "night": int(hour < 6)}
-
-
-ONLINE = {
-    "agrees": online_same,
-    "local hour": online_local_hour,
-    "clamped amounts": online_clamped,
-    "renamed feature": online_renamed,
-}
 
 
 def reference_features_match(offline_fn: Any, online_fn: Any, records: list, tol: float = 1e-6) -> dict:
@@ -1073,10 +1019,6 @@ def _skew_inputs(pair: str):
         return {"pair": pair, "records": skew_records(rng, int(rng.integers(30, 60)))}
 
     return inputs
-
-
-def _skew_probe(fn: Any, inputs: dict) -> Any:
-    return fn(offline_features, ONLINE[inputs["pair"]], inputs["records"])
 
 
 def _skew_verdict(got: Any, inputs: dict) -> str | None:
@@ -1124,10 +1066,10 @@ features_match = Exercise(
     points=3,
     answer=Function("features_match"),
     tests=[
-        holds("serving code that agrees (up to float rounding)", _skew_probe, _skew_verdict, inputs=_skew_inputs("agrees")),
-        holds("serving code that reads the local hour", _skew_probe, _skew_verdict, inputs=_skew_inputs("local hour")),
-        holds("serving code that caps large amounts", _skew_probe, _skew_verdict, inputs=_skew_inputs("clamped amounts")),
-        holds("serving code with a renamed feature", _skew_probe, _skew_verdict, inputs=_skew_inputs("renamed feature")),
+        holds("serving code that agrees (up to float rounding)", skew_probe, _skew_verdict, inputs=_skew_inputs("agrees")),
+        holds("serving code that reads the local hour", skew_probe, _skew_verdict, inputs=_skew_inputs("local hour")),
+        holds("serving code that caps large amounts", skew_probe, _skew_verdict, inputs=_skew_inputs("clamped amounts")),
+        holds("serving code with a renamed feature", skew_probe, _skew_verdict, inputs=_skew_inputs("renamed feature")),
     ],
     hints=(
         "Compute both sides once: `off = offline_fn(pd.DataFrame.from_records(records))` and "

@@ -18,6 +18,9 @@ Where the learner writes something the package provides
 (:func:`mlcourse.monitor.drift.drift_report`, its KS test), the package is the
 reference and the exercise forbids calling it. The lesson imports the module
 as ``monitoring``, so the short spellings are forbidden as well.
+
+This module is the lesson's answer key; what the grading child runs is in
+:mod:`mlcourse.exercises.end_to_end.probes`.
 """
 from __future__ import annotations
 
@@ -29,6 +32,14 @@ import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
+from mlcourse.exercises.end_to_end.probes import (
+    PIPELINE_KEYS,
+    TARGET,
+    classification_table,
+    drift_probe,
+    pipeline_probe,
+    plan_probe,
+)
 from mlcourse.exercises.engine import Exercise, Function, holds
 from mlcourse.exercises.plain import kind
 
@@ -40,30 +51,11 @@ OUTLINE = {"n_samples": 2000, "n_features": 20, "random_state": 42}
 #: The outline's published figures for its dataset (see :mod:`mlcourse.lifecycle`).
 OUTLINE_ACCURACY = 0.935
 OUTLINE_FIRST_PREDICTION = 1
-TARGET = "target"
 TEST_SIZE = 0.2
 SPLIT_SEED = 42
 FOREST = {"n_estimators": 100, "max_depth": 10, "random_state": 42}
 PRODUCTION_ROWS = 100
 THRESHOLD = 0.1
-
-#: The keys ``run_pipeline`` returns, stage by stage.
-PIPELINE_KEYS = ["n_train", "n_test", "model", "accuracy", "first_prediction", "train_mean", "production_mean",
-                 "drift_alert"]
-_FIGURES = [k for k in PIPELINE_KEYS if k != "model"]
-
-
-def classification_table(n_samples: int, n_features: int, random_state: int) -> pd.DataFrame:
-    """A ``make_classification`` table laid out like the outline's: ``feat_0`` ... and ``target``.
-
-    With :data:`OUTLINE` it equals :func:`mlcourse.data.load_outline_dataset`.
-    """
-    from sklearn.datasets import make_classification
-
-    X, y = make_classification(n_samples=n_samples, n_features=n_features, random_state=random_state)
-    df = pd.DataFrame(X, columns=[f"feat_{i}" for i in range(n_features)])
-    df[TARGET] = y.astype("int64")
-    return df
 
 
 def _describe_table(spec: dict) -> str:
@@ -138,55 +130,6 @@ def _fresh_spec(rng: np.random.Generator) -> dict:
         "production_rows": int(rng.integers(20, 50)),  # fewer than the 60+ test rows
         "threshold": float(rng.choice([0.1, 0.05, 0.02])),
     }
-
-
-def _final_step(model: Any) -> Any:
-    steps = getattr(model, "steps", None)
-    if isinstance(steps, list) and steps:
-        return steps[-1][1]
-    return model
-
-
-def forest_facts(model: Any) -> dict:
-    """Plain facts about a fitted forest: its class, settings, training rows and input width."""
-    final = _final_step(model)
-    facts: dict = {"class": type(final).__name__}
-    params = final.get_params() if hasattr(final, "get_params") else {}
-    for key in ("n_estimators", "max_depth"):
-        value = params.get(key)
-        ok = value is None or (isinstance(value, (int, np.integer)) and not isinstance(value, bool))
-        facts[key] = value if ok else repr(value)[:60]
-    seed = params.get("random_state", "absent")
-    if seed is None or (isinstance(seed, (int, np.integer)) and not isinstance(seed, bool)):
-        facts["random_state"] = seed
-    else:
-        facts["random_state"] = repr(seed)[:60]
-    width = getattr(model, "n_features_in_", None)
-    facts["n_features"] = int(width) if isinstance(width, (int, np.integer)) else None
-    trees = getattr(final, "estimators_", None)
-    facts["fitted"] = bool(trees)
-    if trees:
-        tree = getattr(trees[0], "tree_", None)
-        if tree is not None:
-            bootstrap = bool(getattr(final, "bootstrap", False)) and getattr(final, "max_samples", None) is None
-            # With bootstrap each tree draws n rows with replacement: the weights at the root add up to n.
-            rows = tree.weighted_n_node_samples[0] if bootstrap else tree.n_node_samples[0]
-            facts["n_rows"] = int(round(float(rows)))
-    return facts
-
-
-def _pipeline_probe(fn: Any, spec: dict) -> Any:
-    """Build the table, run the learner's pipeline on it, keep the figures and facts about the model."""
-    df = classification_table(spec["n_samples"], spec["n_features"], spec["random_state"])
-    result = fn(df, production_rows=spec["production_rows"], threshold=spec["threshold"])
-    if not isinstance(result, dict):
-        return {"not_a_dict": result}
-    figures = {k: result[k] for k in _FIGURES if k in result}
-    out: dict = {"keys": [str(k) for k in result], "figures": figures}
-    if "model" in result:
-        model = result["model"]
-        out["model"] = None if model is None else forest_facts(model)
-    return out
 
 
 def _close(a: Any, b: Any) -> bool:
@@ -319,8 +262,8 @@ run_pipeline = Exercise(
     points=3,
     answer=Function("run_pipeline"),
     tests=[
-        holds("the outline's table", _pipeline_probe, _pipeline_verdict, inputs=_outline_spec, weight=2),
-        holds("a fresh make_classification table", _pipeline_probe, _pipeline_verdict, inputs=_fresh_spec),
+        holds("the outline's table", pipeline_probe, _pipeline_verdict, inputs=_outline_spec, weight=2),
+        holds("a fresh make_classification table", pipeline_probe, _pipeline_verdict, inputs=_fresh_spec),
     ],
     hints=(
         "Follow the replay above stage by stage, but take everything from the arguments: X is every column of "
@@ -393,13 +336,6 @@ def reference_drifted(reference: pd.DataFrame, current: pd.DataFrame, alpha: flo
     return drift_report(reference, current, tests="ks", thresholds={"ks": alpha}).drifted_features
 
 
-def _drift_probe(fn: Any, case: dict) -> Any:
-    result = fn(case["reference"], case["current"], case["alpha"])
-    if isinstance(result, (list, tuple, set, frozenset, np.ndarray, pd.Index, pd.Series)):
-        return {"names": [str(v) for v in list(result)], "type": type(result).__name__}
-    return {"other": result}
-
-
 def _drift_verdict(got: Any, case: dict) -> str | None:
     moved = case["up"] + case["down"] + case["spread"]
     where = (
@@ -463,11 +399,11 @@ drifted_features = Exercise(
     points=2,
     answer=Function("drifted_features"),
     tests=[
-        holds("a batch where opposite shifts cancel in the global mean", _drift_probe, _drift_verdict,
+        holds("a batch where opposite shifts cancel in the global mean", drift_probe, _drift_verdict,
               inputs=lambda rng: _drift_case(rng)),
-        holds("another such batch, tested at alpha=0.01", _drift_probe, _drift_verdict,
+        holds("another such batch, tested at alpha=0.01", drift_probe, _drift_verdict,
               inputs=lambda rng: _drift_case(rng, alpha=0.01)),
-        holds("a batch where nothing changed", _drift_probe, _drift_verdict,
+        holds("a batch where nothing changed", drift_probe, _drift_verdict,
               inputs=lambda rng: _drift_case(rng, change=False)),
     ],
     hints=(
@@ -587,20 +523,6 @@ def _edge_cases(rng: np.random.Generator) -> list[dict]:
     ]
 
 
-def _plan_probe(fn: Any, cases: list) -> list:
-    out = []
-    for case in cases:
-        result = fn(dict(case["state"]), **case["params"])
-        if isinstance(result, dict):
-            window = result.get("window")
-            if isinstance(window, (tuple, np.ndarray)):
-                window = list(window)
-            out.append({"retrain": result.get("retrain"), "window": window, "keys": [str(k) for k in result]})
-        else:
-            out.append({"other": result})
-    return out
-
-
 def _show_state(case: dict) -> str:
     s = case["state"]
     params = {**POLICY, **case["params"]}
@@ -691,9 +613,9 @@ plan_retraining = Exercise(
     points=3,
     answer=Function("plan_retraining"),
     tests=[
-        holds("the feedback loop's own situations", _plan_probe, _plan_verdict, inputs=_loop_cases),
-        holds("fresh monitoring states", _plan_probe, _plan_verdict, inputs=_fresh_cases),
-        holds("edge cases", _plan_probe, _plan_verdict, inputs=_edge_cases),
+        holds("the feedback loop's own situations", plan_probe, _plan_verdict, inputs=_loop_cases),
+        holds("fresh monitoring states", plan_probe, _plan_verdict, inputs=_fresh_cases),
+        holds("edge cases", plan_probe, _plan_verdict, inputs=_edge_cases),
     ],
     hints=(
         "Two triggers, either is enough: `baseline_performance - performance >= max_drop` (only when performance is "
@@ -710,128 +632,3 @@ plan_retraining = Exercise(
         "drift_share and drift_start_day; the policy's limits are the function's keyword arguments.",
     },
 )
-
-
-# --------------------------------------------------------------------------
-# In-process HTTP without httpx (a workaround, see InProcessClient)
-# --------------------------------------------------------------------------
-class InProcessResponse:
-    """What :class:`InProcessClient` answers: ``status_code``, ``headers``, ``text``, ``json()``."""
-
-    def __init__(self, status_code: int, headers: dict[str, str], body: bytes) -> None:
-        self.status_code = status_code
-        self.headers = _Headers(headers)
-        self.content = body
-        self.text = body.decode("utf-8", errors="replace")
-
-    def json(self) -> Any:
-        import json
-
-        return json.loads(self.content)
-
-    def __repr__(self) -> str:
-        return f"<InProcessResponse [{self.status_code}]>"
-
-
-class _Headers(dict):
-    """Response headers, looked up without regard to case (``headers["X-Model-Version"]``)."""
-
-    def __init__(self, items: dict[str, str]) -> None:
-        super().__init__({k.lower(): v for k, v in items.items()})
-
-    def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key.lower(), default)
-
-    def __contains__(self, key: object) -> bool:
-        return super().__contains__(str(key).lower())
-
-
-class InProcessClient:
-    """Call an ASGI app (the serving app) in this process, like ``fastapi.testclient.TestClient``.
-
-    ``TestClient`` needs httpx2 or httpx, which mlcourse installs only with
-    its test extra (``pip install "mlcourse[test]"``). This small stand-in
-    speaks the same subset (``get``, ``post`` with ``json=`` and
-    ``headers=``; responses with ``status_code``, ``headers`` and
-    ``json()``) so the lesson runs either way. Each request runs the app on
-    a private event loop in a helper thread, which also works inside
-    Jupyter, whose own loop is already running.
-
-    Examples
-    --------
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from mlcourse.deploy.service import ModelService
-    >>> from mlcourse.deploy.app import create_app
-    >>> model = LogisticRegression().fit([[0.0], [10.0]], [0, 1])
-    >>> app = create_app(ModelService(model, ["amount"], version="demo:v1"), prediction_log=False)
-    >>> r = InProcessClient(app).post("/predict", json={"amount": 9.0}, headers={"X-Request-Id": "r1"})
-    >>> r.status_code, r.json()["prediction"], r.headers["X-Model-Version"]
-    (200, 1, 'demo:v1')
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    def get(self, path: str, *, headers: dict[str, str] | None = None) -> InProcessResponse:
-        return self.request("GET", path, headers=headers)
-
-    def post(self, path: str, *, json: Any = None, headers: dict[str, str] | None = None) -> InProcessResponse:
-        return self.request("POST", path, json=json, headers=headers)
-
-    def request(self, method: str, path: str, *, json: Any = None,
-                headers: dict[str, str] | None = None) -> InProcessResponse:
-        import asyncio
-        import json as jsonlib
-        from concurrent.futures import ThreadPoolExecutor
-
-        body = b"" if json is None else jsonlib.dumps(json, default=_json_default).encode("utf-8")
-        sent = {"content-type": "application/json"} if json is not None else {}
-        sent.update({str(k): str(v) for k, v in (headers or {}).items()})
-        sent["content-length"] = str(len(body))
-        path, _, query = path.partition("?")
-        scope = {
-            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method.upper(),
-            "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-            "root_path": "", "client": ("testclient", 50000), "server": ("testserver", 80),
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in sent.items()],
-        }
-        response: dict[str, Any] = {"status": 500, "headers": {}, "body": bytearray()}
-
-        async def call() -> None:
-            delivered = False
-            finished = asyncio.Event()
-
-            async def receive() -> dict:
-                nonlocal delivered
-                if not delivered:
-                    delivered = True
-                    return {"type": "http.request", "body": body, "more_body": False}
-                await finished.wait()  # the client "hangs up" once the whole response is in
-                return {"type": "http.disconnect"}
-
-            async def send(message: dict) -> None:
-                if message["type"] == "http.response.start":
-                    response["status"] = int(message["status"])
-                    response["headers"] = {k.decode("latin-1"): v.decode("latin-1")
-                                           for k, v in message.get("headers", [])}
-                elif message["type"] == "http.response.body":
-                    response["body"] += message.get("body", b"")
-                    if not message.get("more_body", False):
-                        finished.set()
-
-            await self.app(scope, receive, send)
-
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(asyncio.run, call()).result()
-        return InProcessResponse(response["status"], response["headers"], bytes(response["body"]))
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    raise TypeError(f"{type(obj).__name__} is not JSON serializable")

@@ -15,14 +15,17 @@ learner's fitted model on transactions generated at check time (a fresh
 :func:`mlcourse.data.make_transactions` frame), and the verdict computes
 PR-AUC, ROC-AUC and the recall of a 5 % alert budget from those scores.
 Where the learner re-creates something the package (or scikit-learn) already
-provides, the check both reads the answer's source (``forbid``) and watches,
-while the answer runs, whether the package's version gets called.
+provides, the exercise forbids it: the ready-made version refuses to run while
+the answer is probed, and the answer's source may not name it (see
+:mod:`mlcourse.exercises.guard`).
+
+This module is the lesson's answer key; what the grading child runs is in
+:mod:`mlcourse.exercises.train.probes`.
 """
 from __future__ import annotations
 
 import json
 import math
-import os
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -32,9 +35,20 @@ import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
-from mlcourse.exercises.engine import FORGOT_RETURN, Exercise, Function, Mistake, Model, Value, holds, known_mistake
-from mlcourse.exercises.engine import watching as _watch
+from mlcourse.exercises.engine import Exercise, Function, Mistake, Model, Value, holds, returns
 from mlcourse.exercises.plain import TAG, kind
+from mlcourse.exercises.probes import call
+from mlcourse.exercises.train.probes import (
+    CV_SCORING,
+    cv_scores_probe,
+    cv_structure_probe,
+    letter,
+    log_probe,
+    probe_model,
+    search_model_probe,
+    search_probe,
+    write_log,
+)
 
 # --------------------------------------------------------------------------
 # The lesson's data and its reference model
@@ -101,19 +115,6 @@ def _describe_frame(frame: Any) -> str:
 
 
 # --------------------------------------------------------------------------
-# Watching for the package's own version while the answer runs
-# --------------------------------------------------------------------------
-
-
-def _shortcut_message(called: Sequence[str]) -> str:
-    names = ", ".join(sorted(set(called)))
-    return (
-        f"your answer calls {names}, a ready-made version of what this exercise asks you to write. "
-        "Write the logic yourself: that is the point of the exercise."
-    )
-
-
-# --------------------------------------------------------------------------
 # train.why_accuracy: the accuracy paradox
 # --------------------------------------------------------------------------
 _WHY_WRONG = {
@@ -124,10 +125,6 @@ _WHY_WRONG = {
     "d": "Balancing the test set changes the question: precision and accuracy on a 50/50 test set say nothing about "
     "production, where 97 % of payments are legitimate. Keep the test set as the world is, and change the metric.",
 }
-
-
-def _letter(v: Any, _: Any = None) -> Any:
-    return v.strip().lower().strip("()") if isinstance(v, str) else v
 
 
 def _why_verdict(got: Any, _: Any) -> str | None:
@@ -143,7 +140,7 @@ why_accuracy = Exercise(
     title="Why accuracy misleads on fraud",
     points=1,
     answer=Value("why_accuracy"),
-    tests=[holds("your choice", _letter, _why_verdict)],
+    tests=[holds("your choice", letter, _why_verdict)],
     hints=(
         "Work out what a model that answers 'not fraud' for every payment scores: its accuracy, and how many frauds "
         "it catches.",
@@ -156,73 +153,6 @@ why_accuracy = Exercise(
 # --------------------------------------------------------------------------
 # train.beat_baseline: a fitted model, judged by behaviour
 # --------------------------------------------------------------------------
-def _final_step(model: Any) -> Any:
-    steps = getattr(model, "steps", None)
-    if isinstance(steps, list) and steps:
-        return steps[-1][1]
-    return model
-
-
-def _positive_scores(model: Any, X: pd.DataFrame) -> np.ndarray:
-    """The model's score for fraud: P(fraud), else a decision value, else its 0/1 prediction."""
-    classes = list(getattr(model, "classes_", [0, 1]))
-    if hasattr(model, "predict_proba"):
-        proba = np.asarray(model.predict_proba(X), dtype=float)
-        if proba.ndim == 2 and proba.shape[1] == len(classes) and 1 in classes:
-            return proba[:, classes.index(1)]
-        return np.zeros(len(X))  # a single class seen in training: nothing is ever fraud
-    if hasattr(model, "decision_function"):
-        return np.asarray(model.decision_function(X), dtype=float).ravel()
-    return np.asarray(model.predict(X), dtype=float)
-
-
-def _used_columns(model: Any, names: list[str]) -> list[str]:
-    """The input columns the model really uses.
-
-    A ColumnTransformer (alone or first in a Pipeline) records every column of
-    the frame it was fitted on, used or dropped; only the columns routed to a
-    transformer (the remainder included unless dropped) count.
-    """
-    first = model.steps[0][1] if isinstance(getattr(model, "steps", None), list) and model.steps else model
-    routes = getattr(first, "_transformer_to_input_indices", None)
-    fitted = getattr(first, "transformers_", None)
-    if not isinstance(routes, dict) or not isinstance(fitted, list):
-        return names
-    used: set[int] = set()
-    for name, transformer, _ in fitted:
-        if isinstance(transformer, str) and transformer == "drop":
-            continue
-        used.update(int(i) for i in routes.get(name, []))
-    return [n for i, n in enumerate(names) if i in used]
-
-
-def probe_model(model: Any, frame: pd.DataFrame) -> dict:
-    """Score a fitted model on fresh transactions; return plain facts for the verdict.
-
-    The model sees only the columns it was fitted on (``feature_names_in_``),
-    taken from the fresh frame, which holds every column of
-    :func:`mlcourse.data.make_transactions`, leaky ones included.
-    """
-    from sklearn.utils.validation import check_is_fitted
-
-    final = _final_step(model)
-    facts: dict = {"estimator": type(final).__name__, "max_depth": getattr(final, "max_depth", "n/a")}
-
-    check_is_fitted(model)  # NotFittedError: the engine says "call .fit(...)"
-    names = getattr(model, "feature_names_in_", None)
-    if names is None:
-        facts["features"] = None
-        return facts
-    names = [str(c) for c in names]
-    facts["features"] = _used_columns(model, names)
-    missing = [c for c in names if c not in frame.columns]
-    if missing:
-        facts["missing"] = missing
-        return facts
-    X = frame[names]
-    facts["scores"] = _positive_scores(model, X).astype(float)
-    facts["predicted_fraud"] = int(np.sum(np.asarray(model.predict(X)) == 1))
-    return facts
 
 
 def recall_at_budget(y: np.ndarray, scores: np.ndarray, share: float = ALERT_SHARE) -> float:
@@ -358,7 +288,6 @@ _METRICS_FORBID = (
     *(n.replace("sklearn.metrics.", "sklearn.metrics._classification.") for n in _SKLEARN_METRICS),
     "mlcourse.train.training.evaluate",
 )
-_METRICS_WATCH = (*_SKLEARN_METRICS, "mlcourse.train.training.evaluate")
 
 
 def reference_metrics(cm: Any) -> dict:
@@ -454,44 +383,13 @@ def _show_cm(a: tuple) -> str:
         return "[a confusion matrix]"
 
 
-# Compare is frozen, so one shared default instance is safe.
-_DEFAULT_COMPARE = Compare()
-
-
-def _watched_returns(name: str, args, expected, *, compare: Compare = _DEFAULT_COMPARE, mistakes=(), watch=(), describe=_show_cm):
-    """Like :func:`mlcourse.exercises.engine.returns`, and also fails an answer that calls one of ``watch``."""
-    from mlcourse.exercises.plain import from_plain, to_plain
-
-    def probe(fn: Any, a: tuple) -> dict:
-        with _watch(watch) as called:
-            value = fn(*a)
-        return {"value": value, "called": list(called)}
-
-    def verdict(got: Any, a: tuple) -> str | None:
-        if not isinstance(got, dict) or "value" not in got:
-            return "the check could not read your answer"
-        if got.get("called"):
-            return _shortcut_message(got["called"])
-        value = got["value"]
-        exp = to_plain(expected(*from_plain(to_plain(a))))
-        problem = compare(exp, value)
-        if problem is None:
-            return None
-        say = known_mistake((*mistakes, FORGOT_RETURN), value, a, exp)
-        if say:
-            problem = f"{problem}. {say}"
-        return f"{problem} {describe(a)}"
-
-    return holds(name, probe, verdict, inputs=args)
-
-
 metrics_from_confusion = Exercise(
     id="train.metrics_from_confusion",
     title="Metrics by hand from a confusion matrix",
     points=2,
     answer=Function("metrics_from_confusion"),
     tests=[
-        _watched_returns(n, args, reference_metrics, mistakes=_METRIC_MISTAKES, watch=_METRICS_WATCH)
+        returns(n, args, reference_metrics, mistakes=_METRIC_MISTAKES, describe=_show_cm)
         for n, args in (
             ("the lesson's confusion matrix", _lesson_cm),
             ("a fresh random confusion matrix", _random_cm),
@@ -596,10 +494,6 @@ def _threshold_verdict(got: Any, a: tuple) -> str | None:
     where = (
         f"{len(y)} transactions, {int(y.sum())} frauds, cost_fn={cost_fn:g}, cost_fp={cost_fp:g}"
     )
-    if isinstance(got, dict) and "value" in got:
-        if got.get("called"):
-            return _shortcut_message(got["called"])
-        got = got["value"]
     if got is None:
         return f"your function returned None: did you forget a `return` statement? [{where}]"
     if type(got) not in (int, float) or isinstance(got, bool):
@@ -641,21 +535,15 @@ def _threshold_verdict(got: Any, a: tuple) -> str | None:
     return f"{message}. {cause}".rstrip() + f" [{where}]"
 
 
-def _threshold_probe(fn: Any, a: tuple) -> dict:
-    with _watch(("mlcourse.train.training.best_threshold",)) as called:
-        value = fn(*a)
-    return {"value": value, "called": list(called)}
-
-
 best_threshold = Exercise(
     id="train.best_threshold",
     title="The threshold that minimises the business cost",
     points=3,
     answer=Function("best_threshold"),
     tests=[
-        holds("the small example from the lesson", _threshold_probe, _threshold_verdict, inputs=_threshold_example),
-        holds("fresh random scores", _threshold_probe, _threshold_verdict, inputs=_threshold_inputs),
-        holds("fresh random scores with many ties", _threshold_probe, _threshold_verdict, inputs=_tied_threshold_inputs),
+        holds("the small example from the lesson", call, _threshold_verdict, inputs=_threshold_example),
+        holds("fresh random scores", call, _threshold_verdict, inputs=_threshold_inputs),
+        holds("fresh random scores with many ties", call, _threshold_verdict, inputs=_tied_threshold_inputs),
     ],
     hints=(
         "For one threshold t: flagged = scores >= t; FN = frauds not flagged; FP = legitimate payments flagged; "
@@ -671,7 +559,6 @@ best_threshold = Exercise(
 # train.cv_estimate: stratified k-fold with a leak-free Pipeline
 # --------------------------------------------------------------------------
 CV_SPLITS = 5
-CV_SCORING = "average_precision"
 CV_TOLERANCE = 0.03
 
 
@@ -694,31 +581,6 @@ def reference_cv(X: pd.DataFrame, y: pd.Series) -> list[float]:
 
 _PREPROCESSORS = ("ColumnTransformer", "OneHotEncoder", "StandardScaler", "MinMaxScaler", "RobustScaler",
                   "SimpleImputer", "OrdinalEncoder", "FunctionTransformer", "FeatureUnion", "TargetEncoder")
-
-
-def _unpack_cv(result: Any) -> tuple[Any, Any, Any]:
-    if not isinstance(result, dict):
-        raise TypeError(
-            f"cv_estimate must return a dict with keys 'pipeline', 'cv' and 'scores', not {type(result).__name__}"
-        )
-    missing = [k for k in ("pipeline", "cv", "scores") if k not in result]
-    if missing:
-        raise KeyError(f"the dict cv_estimate returned has no {missing}")
-    return result["pipeline"], result["cv"], result["scores"]
-
-
-def _cv_structure_probe(fn: Any, a: tuple) -> dict:
-    X, y = a
-    pipeline, cv, _ = _unpack_cv(fn(X, y))
-    steps = getattr(pipeline, "steps", None)
-    return {
-        "pipeline": type(pipeline).__name__,
-        "steps": [type(step).__name__ for _, step in steps] if isinstance(steps, list) else None,
-        "cv": type(cv).__name__,
-        "n_splits": int(cv.get_n_splits()) if hasattr(cv, "get_n_splits") else None,
-        "shuffle": bool(getattr(cv, "shuffle", False)),
-        "random_state": getattr(cv, "random_state", None) if isinstance(getattr(cv, "random_state", None), int) else None,
-    }
 
 
 def _cv_structure_verdict(got: Any, a: tuple) -> str | None:
@@ -751,20 +613,6 @@ def _cv_structure_verdict(got: Any, a: tuple) -> str | None:
             "scores: set random_state=0."
         )
     return None
-
-
-def _cv_scores_probe(fn: Any, a: tuple) -> dict:
-    from sklearn.base import clone
-    from sklearn.model_selection import cross_val_score
-
-    X, y = a
-    pipeline, cv, scores = _unpack_cv(fn(X.copy(), y.copy()))
-    out: dict = {"scores": np.asarray(scores, dtype=float).ravel()}
-    try:
-        out["recomputed"] = cross_val_score(clone(pipeline), X, y, cv=cv, scoring=CV_SCORING).astype(float)
-    except Exception as exc:  # the Pipeline cannot take the raw frame
-        out["recompute_error"] = f"{type(exc).__name__}: {str(exc)[:200]}"
-    return out
 
 
 def _cv_scores_verdict(got: Any, a: tuple) -> str | None:
@@ -809,9 +657,9 @@ cv_estimate = Exercise(
     points=3,
     answer=Function("cv_estimate"),
     tests=[
-        holds("the pipeline and splitter, on a fresh sample", _cv_structure_probe, _cv_structure_verdict,
+        holds("the pipeline and splitter, on a fresh sample", cv_structure_probe, _cv_structure_verdict,
               inputs=_cv_small_inputs),
-        holds("the fold scores, on a fresh sample", _cv_scores_probe, _cv_scores_verdict, inputs=_cv_inputs),
+        holds("the fold scores, on a fresh sample", cv_scores_probe, _cv_scores_verdict, inputs=_cv_inputs),
     ],
     hints=(
         "Build the Pipeline inside the function (preprocessing + LogisticRegression(max_iter=1000)) and the splitter "
@@ -833,28 +681,6 @@ cv_estimate = Exercise(
 # --------------------------------------------------------------------------
 BUDGET = 12  # candidates x folds, the final refit not counted
 TUNE_SCORING = "average_precision"
-
-
-def _search_probe(search: Any, frame: Any) -> dict:
-    from sklearn.exceptions import NotFittedError
-
-    if not hasattr(search, "cv_results_"):
-        if hasattr(search, "param_grid") or hasattr(search, "param_distributions"):
-            raise NotFittedError("the search has not been fitted")
-        return {"is_search": False, "class": type(search).__name__}
-    results = search.cv_results_
-    scoring = search.scoring if isinstance(search.scoring, str) or search.scoring is None else repr(search.scoring)
-    means = np.asarray(results.get("mean_test_score", []), dtype=float)
-    return {
-        "is_search": True,
-        "class": type(search).__name__,
-        "n_candidates": len(results["params"]),
-        "n_splits": int(getattr(search, "n_splits_", 0)),
-        "scoring": scoring,
-        "best_score": float(search.best_score_) if hasattr(search, "best_score_") else None,
-        "top_mean": float(np.nanmax(means)) if means.size and np.isfinite(means).any() else None,
-        "refit": hasattr(search, "best_estimator_"),
-    }
 
 
 def _search_verdict(got: Any, frame: Any) -> str | None:
@@ -882,18 +708,6 @@ def _search_verdict(got: Any, frame: Any) -> str | None:
     return None
 
 
-def _search_model_probe(search: Any, frame: Any) -> dict:
-    best = getattr(search, "best_estimator_", None)
-    if best is None:
-        if not hasattr(search, "cv_results_") and hasattr(search, "predict"):
-            best = search  # judged as a model; the other test explains what a search is
-        else:
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("the search has no best_estimator_")
-    return probe_model(best, frame)
-
-
 def _search_model_verdict(got: Any, frame: Any) -> str | None:
     return model_verdict(got, frame, what="the search's best model")
 
@@ -904,8 +718,8 @@ tune_within_budget = Exercise(
     points=3,
     answer=Model("search"),
     tests=[
-        holds("the search: budget, scoring, refit", _search_probe, _search_verdict, inputs=_model_inputs),
-        holds("its best model, on fresh transactions", _search_model_probe, _search_model_verdict, inputs=_model_inputs),
+        holds("the search: budget, scoring, refit", search_probe, _search_verdict, inputs=_model_inputs),
+        holds("its best model, on fresh transactions", search_model_probe, _search_model_verdict, inputs=_model_inputs),
     ],
     hints=(
         "The number of fits is (number of candidates) x (number of folds): with 3 folds you can afford 4 candidates.",
@@ -920,7 +734,6 @@ tune_within_budget = Exercise(
 # --------------------------------------------------------------------------
 # train.best_from_log: the best run of a JSON-lines log
 # --------------------------------------------------------------------------
-_LOG_WATCH = ("mlcourse.train.training.best_run", "mlcourse.train.training.load_runs", "mlcourse.train.training._read_records")
 
 
 def _record(rng: np.random.Generator, i: int, metrics: dict, model: str) -> dict:
@@ -980,39 +793,19 @@ def _log_inputs_lower(rng: np.random.Generator) -> tuple:
     return _log_lines(rng, "cost", False, tie=False, corrupt=True), "cost", False
 
 
-def _write_log(directory: str, lines: Sequence[str]) -> str:
-    path = os.path.join(directory, "runs.jsonl")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + ("\n" if lines and lines[-1].endswith("}") else ""))
-    return path
-
-
 def reference_best(lines: Sequence[str], metric: str, greater_is_better: bool) -> dict:
     """What :func:`mlcourse.train.training.best_run` returns for a log holding ``lines``."""
     from mlcourse.train.training import best_run
 
     with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return best_run(metric, _write_log(d, lines), greater_is_better=greater_is_better)
-
-
-def _log_probe(fn: Any, a: tuple) -> dict:
-    lines, metric, greater = a
-    with tempfile.TemporaryDirectory() as d:
-        path = _write_log(d, lines)
-        with _watch(_LOG_WATCH) as called:
-            value = fn(path, metric, greater)
-    return {"value": value, "called": list(called)}
+        return best_run(metric, write_log(d, lines), greater_is_better=greater_is_better)
 
 
 def _log_verdict(got: Any, a: tuple) -> str | None:
     lines, metric, greater = a
     where = f"a log of {len(lines)} lines, metric {metric!r}, greater_is_better={greater}"
-    if not isinstance(got, dict) or "value" not in got:
-        return "the check could not read your answer"
-    if got.get("called"):
-        return _shortcut_message(got["called"])
-    value = got["value"]
+    value = got
     expected = reference_best(lines, metric, greater)
     if value is None:
         return f"your function returned None: did you forget a `return` statement? [{where}]"
@@ -1053,9 +846,9 @@ best_from_log = Exercise(
     points=2,
     answer=Function("best_from_log"),
     tests=[
-        holds("a four-run log", _log_probe, _log_verdict, inputs=_log_example),
-        holds("a fresh log with a tie, a null and a broken last line", _log_probe, _log_verdict, inputs=_log_inputs),
-        holds("a fresh log where lower is better", _log_probe, _log_verdict, inputs=_log_inputs_lower),
+        holds("a four-run log", log_probe, _log_verdict, inputs=_log_example),
+        holds("a fresh log with a tie, a null and a broken last line", log_probe, _log_verdict, inputs=_log_inputs),
+        holds("a fresh log where lower is better", log_probe, _log_verdict, inputs=_log_inputs_lower),
     ],
     hints=(
         "Read the file line by line; `json.loads(line)` gives one run. Wrap it in try/except json.JSONDecodeError "

@@ -1,0 +1,316 @@
+"""The probes of lesson 03 (Deploy): what the grading child runs.
+
+Files are written into the probe's own temporary folder, never the working
+directory; models handed to the learner's functions are built here from a
+seed (a small logistic regression, or :class:`ChunkModel`, a stand-in that
+scores rows with the data generator's own fraud rule and records the size of
+every call), so inputs stay plain data. Nothing here knows an answer to an
+exercise: the model file and sidecar ``deploy.load_verified`` is given are
+written where the verdict runs (that is ``deploy.save_with_hash``'s answer)
+and arrive here as bytes. The verdicts are in
+:mod:`mlcourse.exercises.deploy.checks`.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# The package folder: frames from files under it are not the learner's.
+_PACKAGE = str(Path(__file__).resolve().parents[2])
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 16), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def installed_versions() -> dict[str, str]:
+    import joblib
+    import sklearn
+
+    return {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}
+
+
+# --------------------------------------------------------------------------
+# deploy.save_with_hash and deploy.load_verified
+# --------------------------------------------------------------------------
+
+
+def sidecar_path(path: str | os.PathLike[str]) -> str:
+    """Where a model's metadata lives: the model's path plus ``.json``."""
+    return str(path) + ".json"
+
+
+def small_model(seed: int, names: Sequence[str]) -> tuple[Any, np.ndarray]:
+    """A small fitted classifier (logistic regression) and rows to predict, both from ``seed``."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, len(names)))
+    w = rng.normal(size=len(names))
+    y = (X @ w + rng.normal(scale=0.5, size=200) > 0).astype(int)
+    model = LogisticRegression().fit(X, y)
+    return model, rng.normal(size=(25, len(names)))
+
+
+def save_probe(fn: Any, a: dict) -> dict:
+    """Save a fresh model with the learner's function in a private folder; report what landed on disk."""
+    import pickle
+
+    import joblib
+
+    model, X = small_model(a["seed"], a["metadata"]["feature_names"])
+    folder = tempfile.mkdtemp(prefix="mlcourse-save-")
+    try:
+        path = os.path.join(folder, a["file"])
+        target = Path(path) if a["path_kind"] == "pathlib" else path
+        returned = fn(model, target, json.loads(json.dumps(a["metadata"])))
+        out: dict[str, Any] = {"returned": returned, "files": sorted(os.listdir(folder))}
+        if os.path.isfile(path):
+            out["actual_sha256"] = sha256_file(path)
+            try:
+                again = joblib.load(path)
+                out["same_predictions"] = bool(np.array_equal(again.predict_proba(X), model.predict_proba(X)))
+            except Exception as exc:  # the learner's file may hold anything
+                out["reload_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        side = sidecar_path(path)
+        if os.path.isfile(side):
+            try:
+                with open(side, encoding="utf-8") as f:
+                    out["sidecar"] = json.load(f)
+            except ValueError as exc:
+                out["sidecar_error"] = str(exc)[:200]
+        out["pickle_sha256"] = sha256_bytes(pickle.dumps(model))
+        out["path_sha256"] = sha256_bytes(str(path).encode())
+        out["versions"] = installed_versions()
+        return out
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class _RunsOnLoad:
+    """Unpickling this object creates a folder: a harmless stand-in for code that runs while a file loads."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.mkdir, (self.marker,))
+
+
+def load_probe(fn: Any, a: dict) -> dict:
+    """Write the model file and sidecar (made where the verdict runs), damage them as the case says, and load
+    the model with the learner's function."""
+    import base64
+
+    import joblib
+
+    model, X = small_model(a["seed"], a["names"])
+    folder = tempfile.mkdtemp(prefix="mlcourse-load-")
+    marker = os.path.join(folder, "code-ran-on-load")
+    try:
+        path = os.path.join(folder, a["file"])
+        for target, data in ((path, a["model_bytes"]), (sidecar_path(path), a["sidecar_bytes"])):
+            with open(target, "wb") as fh:
+                fh.write(base64.b64decode(data))
+        loads_anyway = None
+        if a["case"] == "swapped":
+            joblib.dump(_RunsOnLoad(marker), path)
+        elif a["case"] == "appended":
+            with open(path, "ab") as f:
+                f.write(b"\x00 a few bytes someone added")
+            try:
+                loads_anyway = bool(np.array_equal(joblib.load(path).predict(X), model.predict(X)))
+            except Exception:
+                loads_anyway = False
+        elif a["case"] == "no_sidecar":
+            os.remove(sidecar_path(path))
+        out: dict[str, Any] = {"loads_anyway": loads_anyway}
+        try:
+            returned = fn(path)
+        except NotImplementedError:  # the untouched stub (or the learner's own): the engine reports it
+            raise
+        except Exception as exc:  # refusing is the right answer for three of the cases
+            out["raised"] = type(exc).__name__
+            out["is_value_error"] = isinstance(exc, ValueError)
+            out["message"] = str(exc)[:300]
+        else:
+            out["returned_kind"] = type(returned).__name__
+            if hasattr(returned, "predict_proba"):
+                try:
+                    out["same_predictions"] = bool(np.allclose(returned.predict_proba(X), model.predict_proba(X)))
+                except Exception as exc:
+                    out["predict_error"] = f"{type(exc).__name__}: {exc}"[:200]
+        out["code_ran"] = os.path.exists(marker)
+        return out
+    finally:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# deploy.validate_record, deploy.score_in_chunks, deploy.promotion_gate
+# --------------------------------------------------------------------------
+def records_probe(fn: Any, cases: list) -> list:
+    return [fn(record, schema) for record, schema in cases]
+
+
+#: The model's inputs in the batch exercise (those of mlcourse.train.fraud_model).
+BATCH_FEATURES = ["amount", "hour", "account_age_days", "customer_age", "is_foreign", "merchant_category", "country",
+                  "channel"]
+
+
+def batch_scores(frame: pd.DataFrame) -> np.ndarray:
+    """The stand-in model's fraud scores: the data generator's own rule."""
+    from mlcourse.data.generate import fraud_probability
+
+    return fraud_probability(frame)
+
+
+class ChunkModel:
+    """A fitted-classifier stand-in for the batch exercise.
+
+    It scores rows with the data generator's fraud rule, refuses input that a
+    Pipeline fitted on a DataFrame would refuse (an array, unknown or missing
+    columns), and records the number of rows of every call.
+    """
+
+    classes_ = np.array([0, 1])
+
+    def __init__(self) -> None:
+        self.feature_names_in_ = np.array(BATCH_FEATURES, dtype=object)
+        self.calls: list[int] = []
+
+    def __repr__(self) -> str:
+        return "ChunkModel(a fitted fraud classifier)"
+
+    def _check(self, X: Any) -> None:
+        if hasattr(X, "shape") and len(X.shape) and X.shape[0] == 0:
+            raise ValueError(f"Found array with 0 sample(s) (shape={tuple(X.shape)}) while a minimum of 1 is required.")
+        if not hasattr(X, "columns"):
+            raise ValueError(
+                f"this model was fitted on a DataFrame: pass the feature columns as a DataFrame, not "
+                f"{type(X).__name__} (its column names tell the model which value is which)"
+            )
+        cols = [str(c) for c in X.columns]
+        unseen = [c for c in cols if c not in BATCH_FEATURES]
+        missing = [c for c in BATCH_FEATURES if c not in cols]
+        if unseen or missing:
+            raise ValueError(
+                "The feature names should match those that were passed during fit."
+                + (f" Feature names unseen at fit time: {unseen}." if unseen else "")
+                + (f" Feature names seen at fit time, yet now missing: {missing}." if missing else "")
+            )
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        self._check(X)
+        self.calls.append(len(X))
+        p = batch_scores(X)
+        return np.column_stack([1.0 - p, p])
+
+    def predict(self, X: Any) -> np.ndarray:
+        self._check(X)
+        self.calls.append(len(X))
+        return (batch_scores(X) >= 0.5).astype(int)
+
+
+def chunk_probe(fn: Any, a: tuple) -> dict:
+    frame, chunk, id_column = a
+    model = ChunkModel()
+    result = fn(model, frame, chunk, id_column)
+    return {"result": result, "calls": list(model.calls)}
+
+
+def gate_probe(fn: Any, a: tuple) -> Any:
+    y, inc, cand, behaviour, min_gain = a
+    return fn(y, inc, cand, behaviour, min_gain=min_gain)
+
+
+# --------------------------------------------------------------------------
+# deploy.route and deploy.should_rollback
+# --------------------------------------------------------------------------
+
+
+def _learner_frame(frame: Any) -> bool:
+    """Is this frame the learner's code (not the standard library, numpy, pandas or mlcourse)?"""
+    filename = frame.f_code.co_filename
+    if "site-packages" in filename or filename.startswith(sys.base_prefix) or filename.startswith(sys.prefix):
+        return False
+    return not filename.startswith(_PACKAGE)
+
+
+@contextlib.contextmanager
+def _watch_hash() -> Iterator[list]:
+    """Record calls of the built-in hash() made from the learner's own code."""
+    original = builtins.hash
+    calls: list[str] = []
+
+    def recorder(obj: Any) -> int:
+        caller = sys._getframe(1)
+        if _learner_frame(caller) and isinstance(obj, str):
+            calls.append(obj)
+        return original(obj)
+
+    builtins.hash = recorder
+    try:
+        yield calls
+    finally:
+        builtins.hash = original
+
+
+def _names_builtin_hash(fn: Any) -> bool:
+    """Does ``fn``'s code name the built-in hash (without a global of that name shadowing it)?"""
+    import types
+
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    names: set[str] = set()
+    stack = [code]
+    while stack:
+        c = stack.pop()
+        names.update(c.co_names)
+        stack.extend(k for k in c.co_consts if isinstance(k, types.CodeType))
+    if "hash" not in names:
+        return False
+    g = getattr(fn, "__globals__", {}) or {}
+    return "hash" not in g or g["hash"] is builtins.hash
+
+
+def _route_all(fn: Any, ids: Sequence[str], fraction: float) -> list:
+    return [fn(u, fraction) for u in ids]
+
+
+def route_probe(fn: Any, a: dict) -> dict:
+    out: dict[str, Any] = {}
+    with _watch_hash() as hashed:
+        out["answers"] = [_route_all(fn, a["ids"], f) for f in a["fractions"]]
+        again = list(a["ids"][: a["again"]])[::-1]
+        out["again"] = _route_all(fn, again, a["fractions"][0])[::-1]
+    out["hash"] = bool(hashed) or _names_builtin_hash(fn)
+    return out
+
+
+def rollback_probe(fn: Any, cases: list) -> dict:
+    return {"answers": [fn(dict(c["incumbent"]), dict(c["candidate"]), **c["rule"]) for c in cases]}
