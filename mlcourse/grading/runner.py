@@ -11,8 +11,11 @@ It talks to the grader over two private pipes, one JSON message per line:
   :mod:`mlcourse.grading.messages`);
 * after the cells, ``{"op": "probe", "token", "exercise", "inputs"}``: the
   child rebuilds the inputs with :func:`~mlcourse.exercises.plain.from_plain`,
-  calls :meth:`Exercise.probe` on the notebook's namespace and answers
-  ``<token> {"probe": <plain data>}``.
+  runs :func:`~mlcourse.exercises.engine.probe_plan` on the notebook's
+  namespace and answers ``<token> {"probe": <plain data>}``. The child knows
+  each exercise only by its plan (the answer's name, the probes loaded by
+  name, the forbidden functions' sentinels), built before any learner code
+  ran: never its references or verdicts.
 
 Nothing the child says is trusted by the grader: the verdict is computed in
 the grader's process from the plain data, against inputs from a secret seed,
@@ -22,7 +25,9 @@ the learner's code from breaking the probe by accident or by a cheap trick:
 * the probe runs as compiled code through references taken *before* any
   learner code ran, never through the shell and its input transformers;
 * the modules the probe relies on (the engine, ``json``, ``builtins``,
-  numpy, pandas) are restored to their pre-learner state before each probe;
+  numpy, pandas) are restored to their pre-learner state before each probe,
+  and so is the code of every function of the engine and the probes (a
+  replaced ``__code__`` is put back);
 * the shell's input and AST transformers are reset before each cell, so a cell
   cannot rewrite the ones after it;
 * check cells are never sent here: the grader judges directly.
@@ -197,32 +202,32 @@ class Snapshot:
 
     A module's ``__dict__`` is restored in place; a class's attributes through
     ``setattr``/``delattr``; ``sys.modules`` entries are put back (a lazy
-    ``import numpy`` inside the engine goes through it).
+    ``import numpy`` inside the engine goes through it); the code, defaults
+    and keyword defaults of every function of our own modules and classes
+    too, so the checker's code objects are the ones the zygote loaded.
     """
 
     def __init__(self, modules: list, classes: list, objects: list) -> None:
         self.modules = [(m.__dict__, _dict(m.__dict__)) for m in modules]
         self.classes = [(c, _dict(c.__dict__)) for c in classes]
         self.objects = [(o, _dict(vars(o))) for o in objects]
+        self.functions = _functions(modules, classes)
         self.sys_modules = _dict(sys.modules)
         self.covered = {id(m) for m in modules}
 
-    def plus(self, modules: list) -> Snapshot:
-        """This snapshot and the exercise modules it does not cover yet.
+    def plus(self, modules: list, objects: list = ()) -> Snapshot:
+        """This snapshot, the probe modules it does not cover yet, and ``objects`` (the child's plans).
 
-        The zygote takes the big snapshot once; each child only adds the
-        lesson module it loaded itself (copying is cheap, page faults are not).
+        The zygote takes the big snapshot once; each child only adds what it
+        loaded itself (copying is cheap, page faults are not).
         """
-        from mlcourse.exercises.engine import Exercise
-
         extra = [m for m in modules if id(m) not in self.covered]
-        if not extra:
-            return self
-        more = Snapshot(extra, [], [v for m in extra for v in vars(m).values() if _isinstance(v, Exercise)])
+        more = Snapshot(extra, [], list(objects))
         combined = Snapshot.__new__(Snapshot)
         combined.modules = self.modules + more.modules
         combined.classes = self.classes
         combined.objects = self.objects + more.objects
+        combined.functions = self.functions + more.functions
         combined.sys_modules = self.sys_modules
         combined.covered = self.covered | more.covered
         return combined
@@ -252,10 +257,37 @@ class Snapshot:
                     object.__setattr__(obj, key, value)
                 except Exception:  # noqa: BLE001
                     pass
+        for fn, code, defaults, kwdefaults in self.functions:
+            try:
+                if fn.__code__ is not code:
+                    fn.__code__ = code
+                if fn.__defaults__ is not defaults:
+                    fn.__defaults__ = defaults
+                if fn.__kwdefaults__ is not kwdefaults:
+                    fn.__kwdefaults__ = kwdefaults
+            except Exception:  # noqa: BLE001 - keep restoring the rest
+                pass
         mods = sys.modules
         for name, mod in self.sys_modules.items():
             if mods.get(name) is not mod:
                 mods[name] = mod
+
+
+def _functions(modules: list, classes: list) -> list[tuple]:
+    """(function, code, defaults, kwdefaults) of every plain function of our own modules and classes."""
+    import types
+
+    found: dict[int, tuple] = {}
+    spaces = [vars(m) for m in modules if str(getattr(m, "__name__", "")).startswith("mlcourse")]
+    spaces += [vars(c) for c in classes if str(getattr(c, "__module__", "")).startswith("mlcourse")]
+    for space in spaces:
+        for value in _list(space.values()):
+            if _isinstance(value, (staticmethod, classmethod)):
+                value = value.__func__
+            while _isinstance(value, types.FunctionType) and id(value) not in found:
+                found[id(value)] = (value, value.__code__, value.__defaults__, value.__kwdefaults__)
+                value = value.__dict__.get("__wrapped__")  # a decorator's function and the one it wraps
+    return _list(found.values())
 
 
 # Taken in the zygote after preloading (see zygote.preload), inherited by each child.
@@ -263,26 +295,24 @@ BASE: Snapshot | None = None
 
 
 def trusted_snapshot(exercise_modules: list) -> Snapshot:
-    """Snapshot the engine, json, builtins, numpy and pandas, and the exercises."""
+    """Snapshot the engine, json, builtins, numpy and pandas, and the lessons' probe modules."""
     import numbers
 
     import numpy
     import pandas
 
-    from mlcourse.exercises import compare, engine, plain
+    from mlcourse.exercises import catalog, compare, engine, guard, plain, probes, protocol
 
+    ours = [engine, plain, compare, guard, probes, protocol, catalog]
     modules = [builtins, json, sys.modules["json.encoder"], sys.modules["json.decoder"], numbers, numpy, pandas]
-    modules += [engine, plain, compare, sys.modules[__name__], *exercise_modules]
+    modules += [*ours, sys.modules[__name__], *exercise_modules]
     classes = [pandas.DataFrame, pandas.Series, pandas.Index, pandas.Timestamp]
-    for mod in (engine, plain, compare):
+    for mod in ours:
         classes += [v for v in vars(mod).values() if _isinstance(v, type) and v.__module__ == mod.__name__]
     for base in pandas.DataFrame.__mro__[1:]:
         if base.__module__.startswith("pandas"):
             classes.append(base)
-    objects = []
-    for mod in exercise_modules:
-        objects += [v for v in vars(mod).values() if _isinstance(v, engine.Exercise)]
-    return Snapshot(modules, classes, objects)
+    return Snapshot(modules, classes, [])
 
 
 # --------------------------------------------------------------------------
@@ -335,27 +365,27 @@ class Runner:
         The notebook's shell (built in the zygote by :func:`make_shell`).
     channel : Channel
         The private pipes to the grader.
-    exercises : dict
-        Exercise id -> :class:`~mlcourse.exercises.engine.Exercise`, from the
-        trusted definitions module.
-    exercise_modules : list
-        The modules holding them (restored before each probe).
+    plans : dict
+        Exercise id -> :class:`~mlcourse.exercises.engine.ProbePlan`, built
+        from the exercises' plain specs before any learner code ran.
+    probe_modules : list
+        The lesson probe modules the plans use (restored before each probe).
     """
 
-    def __init__(self, shell: Any, channel: Channel, exercises: dict, exercise_modules: list) -> None:
-        from mlcourse.exercises.engine import Exercise
+    def __init__(self, shell: Any, channel: Channel, plans: dict, probe_modules: list) -> None:
+        from mlcourse.exercises.engine import probe_plan
         from mlcourse.exercises.plain import from_plain
 
         self.shell = shell
         self.channel = channel
-        self.exercises = _dict(exercises)
+        self.exercises = _dict(plans)
         # Captured now, before the learner's first cell: the probe path never
         # looks these up again through anything the learner can rebind.
-        self._probe = Exercise.probe
+        self._probe = probe_plan
         self._from_plain = from_plain
         self._user_ns = shell.user_ns
         self._run_cell = _type(shell).run_cell
-        self._snapshot = (BASE or trusted_snapshot([])).plus(exercise_modules)
+        self._snapshot = (BASE or trusted_snapshot([])).plus(probe_modules, _list(self.exercises.values()))
         itm = shell.input_transformer_manager
         self._transformers = [
             (itm, "cleanup_transforms", _list(itm.cleanup_transforms)),
@@ -438,14 +468,14 @@ class Runner:
 
     def probe(self, exercise_id: Any, inputs: Any) -> dict:
         """Probe one exercise with the grader's inputs; plain data only."""
-        ex = self.exercises.get(exercise_id) if _isinstance(exercise_id, str) else None
-        if ex is None:
+        plan = self.exercises.get(exercise_id) if _isinstance(exercise_id, str) else None
+        if plan is None:
             return {"error": f"unknown exercise {exercise_id!r}"}
         self._reset_shell()
         self._snapshot.restore()
         try:
             args = self._from_plain(inputs)
-            probed = self._probe(ex, self._user_ns, args)
+            probed = self._probe(plan, self._user_ns, args)
         except BaseException as exc:  # noqa: BLE001 - reported, judged as a failure by the grader
             self._snapshot.restore()
             return {"error": f"{_type(exc).__name__}: {_safe_str(exc)}"}

@@ -305,8 +305,8 @@ class Session:
     zygote : Zygote
         Where children come from.
     settings : dict
-        What the child needs: the exercise module, folders to hide, its
-        fallback working directory (see :mod:`mlcourse.grading.zygote`).
+        What the child needs: the exercises' specs and probe modules, folders
+        to hide, its fallback working directory (see :func:`session_settings`).
     limits : Limits
         The submission's limits.
     deadline : float
@@ -510,10 +510,10 @@ class Session:
 
 def session_settings(
     *,
-    exercise_module: str,
-    exercise_file: str | None,
     workdir: str,
     hide: list[str],
+    exercises: list[dict] | None = None,
+    probe_modules: dict[str, str | None] | None = None,
     namespaces: bool = True,
     hardened: bool = True,
     cgroup: list[str] | None = None,
@@ -526,10 +526,13 @@ def session_settings(
     ``hardened=False`` is the isolation before the allow-list (for the
     benchmark): no new session, IPC/UTS namespaces, cgroup or seccomp, and
     ``hide`` then lists whatever must be hidden from the host's view.
+    ``exercises`` are the exercises' specs (:meth:`Exercise.spec`: names, never
+    references); ``probe_modules`` names the lesson probe modules they use,
+    each with its file for one the fork server has not loaded.
     """
     return {
-        "exercise_module": exercise_module,
-        "exercise_file": exercise_file,
+        "exercises": list(exercises or []),
+        "probe_modules": dict(probe_modules or {}),
         "workdir": workdir,
         "hide": hide,
         "namespaces": namespaces,

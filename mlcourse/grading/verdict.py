@@ -15,7 +15,8 @@ For one submission, :class:`Grader`:
 4. asks the child to probe each remaining exercise (plain data back, never
    pickles, never printed output) and judges that data here, in the grader's
    process, with the very same :class:`~mlcourse.exercises.engine.Exercise`
-   definitions the learner's check cells use.
+   definitions the learner's check cells use. The child is told each
+   exercise's spec only (names, never the answer key).
 
 Examples
 --------
@@ -28,9 +29,9 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import importlib
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -103,38 +104,37 @@ def _now() -> str:
 _versions: dict[str, str] = {}
 
 
-def exercise_module(lesson: str) -> Any:
-    """The module holding a lesson's exercise definitions (the child loads the same one)."""
-    from mlcourse.exercises import LESSONS
-
-    if lesson not in LESSONS:
-        raise KeyError(f"unknown lesson {lesson!r}")
-    return importlib.import_module(f"mlcourse.exercises.{LESSONS[lesson]}")
+#: The exercise engine's files that decide a grade (beside each lesson's own files).
+ENGINE_FILES = ("engine.py", "plain.py", "compare.py", "guard.py", "probes.py", "protocol.py", "catalog.py")
 
 
 def grader_version(lesson: str) -> str:
     """``mlcourse <version>+<hash>``: the hash covers the grading code, the
-    exercise engine, the lesson's exercise definitions and its template, so a
-    change to any of them re-grades submissions already in the gradebook.
+    exercise engine, every file of the lesson's exercise package (probes and
+    answer key alike) and its template, so a change to any of them re-grades
+    submissions already in the gradebook.
     """
     if lesson in _versions:
         return _versions[lesson]
     import mlcourse
-    from mlcourse.exercises import engine, notebook
+    from mlcourse.exercises import engine, lesson_files, notebook
 
     h = hashlib.sha256()
     here = Path(__file__).parent
-    files = sorted(here.glob("*.py")) + [Path(engine.__file__).parent / n for n in ("engine.py", "plain.py", "compare.py")]
+    folder = Path(engine.__file__).parent
+    files = sorted(here.glob("*.py")) + [folder / n for n in ENGINE_FILES]
     try:
-        files.append(Path(exercise_module(lesson).__file__))
+        files += lesson_files(lesson)
         files.append(notebook.lesson_path(lesson, "notebooks"))
     except Exception:  # noqa: BLE001 - an unknown lesson still gets a version
         pass
     for f in files:
+        # The path within its folder, so probes.py and checks.py of two lessons differ.
+        label = f"{f.parent.name}/{f.name}".encode()
         try:
-            h.update(f.name.encode() + b"\0" + f.read_bytes())
+            h.update(label + b"\0" + f.read_bytes())
         except OSError:
-            h.update(f.name.encode() + b"\0missing")
+            h.update(label + b"\0missing")
     version = f"mlcourse {mlcourse.__version__}+{h.hexdigest()[:10]}"
     _versions[lesson] = version
     return version
@@ -283,17 +283,18 @@ class Grader:
         # grading the same notebook again draws the same inputs.
         inputs: dict[str, list] = {}
         plain_inputs: dict[str, Any] = {}
+        specs: list[dict] = []
         for ex in exercises:
-            if ex.id in results:
-                continue
             try:
+                specs.append(ex.spec())  # what the child is told: names, never the answer key
+                if ex.id in results:
+                    continue
                 inputs[ex.id] = ex.make_inputs(seeds.seed(self.secret, sub.learner, sub.lesson, ex.id))
                 plain_inputs[ex.id] = to_plain(inputs[ex.id])
             except Exception as exc:  # noqa: BLE001 - a bug in the definition, not the answer
                 results[ex.id] = _zero(ex, ERROR, f"The grader could not prepare this exercise ({type(exc).__name__}: {exc}).")
 
-        module = exercise_module(sub.lesson)
-        run = _Run(self, graded, plan, results, exercises, inputs, plain_inputs, module)
+        run = _Run(self, graded, plan, results, exercises, inputs, plain_inputs, specs)
         run.until_done()
         graded.results = [results[ex.id] for ex in exercises]
 
@@ -313,6 +314,12 @@ def _left_no_trace(reply: Reply) -> bool:
     if m.get("before_exec") is True:
         return True
     return m.get("changed") is False and m.get("ename") not in ("SystemExit", "KeyboardInterrupt")
+
+
+def probe_modules(specs: list[dict]) -> dict[str, str | None]:
+    """The lesson probe modules the specs name, with the file of each (for one the fork server has not loaded)."""
+    names = sorted({str(t["probe"]).rpartition(".")[0] for spec in specs for t in spec["tests"]})
+    return {n: getattr(sys.modules.get(n), "__file__", None) for n in names if n != "mlcourse.exercises.probes"}
 
 
 def _exercises(lesson: str) -> list[Exercise]:
@@ -338,7 +345,7 @@ class _Run:
         exercises: list[Exercise],
         inputs: dict[str, list],
         plain_inputs: dict[str, Any],
-        module: Any,
+        specs: list[dict],
     ) -> None:
         self.grader = grader
         self.limits = grader.limits
@@ -349,7 +356,7 @@ class _Run:
         self.exercises = exercises
         self.inputs = inputs
         self.plain_inputs = plain_inputs
-        self.module = module
+        self.specs = specs
         self.deadline = time.monotonic() + self.limits.total_timeout
 
     def pending(self) -> list[Exercise]:
@@ -378,8 +385,8 @@ class _Run:
     def _settings(self, workdir: str, cgroup: Any) -> dict:
         hardened = self.grader.hardened
         return session_settings(
-            exercise_module=self.module.__name__,
-            exercise_file=getattr(self.module, "__file__", None),
+            exercises=self.specs,
+            probe_modules=probe_modules(self.specs),
             workdir=workdir,
             # With the allow-list the run's own folder is not even in view.
             hide=list(self.grader.hide) if hardened else [*self.grader.hide, workdir],

@@ -2,9 +2,10 @@
 
 Started once per grading session as ``python -m mlcourse.grading.zygote FD``
 (see :class:`mlcourse.grading.sandbox.Zygote`). At start it imports numpy,
-pandas, scikit-learn, matplotlib (Agg), IPython and the lessons' exercise
-definitions, builds an IPython shell with its history turned off and draws one
-figure, so fonts and caches are warm. Then, for each request, it forks:
+pandas, scikit-learn, matplotlib (Agg), IPython and each lesson's probes (never
+its answer key: it refuses to start if a ``checks`` module got loaded), builds
+an IPython shell with its history turned off and draws one figure, so fonts
+and caches are warm. Then, for each request, it forks:
 
 * the first fork (the *intermediate*) takes a session of its own (no
   controlling terminal), joins the submission's cgroup (:mod:`.cgroups`),
@@ -70,6 +71,8 @@ PRELOAD = (
     "mlcourse.paths",
     "mlcourse.exercises",
     "mlcourse.exercises.engine",
+    "mlcourse.exercises.guard",
+    "mlcourse.exercises.probes",
     "mlcourse.exercises.plain",
     "mlcourse.exercises.compare",
     "mlcourse.exercises.notebook",
@@ -177,16 +180,20 @@ def preload() -> dict:
         except Exception as exc:  # noqa: BLE001 - reported, never silently ignored
             failed[name] = f"{type(exc).__name__}: {exc}"
     try:
-        from mlcourse.exercises import LESSONS
+        from mlcourse.exercises.catalog import LESSONS, probes_module_name
 
-        for module in LESSONS.values():
-            name = f"mlcourse.exercises.{module}"
+        for lesson in LESSONS:
+            name = probes_module_name(lesson)
             try:
                 importlib.import_module(name)
             except Exception as exc:  # noqa: BLE001 - a lesson still being written
                 failed[name] = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001
         failed["mlcourse.exercises"] = f"{type(exc).__name__}: {exc}"
+    # Every child is forked from here: the answer key must not be in this process.
+    key = sorted(n for n in sys.modules if n.startswith("mlcourse.exercises.") and n.endswith(".checks"))
+    if key:
+        raise RuntimeError(f"the answer key was imported into the fork server ({', '.join(key)}); refusing to grade")
     from mlcourse.grading import runner
 
     SHELL = runner.make_shell()
@@ -216,6 +223,8 @@ def preload() -> dict:
 # The child: intermediate process, then the namespace's init
 # --------------------------------------------------------------------------
 def _child_env(workdir: str) -> None:
+    from mlcourse.exercises.catalog import GRADING_ENV
+
     path = os.environ.get("PATH", "/usr/bin:/bin")
     os.environ.clear()
     # Only what a notebook needs: no credentials or paths from the grader's
@@ -227,6 +236,7 @@ def _child_env(workdir: str) -> None:
             "HOME": workdir,
             "TMPDIR": workdir,
             "MLCOURSE_HOME": os.path.join(workdir, ".mlcourse"),
+            GRADING_ENV: "1",  # a graded run: no solutions, hints or progress
             "MPLBACKEND": "Agg",
             "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"),
             "PYTHONDONTWRITEBYTECODE": "1",
@@ -235,26 +245,39 @@ def _child_env(workdir: str) -> None:
     )
 
 
-def _load_exercises(settings: dict) -> tuple[dict, list]:
-    from mlcourse.exercises.engine import Exercise
+def _load_probes(settings: dict) -> tuple[dict, list]:
+    """The probe plans of the exercises to grade, from their plain specs.
 
-    name = settings["exercise_module"]
-    mod = sys.modules.get(name)
-    if mod is None:
-        try:
-            mod = importlib.import_module(name)
-        except ImportError:
-            path = settings.get("exercise_file")
-            if not path:
-                raise
-            spec = importlib.util.spec_from_file_location(name, path)
-            if spec is None or spec.loader is None:
-                raise
-            mod = importlib.util.module_from_spec(spec)
-            sys.modules[name] = mod
-            spec.loader.exec_module(mod)
-    exercises = {v.id: v for v in vars(mod).values() if isinstance(v, Exercise)}
-    return exercises, [mod]
+    Probes are looked up only in the probe modules the grader named (a lesson's
+    ``probes.py``, preloaded here or loaded from its file); the answer key is
+    never imported. The process becomes a graded run: ``lesson()`` gives
+    stand-ins, and solutions and hints are off.
+    """
+    from mlcourse.exercises import catalog, probes
+    from mlcourse.exercises.engine import plan_from_spec
+
+    modules = {}
+    for name, path in dict(settings.get("probe_modules") or {}).items():
+        if not probes.allowed_module(name):
+            raise ValueError(f"{name!r} is not a probe module")
+        mod = sys.modules.get(name)
+        if mod is None:
+            try:
+                mod = importlib.import_module(name)
+            except ImportError:
+                if not path:
+                    raise
+                spec = importlib.util.spec_from_file_location(name, path)
+                if spec is None or spec.loader is None:
+                    raise
+                mod = importlib.util.module_from_spec(spec)
+                sys.modules[name] = mod
+                spec.loader.exec_module(mod)
+        modules[name] = mod
+    specs = list(settings.get("exercises") or [])
+    plans = {str(spec["id"]): plan_from_spec(spec, modules) for spec in specs}
+    catalog.enter_graded_run(specs)
+    return plans, list(modules.values())
 
 
 def _isolate(settings: dict, ns_problem: str | None) -> tuple[str, list[str]]:
@@ -328,7 +351,7 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None,
                 except OSError:
                     pass
         marks["fds"] = time.perf_counter()
-        exercises, modules = _load_exercises(settings)
+        plans, modules = _load_probes(settings)
         marks["exercises"] = time.perf_counter()
         limits = settings["limits"]
         workdir, found = _isolate(settings, ns_problem)
@@ -354,7 +377,7 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None,
             if why:
                 problems.append(why)
         marks["seccomp"] = time.perf_counter()
-        runner = Runner(SHELL, channel, exercises, modules)
+        runner = Runner(SHELL, channel, plans, modules)
         marks["runner"] = time.perf_counter()
         steps = list(marks.items())
         hello = {
@@ -367,7 +390,7 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None,
             "cgroup": bool(settings.get("cgroup")),
             "seccomp": hardened and not any(p.startswith("no seccomp") for p in problems),
             "loaded": {name: name in sys.modules for name in HEAVY},
-            "exercises": sorted(exercises),
+            "exercises": sorted(plans),
             "setup_ms": {b[0]: round(1000 * (b[1] - a[1]), 1) for a, b in zip(steps, steps[1:])},
         }
         # Nothing of the grader's request stays in the learner's reach.

@@ -83,7 +83,7 @@ def demo_lessons(tmp_path_factory: pytest.TempPathFactory, demo_module) -> Path:
 
     mp = pytest.MonkeyPatch()
     mp.setitem(exercises.LESSONS, DEMO, "demo")
-    mp.setitem(sys.modules, "mlcourse.exercises.demo", demo_module)
+    mp.setitem(sys.modules, "mlcourse.exercises.demo.checks", demo_module)  # the demo lesson's answer key
     root = tmp_path_factory.mktemp("lessons")
     real = paths.lessons_dir
 

@@ -1,6 +1,6 @@
 """A small lesson for the grader's tests: three exercises of each answer kind.
 
-Loaded by ``tests/grading/conftest.py`` as ``mlcourse.exercises.demo`` (lesson
+Loaded by ``tests/grading/conftest.py`` as ``mlcourse.exercises.demo.checks`` (lesson
 ``99_demo``); the grader's children load it from this file.
 """
 from __future__ import annotations

@@ -27,12 +27,7 @@ def secret_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def session(zygote, demo_module, secret_dir, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
-    settings = session_settings(
-        exercise_module=demo_module.__name__,
-        exercise_file=demo_module.__file__,
-        workdir=str(work),
-        hide=[str(secret_dir)],
-    )
+    settings = session_settings(workdir=str(work), hide=[str(secret_dir)])
     s = Session(zygote, settings, LIMITS, time.monotonic() + 600)
     s.start()
     yield s
@@ -152,7 +147,7 @@ def test_fake_messages_on_the_private_pipes_are_ignored(session):
 
 
 def test_printing_past_the_limit_stops_the_child(zygote, demo_module, tmp_path):
-    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    settings = session_settings(workdir=str(tmp_path), hide=[])
     with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
         s.start()
         reply = s.request({"op": "cell", "source": "print('x' * 5_000_000)"})
@@ -160,7 +155,7 @@ def test_printing_past_the_limit_stops_the_child(zygote, demo_module, tmp_path):
 
 
 def test_a_timeout_kills_the_whole_process_group(zygote, demo_module, tmp_path):
-    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    settings = session_settings(workdir=str(tmp_path), hide=[])
     with Session(zygote, settings, Limits(cell_timeout=1), time.monotonic() + 60) as s:
         s.start()
         pid = s.pid
@@ -180,7 +175,7 @@ def test_a_timeout_kills_the_whole_process_group(zygote, demo_module, tmp_path):
 
 
 def test_crash_is_reported_with_its_signal(zygote, demo_module, tmp_path):
-    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    settings = session_settings(workdir=str(tmp_path), hide=[])
     with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
         s.start()
         reply = s.request({"op": "cell", "source": "import ctypes\nctypes.string_at(0)"})
@@ -188,9 +183,7 @@ def test_crash_is_reported_with_its_signal(zygote, demo_module, tmp_path):
 
 
 def test_without_namespaces_it_still_runs_and_says_so(zygote, demo_module, tmp_path):
-    settings = session_settings(
-        exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[], namespaces=False
-    )
+    settings = session_settings(workdir=str(tmp_path), hide=[], namespaces=False)
     with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
         s.start()
         assert s.hello["isolation"] == "fallback" and s.hello["reason"]
