@@ -16,7 +16,8 @@ For one submission, :class:`Grader`:
    pickles, never printed output) and judges that data here, in the grader's
    process, with the very same :class:`~mlcourse.exercises.engine.Exercise`
    definitions the learner's check cells use. The child is told each
-   exercise's spec only (names, never the answer key).
+   exercise's spec only (names, never the answer key, which it cannot see:
+   :func:`mlcourse.exercises.answer_key_paths`).
 
 Examples
 --------
@@ -178,9 +179,10 @@ class Grader:
     limits : Limits
         Time, memory, file, output limits per submission.
     hide : sequence of str
-        Paths inside the children's allow-listed view to cover (the answer
-        key). With ``hardened=False``: everything to hide from the host's view
-        (the output folder, the submissions).
+        Paths inside the children's allow-listed view to cover; the answer key
+        is always added (see :func:`mlcourse.exercises.answer_key_paths`). With
+        ``hardened=False``: everything to hide from the host's view (the output
+        folder, the submissions).
     namespaces : bool
         Use Linux namespaces when the kernel allows (False only for tests of
         the fallback).
@@ -210,14 +212,19 @@ class Grader:
         hardened: bool = True,
         cgroups: Any = None,
     ) -> None:
+        from mlcourse.exercises import answer_key_paths, protect_answer_key
+
         self.zygote = zygote
         self.limits = limits
-        self.hide = [str(h) for h in hide]
+        self.hide = [*(str(h) for h in hide), *(str(p) for p in answer_key_paths())]
         self.namespaces = namespaces
         self.workroot = workroot
         self.secret = secret if secret is not None else secrets.token_bytes(32)
         self.hardened = hardened
         self.cgroups = cgroups
+        # Without namespaces the file modes are all that keeps the answer key
+        # from the child: what could not be done is said when that happens.
+        self.key_problems = protect_answer_key()
 
     # -- the whole submission ------------------------------------------------
     def grade(self, sub: Submission) -> Graded:
@@ -434,6 +441,8 @@ class _Run:
                 f"Linux namespaces are not available ({hello.get('reason')}); grading goes on with the resource "
                 "limits only: the learner's code can read and write what the grading user can, and use the network.",
             )
+            for problem in self.grader.key_problems:
+                warn_once(f"answer key:{problem}", f"answer key: {problem}")
 
     # -- cells ----------------------------------------------------------------
     def _run_cells(self, session: Session) -> bool:

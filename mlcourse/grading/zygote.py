@@ -127,11 +127,10 @@ def _protected_paths() -> list[str]:
     for entry in sys.path:
         if entry and Path(entry).is_dir():
             found.add(str(Path(entry).resolve()))
-    for kind in ("notebooks", "solutions"):
-        try:
-            found.add(str(paths.lessons_dir(kind).resolve()))
-        except Exception:  # noqa: BLE001 - a missing lessons folder protects nothing
-            pass
+    try:  # the learner templates; never the solutions, which are the answer key
+        found.add(str(paths.lessons_dir("notebooks").resolve()))
+    except Exception:  # noqa: BLE001 - a missing lessons folder protects nothing
+        pass
     return sorted(found)
 
 
