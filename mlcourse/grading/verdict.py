@@ -17,7 +17,9 @@ For one submission, :class:`Grader`:
    process, with the very same :class:`~mlcourse.exercises.engine.Exercise`
    definitions the learner's check cells use. The child is told each
    exercise's spec only (names, never the answer key, which it cannot see:
-   :func:`mlcourse.exercises.answer_key_paths`).
+   :func:`mlcourse.exercises.answer_key_paths`); whether an answer takes a
+   forbidden shortcut is decided here, from the rebuild's cells and the
+   probe's run-time evidence (see :mod:`mlcourse.exercises.guard`).
 
 Examples
 --------
@@ -45,7 +47,7 @@ from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, Exercise, Result, Te
 from mlcourse.exercises.plain import to_plain
 from mlcourse.grading import seeds
 from mlcourse.grading.discover import Submission
-from mlcourse.grading.rebuild import ANSWER, Plan, PlannedCell, load_template, rebuild
+from mlcourse.grading.rebuild import ADDED, ANSWER, Plan, PlannedCell, load_template, rebuild
 from mlcourse.grading.sandbox import Limits, Reply, SandboxError, Session, Zygote, session_settings, warn_once
 
 
@@ -519,10 +521,22 @@ class _Run:
             return False  # the child is gone: replay for the rest
         return True
 
+    def _sources(self, ex: Exercise) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The learner's cells from the trusted rebuild: this exercise's answer cells, and the others."""
+        answer, other = [], []
+        for cell in self.plan.cells:
+            if cell.origin == ANSWER and ex.id in cell.exercises:
+                answer.append((cell.where, cell.source))
+            elif cell.origin in (ANSWER, ADDED):
+                other.append((cell.where, cell.source))
+        return answer, other
+
     def _judge(self, ex: Exercise, message: dict) -> Result:
         if "probe" in message:
             try:
-                return ex.judge(message["probe"], self.inputs[ex.id])
+                # The shortcut check reads the rebuild's sources, never anything the child sent.
+                answer, other = self._sources(ex) if ex.forbid else ([], [])
+                return ex.judge(message["probe"], self.inputs[ex.id], answer_sources=answer, other_sources=other)
             except Exception as exc:  # noqa: BLE001 - judge() should never raise; be sure
                 return _zero(ex, ERROR, f"Your answer could not be checked ({type(exc).__name__}).")
         why = str(message.get("error", "no answer"))[:300]
