@@ -36,6 +36,7 @@ import secrets
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -214,7 +215,7 @@ class Grader:
         hardened: bool = True,
         cgroups: Any = None,
     ) -> None:
-        from mlcourse.exercises import answer_key_paths, protect_answer_key
+        from mlcourse.exercises import answer_key_paths
 
         self.zygote = zygote
         self.limits = limits
@@ -224,9 +225,23 @@ class Grader:
         self.secret = secret if secret is not None else secrets.token_bytes(32)
         self.hardened = hardened
         self.cgroups = cgroups
-        # Without namespaces the file modes are all that keeps the answer key
-        # from the child: what could not be done is said when that happens.
-        self.key_problems = protect_answer_key()
+        self._key_lock = threading.Lock()
+        self.key_problems: list[str] | None = None  # None until a child runs without namespaces
+
+    def protect_answer_key(self) -> list[str]:
+        """Make the answer key private (once), for children without namespaces; what could not be done.
+
+        Called when a child reports the fallback, before any learner code
+        runs in it: then file modes are all that keeps the answer key from
+        the child, which runs as an unprivileged user (see
+        :func:`mlcourse.exercises.protect_answer_key`).
+        """
+        from mlcourse.exercises import protect_answer_key
+
+        with self._key_lock:
+            if self.key_problems is None:
+                self.key_problems = protect_answer_key()
+            return self.key_problems
 
     # -- the whole submission ------------------------------------------------
     def grade(self, sub: Submission) -> Graded:
@@ -443,7 +458,7 @@ class _Run:
                 f"Linux namespaces are not available ({hello.get('reason')}); grading goes on with the resource "
                 "limits only: the learner's code can read and write what the grading user can, and use the network.",
             )
-            for problem in self.grader.key_problems:
+            for problem in self.grader.protect_answer_key():
                 warn_once(f"answer key:{problem}", f"answer key: {problem}")
 
     # -- cells ----------------------------------------------------------------

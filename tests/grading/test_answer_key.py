@@ -20,6 +20,7 @@ import copy
 import importlib.util
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -249,3 +250,45 @@ def test_the_notebook_check_gives_the_same_verdict_as_the_grader(lessons, batch,
     graded = _test(batch["results"][f"98-{name}"], "shortcut.bucket")
     assert (tried.status, tried.score) == ("failed", 0) == (graded["extra_data"]["status"], graded["score"])
     assert DODGES[name][2] in tried.message
+
+
+@pytest.fixture
+def restored_modes():
+    """Put the answer key's modes back afterwards: the checkout is a developer's."""
+    from mlcourse.exercises import answer_key_paths
+
+    saved = {}
+    for path in answer_key_paths():
+        for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+            if not p.is_symlink():
+                saved[p] = p.stat().st_mode & 0o7777
+    yield
+    for p, mode in saved.items():
+        os.chmod(p, mode)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="a grader without namespaces protects the key as root")
+def test_without_namespaces_a_root_grader_makes_the_answer_key_private_before_learner_code(lessons, tmp_path, restored_modes):
+    import mlcourse
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    checks = Path(mlcourse.__file__).resolve().parent / "exercises" / "overview" / "checks.py"
+    os.chmod(checks, 0o644)
+    answers = dict(SOLVED)
+    answers["overview.next_stage"] = (
+        f"import pathlib\nseen = pathlib.Path({str(checks)!r}).stat().st_mode & 0o077\n"
+        "def next_stage(stage):\n    assert seen == 0, 'the answer key was readable'\n"
+        "    order = ['Data', 'Train', 'Deploy', 'Monitor']\n    if stage not in order:\n        raise ValueError(stage)\n"
+        "    return order[(order.index(stage) + 1) % 4]"
+    )
+    path = tmp_path / "subs" / "fallback" / f"{OVERVIEW}.ipynb"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(_fill(lessons[OVERVIEW], answers)))
+    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, progress=False, namespaces=False,
+                         limits=Limits(cell_timeout=30)))
+    graded = report.outcomes[0].graded
+    assert graded.isolation == "fallback"
+    # The learner's code saw a private answer key: protection came before the first cell.
+    assert {r.exercise: r.status for r in graded.results}["overview.next_stage"] == "passed", graded.results
+    assert checks.stat().st_mode & 0o077 == 0
