@@ -1,6 +1,6 @@
 """A small lesson whose first exercise forbids the package's own version (lesson ``98_shortcut``).
 
-``shortcut.bucket`` asks for :func:`mlcourse.rollout.canary_bucket` written by
+``shortcut.bucket`` asks for :func:`mlcourse.deploy.rollout.canary_bucket` written by
 hand, and forbids calling it; ``shortcut.double`` forbids nothing. Loaded by
 ``tests/grading/test_answer_key.py`` as ``mlcourse.exercises.shortcut.checks``;
 both tests use the engine's generic probe, so the grading child needs no
@@ -8,8 +8,8 @@ probes module of this lesson.
 """
 from __future__ import annotations
 
+from mlcourse.deploy.rollout import canary_bucket
 from mlcourse.exercises.engine import Exercise, Function, returns
-from mlcourse.rollout import canary_bucket
 
 
 def _user(rng):
@@ -22,7 +22,7 @@ BUCKET = Exercise(
     points=2,
     answer=Function("bucket"),
     tests=[returns("user-42", lambda rng: ("user-42",), canary_bucket), returns("a fresh user id", _user, canary_bucket)],
-    forbid=("mlcourse.rollout.canary_bucket", "rollout.canary_bucket"),
+    forbid=("mlcourse.deploy.rollout.canary_bucket", "rollout.canary_bucket"),
 )
 
 DOUBLE = Exercise(

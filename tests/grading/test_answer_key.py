@@ -90,20 +90,20 @@ BUCKET = (
     "    return int.from_bytes(digest[:8], 'big') / 2**64"
 )
 DOUBLE = "def double(x):\n    return 2 * x"
-PACKAGE = "mlcourse.rollout.canary_bucket, the package's own version"
+PACKAGE = "mlcourse.deploy.rollout.canary_bucket, the package's own version"
 # name -> (cell added after the setup, or None; the answer to bucket; what the message names)
 DODGES = {
-    "direct": (None, "from mlcourse.rollout import canary_bucket\ndef bucket(user_id):\n    return canary_bucket(user_id)", PACKAGE),
+    "direct": (None, "from mlcourse.deploy.rollout import canary_bucket\ndef bucket(user_id):\n    return canary_bucket(user_id)", PACKAGE),
     "alias": (None, "b = rollout.canary_bucket\ndef bucket(user_id):\n    return b(user_id)", PACKAGE),
     "taken_before": ("_keep = rollout.canary_bucket", "def bucket(user_id):\n    return _keep(user_id)", PACKAGE),
     "import_module": (
         None,
         "import importlib\ndef bucket(user_id):\n"
-        "    return getattr(importlib.import_module('mlcourse.rollout'), 'canary_' + 'bucket')(user_id)",
+        "    return getattr(importlib.import_module('mlcourse.deploy.rollout'), 'canary_' + 'bucket')(user_id)",
         PACKAGE,
     ),
     "sys_modules": (
-        None, "import sys\ndef bucket(user_id):\n    return sys.modules['mlcourse.rollout'].canary_bucket(user_id)", PACKAGE,
+        None, "import sys\ndef bucket(user_id):\n    return sys.modules['mlcourse.deploy.rollout'].canary_bucket(user_id)", PACKAGE,
     ),
     # The next two name nothing forbidden in the answer: the message comes from the run-time evidence.
     "code_swapped_back": (
@@ -121,7 +121,7 @@ DODGES = {
     "another_python": (
         None,
         "import subprocess, sys\ndef bucket(user_id):\n"
-        "    code = f'from mlcourse.rollout import canary_bucket as c; print(c({user_id!r}))'\n"
+        "    code = f'from mlcourse.deploy.rollout import canary_bucket as c; print(c({user_id!r}))'\n"
         "    return float(subprocess.run([sys.executable, '-c', code], capture_output=True, text=True).stdout)",
         "`subprocess`",
     ),
@@ -134,7 +134,7 @@ def _code(source: str, meta: dict | None = None, cid: str = "") -> dict:
 
 
 def _shortcut_solutions() -> dict:
-    cells = [_code("from mlcourse import rollout", cid="s-setup")]
+    cells = [_code("from mlcourse.deploy import rollout", cid="s-setup")]
     for ex_id, answer in (("shortcut.bucket", BUCKET), ("shortcut.double", DOUBLE)):
         cells.append(_code(f"# BEGIN SOLUTION\n{answer}\n# END SOLUTION", {"mlcourse": {"exercise": ex_id}}, ex_id))
     return {"cells": cells, "metadata": {"mlcourse": {"lesson": SHORTCUT}}, "nbformat": 4, "nbformat_minor": 5}
