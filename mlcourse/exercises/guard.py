@@ -214,8 +214,13 @@ class Sentinels:
 # --------------------------------------------------------------------------
 # 2. The source
 # --------------------------------------------------------------------------
+@functools.lru_cache(maxsize=512)
 def _python(source: str) -> ast.AST | None:
-    """A cell's syntax tree, after IPython's own rewriting of magics and shell escapes."""
+    """A cell's syntax tree, after IPython's own rewriting of magics and shell escapes.
+
+    Cached: the grader reads the same learner cells for every exercise that
+    forbids something. The trees are only read, never changed.
+    """
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
@@ -224,7 +229,7 @@ def _python(source: str) -> ast.AST | None:
         pass
     try:
         return ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError):
         return None  # it cannot run either
 
 

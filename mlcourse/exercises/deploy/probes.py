@@ -59,16 +59,20 @@ def sidecar_path(path: str | os.PathLike[str]) -> str:
     return str(path) + ".json"
 
 
-def small_model(seed: int, names: Sequence[str]) -> tuple[Any, np.ndarray]:
-    """A small fitted classifier (logistic regression) and rows to predict, both from ``seed``."""
-    from sklearn.linear_model import LogisticRegression
-
+def _draws(seed: int, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(200, len(names)))
     w = rng.normal(size=len(names))
     y = (X @ w + rng.normal(scale=0.5, size=200) > 0).astype(int)
-    model = LogisticRegression().fit(X, y)
-    return model, rng.normal(size=(25, len(names)))
+    return X, y, rng.normal(size=(25, len(names)))
+
+
+def small_model(seed: int, names: Sequence[str]) -> tuple[Any, np.ndarray]:
+    """A small fitted classifier (logistic regression) and rows to predict, both from ``seed``."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, rows = _draws(seed, names)
+    return LogisticRegression().fit(X, y), rows
 
 
 def save_probe(fn: Any, a: dict) -> dict:
@@ -122,10 +126,13 @@ def load_probe(fn: Any, a: dict) -> dict:
     """Write the model file and sidecar (made where the verdict runs), damage them as the case says, and load
     the model with the learner's function."""
     import base64
+    import io
 
     import joblib
 
-    model, X = small_model(a["seed"], a["names"])
+    # The model as saved (the bytes are made where the verdict runs, from the same seed), and rows to predict.
+    model = joblib.load(io.BytesIO(base64.b64decode(a["model_bytes"])))
+    X = _draws(a["seed"], a["names"])[2]
     folder = tempfile.mkdtemp(prefix="mlcourse-load-")
     marker = os.path.join(folder, "code-ran-on-load")
     try:
