@@ -309,7 +309,7 @@ def test_1_a_grader_in_a_terminal_gets_no_keystrokes_pushed_into_it(tmp_path, de
         import conftest, pytest
         from mlcourse import exercises, paths
         exercises.LESSONS["99_demo"] = "demo"
-        sys.modules["mlcourse.exercises.demo"] = conftest._load_demo_module()
+        sys.modules["mlcourse.exercises.demo.checks"] = conftest._load_demo_module()
         paths.lessons_dir = lambda kind="notebooks": __import__("pathlib").Path({str(lessons)!r}) / kind
         from mlcourse import cli
         status = cli.main(["grade", {str(tmp_path / "subs")!r}, "--out", {str(tmp_path / "out")!r}, "--quiet", "--timeout", "10"])

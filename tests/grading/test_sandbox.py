@@ -254,7 +254,10 @@ def forge(payload):
 
 
 def test_forged_answers_with_the_right_token_are_still_bounded(zygote, demo_module, tmp_path):
-    settings = session_settings(exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[])
+    from mlcourse.exercises.engine import Exercise
+
+    specs = [v.spec() for v in vars(demo_module).values() if isinstance(v, Exercise)]  # the child probes demo.double
+    settings = session_settings(workdir=str(tmp_path), hide=[], exercises=specs)
     with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
         s.start()
         # 20 MB as a cell's answer: refused by its size, the child stopped.
@@ -306,7 +309,7 @@ def test_the_scratch_space_counts_against_the_submissions_memory(zygote, demo_mo
     cgroup = cgs.new()
     limits = Limits(cell_timeout=30, memory_mb=384, scratch_mb=1024)
     settings = session_settings(
-        exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(tmp_path), hide=[], cgroup=cgroup.procs
+        workdir=str(tmp_path), hide=[], cgroup=cgroup.procs
     )
     # files of 100 MB each, under the 256 MB file-size limit
     write = (
@@ -337,7 +340,7 @@ def test_without_namespaces_a_root_graders_child_is_nobody(zygote, demo_module, 
     work.mkdir()
     tmp_path.chmod(0o711)
     settings = session_settings(
-        exercise_module=demo_module.__name__, exercise_file=demo_module.__file__, workdir=str(work), hide=[], namespaces=False
+        workdir=str(work), hide=[], namespaces=False
     )
     with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
         s.start()
