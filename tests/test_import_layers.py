@@ -30,17 +30,6 @@ BASE = {"errors", "paths", "figures", "metrics"}
 PACKAGES = {"data": 1, "train": 2, "deploy": 3, "monitor": 4, "exercises": 5, "grading": 6}
 TOP = {"cli", "lifecycle", "release", "workspace", "launch", "pytest_plugin", "__main__"}
 
-# The one arrow still known to point up, inside mlcourse/exercises/: the engine
-# and the authors' test helper read solution_source from the package's
-# __init__. Branch `exsplit` moves it into exercises/notebook.py; then
-# test_known_upward_arrows_are_gone passes, its strict xfail fails the suite,
-# and this set and that xfail are to be deleted.
-KNOWN_UPWARD = {
-    ("mlcourse.exercises.engine", "mlcourse.exercises"),
-    ("mlcourse.exercises.testing", "mlcourse.exercises"),
-}
-
-
 def modules(root: Path = ROOT) -> dict[str, Path]:
     found = {}
     for path in sorted((root / "mlcourse").rglob("*.py")):
@@ -147,18 +136,10 @@ def test_every_module_has_a_layer(graph) -> None:
 
 
 def test_no_arrow_points_up(graph) -> None:
-    assert upward(graph) - KNOWN_UPWARD == set()
+    assert upward(graph) == set()
 
 
 def test_no_import_loops(graph) -> None:
-    without_known = {src: dsts - {d for s, d in KNOWN_UPWARD if s == src} for src, dsts in graph.items()}
-    assert loops(without_known) == []
-
-
-@pytest.mark.xfail(strict=True, reason="exsplit moves solution_source out of exercises/__init__; "
-                                       "once it has, delete KNOWN_UPWARD and this xfail")
-def test_known_upward_arrows_are_gone(graph) -> None:
-    assert upward(graph) & KNOWN_UPWARD == set()
     assert loops(graph) == []
 
 

@@ -22,62 +22,16 @@ available during grading.
 """
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from mlcourse.exercises.answer_key import answer_key_paths, protect_answer_key
 from mlcourse.exercises.catalog import LESSONS, graded_run, lesson_of
+from mlcourse.exercises.definitions import all_exercises, checks_module, exercises_of, find, lesson_files
 from mlcourse.exercises.engine import Answer, Exercise, attempted, points_text
 from mlcourse.exercises.notebook import solution_source
 
 _current: list[str] = []
-
-
-def checks_module(lesson_name: str) -> ModuleType:
-    """The module holding a lesson's exercise definitions (the answer key)."""
-    from mlcourse.exercises.catalog import checks_module_name
-
-    return importlib.import_module(checks_module_name(lesson_name))
-
-
-def exercises_of(lesson_name: str) -> list[Exercise]:
-    """The exercises of a lesson, in the order they appear in it."""
-    return [v for v in vars(checks_module(lesson_name)).values() if isinstance(v, Exercise)]
-
-
-def all_exercises() -> Iterator[tuple[str, Exercise]]:
-    for name in LESSONS:
-        for ex in exercises_of(name):
-            yield name, ex
-
-
-def find(exercise_id: str) -> Exercise:
-    """The exercise with this id, e.g. ``find("data.fingerprint")``."""
-    try:
-        lesson_name = lesson_of(exercise_id)
-    except KeyError:
-        raise KeyError(f"no exercise {exercise_id!r}") from None
-    for ex in exercises_of(lesson_name):
-        if ex.id == exercise_id:
-            return ex
-    raise KeyError(f"no exercise {exercise_id!r}")
-
-
-def lesson_files(lesson_name: str) -> list[Path]:
-    """Every file that defines a lesson's exercises (its package, and a checks module registered elsewhere)."""
-    from mlcourse.exercises.catalog import checks_module_name, package_name
-
-    folder = Path(__file__).resolve().parent / LESSONS[lesson_name]
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-    loaded = getattr(importlib.import_module(checks_module_name(lesson_name)), "__file__", None)
-    if isinstance(loaded, str) and Path(loaded).resolve() not in files:
-        files.append(Path(loaded).resolve())
-    if not files:
-        raise ValueError(f"{package_name(lesson_name)} has no files")
-    return files
 
 
 class GradedExercise:

@@ -22,7 +22,8 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mlcourse.exercises import find, notebook
+from mlcourse.exercises import notebook
+from mlcourse.exercises.definitions import find
 from mlcourse.exercises.engine import Result
 
 
