@@ -126,6 +126,9 @@ class Test:
     verdict: Callable[[Any, Any], str | None]
     inputs: Callable[[Any], Any] | None = None
     weight: float = 1.0
+    #: A public test is one a learner of a graded cohort may run in the notebook
+    #: (at least the visible example); the rest are hidden tests, run by the grader only.
+    public: bool = False
 
 
 def _none_returned(got: Any, inputs: Any, expected: Any) -> bool:
@@ -133,6 +136,15 @@ def _none_returned(got: Any, inputs: Any, expected: Any) -> bool:
 
 
 FORGOT_RETURN = Mistake(_none_returned, "Your function returned None: did you forget a `return` statement?")
+
+
+def changed_inputs_message(changed: Sequence[int], args: tuple) -> str:
+    """What to tell a learner whose function changed its arguments in place."""
+    which = ", ".join(f"argument {i + 1}" for i in changed)
+    return (
+        f"your function changed its input in place ({which}), so the caller's object is no longer what it was; "
+        "the task asks for a new object: work on a copy (for a DataFrame, `df = df.copy()` first) and return that"
+    )
 
 
 def known_mistake(mistakes: Sequence[Mistake], got: Any, inputs: Any, expected: Any) -> str | None:
@@ -180,7 +192,9 @@ def returns(
     compare: Compare = _DEFAULT_COMPARE,
     mistakes: Sequence[Mistake] = (),
     describe: Callable[[tuple], str] = called_with,
+    keeps_inputs: bool = False,
     weight: float = 1.0,
+    public: bool = False,
 ) -> Test:
     """A test that calls the learner's function and compares its return value.
 
@@ -199,6 +213,15 @@ def returns(
     describe : callable
         ``describe(args)`` ends a failure message, saying what the function
         was called with (default: ``[called with ...]``).
+    keeps_inputs : bool
+        The task asks for a new object: the function gets the test's real
+        arguments and fails the test when it changes any of them in place
+        (a right value computed by mutating the caller's frame is wrong).
+    weight : float
+        The test's share of the exercise's points.
+    public : bool
+        Whether a graded cohort's learners may run this test in the notebook
+        (see :class:`Test`).
 
     The call is watched through the exercise's ``forbid`` (see
     :mod:`mlcourse.exercises.guard`), like every test's.
@@ -210,9 +233,18 @@ def returns(
     True
     >>> t.verdict(4, (2,))
     'expected 3, got 4 [called with 2]'
+    >>> k = returns("a list", lambda rng: ([1, 2],), sorted, keeps_inputs=True)
+    >>> k.verdict({"returned": [1, 2], "changed": [0]}, ([1, 2],))[:38]
+    'your function changed its input in pla'
     """
 
     def verdict(got: Any, a: tuple) -> str | None:
+        if keeps_inputs:
+            if not (isinstance(got, dict) and set(got) == {"returned", "changed"} and isinstance(got["changed"], list)):
+                return "the check could not read what your function returned"
+            if got["changed"]:
+                return f"{changed_inputs_message(got['changed'], a)} {describe(a)}"
+            got = got["returned"]
         exp = to_plain(expected(*from_plain(to_plain(a))))
         problem = compare(exp, got)
         if problem is None:
@@ -222,7 +254,8 @@ def returns(
             problem = f"{problem}. {say}"
         return f"{problem} {describe(a)}"
 
-    return Test(name=name, probe=probes.call, verdict=verdict, inputs=args, weight=weight)
+    probe = probes.call_keeping_inputs if keeps_inputs else probes.call
+    return Test(name=name, probe=probe, verdict=verdict, inputs=args, weight=weight, public=public)
 
 
 def value_is(
@@ -234,6 +267,7 @@ def value_is(
     probe: Callable[[Any, Any], Any] = probes.as_given,
     reveal: bool = False,
     weight: float = 1.0,
+    public: bool = False,
 ) -> Test:
     """A test that compares the learner's value (as ``probe`` returns it) with ``expected()``.
 
@@ -258,7 +292,7 @@ def value_is(
             return problem
         return f"that is not the right answer yet (you gave {show(got)})"
 
-    return Test(name=name, probe=probe, verdict=verdict, weight=weight)
+    return Test(name=name, probe=probe, verdict=verdict, weight=weight, public=public)
 
 
 def holds(
@@ -268,9 +302,10 @@ def holds(
     *,
     inputs: Callable[[Any], Any] | None = None,
     weight: float = 1.0,
+    public: bool = False,
 ) -> Test:
     """A free-form test: any probe, any verdict on its plain result."""
-    return Test(name=name, probe=probe, verdict=verdict, inputs=inputs, weight=weight)
+    return Test(name=name, probe=probe, verdict=verdict, inputs=inputs, weight=weight, public=public)
 
 
 # --------------------------------------------------------------------------
@@ -302,6 +337,10 @@ class Result:
     score: float
     message: str = ""
     tests: list[TestResult] = field(default_factory=list)
+    #: For an exercise marked ``review``: the score is provisional until an
+    #: instructor has read ``answer_text`` (the learner's answer, as text).
+    needs_review: bool = False
+    answer_text: str = ""
 
     @property
     def passed(self) -> int:
@@ -316,6 +355,8 @@ class Result:
             "score": self.score,
             "message": self.message,
             "tests": [t.to_dict() for t in self.tests],
+            "needs_review": self.needs_review,
+            "answer_text": self.answer_text,
         }
 
     def render(self) -> str:
@@ -470,6 +511,10 @@ class Exercise:
     on_error : mapping of str to str
         Advice for exceptions a typical wrong answer raises, by exception
         class name (``{"KeyError": "a missing column must be reported"}``).
+    review : bool
+        A free-text answer a person should read: every attempted result is
+        flagged ``needs_review`` and carries the answer's text, so an
+        instructor can confirm or override the automatic score.
     """
 
     id: str
@@ -480,11 +525,17 @@ class Exercise:
     hints: Sequence[str] = ()
     forbid: Sequence[str] = ()
     on_error: Mapping[str, str] = field(default_factory=dict)
+    review: bool = False
 
     # -- identity --------------------------------------------------------
     @property
     def short(self) -> str:
         return self.id.split(".", 1)[-1]
+
+    @property
+    def public_tests(self) -> list[int]:
+        """Positions of the tests marked public (see :class:`Test`)."""
+        return [i for i, t in enumerate(self.tests) if t.public]
 
     def seed(self) -> int:
         """The notebook's seed: fixed per exercise, so a learner sees the same message twice."""
@@ -544,9 +595,13 @@ class Exercise:
         rebuild's cells, the notebook the cell that defined the answer.
         """
         try:
-            return self._judge(probed, inputs, answer_sources, other_sources)
+            result = self._judge(probed, inputs, answer_sources, other_sources)
         except Exception as exc:  # malformed probe data (a hostile submission) is a failure
-            return self._result(FAILED, f"the answer could not be checked ({type(exc).__name__}: {exc})", [])
+            result = self._result(FAILED, f"the answer could not be checked ({type(exc).__name__}: {exc})", [])
+        if self.review and result.status != NOT_ATTEMPTED:
+            result.needs_review = True
+            result.answer_text = _answer_text(probed)
+        return result
 
     def _result(self, status: Status, message: str, tests: list[TestResult]) -> Result:
         total = sum(t.weight for t in self.tests) or 1.0
@@ -592,7 +647,15 @@ class Exercise:
         first = next(t for t in results if t.status != PASSED)
         status = ERROR if any(t.status == ERROR for t in results) else FAILED
         message = f"On {first.name}: {first.message}" if first.name else first.message
+        if self._always_none(raw) and FORGOT_RETURN.say not in message:
+            # A function that gives None on every input has no `return`, whatever each verdict said.
+            message = f"{message}. {FORGOT_RETURN.say}"
         return self._result(status, message, results)
+
+    def _always_none(self, raw: list) -> bool:
+        """Whether a function answer returned None on every test that ran to the end."""
+        values = [r.get("value") for r in raw if isinstance(r, dict) and r.get("ok")]
+        return self.answer.kind == "function" and bool(values) and all(_returned_none(v) for v in values)
 
     def _shortcut(
         self, raw: list, answer_sources: Sequence[tuple[str, str]], other_sources: Sequence[tuple[str, str]]
@@ -702,6 +765,29 @@ class Exercise:
 
     def __repr__(self) -> str:
         return f"<Exercise {self.id}: {self.title} ({self.points:g} pt); use .check(), .hint(), .solution()>"
+
+
+# Longest answer text kept for a reviewer (a free-text answer is a few hundred words).
+MAX_ANSWER_TEXT = 20_000
+
+
+def _answer_text(probed: Any) -> str:
+    """The learner's answer as text, for a reviewer: the first test's plain value."""
+    try:
+        value = probed["tests"][0]["value"]
+    except (KeyError, IndexError, TypeError):
+        return ""
+    text = value if isinstance(value, str) else show(value)
+    return text[:MAX_ANSWER_TEXT]
+
+
+def _returned_none(value: Any) -> bool:
+    """Whether a function answer's plain result says it returned None (also through call_keeping_inputs)."""
+    if isinstance(value, dict) and set(value) == {"returned", "changed"}:
+        value = value["returned"]
+    if isinstance(value, list) and value:  # a probe that called the function on several inputs
+        return all(v is None for v in value)
+    return value is None
 
 
 def attempted(name: str, namespace: Mapping[str, Any]) -> bool:

@@ -33,6 +33,30 @@ def call(fn: Callable[..., Any], args: tuple) -> Any:
     return fn(*args)
 
 
+def call_keeping_inputs(fn: Callable[..., Any], args: tuple) -> dict:
+    """Call the learner's function and report which arguments it changed in place.
+
+    For tasks that ask for a new object (``returns(..., keeps_inputs=True)``):
+    each argument is turned into plain data before and after the call, and
+    the positions whose plain data differ are listed in ``"changed"``.
+
+    Examples
+    --------
+    >>> call_keeping_inputs(lambda xs: xs.append(1) or len(xs), ([0],))
+    {'returned': 2, 'changed': [0]}
+    >>> call_keeping_inputs(lambda xs: xs + [1], ([0],))
+    {'returned': [0, 1], 'changed': []}
+    """
+    from mlcourse.exercises.compare import Compare
+    from mlcourse.exercises.plain import to_plain
+
+    before = [to_plain(a) for a in args]
+    returned = fn(*args)
+    same = Compare()
+    changed = [i for i, (a, b) in enumerate(zip(before, args)) if same(a, to_plain(b)) is not None]
+    return {"returned": returned, "changed": changed}
+
+
 def as_given(value: Any, inputs: Any) -> Any:
     """The learner's value, as it is (value exercises; ``inputs`` is unused)."""
     return value

@@ -267,3 +267,98 @@ def test_value_messages_never_reveal_the_expected_value():
     assert "got a string" in K.run({"k": "x"}).message
     revealing = Exercise(id="demo.r", title="r", points=1, answer=Value("k"), tests=[value_is("k", lambda: 5, reveal=True)])
     assert "expected 5" in revealing.run({"k": 4}).message
+
+
+# -- options the lessons use: inputs kept, public tests, review, forgotten return --------
+def _without_nulls(df):
+    return df.dropna().reset_index(drop=True)
+
+
+NO_NULLS = Exercise(
+    id="demo.no_nulls",
+    title="Drop the rows with nulls, returning a new frame",
+    points=2,
+    answer=Function("no_nulls"),
+    tests=[
+        returns(
+            "a frame with one null",
+            lambda rng: (pd.DataFrame({"a": [1.0, None, float(rng.integers(2, 9))]}),),
+            _without_nulls,
+            keeps_inputs=True,
+            public=True,
+        ),
+        returns("an empty frame", lambda rng: (pd.DataFrame({"a": []}, dtype=float),), _without_nulls, keeps_inputs=True),
+    ],
+)
+
+
+def test_an_answer_that_changes_its_input_in_place_fails_with_a_message_naming_it():
+    def in_place(df):
+        df.dropna(inplace=True)
+        df.reset_index(drop=True, inplace=True)
+        return df
+
+    def copy_first(df):
+        out = df.copy()
+        out.dropna(inplace=True)
+        return out.reset_index(drop=True)
+
+    bad = NO_NULLS.run({"no_nulls": in_place})
+    assert bad.status == FAILED and "changed its input in place" in bad.message and "df.copy()" in bad.message
+    assert NO_NULLS.run({"no_nulls": copy_first}).status == PASSED
+    assert NO_NULLS.run({"no_nulls": _without_nulls}).status == PASSED
+
+
+def test_an_answer_that_mutates_and_returns_none_is_told_both_in_turn():
+    def nothing(df):
+        df.dropna(inplace=True)
+
+    r = NO_NULLS.run({"no_nulls": nothing})
+    assert r.status == FAILED and "changed its input in place" in r.message
+
+
+def test_public_tests_are_the_ones_marked():
+    assert NO_NULLS.public_tests == [0]
+    assert MEANS.public_tests == []
+
+
+def test_a_review_exercise_flags_attempted_answers_and_carries_their_text():
+    essay = Exercise(
+        id="demo.essay", title="Explain", points=2, answer=Value("essay"),
+        tests=[holds("your text", probes_as_given(), lambda got, _: None if isinstance(got, str) else "write text")],
+        review=True,
+    )
+    done = essay.run({"essay": "Because the labels arrive a week late."})
+    assert done.needs_review and done.answer_text == "Because the labels arrive a week late."
+    assert done.to_dict()["needs_review"] is True
+    untouched = essay.run({"essay": ...})
+    assert untouched.status == NOT_ATTEMPTED and not untouched.needs_review and untouched.answer_text == ""
+    assert not MEANS.run({"means": right}).needs_review
+
+
+def probes_as_given():
+    from mlcourse.exercises import probes
+
+    return probes.as_given
+
+
+def test_a_function_that_returns_none_everywhere_is_told_it_forgot_return_even_behind_a_known_mistake():
+    mistaken = Exercise(
+        id="demo.double", title="Double", points=1, answer=Function("double"),
+        tests=[
+            holds(
+                "two numbers",
+                lambda fn, xs: [fn(x) for x in xs],
+                lambda got, xs: None if got == [2 * x for x in xs] else "not doubled",
+                inputs=lambda rng: [1, int(rng.integers(2, 9))],
+            )
+        ],
+    )
+
+    def no_return(x):
+        x * 2
+
+    r = mistaken.run({"double": no_return})
+    assert r.status == FAILED and "not doubled" in r.message and "forget a `return`" in r.message
+    r = mistaken.run({"double": lambda x: x * 3})
+    assert "forget a `return`" not in r.message
