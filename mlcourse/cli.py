@@ -36,6 +36,19 @@ def _cmd_lifecycle(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
+    if args.edition == "graded":
+        from mlcourse.release import graded_main
+
+        if args.check or args.execute:
+            raise CLIError("--edition graded writes a new edition into --out; run --check or --execute without it")
+        return graded_main(
+            Path(args.out) if args.out else None,
+            lessons=args.lessons or None,
+            hints_off=_hints_off(args.no_hints),
+            solutions=Path(args.solutions) if args.solutions else None,
+        )
+    if args.out or args.no_hints is not None:
+        raise CLIError("--out and --no-hints belong to --edition graded")
     from mlcourse.release import main as release_main
 
     return release_main(
@@ -45,6 +58,17 @@ def _cmd_release(args: argparse.Namespace) -> int:
         run=args.execute,
         lessons=args.lessons,
     )
+
+
+def _hints_off(values: list[str] | None) -> list[str]:
+    """``--no-hints`` alone: every lesson; ``--no-hints A B``: those; absent: none."""
+    if values is None:
+        return []
+    if values:
+        return values
+    from mlcourse.exercises.catalog import LESSONS
+
+    return list(LESSONS)
 
 
 def _cmd_progress(args: argparse.Namespace) -> int:
@@ -220,9 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("release", help="regenerate the learner notebooks from solutions/")
     p.add_argument("--check", action="store_true", help="only report learner notebooks that are out of date")
     p.add_argument("--execute", action="store_true", help="first re-run the solutions and store their outputs")
-    p.add_argument("lessons", nargs="*", metavar="LESSON", help="with --execute: only these lessons (e.g. 02_train)")
+    p.add_argument("lessons", nargs="*", metavar="LESSON",
+                   help="with --execute: only these lessons (e.g. 02_train); with --edition graded: the lessons it holds")
     p.add_argument("--solutions", default=None, help="solutions folder (default: ./solutions)")
     p.add_argument("--notebooks", default=None, help="learner notebooks folder (default: ./notebooks)")
+    p.add_argument("--edition", choices=("self-paced", "graded"), default="self-paced",
+                   help="self-paced (default): notebooks/ as always; graded: a learner wheel and notebooks without "
+                        "solutions or answer key, into --out")
+    p.add_argument("--out", default=None, metavar="DIR", help="with --edition graded: the folder to write it into")
+    p.add_argument("--no-hints", nargs="*", default=None, metavar="LESSON",
+                   help="with --edition graded: turn hints off in these lessons (alone: in every lesson)")
     p.set_defaults(func=_cmd_release)
 
     p = sub.add_parser("grade", help="grade submitted notebooks (files, or folders searched recursively)")
@@ -322,10 +353,14 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
     ),
     "release": (
         "Authors: regenerate the learner notebooks in notebooks/ from the executed solutions in solutions/ "
-        "(solution regions become prompts and stubs).",
+        "(solution regions become prompts and stubs). Instructors: --edition graded writes what a graded cohort "
+        "installs: the learner notebooks and a wheel with no solutions and no answer key, whose checks run each "
+        "exercise's public tests only (the grader runs the hidden ones too); solutions are off, hints per lesson.",
         "examples:\n"
         "  mlcourse release --check             # report what is out of date, change nothing\n"
-        "  mlcourse release --execute 02_train  # re-run the solution first, then regenerate",
+        "  mlcourse release --execute 02_train  # re-run the solution first, then regenerate\n"
+        "  mlcourse release --edition graded --out cohort/ --no-hints 06_interview_prep\n"
+        "                                       # a graded cohort's wheel: no solutions, public tests only",
     ),
     "grade": (
         "Instructors: grade submitted notebooks with the same checks as in the lessons, on fresh inputs from "

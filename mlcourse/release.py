@@ -303,3 +303,204 @@ def main(
         print(f"warning: {path} has no solutions notebook", file=sys.stderr)
     print(f"{len(p.outputs)} learner notebook(s): {len(p.stale)} written, {len(p.outputs) - len(p.stale)} unchanged")
     return 0
+
+
+# ==========================================================================
+# The graded edition: mlcourse release --edition graded --out DIR
+# ==========================================================================
+# A graded cohort installs a learner wheel without the answer key: no checks.py,
+# no solutions notebook. Its in-notebook checks run each exercise's public tests
+# on their fixed inputs, against expected values computed here, at release time,
+# from the full definitions (see mlcourse.exercises.edition, the learner's side).
+# The grader, on the instructor's full installation, runs public and hidden tests.
+
+GRADED_README = """# {title}
+
+The graded edition of mlcourse {version}, released {when} for lessons {lessons}.
+
+Learners install the wheel and start as usual:
+
+    python3 -m venv .venv && .venv/bin/pip install {wheel} && .venv/bin/mlcourse start
+
+It holds no solutions and no answer key: `ex.NAME.check()` runs each exercise's public
+tests (the visible example), `.solution()` says solutions are off, and `.hint()` gives
+hints in the lessons where they are on ({hints}). Grade the submitted notebooks with
+`mlcourse grade` on the instructor's full installation: it runs the public and the hidden
+tests. `notebooks/` holds the same learner notebooks, for an LMS or a JupyterHub.
+"""
+
+
+@dataclass
+class GradedRelease:
+    """What ``release --edition graded`` wrote."""
+
+    out: Path
+    wheel: Path
+    notebooks: list[Path]
+    edition: dict
+
+
+def _public_check(ex, test, inputs) -> dict:
+    """How the edition stores one public test's judgement; ReleaseError when it cannot."""
+    from mlcourse.exercises import probes
+    from mlcourse.exercises.edition import compare_settings
+    from mlcourse.exercises.engine import called_with
+    from mlcourse.exercises.plain import to_plain
+
+    ref = test.reference
+    if ref is not None and ref.compare is not None:
+        if test.inputs is None:  # value_is: the expected value is the answer itself
+            return {"kind": "value", "expected": to_plain(ref.expected(None)), "compare": compare_settings(ref.compare),
+                    "reveal": bool(ref.reveal)}
+        describe = ref.describe or called_with
+        return {"kind": "returns", "expected": to_plain(ref.expected(inputs)), "compare": compare_settings(ref.compare),
+                "tail": describe(inputs), "keeps_inputs": bool(ref.keeps_inputs)}
+    try:
+        name = probes.qualified_name(test.verdict)
+    except ValueError:
+        raise ReleaseError(
+            f"{ex.id}: the public test {test.name!r} has a verdict the graded edition cannot ship (it is not a function "
+            "at the top of the lesson's probes.py): move it there, taking the expected value as its third argument "
+            "(holds(..., expected=...)) when it needs one, or use returns() / value_is()"
+        ) from None
+    check: dict = {"kind": "verdict", "verdict": name}
+    if ref is not None:
+        check["expected"] = to_plain(ref.expected(inputs))
+    return check
+
+
+def edition_exercise(ex, hints_on: bool) -> dict:
+    """One exercise as the graded edition stores it: its public tests, on the notebook's fixed inputs."""
+    from mlcourse.exercises import probes
+    from mlcourse.exercises.plain import to_plain
+
+    inputs = ex.make_inputs()  # the notebook's seed: the inputs the self-paced check shows too
+    tests = []
+    for i in ex.public_tests:
+        test = ex.tests[i]
+        tests.append({
+            "name": test.name,
+            "probe": probes.qualified_name(test.probe),
+            "weight": test.weight,
+            "has_inputs": test.inputs is not None,
+            "inputs": to_plain(inputs[i]) if test.inputs is not None else None,
+            "check": _public_check(ex, test, inputs[i]),
+        })
+    return {
+        "id": ex.id,
+        "title": ex.title,
+        "points": ex.points,
+        "answer": {"name": ex.answer.name, "kind": ex.answer.kind},
+        "forbid": list(ex.forbid),
+        "on_error": dict(ex.on_error),
+        "hints": list(ex.hints) if hints_on else [],
+        "review": bool(ex.review),
+        "hidden_tests": len(ex.tests) - len(tests),
+        "tests": tests,
+    }
+
+
+def without_public_tests(lessons: list[str]) -> list[str]:
+    """The exercises of ``lessons`` that mark no test public (a graded edition needs one each)."""
+    from mlcourse.exercises import exercises_of
+
+    return [ex.id for lesson in lessons for ex in exercises_of(lesson) if not ex.public_tests]
+
+
+def build_edition(lessons: list[str], hints_off: set[str]) -> dict:
+    """The graded edition's ``edition.json`` for ``lessons``; ReleaseError naming every exercise without a public test."""
+    import mlcourse
+    from mlcourse.exercises import exercises_of
+    from mlcourse.exercises.edition import EDITION, FORMAT
+
+    missing = without_public_tests(lessons)
+    if missing:
+        raise ReleaseError(
+            f"{len(missing)} exercise(s) mark no public test, and a graded edition runs only public tests in the "
+            f"notebook: {', '.join(missing)}. Mark each one's visible example public (returns(..., public=True), "
+            "value_is(..., public=True) or holds(..., public=True)), or leave their lessons out of the edition"
+        )
+    return {
+        "edition": EDITION,
+        "format": FORMAT,
+        "mlcourse": mlcourse.__version__,
+        "lessons": {
+            lesson: {"hints": lesson not in hints_off,
+                     "exercises": [edition_exercise(ex, lesson not in hints_off) for ex in exercises_of(lesson)]}
+            for lesson in lessons
+        },
+    }
+
+
+def graded_release(
+    out: Path, lessons: list[str] | None = None, hints_off: list[str] | None = None, solutions: Path | None = None
+) -> GradedRelease:
+    """Write the graded edition into ``out``: ``notebooks/``, the learner wheel, ``edition.json``, ``README.md``."""
+    import json
+    import time
+
+    import mlcourse
+    from mlcourse.exercises.catalog import LESSONS
+    from mlcourse.grading.wheel import WheelError, build_wheel, learner_files
+    from mlcourse.paths import lessons_dir
+
+    solutions = solutions or lessons_dir("solutions")
+    if not solutions.is_dir():
+        raise ReleaseError(f"no solutions folder at {solutions}; pass --solutions")
+    available = [p.stem for p in sorted(solutions.glob("*.ipynb"))]
+    chosen = list(lessons) if lessons else [name for name in LESSONS if name in available]
+    unknown = sorted(set(chosen) - set(available)) + sorted(set(hints_off or ()) - set(LESSONS))
+    if unknown:
+        raise ReleaseError(f"no such lesson: {', '.join(unknown)}; the lessons are {', '.join(available)}")
+    chosen = [name for name in LESSONS if name in chosen]  # course order
+    off = set(hints_off if hints_off is not None else ())
+    edition = build_edition(chosen, off)
+    notebooks: dict[str, str] = {}
+    for lesson in chosen:
+        path = solutions / f"{lesson}.ipynb"
+        try:
+            nb = learner_notebook(nbio.read(path), str(path))
+        except nbio.NotebookError as exc:
+            raise ReleaseError(str(exc)) from None
+        nb.setdefault("metadata", {}).setdefault("mlcourse", {})["edition"] = "graded"
+        notebooks[path.name] = nbio.dumps(nb)
+    edition_text = json.dumps(edition, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("mlcourse-*.whl"):
+        old.unlink()
+    try:
+        wheel = build_wheel(out, learner_files(notebooks, {"edition.json": edition_text.encode("utf-8")}), local="graded")
+    except WheelError as exc:
+        raise ReleaseError(str(exc)) from None
+    (out / "notebooks").mkdir(exist_ok=True)
+    written = []
+    for name, text in notebooks.items():
+        (out / "notebooks" / name).write_text(text, encoding="utf-8")
+        written.append(out / "notebooks" / name)
+    (out / "edition.json").write_text(edition_text, encoding="utf-8")
+    hints = ", ".join(f"{lesson} {'on' if lesson not in off else 'off'}" for lesson in chosen)
+    (out / "README.md").write_text(GRADED_README.format(
+        title="mlcourse, graded edition", version=mlcourse.__version__, when=time.strftime("%Y-%m-%d"),
+        lessons=", ".join(chosen), wheel=wheel.name, hints=hints), encoding="utf-8")
+    return GradedRelease(out, wheel, written, edition)
+
+
+def graded_main(out: Path | None, lessons: list[str] | None = None, hints_off: list[str] | None = None,
+                solutions: Path | None = None) -> int:
+    """``mlcourse release --edition graded --out DIR``: write it, or say in one line why not."""
+    if out is None:
+        print("mlcourse release: error: --edition graded needs --out DIR, the folder to write it into", file=sys.stderr)
+        return 2
+    try:
+        done = graded_release(out, lessons, hints_off, solutions)
+    except (ReleaseError, nbio.NotebookError) as exc:
+        print(f"mlcourse release: error: {exc}", file=sys.stderr)
+        return 2
+    counts = {name: len(entry["exercises"]) for name, entry in done.edition["lessons"].items()}
+    print(f"wrote the graded edition into {out}: {done.wheel.name} ({done.wheel.stat().st_size / 1e6:.1f} MB) and "
+          f"{len(done.notebooks)} learner notebook(s)")
+    for name, n in counts.items():
+        on = "hints on" if done.edition["lessons"][name]["hints"] else "hints off"
+        print(f"  {name}: {n} exercise(s), public tests only in the notebook, {on}, solutions off")
+    print("Give learners the wheel (README.md says how); grade their notebooks with `mlcourse grade` here.")
+    return 0

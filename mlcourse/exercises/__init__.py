@@ -108,6 +108,13 @@ class Lesson:
         return f"Lesson {self.name} with {len(self._exercises)} exercises:\n{items}"
 
 
+def _lessons() -> list[str]:
+    """The lessons this installation checks: all of them, or the graded edition's."""
+    from mlcourse.exercises import edition
+
+    return edition.lessons() if edition.installed() else list(LESSONS)
+
+
 def lesson(name: str) -> Lesson:
     """Load a lesson's exercises; this lesson becomes the one ``progress()`` shows."""
     result = Lesson(name)
@@ -120,7 +127,7 @@ def progress_table(lesson_name: str | None = None) -> list[dict[str, Any]]:
     from mlcourse.exercises import store
 
     data = store.load()
-    names = [lesson_name] if lesson_name else list(LESSONS)
+    names = [lesson_name] if lesson_name else _lessons()
     rows = []
     for name in names:
         for ex in exercises_of(name):
@@ -149,7 +156,7 @@ def progress(lesson_name: str | None = None) -> None:
         return
     lesson_name = lesson_name or (_current[0] if _current else None)
     if lesson_name is None:
-        for name in LESSONS:
+        for name in _lessons():
             progress(name)
         return
     rows = progress_table(lesson_name)

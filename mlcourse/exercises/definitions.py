@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+from mlcourse.exercises import edition
 from mlcourse.exercises.catalog import LESSONS, checks_module_name, lesson_of, package_name
 from mlcourse.exercises.engine import Exercise
 
@@ -30,7 +31,13 @@ def checks_module(lesson_name: str) -> ModuleType:
 
 
 def exercises_of(lesson_name: str) -> list[Exercise]:
-    """The exercises of a lesson, in the order they appear in it."""
+    """The exercises of a lesson, in the order they appear in it.
+
+    In the graded edition (see :mod:`mlcourse.exercises.edition`) there is no
+    answer key: the exercises come from the edition, with their public tests only.
+    """
+    if edition.installed():
+        return edition.exercises_of(lesson_name)
     return [v for v in vars(checks_module(lesson_name)).values() if isinstance(v, Exercise)]
 
 

@@ -42,7 +42,7 @@ from typing import Any
 
 from mlcourse.exercises import catalog, guard, probes
 from mlcourse.exercises.compare import Compare, show
-from mlcourse.exercises.plain import PlainError, from_plain, kind, to_plain
+from mlcourse.exercises.plain import TAG, PlainError, from_plain, kind, to_plain
 from mlcourse.exercises.protocol import ExerciseSpec, ProbeReport, Status, TestReport
 
 PASSED = Status.PASSED
@@ -118,17 +118,51 @@ class Mistake:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """How a test knows the right answer, apart from its verdict.
+
+    What lets the graded edition (:mod:`mlcourse.exercises.edition`) run a
+    public test without the answer key: at release time ``expected(inputs)``
+    is computed on the test's fixed inputs and stored, and the notebook
+    compares with the stored value.
+
+    * :func:`returns` and :func:`value_is` set ``compare`` (and ``describe``,
+      ``keeps_inputs``, ``reveal``, ``mistakes``): the stored value is compared
+      with that :class:`~mlcourse.exercises.compare.Compare`;
+    * :func:`holds` with ``expected=`` leaves ``compare`` None: its verdict
+      is called as ``verdict(got, inputs, expected)``.
+    """
+
+    expected: Callable[[Any], Any]
+    compare: Compare | None = None
+    describe: Callable[[tuple], str] | None = None
+    keeps_inputs: bool = False
+    reveal: bool = True
+    mistakes: Sequence[Mistake] = ()
+
+
+@dataclass(frozen=True)
 class Test:
     """One test of an exercise. See the module docstring for the three parts."""
 
     name: str
     probe: Callable[[Any, Any], Any]
-    verdict: Callable[[Any, Any], str | None]
+    verdict: Callable[..., str | None]
     inputs: Callable[[Any], Any] | None = None
     weight: float = 1.0
     #: A public test is one a learner of a graded cohort may run in the notebook
     #: (at least the visible example); the rest are hidden tests, run by the grader only.
     public: bool = False
+    #: The right answer apart from the verdict (see :class:`Reference`); None
+    #: for a :func:`holds` test whose verdict needs no reference value.
+    reference: Reference | None = None
+
+    def judge(self, got: Any, inputs: Any) -> str | None:
+        """The verdict on ``got``: None for a pass, else the message."""
+        ref = self.reference
+        if ref is not None and ref.compare is None:
+            return self.verdict(got, inputs, to_plain(ref.expected(inputs)))
+        return self.verdict(got, inputs)
 
 
 def _none_returned(got: Any, inputs: Any, expected: Any) -> bool:
@@ -239,23 +273,45 @@ def returns(
     """
 
     def verdict(got: Any, a: tuple) -> str | None:
-        if keeps_inputs:
-            if not (isinstance(got, dict) and set(got) == {"returned", "changed"} and isinstance(got["changed"], list)):
-                return "the check could not read what your function returned"
-            if got["changed"]:
-                return f"{changed_inputs_message(got['changed'], a)} {describe(a)}"
-            got = got["returned"]
         exp = to_plain(expected(*from_plain(to_plain(a))))
-        problem = compare(exp, got)
-        if problem is None:
-            return None
-        say = known_mistake((*mistakes, FORGOT_RETURN), got, a, exp)
-        if say:
-            problem = f"{problem}. {say}"
-        return f"{problem} {describe(a)}"
+        return returned_verdict(exp, got, a, compare=compare, mistakes=mistakes, tail=describe(a), keeps_inputs=keeps_inputs)
 
     probe = probes.call_keeping_inputs if keeps_inputs else probes.call
-    return Test(name=name, probe=probe, verdict=verdict, inputs=args, weight=weight, public=public)
+    ref = Reference(
+        expected=lambda a: expected(*from_plain(to_plain(a))), compare=compare, describe=describe,
+        keeps_inputs=keeps_inputs, mistakes=tuple(mistakes),
+    )
+    return Test(name=name, probe=probe, verdict=verdict, inputs=args, weight=weight, public=public, reference=ref)
+
+
+def returned_verdict(
+    exp: Any, got: Any, args: Any, *, compare: Compare, mistakes: Sequence[Mistake] = (), tail: str = "",
+    keeps_inputs: bool = False,
+) -> str | None:
+    """The verdict of a :func:`returns` test, given the expected value as plain data.
+
+    Shared by the full definition and the graded edition's public tests
+    (which know ``exp`` from the release, and no mistakes); ``tail`` ends a
+    failure message (``[called with ...]``).
+
+    Examples
+    --------
+    >>> returned_verdict(3, 4, (2,), compare=Compare(), tail="[called with 2]")
+    'expected 3, got 4 [called with 2]'
+    """
+    if keeps_inputs:
+        if not (isinstance(got, dict) and set(got) == {"returned", "changed"} and isinstance(got["changed"], list)):
+            return "the check could not read what your function returned"
+        if got["changed"]:
+            return f"{changed_inputs_message(got['changed'], args)} {tail}".rstrip()
+        got = got["returned"]
+    problem = compare(exp, got)
+    if problem is None:
+        return None
+    say = known_mistake((*mistakes, FORGOT_RETURN), got, args, exp)
+    if say:
+        problem = f"{problem}. {say}"
+    return f"{problem} {tail}".rstrip()
 
 
 def value_is(
@@ -281,31 +337,59 @@ def value_is(
     """
 
     def verdict(got: Any, _: Any) -> str | None:
-        exp = to_plain(expected())
-        problem = compare(exp, got)
-        if problem is None:
-            return None
-        say = known_mistake(mistakes, got, None, exp)
-        if say:
-            return say if not reveal else f"{problem}. {say}"
-        if reveal or kind(exp) != kind(got):
-            return problem
-        return f"that is not the right answer yet (you gave {show(got)})"
+        return value_verdict(to_plain(expected()), got, compare=compare, mistakes=mistakes, reveal=reveal)
 
-    return Test(name=name, probe=probe, verdict=verdict, weight=weight, public=public)
+    ref = Reference(expected=lambda _: expected(), compare=compare, reveal=reveal, mistakes=tuple(mistakes))
+    return Test(name=name, probe=probe, verdict=verdict, weight=weight, public=public, reference=ref)
+
+
+def value_verdict(exp: Any, got: Any, *, compare: Compare, mistakes: Sequence[Mistake] = (), reveal: bool = False) -> str | None:
+    """The verdict of a :func:`value_is` test, given the expected value as plain data.
+
+    Examples
+    --------
+    >>> value_verdict(3, 4, compare=Compare())
+    'that is not the right answer yet (you gave 4)'
+    """
+    problem = compare(exp, got)
+    if problem is None:
+        return None
+    say = known_mistake(mistakes, got, None, exp)
+    if say:
+        return say if not reveal else f"{problem}. {say}"
+    if reveal or kind(exp) != kind(got):
+        return problem
+    return f"that is not the right answer yet (you gave {show(got)})"
 
 
 def holds(
     name: str,
     probe: Callable[[Any, Any], Any],
-    verdict: Callable[[Any, Any], str | None],
+    verdict: Callable[..., str | None],
     *,
     inputs: Callable[[Any], Any] | None = None,
+    expected: Callable[[Any], Any] | None = None,
     weight: float = 1.0,
     public: bool = False,
 ) -> Test:
-    """A free-form test: any probe, any verdict on its plain result."""
-    return Test(name=name, probe=probe, verdict=verdict, inputs=inputs, weight=weight, public=public)
+    """A free-form test: any probe, any verdict on its plain result.
+
+    With ``expected``, the reference is kept apart from the verdict:
+    ``expected(inputs)`` gives the right answer and the verdict is called as
+    ``verdict(got, inputs, expected)`` (the expected value as plain data). A
+    public test of the graded edition needs that, or a verdict that needs no
+    reference at all; either way its verdict must be a function at the top of
+    a probes module, which the edition ships (see
+    :mod:`mlcourse.exercises.edition`).
+
+    Examples
+    --------
+    >>> t = holds("x", probes.as_given, lambda got, x, exp: None if got == exp else f"not {exp}", expected=lambda x: 2)
+    >>> t.judge(2, None) is None, t.judge(3, None)
+    (True, 'not 2')
+    """
+    ref = Reference(expected=expected) if expected is not None else None
+    return Test(name=name, probe=probe, verdict=verdict, inputs=inputs, weight=weight, public=public, reference=ref)
 
 
 # --------------------------------------------------------------------------
@@ -341,6 +425,11 @@ class Result:
     #: instructor has read ``answer_text`` (the learner's answer, as text).
     needs_review: bool = False
     answer_text: str = ""
+    #: In the graded edition the notebook runs the public tests only: how many
+    #: hidden tests the grader adds, and what to do when stuck (no solutions there).
+    hidden_tests: int = 0
+    public_only: bool = False
+    stuck: str = "Stuck? Run .hint() for a hint, or .solution() to see one answer."
 
     @property
     def passed(self) -> int:
@@ -362,7 +451,10 @@ class Result:
     def render(self) -> str:
         """The check cell's output, written for the learner."""
         head = f"{_ICONS[self.status]} {self.title} [{self.exercise}]: {self.status}"
-        if self.tests and self.status != NOT_ATTEMPTED:
+        if self.public_only and self.status != NOT_ATTEMPTED:
+            hidden = f"; the grader adds {self.hidden_tests} hidden test(s)" if self.hidden_tests else ""
+            head += f" ({self.passed}/{len(self.tests)} public tests{hidden}; {points_text(self.points)} in all)"
+        elif self.tests and self.status != NOT_ATTEMPTED:
             head += f" ({self.passed}/{len(self.tests)} tests, {self.score:g}/{self.points:g} points)"
         lines = [head]
         if self.message:
@@ -371,8 +463,8 @@ class Result:
             if t.traceback and self.status == ERROR:
                 lines.append("   " + t.traceback.rstrip().replace("\n", "\n   "))
                 break
-        if self.status in (FAILED, ERROR):
-            lines.append("   Stuck? Run .hint() for a hint, or .solution() to see one answer.")
+        if self.status in (FAILED, ERROR) and self.stuck:
+            lines.append("   " + self.stuck)
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -688,7 +780,7 @@ class Exercise:
             advice = self.on_error.get(etype)
             text = f"your code raised {etype}: {msg}" + (f". {advice}" if advice else "")
             return TestResult(test.name, ERROR, text, traceback=str(r.get("traceback", "")), weight=test.weight)
-        problem = test.verdict(r.get("value"), x)
+        problem = test.judge(r.get("value"), x)
         if problem is None:
             return TestResult(test.name, PASSED, weight=test.weight)
         return TestResult(test.name, FAILED, str(problem), weight=test.weight)
@@ -772,13 +864,36 @@ MAX_ANSWER_TEXT = 20_000
 
 
 def _answer_text(probed: Any) -> str:
-    """The learner's answer as text, for a reviewer: the first test's plain value."""
+    """The learner's answer as text, for a reviewer: the first test's plain value.
+
+    Text stays as written; a dict of texts (a STAR answer) becomes one
+    paragraph per key, a list of texts one line per item.
+
+    Examples
+    --------
+    >>> print(_answer_text({"tests": [{"ok": True, "value": {"task": "ship it", "action": ["a", "b"]}}]}))
+    task:
+    ship it
+    <BLANKLINE>
+    action:
+    - a
+    - b
+    """
     try:
         value = probed["tests"][0]["value"]
     except (KeyError, IndexError, TypeError):
         return ""
-    text = value if isinstance(value, str) else show(value)
-    return text[:MAX_ANSWER_TEXT]
+    return _as_text(value)[:MAX_ANSWER_TEXT]
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "\n".join(f"- {v}" for v in value)
+    if isinstance(value, dict) and TAG not in value and all(isinstance(k, str) for k in value):
+        return "\n\n".join(f"{k}:\n{_as_text(v)}" for k, v in value.items())
+    return show(value, limit=MAX_ANSWER_TEXT)
 
 
 def _returned_none(value: Any) -> bool:

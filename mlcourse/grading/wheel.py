@@ -22,7 +22,9 @@ import csv
 import hashlib
 import io
 import os
+import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 DIST = "mlcourse"
@@ -59,6 +61,45 @@ def package_files() -> list[tuple[str, Path]]:
     return files
 
 
+def is_answer_key(name: str) -> bool:
+    """Whether a file of the wheel (by its name in it) is answer key: a lesson's ``checks.py``, its
+    reference data, a solutions notebook. The graded edition leaves them all out.
+
+    Examples
+    --------
+    >>> is_answer_key("mlcourse/exercises/data/checks.py"), is_answer_key("mlcourse/exercises/data/probes.py")
+    (True, False)
+    >>> is_answer_key("mlcourse/_lessons/solutions/01_data.ipynb")
+    True
+    """
+    from mlcourse.exercises.answer_key import KEY_FOLDERS, KEY_MODULES
+
+    parts = name.split("/")
+    if parts[:3] == [DIST, "_lessons", "solutions"]:
+        return True
+    if len(parts) >= 4 and parts[:2] == [DIST, "exercises"]:
+        if len(parts) == 4 and parts[3] in {f"{m}.py" for m in KEY_MODULES}:
+            return True
+        if parts[3] in KEY_FOLDERS:
+            return True
+    return False
+
+
+def learner_files(notebooks: Mapping[str, str], extra: Mapping[str, bytes]) -> list[tuple[str, bytes]]:
+    """The graded edition's files: the installed package without its answer key, the given learner
+    notebooks (file name -> text) and extra files under ``mlcourse/_lessons/`` (``edition.json``)."""
+    import mlcourse
+
+    files = [
+        (name, path.read_bytes())
+        for name, path in _walk(Path(mlcourse.__file__).resolve().parent, DIST)
+        if not is_answer_key(name)
+    ]
+    files += [(f"{DIST}/_lessons/notebooks/{name}", text.encode("utf-8")) for name, text in sorted(notebooks.items())]
+    files += [(f"{DIST}/_lessons/{name}", data) for name, data in sorted(extra.items())]
+    return files
+
+
 def _metadata() -> tuple[str, str, str]:
     """The installed distribution's version, METADATA and entry_points.txt."""
     from importlib import metadata
@@ -85,11 +126,21 @@ def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def build_wheel(dest: Path) -> Path:
-    """Write ``mlcourse-VERSION-py3-none-any.whl`` into ``dest``; return its path."""
+def build_wheel(dest: Path, files: list[tuple[str, bytes]] | None = None, local: str = "") -> Path:
+    """Write ``mlcourse-VERSION-py3-none-any.whl`` into ``dest``; return its path.
+
+    ``files`` (name in the wheel, bytes) replaces the installed package and
+    lessons (:func:`package_files`); ``local`` adds a local version label
+    (``0.1.0+graded``), so the two editions' wheels never share a name.
+    """
     version, metadata_text, entry_points = _metadata()
+    if local:
+        version = f"{version}+{local}"
+        metadata_text = re.sub(r"(?m)^Version: .*$", f"Version: {version}", metadata_text, count=1)
     info = f"{DIST}-{version}.dist-info"
-    contents: list[tuple[str, bytes]] = [(name, path.read_bytes()) for name, path in package_files()]
+    contents: list[tuple[str, bytes]] = (
+        list(files) if files is not None else [(name, path.read_bytes()) for name, path in package_files()]
+    )
     wheel_text = f"Wheel-Version: 1.0\nGenerator: mlcourse {version} (mlcourse.grading.wheel)\nRoot-Is-Purelib: true\nTag: {TAG}\n"
     contents += [
         (f"{info}/METADATA", metadata_text.encode()),

@@ -36,10 +36,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Value, holds
-from mlcourse.exercises.interview.review import STAGE_WORDS, star_problems
-from mlcourse.exercises.plain import TAG, kind
+from mlcourse.exercises.interview.probes import answer_form_verdict, keys_given, star_verdict
+from mlcourse.exercises.interview.review import STAGE_WORDS
 from mlcourse.exercises.probes import as_given
 
 
@@ -97,6 +96,10 @@ class Question:
         lines += [f"- **({k})** {o.text}" for k, o in self.options.items()]
         return "\n".join(lines)
 
+    def form(self) -> dict:
+        """What the learner reads of the question (its answer's name, option keys and kind), as plain data."""
+        return {"answer": self.answer, "keys": list(self.options), "kind": self.kind}
+
 
 #: exercise id -> the question it asks, for the notebook and the tests.
 QUESTIONS: dict[str, Question] = {}
@@ -106,51 +109,13 @@ def _letter(key: str) -> str:
     return f"({key})"
 
 
-def _normalise_key(item: str) -> str:
-    """'B', ' b ', '(b)' and 'b)' all mean option 'b'."""
-    return item.strip().strip("().").strip().lower()
-
-
-def _keys_given(got: Any, q: Question) -> tuple[list[str] | None, str | None]:
-    """The option keys in the learner's answer, in their order, or a message about its form."""
-    name, keys = q.answer, list(q.options)
-    example = {
-        "multi": f'a set of letters such as {{"{keys[0]}", "{keys[2]}"}}',
-        "single": f'one letter as a string, such as "{keys[1]}"',
-        "order": f'a list of all {len(keys)} letters in order, such as ["{keys[0]}", "{keys[1]}", ...]',
-    }[q.kind]
-    from_string = type(got) is str
-    if from_string:
-        items: Any = [got]
-    elif type(got) is list:
-        items = got
-    elif isinstance(got, dict) and got.get(TAG) in ("tuple", "set"):
-        if q.kind == "order" and got.get(TAG) == "set":
-            return None, f"`{name}` is a set, and a set has no order: give {example}"
-        items = got["items"]
-    elif isinstance(got, dict) and got.get(TAG) == "ndarray" and len(got.get("shape", [])) == 1:
-        items = got["data"]
-    else:
-        return None, f"`{name}` should be {example}, but it is {kind(got)} ({show(got)})"
-    if not all(type(i) is str for i in items):
-        bad = next(i for i in items if type(i) is not str)
-        return None, f"each option is named by its letter as a string (\"{keys[0]}\"), but `{name}` holds {kind(bad)} ({show(bad)})"
-    given = [_normalise_key(i) for i in items]
-    if from_string and given[0] not in q.options:
-        packed = [c for c in given[0] if c.isalpha()]
-        if q.kind != "single" and len(packed) > 1 and all(c in q.options for c in packed):
-            return None, f"`{name}` is one string holding several letters; give one string per option: {example}"
-    unknown = [g for g in given if g not in q.options]
-    if unknown:
-        return None, f"{show(unknown[0])} is not one of the options; the options are {', '.join(keys)}"
-    if not given:
-        return None, f"`{name}` is empty: give {example}"
-    return given, None
+def _form_of(q: Question):
+    return lambda rng: q.form()
 
 
 def _choice_verdict(q: Question):
     def verdict(got: Any, _: Any) -> str | None:
-        given, problem = _keys_given(got, q)
+        given, problem = keys_given(got, q.form())
         if problem:
             return problem
         picked = list(dict.fromkeys(given))
@@ -227,14 +192,19 @@ def choice_exercise(
         title=title,
         points=points,
         answer=Value(answer),
-        tests=[holds("your choices" if multi else "your choice", as_given, _choice_verdict(q))],
+        tests=[
+            holds("your choices" if multi else "your choice", as_given, _choice_verdict(q)),
+            # The visible example of a graded cohort: the answer's form, never whether it is right. It weighs
+            # nothing and comes last, so the full verdict's message is the one shown.
+            holds("the form of your answer", as_given, answer_form_verdict, inputs=_form_of(q), weight=0, public=True),
+        ],
         hints=tuple(hints),
     )
 
 
 def _order_verdict(q: Question):
     def verdict(got: Any, _: Any) -> str | None:
-        given, problem = _keys_given(got, q)
+        given, problem = keys_given(got, q.form())
         if problem:
             return problem
         twice = [k for k in dict.fromkeys(given) if given.count(k) > 1]
@@ -283,7 +253,10 @@ def order_exercise(
         title=title,
         points=points,
         answer=Value(answer),
-        tests=[holds("your order", as_given, _order_verdict(q))],
+        tests=[
+            holds("your order", as_given, _order_verdict(q)),
+            holds("the form of your answer", as_given, answer_form_verdict, inputs=_form_of(q), weight=0, public=True),
+        ],
         hints=tuple(hints),
     )
 
@@ -292,34 +265,25 @@ def order_exercise(
 # interview.star_answer: a STAR answer, checked for structure, never wording
 # (the rules are public: mlcourse.exercises.interview.review)
 # ==========================================================================
-def _star_verdict(element: str):
-    def verdict(got: Any, _: Any) -> str | None:
-        problems = star_problems(got)
-        own = [m for e, m, _p in problems if e == element]
-        if not own:
-            return None
-        if problems[0][0] == element:  # the first failing test lists everything left to fix
-            everything = [m for _e, m, primary in problems if primary]
-            if len(everything) > 1:
-                return f"{len(everything)} things to fix:\n" + "\n".join(f"- {m}" for m in everything)
-        return "; ".join(own)
-
-    verdict.__name__ = f"star_{element}_verdict"
-    return verdict
+def _element(name: str):
+    return lambda rng: name
 
 
+# Its rules are public (they ship as interview.review), so every test is public;
+# a person reads the answer itself (review=True).
 star_answer = Exercise(
     id="interview.star_answer",
     title="Walk me through an ML system you built (STAR)",
     points=4,
     answer=Value("star_answer"),
+    review=True,
     tests=[
-        holds("the four parts", as_given, _star_verdict("parts")),
-        holds("the action's data stage", as_given, _star_verdict("data")),
-        holds("the action's training stage", as_given, _star_verdict("training")),
-        holds("the action's deployment stage", as_given, _star_verdict("deployment")),
-        holds("the action's monitoring stage", as_given, _star_verdict("monitoring")),
-        holds("the result", as_given, _star_verdict("result")),
+        holds("the four parts", as_given, star_verdict, inputs=_element("parts"), public=True),
+        holds("the action's data stage", as_given, star_verdict, inputs=_element("data"), public=True),
+        holds("the action's training stage", as_given, star_verdict, inputs=_element("training"), public=True),
+        holds("the action's deployment stage", as_given, star_verdict, inputs=_element("deployment"), public=True),
+        holds("the action's monitoring stage", as_given, star_verdict, inputs=_element("monitoring"), public=True),
+        holds("the result", as_given, star_verdict, inputs=_element("result"), public=True),
     ],
     hints=(
         "A dict with exactly four keys, 'situation', 'task', 'action' and 'result', each a few sentences of text "

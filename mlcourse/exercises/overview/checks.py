@@ -15,17 +15,21 @@ This module is the lesson's answer key; what the grading child runs is in
 """
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, returns
-from mlcourse.exercises.overview.probes import call_expecting_error, call_on_each
+from mlcourse.exercises.overview.probes import (
+    STAGES,
+    _plain_mapping,
+    _stage_name_problem,
+    activity_form_verdict,
+    call_expecting_error,
+    call_on_each,
+    stage_list_form_verdict,
+)
 from mlcourse.exercises.plain import TAG, kind
 from mlcourse.exercises.probes import as_given
-from mlcourse.figures import LIFECYCLE
-
-STAGES: tuple[str, ...] = tuple(LIFECYCLE)
 
 # Why each stage sits where it does, for the learner's messages.
 _WHY_HERE = {
@@ -34,44 +38,6 @@ _WHY_HERE = {
     "Deploy": "a model must be packaged and serving before anything can be monitored",
     "Monitor": "watching the live model is what tells you when to go round the loop again",
 }
-
-
-def _canonical(name: str) -> str | None:
-    """The stage a near-miss spelling means ('training' -> 'Train'), or None."""
-    low = name.strip().lower()
-    if not low:
-        return None
-    for stage in STAGES:
-        s = stage.lower()
-        if low == s or low.startswith(s) or (len(low) >= 4 and s.startswith(low)):
-            return stage
-    return None
-
-
-def _stage_of_activity(name: str) -> str | None:
-    low = name.strip().lower()
-    for stage, activities in LIFECYCLE.items():
-        if any(low == a or low == a.split()[-1] or low.rstrip("s") == a for a in activities):
-            return stage
-    return None
-
-
-def _stage_name_problem(item: Any, where: str) -> str | None:
-    """None when ``item`` is a stage name; else what is wrong with it."""
-    if type(item) is not str:
-        return f"{where} is {kind(item)} ({show(item)}); each item should be a stage name, a string such as 'Data'"
-    if item in STAGES:
-        return None
-    meant = _canonical(item)
-    if meant:
-        case = " (names are case-sensitive)" if item.strip().lower() == meant.lower() else ""
-        return f"{item!r} is not spelt the way the course names the stage: write {meant!r}{case}"
-    activity_of = _stage_of_activity(item)
-    if activity_of:
-        return f"{item!r} is an activity of the {activity_of} stage, not a stage of its own"
-    if "feedback" in item.lower() or "loop" in item.lower():
-        return f"{item!r} is not a stage: the feedback loop is the arrow from Monitor back to Data"
-    return f"{item!r} is not one of the four stage names shown in the lifecycle figure"
 
 
 # --------------------------------------------------------------------------
@@ -116,7 +82,12 @@ stage_order = Exercise(
     title="Put the four stages in order",
     points=1,
     answer=Value("stages"),
-    tests=[holds("your list of stages", as_given, stage_order_verdict)],
+    tests=[
+        holds("your list of stages", as_given, stage_order_verdict),
+        # The visible example of a graded cohort: the list's form, never its order. It weighs nothing and
+        # comes last, so the full verdict's message (which names any problem of form too) is the one shown.
+        holds("the form of your list", as_given, stage_list_form_verdict, weight=0, public=True),
+    ],
     hints=(
         "Follow the straight arrows of the lifecycle figure, starting from the stage every project starts with.",
         "Use the names exactly as the figure writes them: one capitalised word each, as strings in a list.",
@@ -174,38 +145,6 @@ ACTIVITIES: dict[str, tuple[str, str]] = {
 }
 
 
-def _plain_mapping(got: Any) -> dict | None:
-    """The learner's dict as {str: value}, or None when it is not a plain dict."""
-    if type(got) is dict and TAG not in got:
-        return got
-    return None
-
-
-def _keys_verdict(got: Any, _: Any) -> str | None:
-    mapping = _plain_mapping(got)
-    if mapping is None and isinstance(got, dict) and got.get(TAG) == "dict":
-        return "the keys of `activity_stage` should be the activity names from `activities`, as strings"
-    if mapping is None:
-        return (
-            f"`activity_stage` should be a dict from activity to stage name, but it is {kind(got)} ({show(got)}); "
-            "e.g. {'schema validation': 'Data', ...}"
-        )
-    missing = [a for a in ACTIVITIES if a not in mapping]
-    unknown = [k for k in mapping if k not in ACTIVITIES]
-    if missing:
-        near = difflib.get_close_matches(missing[0], unknown, n=1)
-        extra = f" (you have {near[0]!r}: copy the names from `activities`)" if near else ""
-        more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
-        return f"{missing[0]!r}{more} is missing from your dict{extra}"
-    if unknown:
-        return f"{unknown[0]!r} is not one of the listed activities; use exactly the keys in `activities`"
-    for activity, stage in mapping.items():
-        problem = _stage_name_problem(stage, f"the stage of {activity!r}")
-        if problem:
-            return problem if type(stage) is not str else f"for {activity!r}: {problem}"
-    return None
-
-
 def _stage_verdict(stage: str):
     def verdict(got: Any, _: Any) -> str | None:
         mapping = _plain_mapping(got)
@@ -225,13 +164,17 @@ def _stage_verdict(stage: str):
     return verdict
 
 
+def _activity_names(rng: Any) -> list[str]:
+    return list(ACTIVITIES)
+
+
 activity_stage = Exercise(
     id="overview.activity_stage",
     title="Place each activity in its stage",
     points=2,
     answer=Value("activity_stage"),
     tests=[
-        holds("the dict's keys and stage names", as_given, _keys_verdict),
+        holds("the dict's keys and stage names", as_given, activity_form_verdict, inputs=_activity_names, public=True),
         *[holds(f"the {stage} activities", as_given, _stage_verdict(stage)) for stage in STAGES],
     ],
     hints=(
@@ -338,7 +281,7 @@ next_stage = Exercise(
     points=2,
     answer=Function("next_stage"),
     tests=[
-        *[returns(f"the stage {s!r}", _one(s), reference_next_stage, mistakes=_NEXT_MISTAKES) for s in STAGES],
+        *[returns(f"the stage {s!r}", _one(s), reference_next_stage, mistakes=_NEXT_MISTAKES, public=True) for s in STAGES],
         holds("a fresh random sequence of stages", call_on_each, _each_verdict, inputs=random_stages),
         holds("a name that is not a stage", call_expecting_error, _unknown_verdict, inputs=unknown_stage),
     ],
