@@ -47,7 +47,7 @@ from mlcourse.grading.cgroups import Cgroups
 from mlcourse.grading.discover import Submission, discover
 from mlcourse.grading.results import GRADEBOOK, Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
 from mlcourse.grading.sandbox import Limits, SandboxError, Zygote, warn_once
-from mlcourse.grading.verdict import Graded, Grader, grader_version
+from mlcourse.grading.verdict import Graded, Grader, grader_version, refuse_graded_edition
 
 log = logging.getLogger("mlcourse.grading")
 
@@ -171,6 +171,10 @@ def _label(g: Graded) -> str:
 def run(opts: Options) -> Report:
     """Grade a batch; raise GradingError only when the grader cannot run."""
     started = time.monotonic()
+    try:
+        refuse_graded_edition()
+    except SandboxError as exc:
+        raise GradingError(str(exc)) from None
     out = Path(opts.out)
     try:
         # Made private when made here: it will hold every learner's results.

@@ -217,6 +217,7 @@ class Grader:
     ) -> None:
         from mlcourse.exercises import answer_key_paths
 
+        refuse_graded_edition()
         self.zygote = zygote
         self.limits = limits
         self.hide = [*(str(h) for h in hide), *(str(p) for p in answer_key_paths())]
@@ -321,6 +322,20 @@ class Grader:
         run = _Run(self, graded, plan, results, exercises, inputs, plain_inputs, specs)
         run.until_done()
         graded.results = [results[ex.id] for ex in exercises]
+
+
+GRADED_EDITION = (
+    "this is the graded learner edition of mlcourse: it holds no answer key (only the exercises' public tests), "
+    "so it cannot grade; grade with the instructor's full installation (pip install mlcourse, or the course repository)"
+)
+
+
+def refuse_graded_edition() -> None:
+    """Raise SandboxError in the graded learner edition, which holds no answer key to grade with."""
+    from mlcourse.exercises import edition
+
+    if edition.installed():
+        raise SandboxError(GRADED_EDITION)
 
 
 def _left_no_trace(reply: Reply) -> bool:
