@@ -45,7 +45,7 @@ from typing import IO
 from mlcourse.grading import seeds, text
 from mlcourse.grading.cgroups import Cgroups
 from mlcourse.grading.discover import Submission, discover
-from mlcourse.grading.results import GRADEBOOK, Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
+from mlcourse.grading.results import GRADEBOOK, LOCK, Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
 from mlcourse.grading.sandbox import Limits, SandboxError, Zygote, warn_once
 from mlcourse.grading.verdict import Graded, Grader, grader_version, refuse_graded_edition
 
@@ -182,13 +182,19 @@ def run(opts: Options) -> Report:
         probe = out / ".mlcourse-write-test"
         probe.write_text("")
         probe.unlink()
+    except OSError as exc:
+        raise GradingError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
+    lock = _lock(out)
+    try:
         book = Gradebook(out / GRADEBOOK)
-    except (OSError, GradebookError) as exc:
-        raise GradingError(f"cannot write to the output folder {out}: {getattr(exc, 'strerror', None) or exc}") from None
+    except GradebookError as exc:
+        lock.close()
+        raise GradingError(str(exc)) from None
     try:
         secret = seeds.grader_secret(out, opts.secret_file)
     except seeds.SecretError as exc:
         book.close()
+        lock.close()
         raise GradingError(str(exc)) from None
     try:
         try:
@@ -220,6 +226,37 @@ def run(opts: Options) -> Report:
         return Report(outcomes, time.monotonic() - started, out)
     finally:
         book.close()
+        lock.close()
+
+
+def _lock(out: Path) -> IO[str]:
+    """Hold ``OUT/.mlcourse-grade.lock`` while grading: two batches never write one folder at once.
+
+    (The dashboard may read and store reviews meanwhile: the gradebook's
+    transactions keep both whole.) The lock goes with the process, however it ends.
+    """
+    import fcntl
+
+    path = out / LOCK
+    try:
+        fh = open(path, "a+", encoding="utf-8")
+    except OSError as exc:
+        raise GradingError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from None
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.seek(0)
+        who = fh.read().strip() or "another process"
+        fh.close()
+        raise GradingError(
+            f"another `mlcourse grade` ({who}) is writing {out}: wait for it to finish, or grade into another --out; "
+            "nothing was changed"
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    fh.flush()
+    return fh
 
 
 def _cgroups(opts: Options) -> Cgroups | None:

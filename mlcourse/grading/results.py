@@ -19,6 +19,16 @@ submission (learner, lesson, exercise, score, max, status, message, sha256,
 graded_at, grader_version), committed submission by submission so a crash
 mid-batch loses nothing already graded. :func:`junit_xml` renders JUnit XML.
 
+The gradebook's schema is versioned (``PRAGMA user_version``, :data:`SCHEMA_VERSION`)
+and only ever grows: version 2 adds ``answers`` (each exercise's full result, and
+for an exercise that asks for review the learner's answer as text) and
+``reviews`` (an instructor's score and comment on such an answer: who, when, the
+old and the new score), and keeps the file in WAL mode, so the dashboard reads
+while ``mlcourse grade`` writes. An older gradebook is brought up to date when
+opened; a newer one is refused with a message. Exports use the reviewed score,
+and :func:`apply_reviews` re-renders a reviewed submission's ``results.json`` and
+``feedback.md`` with the reviewer's comment.
+
 Every file is written atomically (a temporary file, then a rename).
 
 Examples
@@ -29,17 +39,20 @@ Examples
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import math
 import os
 import sqlite3
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, PASSED, Result
+from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, PASSED, Result, TestResult
 from mlcourse.grading import seeds
 from mlcourse.grading import text as txt
 from mlcourse.grading.verdict import Graded
@@ -76,13 +89,46 @@ CREATE TABLE IF NOT EXISTS grades (
 );
 """
 
+#: Version 2 adds these tables (and WAL); older gradebooks get them when opened.
+SCHEMA_V2 = """
+CREATE TABLE IF NOT EXISTS answers (
+    learner TEXT NOT NULL,
+    lesson TEXT NOT NULL,
+    exercise TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    grader_version TEXT NOT NULL,
+    needs_review INTEGER NOT NULL,
+    answer TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (learner, lesson, exercise, sha256, grader_version)
+);
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    learner TEXT NOT NULL,
+    lesson TEXT NOT NULL,
+    exercise TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    reviewed_at TEXT NOT NULL,
+    old_score REAL NOT NULL,
+    new_score REAL NOT NULL,
+    max REAL NOT NULL,
+    comment TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS reviews_of_answer ON reviews (learner, lesson, exercise, sha256);
+"""
+SCHEMA_VERSION = 2
+
 CSV_COLUMNS = ["learner", "lesson", "exercise", "title", "score", "max", "status", "message", "sha256", "graded_at", "grader_version"]
+#: The long CSV's extra columns: the automatic score when a review changed it, and the review.
+REVIEW_COLUMNS = ["auto_score", "reviewed_by", "review_comment"]
 
 # The grader's own files in OUT. Each holds a dot, which a learner's folder
 # name never does (see mlcourse.grading.text.folder_name).
 GRADEBOOK = "gradebook.db"
 SECRET = seeds.FILE_NAME
-OWN_FILES = (GRADEBOOK, f"{GRADEBOOK}-journal", f"{GRADEBOOK}-wal", f"{GRADEBOOK}-shm", SECRET, ".mlcourse-write-test")
+LOCK = ".mlcourse-grade.lock"  # held by the one `mlcourse grade` writing OUT
+OWN_FILES = (GRADEBOOK, f"{GRADEBOOK}-journal", f"{GRADEBOOK}-wal", f"{GRADEBOOK}-shm", SECRET, ".mlcourse-write-test", LOCK)
 
 
 def xml_text(text: str) -> str:
@@ -159,6 +205,23 @@ def _summary(g: Graded) -> str:
     return text
 
 
+def _review_text(g: Graded, r: Result) -> str:
+    """What a learner reads about a review of this exercise (empty without one)."""
+    review = g.reviews.get(r.exercise)
+    if review is None:
+        return ""
+    text = (f"\n\nReviewed by {review.reviewer} on {review.reviewed_at[:10]}: {review.new_score:g} / {review.max:g} "
+            f"(the automatic check gave {review.old_score:g}).")
+    return text + (f"\n{review.comment}" if review.comment else "")
+
+
+def _review_data(g: Graded, r: Result) -> dict:
+    review = g.reviews.get(r.exercise)
+    if review is None:
+        return {"needs_review": True} if r.needs_review else {}
+    return {"reviewed_by": review.reviewer, "reviewed_at": review.reviewed_at, "auto_score": review.old_score}
+
+
 def results_json(g: Graded) -> dict:
     """The Gradescope ``results.json`` of one submission.
 
@@ -177,8 +240,8 @@ def results_json(g: Graded) -> dict:
             "score": r.score,
             "max_score": r.points,
             "status": "passed" if r.status == PASSED else "failed",
-            "output": result_output(r),
-            "extra_data": {"exercise": r.exercise, "status": r.status},
+            "output": result_output(r) + _review_text(g, r),
+            "extra_data": {"exercise": r.exercise, "status": r.status, **_review_data(g, r)},
         }
         for r in g.results
     ]
@@ -234,6 +297,15 @@ def feedback_md(g: Graded) -> str:
                 out += [txt.code_block(body), "", txt.code_block(tb.rstrip(), "python"), ""]
             else:
                 out += [txt.code_block(body), ""]
+            review = g.reviews.get(r.exercise)
+            if review is not None:
+                # The reviewer's words are shown as written, like the learner's: in a block they cannot close.
+                out += [f"**Reviewed by {txt.code_span(review.reviewer)} on {review.reviewed_at[:10]}: "
+                        f"{review.new_score:g} / {review.max:g}** (the automatic check gave {review.old_score:g}).", ""]
+                if review.comment:
+                    out += [txt.code_block(review.comment), ""]
+            elif r.needs_review:
+                out += ["_Your instructor reads this answer and may change its score._", ""]
     if g.notes:
         out += ["## Notes", "", txt.code_block("\n".join(f"- {n}" for n in g.notes)), ""]
     sha = g.submission.sha256[:12] or "-"
@@ -269,6 +341,26 @@ class GradebookError(RuntimeError):
     """The gradebook cannot be opened or written."""
 
 
+class ReviewError(ValueError):
+    """A review that cannot be stored (a score out of range, an answer that is not there)."""
+
+
+@dataclass
+class Review:
+    """An instructor's review of one answer: who, when, the score before and after, and why."""
+
+    learner: str
+    lesson: str
+    exercise: str
+    sha256: str
+    reviewer: str
+    reviewed_at: str
+    old_score: float
+    new_score: float
+    max: float
+    comment: str
+
+
 @dataclass
 class Record:
     """One graded submission as stored in the gradebook (for skipped ones, JUnit)."""
@@ -291,15 +383,47 @@ class Gradebook:
     False
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, timeout: float = 30.0) -> None:
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(path), timeout=30)
-            self.db.executescript(SCHEMA)
-            self.db.commit()
-        except (sqlite3.Error, OSError) as exc:
-            raise GradebookError(f"cannot use the gradebook {path}: {exc}") from None
+            self.db = sqlite3.connect(str(path), timeout=timeout)
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise GradebookError(
+                    f"the gradebook {path} is locked by another process (an `mlcourse grade` writing it?): "
+                    "try again when it has finished"
+                ) from None
+            raise GradebookError(
+                f"{path} is not a readable gradebook ({exc}): it is damaged or not a gradebook. Nothing was changed; "
+                "restore it from a backup, or grade again into a new --out folder"
+            ) from None
+        except OSError as exc:
+            raise GradebookError(f"cannot use the gradebook {path}: {exc.strerror or exc}") from None
+
+    def _open(self) -> None:
+        """Check the schema version; bring an older gradebook up to date (additively, in one transaction)."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            self.db.close()
+            raise GradebookError(
+                f"{self.path} was written by a newer mlcourse (gradebook schema {version}; this one reads up to "
+                f"{SCHEMA_VERSION}): upgrade mlcourse to read it"
+            )
+        # WAL: readers (the dashboard) never wait for a writer (`mlcourse grade`), nor block it.
+        self.db.execute("PRAGMA journal_mode=WAL")
+        if version < SCHEMA_VERSION:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                for statement in (SCHEMA + SCHEMA_V2).split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()
@@ -333,13 +457,27 @@ class Gradebook:
         submission = (
             *key, str(g.submission.path), g.score, g.max_score, g.error, json.dumps(g.notes), g.seconds, g.isolation, g.graded_at,
         )
+        answers = [
+            (
+                g.learner, g.lesson, r.exercise, g.submission.sha256, g.grader_version, int(r.needs_review), r.answer_text,
+                json.dumps(r.to_dict(), ensure_ascii=False),
+            )
+            for r in g.results
+        ]
         submission, rows = plain_text(submission), [plain_text(row) for row in rows]
+        answers = [plain_text(row) for row in answers]
         try:
             with self.db:  # one transaction: all of a submission, or none of it
                 self.db.execute("DELETE FROM submissions WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?", key)
                 self.db.execute("DELETE FROM grades WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?", key)
+                self.db.execute("DELETE FROM answers WHERE learner=? AND lesson=? AND sha256=? AND grader_version=?", key)
                 self.db.execute("INSERT INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", submission)
                 self.db.executemany("INSERT INTO grades VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+                self.db.executemany(
+                    "INSERT INTO answers (learner, lesson, exercise, sha256, grader_version, needs_review, answer, result) "
+                    "VALUES (?,?,?,?,?,?,?,?)",
+                    answers,
+                )
         except sqlite3.Error as exc:
             raise GradebookError(f"cannot write the gradebook {self.path}: {exc}") from None
 
@@ -357,35 +495,180 @@ class Gradebook:
         return Record(learner, lesson, sha256, sub[0], sub[1], grades)
 
     def _grades(self, where: str = "", params: Sequence = ()) -> list[dict]:
+        """Grade rows, each with the score its latest review gave (``auto_score`` keeps the grader's)."""
+        columns = ["COALESCE(r.new_score, g.score)" if c == "score" else "g." + c for c in CSV_COLUMNS]
         cur = self.db.execute(
-            f"SELECT {', '.join('g.' + c for c in CSV_COLUMNS)} FROM grades g WHERE 1=1 {where} "
+            f"SELECT {', '.join(columns)}, g.score, r.reviewer, r.comment FROM grades g "
+            f"LEFT JOIN ({LATEST_REVIEWS}) r USING (learner, lesson, exercise, sha256) WHERE 1=1 {where} "
             "ORDER BY g.learner, g.lesson, g.graded_at, g.rowid",
             tuple(params),
         )
-        return [dict(zip(CSV_COLUMNS, row)) for row in cur.fetchall()]
+        out = []
+        for row in cur.fetchall():
+            item = dict(zip(CSV_COLUMNS, row))
+            reviewer = row[len(CSV_COLUMNS) + 1]
+            item["auto_score"] = row[len(CSV_COLUMNS)] if reviewer is not None else ""
+            item["reviewed_by"] = reviewer or ""
+            item["review_comment"] = row[len(CSV_COLUMNS) + 2] or ""
+            out.append(item)
+        return out
 
     def rows(self, latest: bool = True) -> list[dict]:
         """Every grade; with ``latest``, only each (learner, lesson)'s last graded submission."""
         if not latest:
             return self._grades()
-        where = (
-            "AND g.rowid IN (SELECT g2.rowid FROM grades g2 JOIN ("
-            "  SELECT learner, lesson, sha256, grader_version FROM submissions s1"
-            "  WHERE s1.rowid = (SELECT s2.rowid FROM submissions s2 WHERE s2.learner = s1.learner AND s2.lesson = s1.lesson"
-            "                    ORDER BY s2.graded_at DESC, s2.rowid DESC LIMIT 1)"
-            ") last USING (learner, lesson, sha256, grader_version))"
-        )
-        return self._grades(where)
+        return self._grades(LATEST_GRADES)
 
-    def export_csv(self, target: Path, latest: bool = True) -> int:
-        """Write the gradebook as CSV; return the number of rows."""
+    def export_csv(self, target: Path | IO[str], latest: bool = True) -> int:
+        """Write the gradebook as CSV (reviewed scores; the review in the last columns); return the number of rows."""
         rows = self.rows(latest=latest)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(target, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
+        if isinstance(target, Path):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "w", newline="", encoding="utf-8") as fh:
+                return self._write_csv(fh, rows)
+        return self._write_csv(target, rows)
+
+    @staticmethod
+    def _write_csv(fh: IO[str], rows: list[dict]) -> int:
+        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS + REVIEW_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
         return len(rows)
+
+    # -- reviews ---------------------------------------------------------------
+    def latest_answer(self, learner: str, lesson: str, exercise: str) -> dict | None:
+        """The learner's latest graded answer to an exercise: its grade row, stored answer and result."""
+        row = self.db.execute(
+            "SELECT g.sha256, g.grader_version, g.score, g.max, g.status, g.message, g.title, g.graded_at, "
+            "a.needs_review, a.answer, a.result FROM grades g "
+            "LEFT JOIN answers a USING (learner, lesson, exercise, sha256, grader_version) "
+            f"WHERE g.learner=? AND g.lesson=? AND g.exercise=? {LATEST_GRADES} "
+            "ORDER BY g.graded_at DESC, g.rowid DESC LIMIT 1",
+            (learner, lesson, exercise),
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ["sha256", "grader_version", "score", "max", "status", "message", "title", "graded_at", "needs_review",
+                "answer", "result"]
+        found = dict(zip(keys, row))
+        found["result"] = json.loads(found["result"]) if found["result"] else None
+        found["reviews"] = self.reviews(learner, lesson, exercise, found["sha256"])
+        return found
+
+    def reviews(self, learner: str, lesson: str, exercise: str, sha256: str) -> list[Review]:
+        """Every review of one answer, oldest first (the last one counts)."""
+        cur = self.db.execute(
+            "SELECT learner, lesson, exercise, sha256, reviewer, reviewed_at, old_score, new_score, max, comment "
+            "FROM reviews WHERE learner=? AND lesson=? AND exercise=? AND sha256=? ORDER BY id",
+            (learner, lesson, exercise, sha256),
+        )
+        return [Review(*row) for row in cur.fetchall()]
+
+    def add_review(self, learner: str, lesson: str, exercise: str, score: float, comment: str, reviewer: str,
+                   sha256: str | None = None) -> Review:
+        """Store a review of the learner's latest answer (or of the submission ``sha256``, when given).
+
+        ``score`` must lie within 0 and the exercise's points. The old score
+        is the one in force until now (the grader's, or the last review's).
+        One transaction, so a concurrent ``mlcourse grade`` never loses a
+        grade and this review is stored whole or not at all.
+        """
+        if not (isinstance(score, (int, float)) and math.isfinite(score)):
+            raise ReviewError(f"the score must be a number, got {score!r}")
+        try:
+            with self.db:
+                self.db.execute("BEGIN IMMEDIATE")
+                found = self.latest_answer(learner, lesson, exercise)
+                if found is None or (sha256 is not None and found["sha256"] != sha256):
+                    raise ReviewError(
+                        f"{learner} has no graded answer to {exercise} in {lesson}"
+                        + (" with that submission any more (it was graded again): reload the page" if found else "")
+                    )
+                points = float(found["max"])
+                if not 0 <= score <= points:
+                    raise ReviewError(f"a score of {score:g} is outside 0..{points:g}, the points of {exercise}")
+                old = found["reviews"][-1].new_score if found["reviews"] else float(found["score"])
+                review = Review(learner, lesson, exercise, found["sha256"], reviewer.strip() or "instructor", _now(),
+                                old, float(score), points, comment.strip())
+                self.db.execute(
+                    "INSERT INTO reviews (learner, lesson, exercise, sha256, reviewer, reviewed_at, old_score, new_score, "
+                    "max, comment) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    plain_text(dataclasses.astuple(review)),
+                )
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise GradebookError(
+                    "the gradebook is busy (an `mlcourse grade` is writing it): the review was not saved; submit it again"
+                ) from None
+            raise GradebookError(f"cannot write the gradebook {self.path}: {exc}") from None
+        return review
+
+    def graded_submission(self, learner: str, lesson: str, sha256: str) -> Graded | None:
+        """A submission as the grader saw it (from ``answers``), with its reviews applied; None before schema 2."""
+        from mlcourse.grading.discover import Submission
+
+        sub = self.db.execute(
+            "SELECT path, error, notes, seconds, isolation, graded_at, grader_version FROM submissions "
+            "WHERE learner=? AND lesson=? AND sha256=? ORDER BY graded_at DESC, rowid DESC LIMIT 1",
+            (learner, lesson, sha256),
+        ).fetchone()
+        if sub is None:
+            return None
+        path, error, notes, seconds, isolation, graded_at, version = sub
+        cur = self.db.execute(
+            "SELECT a.result FROM grades g JOIN answers a USING (learner, lesson, exercise, sha256, grader_version) "
+            "WHERE g.learner=? AND g.lesson=? AND g.sha256=? AND g.grader_version=? ORDER BY g.rowid",
+            (learner, lesson, sha256, version),
+        )
+        results = [result_from_dict(json.loads(row[0])) for row in cur.fetchall()]
+        if not results:
+            return None
+        g = Graded(Submission(Path(path), learner, lesson, sha256=sha256), results, json.loads(notes or "[]"), error,
+                   seconds, graded_at, version, isolation)
+        for r in g.results:
+            reviews = self.reviews(learner, lesson, r.exercise, sha256)
+            if reviews:
+                g.reviews[r.exercise] = reviews[-1]
+                r.score = reviews[-1].new_score
+        return g
+
+
+#: Each answer's latest review (the highest id per learner, lesson, exercise and sha256).
+LATEST_REVIEWS = (
+    "SELECT learner, lesson, exercise, sha256, reviewer, comment, new_score FROM reviews "
+    "WHERE id IN (SELECT MAX(id) FROM reviews GROUP BY learner, lesson, exercise, sha256)"
+)
+#: Restricts grade rows ``g`` to each (learner, lesson)'s last graded submission.
+LATEST_GRADES = (
+    "AND g.rowid IN (SELECT g2.rowid FROM grades g2 JOIN ("
+    "  SELECT learner, lesson, sha256, grader_version FROM submissions s1"
+    "  WHERE s1.rowid = (SELECT s2.rowid FROM submissions s2 WHERE s2.learner = s1.learner AND s2.lesson = s1.lesson"
+    "                    ORDER BY s2.graded_at DESC, s2.rowid DESC LIMIT 1)"
+    ") last USING (learner, lesson, sha256, grader_version))"
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def result_from_dict(d: dict) -> Result:
+    """A :class:`Result` from its ``to_dict()`` (as the gradebook's ``answers`` keep it)."""
+    tests = [TestResult(t["name"], t["status"], t.get("message", ""), t.get("traceback", "")) for t in d.get("tests", [])]
+    return Result(d["exercise"], d["title"], float(d["points"]), d["status"], float(d["score"]), d.get("message", ""), tests,
+                  bool(d.get("needs_review")), d.get("answer_text", ""))
+
+
+def apply_reviews(out: Path, book: Gradebook, learner: str, lesson: str, sha256: str) -> Path | None:
+    """Write a reviewed submission's ``results.json`` and ``feedback.md`` again, reviews applied; their folder.
+
+    None when the gradebook does not hold the submission's full results
+    (graded before gradebook schema 2): the files are left as they are.
+    """
+    g = book.graded_submission(learner, lesson, sha256)
+    if g is None:
+        return None
+    return write_submission(out, g)
 
 
 def record_of(g: Graded) -> Record:

@@ -71,6 +71,8 @@ class Graded:
     grader_version: str = ""
     isolation: str = ""
     replays: int = 0
+    #: Reviews in force, by exercise (set when the gradebook re-renders a reviewed submission).
+    reviews: dict[str, Any] = field(default_factory=dict)
     # Where the time went (seconds): starting children (of which "setup" is
     # the children's own set-up: filesystem, limits, privileges, filter),
     # running cells, probing in the child, judging here; "peak_mb" where a
