@@ -157,6 +157,15 @@ def _cmd_gradebook(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from mlcourse.dashboard.app import serve
+
+    if not 0 <= args.below <= 100:
+        raise CLIError("--below is a percentage, from 0 to 100")
+    return serve(Path(args.dir), host=args.host, port=args.port, token=args.token, reviewer=args.reviewer,
+                 threshold=args.below / 100)
+
+
 def _cmd_gradescope_bundle(args: argparse.Namespace) -> int:
     from mlcourse.grading.gradescope import BundleError
     from mlcourse.grading.gradescope import main as bundle_main
@@ -277,6 +286,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one row per learner, one column per lesson and per exercise, and a total (for an LMS)")
     p.set_defaults(func=_cmd_gradebook)
 
+    p = sub.add_parser("dashboard", help="the class's results, common mistakes and the review queue in the browser")
+    p.add_argument("dir", metavar="GRADED_DIR", help="the --out folder of `mlcourse grade`")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    p.add_argument("--token", default=None,
+                   help="a secret every request must carry (needed for any --host but this machine; default: "
+                        "$MLCOURSE_DASHBOARD_TOKEN)")
+    p.add_argument("--reviewer", default=None, help="the name reviews are stored under (default: your user name)")
+    p.add_argument("--below", type=float, default=50.0, metavar="PERCENT",
+                   help="list learners below this share of the points (default: 50)")
+    p.set_defaults(func=_cmd_dashboard)
+
     p = sub.add_parser("gradescope-bundle", help="write a Gradescope autograder zip that runs `mlcourse grade`")
     p.add_argument("out", metavar="OUT.zip", help="the zip file to write")
     p.add_argument("--lessons", nargs="+", default=None, metavar="LESSON",
@@ -372,6 +393,16 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "Instructors: export the gradebook written by `mlcourse grade` as CSV, one row per exercise, or one "
         "row per learner with --wide (for an LMS).",
         "examples:\n  mlcourse gradebook graded/ --csv grades.csv\n  mlcourse gradebook graded/ --csv lms.csv --wide",
+    ),
+    "dashboard": (
+        "Instructors: a local web page over the gradebook of `mlcourse grade`: per lesson and exercise the share "
+        "passed, failed and not attempted, score distributions, the most frequent mistakes with the learners who "
+        "made them, learners below a threshold, resubmissions, and the queue of free-text answers to review (a "
+        "score within the exercise's points and a comment; exports and feedback.md follow). It writes nothing "
+        "else. Bound to another address than this machine it needs --token.",
+        "examples:\n"
+        "  mlcourse dashboard graded/                       # http://localhost:8765/\n"
+        "  mlcourse dashboard graded/ --host 0.0.0.0 --token \"$(openssl rand -hex 16)\"",
     ),
     "gradescope-bundle": (
         "Instructors: write a Gradescope autograder zip (setup.sh, run_autograder and an mlcourse wheel built "

@@ -8,7 +8,7 @@ that is a module, else to ``pkg``. The layers, bottom to top:
 0. the shared base: ``mlcourse/__init__``, ``errors``, ``paths``, ``figures``, ``metrics``;
 1. ``mlcourse/data/``, 2. ``mlcourse/train/``, 3. ``mlcourse/deploy/``, 4. ``mlcourse/monitor/``;
 5. ``mlcourse/exercises/``, 6. ``mlcourse/grading/``;
-7. the command line and the tools on it: ``cli``, ``lifecycle``, ``release``, ``workspace``,
+7. the command line and the tools on it (``mlcourse/dashboard/`` among them): ``cli``, ``lifecycle``, ``release``, ``workspace``,
    ``launch``, ``pytest_plugin``, ``__main__``.
 
 An arrow from a layer to a higher one is upward; so is a module importing its
@@ -27,7 +27,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 BASE = {"errors", "paths", "figures", "metrics"}
-PACKAGES = {"data": 1, "train": 2, "deploy": 3, "monitor": 4, "exercises": 5, "grading": 6}
+PACKAGES = {"data": 1, "train": 2, "deploy": 3, "monitor": 4, "exercises": 5, "grading": 6, "dashboard": 7}
 TOP = {"cli", "lifecycle", "release", "workspace", "launch", "pytest_plugin", "__main__"}
 
 def modules(root: Path = ROOT) -> dict[str, Path]:

@@ -428,6 +428,12 @@ class Gradebook:
     def close(self) -> None:
         self.db.close()
 
+    def __enter__(self) -> Gradebook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def has(self, learner: str, lesson: str, sha256: str, version: str) -> bool:
         """Whether this very file was graded by this very grader version."""
         row = self.db.execute(
@@ -530,21 +536,28 @@ class Gradebook:
 
     @staticmethod
     def _write_csv(fh: IO[str], rows: list[dict]) -> int:
-        writer = csv.DictWriter(fh, fieldnames=CSV_COLUMNS + REVIEW_COLUMNS)
-        writer.writeheader()
-        writer.writerows(rows)
+        columns = CSV_COLUMNS + REVIEW_COLUMNS
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        writer.writerows([row[c] for c in columns] for row in rows)
         return len(rows)
 
     # -- reviews ---------------------------------------------------------------
     def latest_answer(self, learner: str, lesson: str, exercise: str) -> dict | None:
         """The learner's latest graded answer to an exercise: its grade row, stored answer and result."""
+        last = self.db.execute(
+            "SELECT sha256, grader_version FROM submissions WHERE learner=? AND lesson=? "
+            "ORDER BY graded_at DESC, rowid DESC LIMIT 1",
+            (learner, lesson),
+        ).fetchone()
+        if last is None:
+            return None
         row = self.db.execute(
             "SELECT g.sha256, g.grader_version, g.score, g.max, g.status, g.message, g.title, g.graded_at, "
             "a.needs_review, a.answer, a.result FROM grades g "
             "LEFT JOIN answers a USING (learner, lesson, exercise, sha256, grader_version) "
-            f"WHERE g.learner=? AND g.lesson=? AND g.exercise=? {LATEST_GRADES} "
-            "ORDER BY g.graded_at DESC, g.rowid DESC LIMIT 1",
-            (learner, lesson, exercise),
+            "WHERE g.learner=? AND g.lesson=? AND g.exercise=? AND g.sha256=? AND g.grader_version=?",
+            (learner, lesson, exercise, *last),
         ).fetchone()
         if row is None:
             return None

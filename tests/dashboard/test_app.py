@@ -1,0 +1,210 @@
+"""``mlcourse dashboard``: its pages, the review form, the exports and the guard,
+through FastAPI's test client on a small generated cohort (benchmarks/dashboard.py)."""
+from __future__ import annotations
+
+import contextlib
+import csv
+import importlib.util
+import io
+import json
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from mlcourse import cli
+from mlcourse.dashboard.app import create_app
+from mlcourse.dashboard.data import DashboardError, load, mistake_of, open_book, shape
+
+REPO = Path(__file__).resolve().parents[2]
+STAR = "interview.star_answer"
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("bench_dashboard", REPO / "benchmarks" / "dashboard.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cohort") / "graded"
+    _generator().make_gradebook(folder, learners=25, lessons=["00_lifecycle_overview", "06_interview_prep"],
+                                write_files=True)
+    return folder
+
+
+@pytest.fixture
+def folder(cohort, tmp_path) -> Path:
+    target = tmp_path / "graded"
+    shutil.copytree(cohort, target)
+    return target
+
+
+@pytest.fixture
+def client(folder) -> TestClient:
+    return TestClient(create_app(folder, reviewer="Dr. Lee"), base_url="http://127.0.0.1")
+
+
+def test_the_class_view_shows_every_exercise_with_its_statuses(client, folder):
+    page = client.get("/")
+    assert page.status_code == 200
+    with open_book(folder) as book:
+        data = load(book)
+    for lesson, exercises in data.exercises.items():
+        assert f'<h2 id="{lesson}">' in page.text
+        for ex_id, _, _ in exercises:
+            assert f'<option value="{ex_id}">' in page.text
+            counts = data.status_counts(ex_id)
+            total = sum(counts.values())
+            assert f'aria-label="{", ".join(f"{100 * n / total:.0f}% {s}" for s, n in counts.items() if n)}"' in page.text
+    assert page.text.count('<svg class="hist"') == len(data.lessons)
+
+
+def test_an_exercise_page_groups_failures_by_known_mistake(client, folder):
+    with open_book(folder) as book:
+        data = load(book)
+    exercise = "overview.next_stage"
+    mistakes = data.mistakes(exercise)
+    failed = [g for g in data.grades[exercise] if g.status in ("failed", "error")]
+    assert sum(len(m.learners) for m in mistakes) == len(failed)
+    assert [len(m.learners) for m in mistakes] == sorted((len(m.learners) for m in mistakes), reverse=True)
+    assert any(m.known for m in mistakes) and any(not m.known for m in mistakes)
+    page = client.get(f"/exercise?id={exercise}")
+    assert page.status_code == 200 and "known mistake" in page.text
+    top = mistakes[0]
+    assert f"key={top.key}" in page.text
+    detail = client.get(f"/mistake?exercise={exercise}&key={top.key}")
+    assert detail.status_code == 200
+    assert all(f">{learner}</a>" in detail.text for learner in top.learners)
+    assert client.get("/exercise?id=nope.none").status_code == 404
+    assert client.get(f"/mistake?exercise={exercise}&key=sdeadbeef").status_code == 404
+
+
+def test_shapes_and_known_mistakes():
+    known = {"x.f": ["Your function returned None: did you forget a `return` statement?"]}
+    key, label, is_known = mistake_of("x.f", "On 3: expected 4, got None. Your function returned None: did you forget "
+                                      "a `return` statement? [called with 3]", known)
+    assert is_known and label.startswith("Your function returned None")
+    a = mistake_of("x.f", "On 'a': expected 'b', got 'c' [called with 'a']", known)
+    b = mistake_of("x.f", "On 'q': expected 'r', got 's' [called with 'q']", known)
+    assert a == b and not a[2]
+    assert shape("On x: the mean is 0.25 not 0.5") == "the mean is # not #"
+
+
+def test_learners_below_a_threshold_and_one_learners_history(client, folder):
+    with open_book(folder) as book:
+        data = load(book)
+    below = data.below(0.6)
+    page = client.get("/learners?below=60")
+    assert page.status_code == 200 and f"{len(below)} learner(s) below 60%" in page.text
+    assert all(t["share"] < 0.6 for t in below) and all(t["share"] >= 0.6 for t in data.learner_totals() if t not in below)
+    again = next(learner for learner in data.learners if len(data.history(learner)) > len(data.lessons))
+    page = client.get(f"/learner?id={again}")
+    assert page.status_code == 200 and '<svg class="timeline"' in page.text
+    assert page.text.count("<circle") == len(data.history(again))
+    assert client.get("/learner?id=nobody").status_code == 404
+
+
+def _csrf(text: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', text).group(1)
+
+
+def test_a_review_is_stored_and_the_exports_and_feedback_follow(client, folder):
+    queue = client.get("/reviews")
+    assert queue.status_code == 200 and "review</a>" in queue.text
+    with open_book(folder) as book:
+        waiting = [q["grade"] for q in load(book).review_queue() if not q["reviewed"]]
+    g = waiting[0]
+    form = client.get(f"/review?learner={g.learner}&lesson={g.lesson}&exercise={g.exercise}")
+    assert form.status_code == 200 and "fell by 35%" in form.text and 'value="Dr. Lee"' in form.text
+    body = {"csrf": _csrf(form.text), "learner": g.learner, "lesson": g.lesson, "exercise": g.exercise,
+            "sha256": g.sha256, "score": "1.5", "comment": "Say <what> you measured.", "reviewer": "Dr. Lee"}
+    saved = client.post("/review", data=body)
+    assert saved.status_code == 200 and "Saved: 1.5 / 4" in saved.text and "Say &lt;what&gt; you measured." in saved.text
+    rows = {(r["learner"], r["exercise"]): r for r in csv.DictReader(io.StringIO(client.get("/export.csv").text))}
+    assert rows[(g.learner, STAR)]["score"] == "1.5" and rows[(g.learner, STAR)]["reviewed_by"] == "Dr. Lee"
+    wide = {r["learner"]: r for r in csv.DictReader(io.StringIO(client.get("/export.csv?wide=1").text))}
+    assert wide[g.learner][STAR] == "1.5"
+    results = json.loads((folder / g.learner / g.lesson / "results.json").read_text())
+    star = next(t for t in results["tests"] if t["extra_data"]["exercise"] == STAR)
+    assert star["score"] == 1.5 and "Say <what> you measured." in star["output"]
+    assert "Say <what> you measured." in (folder / g.learner / g.lesson / "feedback.md").read_text()
+    assert f"{len(waiting) - 1} waiting" in client.get("/reviews").text
+
+
+@pytest.mark.parametrize("score, why", [("9", "outside 0..4"), ("-1", "outside 0..4"), ("four", "is not a number")])
+def test_a_bad_score_is_refused_with_the_form_kept(client, folder, score, why):
+    with open_book(folder) as book:
+        g = next(q["grade"] for q in load(book).review_queue())
+    form = client.get(f"/review?learner={g.learner}&lesson={g.lesson}&exercise={g.exercise}")
+    body = {"csrf": _csrf(form.text), "learner": g.learner, "lesson": g.lesson, "exercise": g.exercise,
+            "sha256": g.sha256, "score": score, "comment": "kept as typed", "reviewer": "me"}
+    page = client.post("/review", data=body)
+    assert page.status_code == 400 and why in page.text and "nothing was saved" in page.text
+    assert "kept as typed</textarea>" in page.text and f'value="{score}"' in page.text
+    with sqlite3.connect(folder / "gradebook.db") as db:
+        assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+
+
+def test_a_post_without_the_forms_secret_is_refused(client, folder):
+    page = client.post("/review", data={"learner": "learner000", "lesson": "06_interview_prep", "exercise": STAR,
+                                        "score": "0", "csrf": "guess"})
+    assert page.status_code == 403
+    with sqlite3.connect(folder / "gradebook.db") as db:
+        assert db.execute("SELECT count(*) FROM reviews").fetchone()[0] == 0
+
+
+def test_the_token_guards_every_page(folder):
+    app = create_app(folder, token="s3cret", local=False)
+    client = TestClient(app, base_url="http://dashboard.example.org")
+    assert client.get("/").status_code == 401 and client.get("/export.csv").status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    first = client.get("/?token=s3cret", follow_redirects=False)
+    assert first.status_code == 303 and "token" not in first.headers["location"]
+    assert client.get("/export.csv").status_code == 200  # the cookie now
+
+
+def test_without_a_token_only_this_machines_names_are_answered(folder):
+    client = TestClient(create_app(folder), base_url="http://attacker.example.org")
+    assert client.get("/").status_code == 421
+
+
+def command(*argv: str) -> tuple[int, str]:
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = cli.main(list(argv))
+    return status, err.getvalue()
+
+
+def test_bad_folders_and_hosts_get_one_clear_line(tmp_path, folder):
+    status, err = command("dashboard", str(tmp_path / "nothing"))
+    assert status == 2 and "is not a folder" in err
+    status, err = command("dashboard", str(tmp_path))
+    assert status == 2 and "no gradebook at" in err and "mlcourse grade" in err
+    (tmp_path / "gradebook.db").write_bytes(b"garbage" * 500)
+    status, err = command("dashboard", str(tmp_path))
+    assert status == 2 and "not a readable gradebook" in err
+    status, err = command("dashboard", str(folder), "--host", "0.0.0.0")
+    assert status == 2 and "refusing to listen on 0.0.0.0 without a token" in err
+
+
+def test_a_gradebook_that_breaks_while_served_gets_a_page_that_says_so(client, folder):
+    assert client.get("/").status_code == 200
+    (folder / "gradebook.db-wal").unlink(missing_ok=True)
+    (folder / "gradebook.db").write_bytes(b"garbage" * 500)
+    page = client.get("/")
+    assert page.status_code == 503 and "not a readable gradebook" in page.text
+
+
+def test_mixed_grader_versions_are_pointed_out(client):
+    assert "graded by another grader version" in client.get("/").text  # the generator grades each lesson by its own
+
+
+def test_open_book_names_a_missing_gradebook(tmp_path):
+    with pytest.raises(DashboardError, match="no gradebook at"):
+        open_book(tmp_path)
