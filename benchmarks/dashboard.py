@@ -78,9 +78,11 @@ def make_gradebook(out: Path, learners: int = 500, lessons: list[str] | None = N
                         known = [m.say for t in ex.tests if t.reference for m in t.reference.mistakes if isinstance(m.say, str)]
                         known += [FORGOT_RETURN.say] if ex.answer.kind == "function" else []
                         test = ex.tests[int(rng.integers(0, len(ex.tests)))]
-                        if known and rng.random() < 0.7:
+                        if known and rng.random() < 0.8:
                             say = known[int(rng.integers(0, len(known)))]
                             message = f"On {test.name}: expected {int(rng.integers(0, 99))}, got {int(rng.integers(0, 99))}. {say}"
+                        elif rng.random() < 0.6:
+                            message = f"On {test.name}: that is not the right answer yet (you gave {int(rng.integers(0, 9))})"
                         else:
                             message = f"On {test.name}: your code raised KeyError: 'col_{int(rng.integers(0, 9))}'"
                         status = "error" if "raised" in message else "failed"

@@ -109,7 +109,7 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
             banners = _banners(data, state)
         except DashboardError as exc:
             data, waiting, banners = None, 0, [str(exc)]
-        page = env.get_template(name).render(folder=str(state.folder), waiting=waiting, banners=banners,
+        page = env.get_template(name).render(folder=state.folder, waiting=waiting, banners=banners,
                                              threshold=context.pop("threshold", threshold), colours=svg.COLOURS,
                                              icons=ICONS, **context)
         return HTMLResponse(page, status_code=status)
@@ -283,13 +283,14 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
 
 
 def _banners(data: ClassData, state: State) -> list[str]:
+    """Warnings over every page: a lesson whose latest grades come from several grader versions."""
     out = []
-    if len(data.versions) > 1:
-        newest = max(data.versions, key=lambda v: data.versions[v])
-        others = sum(n for v, n in data.versions.items() if v != newest)
-        out.append(f"{others} of {sum(data.versions.values())} latest submissions were graded by another grader version "
-                   f"than most ({newest}): scores from different versions of a check may differ; grade again with "
-                   "--force to bring them all to this installation's.")
+    for lesson in data.lessons:
+        versions = sorted({s.grader_version for (_, sub_lesson), s in data.latest.items() if sub_lesson == lesson})
+        if len(versions) > 1:
+            out.append(f"{lesson}: the latest submissions were graded by {len(versions)} grader versions "
+                       f"({', '.join(versions)}); a check may have changed between them, so grade again with --force "
+                       "to bring them all to this installation's.")
     return out
 
 

@@ -213,7 +213,6 @@ class ClassData:
                 if g.exercise not in {e for e, _, _ in exs}:
                     exs.append((g.exercise, g.title, g.max))
                 self.grades[g.exercise].append(g)
-        self.versions = Counter(s.grader_version for s in latest.values())
 
     # -- lessons and exercises ----------------------------------------------------
     def lesson_of(self, exercise: str) -> str | None:
