@@ -171,7 +171,8 @@ def _cmd_gradescope_bundle(args: argparse.Namespace) -> int:
     from mlcourse.grading.gradescope import main as bundle_main
 
     try:
-        return bundle_main(Path(args.out), lessons=args.lessons, wheel=Path(args.wheel) if args.wheel else None)
+        return bundle_main(Path(args.out), lessons=args.lessons, wheel=Path(args.wheel) if args.wheel else None,
+                           learner_edition=Path(args.learner_edition) if args.learner_edition else None)
     except BundleError as exc:
         raise CLIError(str(exc)) from None
 
@@ -304,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the lessons the assignment grades (default: any lesson submitted)")
     p.add_argument("--wheel", default=None, metavar="FILE",
                    help="an mlcourse wheel to ship (default: one built from the installed mlcourse)")
+    p.add_argument("--learner-edition", default=None, metavar="DIR",
+                   help="also write the graded edition of the same lessons into DIR (as `mlcourse release --edition "
+                        "graded`): the learner wheel and notebooks, without solutions, that go with this autograder")
     p.set_defaults(func=_cmd_gradescope_bundle)
 
     p = sub.add_parser("serve", help="serve the registry's production model over HTTP (FastAPI + uvicorn)")
@@ -407,7 +411,8 @@ _DESCRIPTIONS: dict[str, tuple[str, str]] = {
     "gradescope-bundle": (
         "Instructors: write a Gradescope autograder zip (setup.sh, run_autograder and an mlcourse wheel built "
         "from this installation) that grades uploads with `mlcourse grade`. Works from a plain pip install.",
-        "example:\n  mlcourse gradescope-bundle autograder.zip --lessons 01_data",
+        "examples:\n  mlcourse gradescope-bundle autograder.zip --lessons 01_data\n"
+        "  mlcourse gradescope-bundle ag.zip --lessons 06_interview_prep --learner-edition cohort/",
     ),
     "serve": (
         "Serve the registry's production model over HTTP (FastAPI + uvicorn) with input validation against "

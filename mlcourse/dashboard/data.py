@@ -37,7 +37,7 @@ NOTEBOOK = "(notebook)"
 STATUSES = ("passed", "failed", "error", "not attempted")
 
 
-@dataclass
+@dataclass(slots=True)
 class Grade:
     """One exercise of one graded submission, its reviewed score in ``score``."""
 
@@ -56,7 +56,7 @@ class Grade:
     reviewed: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Submission:
     learner: str
     lesson: str

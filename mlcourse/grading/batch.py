@@ -45,7 +45,17 @@ from typing import IO
 from mlcourse.grading import seeds, text
 from mlcourse.grading.cgroups import Cgroups
 from mlcourse.grading.discover import Submission, discover
-from mlcourse.grading.results import GRADEBOOK, LOCK, Gradebook, GradebookError, Record, junit_xml, record_of, write_submission
+from mlcourse.grading.results import (
+    GRADEBOOK,
+    LOCK,
+    Gradebook,
+    GradebookError,
+    Record,
+    apply_reviews,
+    junit_xml,
+    record_of,
+    write_submission,
+)
 from mlcourse.grading.sandbox import Limits, SandboxError, Zygote, warn_once
 from mlcourse.grading.verdict import Graded, Grader, grader_version, refuse_graded_edition
 
@@ -346,6 +356,9 @@ def _save(o: Outcome, out: Path, book: Gradebook) -> None:
     try:
         write_submission(out, graded)
         book.record(graded)
+        if book.reviewed(graded.learner, graded.lesson, graded.submission.sha256):
+            # Graded again (--force, a new grader version): the file's reviews still stand, and say so.
+            apply_reviews(out, book, graded.learner, graded.lesson, graded.submission.sha256)
     except Exception as exc:  # noqa: BLE001 - recorded, and the batch goes on
         o.unsaved = f"{type(exc).__name__}: {exc}"
         log.error("cannot save the results of %s:\n%s", text.terminal(o.submission.path), traceback.format_exc())

@@ -568,6 +568,12 @@ class Gradebook:
         found["reviews"] = self.reviews(learner, lesson, exercise, found["sha256"])
         return found
 
+    def reviewed(self, learner: str, lesson: str, sha256: str) -> bool:
+        """Whether any answer of this submission (by its file's sha256) has a review."""
+        row = self.db.execute("SELECT 1 FROM reviews WHERE learner=? AND lesson=? AND sha256=? LIMIT 1",
+                              (learner, lesson, sha256)).fetchone()
+        return row is not None
+
     def reviews(self, learner: str, lesson: str, exercise: str, sha256: str) -> list[Review]:
         """Every review of one answer, oldest first (the last one counts)."""
         cur = self.db.execute(

@@ -42,10 +42,23 @@ def command(*argv: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
-    status, stdout, stderr = command("gradescope-bundle", str(out), "--lessons", LESSON)
+    learners = out.parent / "learners"
+    status, stdout, stderr = command("gradescope-bundle", str(out), "--lessons", LESSON, "--learner-edition", str(learners))
     assert status == 0, stderr
     assert f"{LESSON} (22 points)" in stdout
+    # The graded edition of the same lesson, for the cohort: no solutions, no answer key.
+    assert "learners' graded edition" in stdout and (learners / "notebooks" / f"{LESSON}.ipynb").is_file()
+    with zipfile.ZipFile(next(learners.glob("mlcourse-*+graded-*.whl"))) as whl:
+        names = whl.namelist()
+    assert f"mlcourse/_lessons/notebooks/{LESSON}.ipynb" in names and not [n for n in names if n.endswith("checks.py")]
     return out
+
+
+def test_the_learner_edition_needs_public_tests_and_stops_the_bundle(tmp_path):
+    status, _, err = command("gradescope-bundle", str(tmp_path / "a.zip"), "--lessons", "01_data",
+                             "--learner-edition", str(tmp_path / "learners"))
+    assert status == 2 and "mark no public test" in err and "data.fingerprint" in err
+    assert not (tmp_path / "a.zip").exists()
 
 
 def autograder_tree(base: Path, bundle: Path, submission: dict[str, bytes | Path]) -> Path:

@@ -194,3 +194,16 @@ def test_a_newer_or_a_corrupt_gradebook_gets_a_clear_message_and_is_left_alone(t
     with pytest.raises(res.GradebookError, match="not a readable gradebook.*Nothing was changed"):
         res.Gradebook(corrupt)
     assert corrupt.read_bytes() == b"not a database at all " * 200
+
+
+def test_grading_again_keeps_the_review_in_the_exports_and_the_feedback(graded, book):
+    out = book.path.parent
+    review = book.add_review("bob", LESSON, STAR, 3, "Kept after a regrade.", "Dr. Lee")
+    book.close()
+    status, _, err = command("grade", str(graded.parent / "subs"), "--out", str(out), "--quiet", "--force", "--jobs", "2")
+    assert status == 0, err
+    with res.Gradebook(out / res.GRADEBOOK) as again:
+        rows = {(r["learner"], r["exercise"]): r for r in again.rows()}
+    assert rows[("bob", STAR)]["score"] == 3 and rows[("bob", STAR)]["reviewed_by"] == "Dr. Lee"
+    assert review.sha256 == rows[("bob", STAR)]["sha256"]
+    assert "Kept after a regrade." in (out / "bob" / LESSON / "feedback.md").read_text()
