@@ -170,9 +170,18 @@ def _cmd_gradescope_bundle(args: argparse.Namespace) -> int:
     from mlcourse.grading.gradescope import BundleError
     from mlcourse.grading.gradescope import main as bundle_main
 
+    if args.learner_edition:
+        # First, and only if it can be written: the graded edition of the same lessons, for the cohort.
+        from mlcourse.release import ReleaseError, graded_release
+
+        try:
+            edition = graded_release(Path(args.learner_edition), args.lessons or None)
+        except ReleaseError as exc:
+            raise CLIError(f"the graded edition for learners cannot be written: {exc}") from None
+        print(f"wrote the learners' graded edition into {args.learner_edition}: {edition.wheel.name} and "
+              f"{len(edition.notebooks)} notebook(s), no solutions, public tests only")
     try:
-        return bundle_main(Path(args.out), lessons=args.lessons, wheel=Path(args.wheel) if args.wheel else None,
-                           learner_edition=Path(args.learner_edition) if args.learner_edition else None)
+        return bundle_main(Path(args.out), lessons=args.lessons, wheel=Path(args.wheel) if args.wheel else None)
     except BundleError as exc:
         raise CLIError(str(exc)) from None
 

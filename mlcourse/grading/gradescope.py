@@ -634,23 +634,8 @@ def build_bundle(out: Path, lessons: list | None = None, wheel: Path | None = No
     return config
 
 
-def main(out: Path, lessons: list | None = None, wheel: Path | None = None, learner_edition: Path | None = None) -> int:
-    """``mlcourse gradescope-bundle``: build, then say what was built.
-
-    With ``learner_edition``, first write the graded edition of the same
-    lessons there (``mlcourse release --edition graded``): what the cohort
-    installs to go with this autograder. An exercise without a public test
-    stops both, before anything is written.
-    """
-    if learner_edition is not None:
-        from mlcourse.release import ReleaseError, graded_release
-
-        try:
-            edition = graded_release(Path(learner_edition), check_lessons(lessons) or None)
-        except ReleaseError as exc:
-            raise BundleError(f"the graded edition for learners cannot be written: {exc}") from None
-        print(f"wrote the learners' graded edition into {learner_edition}: {edition.wheel.name} and "
-              f"{len(edition.notebooks)} notebook(s), no solutions, public tests only")
+def main(out: Path, lessons: list | None = None, wheel: Path | None = None) -> int:
+    """``mlcourse gradescope-bundle``: build, then say what was built."""
     config = build_bundle(out, lessons, wheel)
     graded = ", ".join(f"{lesson} ({p:g} points)" for lesson, p in config["points"].items())
     which = "" if config["lessons"] else "any of "
