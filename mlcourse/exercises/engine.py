@@ -688,6 +688,8 @@ class Exercise:
         """
         try:
             result = self._judge(probed, inputs, answer_sources, other_sources)
+        except MemoryError:
+            raise  # the judge's own bound (the grader's worker says so), not the answer's verdict
         except Exception as exc:  # malformed probe data (a hostile submission) is a failure
             result = self._result(FAILED, f"the answer could not be checked ({type(exc).__name__}: {exc})", [])
         if self.review and result.status != NOT_ATTEMPTED:

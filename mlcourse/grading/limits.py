@@ -58,6 +58,11 @@ class Limits:
         ``memory_mb`` where there is a cgroup: tmpfs pages are memory).
     max_replays : int
         Fresh starts after failing cells before grading stops.
+    judge_seconds : float
+        Wall-clock seconds the grader may spend judging one exercise's probe
+        (the learner's data, judged in a worker process: :mod:`.judge`).
+    judge_memory_mb : int
+        Memory that judging one exercise may add to its worker process.
     """
 
     cell_timeout: float = _opt(60.0, "--timeout", "seconds per cell and per check", "SECONDS")
@@ -68,6 +73,8 @@ class Limits:
     output_mb: float = _opt(10.0, "--max-output", "output limit per cell in MB", "MB")
     scratch_mb: int = _opt(512, None, "private scratch space per notebook, in MB")
     max_replays: int = _opt(20, None, "fresh starts after failing cells")
+    judge_seconds: float = _opt(30.0, None, "seconds the grader may spend judging one exercise")
+    judge_memory_mb: int = _opt(1024, None, "memory judging one exercise may use, in MB")
 
     def __post_init__(self) -> None:
         if self.total_timeout <= 0:

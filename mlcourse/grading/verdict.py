@@ -13,8 +13,8 @@ For one submission, :class:`Grader`:
    compile, or raised before binding any variable, left the notebook as it
    was, so the same child goes on (see :func:`_left_no_trace`);
 4. asks the child to probe each remaining exercise (plain data back, never
-   pickles, never printed output) and judges that data here, in the grader's
-   process, with the very same :class:`~mlcourse.exercises.engine.Exercise`
+   pickles, never printed output) and judges that data on the grader's side,
+   in a worker bounded in time and memory (:mod:`.judge`), with the very same :class:`~mlcourse.exercises.engine.Exercise`
    definitions the learner's check cells use. The child is told each
    exercise's spec only (names, never the answer key, which it cannot see:
    :func:`mlcourse.exercises.answer_key_paths`); whether an answer takes a
@@ -46,7 +46,7 @@ from typing import Any
 
 from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, Exercise, Result, TestResult
 from mlcourse.exercises.plain import to_plain
-from mlcourse.grading import seeds
+from mlcourse.grading import judge, seeds
 from mlcourse.grading.discover import Submission
 from mlcourse.grading.rebuild import ADDED, ANSWER, Plan, PlannedCell, load_template, rebuild
 from mlcourse.grading.sandbox import Limits, Reply, SandboxError, Session, Zygote, session_settings, warn_once
@@ -228,6 +228,7 @@ class Grader:
         self.secret = secret if secret is not None else secrets.token_bytes(32)
         self.hardened = hardened
         self.cgroups = cgroups
+        self.judges = judge.shared(limits)
         self._key_lock = threading.Lock()
         self.key_problems: list[str] | None = None  # None until a child runs without namespaces
 
@@ -309,6 +310,7 @@ class Grader:
         # hard-coded to what the notebook's own check showed cannot pass, and
         # grading the same notebook again draws the same inputs.
         inputs: dict[str, list] = {}
+        drawn: dict[str, int] = {}
         plain_inputs: dict[str, Any] = {}
         specs: list[dict] = []
         for ex in exercises:
@@ -316,12 +318,13 @@ class Grader:
                 specs.append(ex.spec())  # what the child is told: names, never the answer key
                 if ex.id in results:
                     continue
-                inputs[ex.id] = ex.make_inputs(seeds.seed(self.secret, sub.learner, sub.lesson, ex.id))
+                drawn[ex.id] = seeds.seed(self.secret, sub.learner, sub.lesson, ex.id)
+                inputs[ex.id] = ex.make_inputs(drawn[ex.id])
                 plain_inputs[ex.id] = to_plain(inputs[ex.id])
             except Exception as exc:  # noqa: BLE001 - a bug in the definition, not the answer
                 results[ex.id] = _zero(ex, ERROR, f"The grader could not prepare this exercise ({type(exc).__name__}: {exc}).")
 
-        run = _Run(self, graded, plan, results, exercises, inputs, plain_inputs, specs)
+        run = _Run(self, graded, plan, results, exercises, drawn, plain_inputs, specs)
         run.until_done()
         graded.results = [results[ex.id] for ex in exercises]
 
@@ -384,7 +387,7 @@ class _Run:
         plan: Plan,
         results: dict[str, Result],
         exercises: list[Exercise],
-        inputs: dict[str, list],
+        drawn: dict[str, int],
         plain_inputs: dict[str, Any],
         specs: list[dict],
     ) -> None:
@@ -395,7 +398,7 @@ class _Run:
         self.cells: list[PlannedCell | None] = list(plan.cells)
         self.results = results
         self.exercises = exercises
-        self.inputs = inputs
+        self.drawn = drawn
         self.plain_inputs = plain_inputs
         self.specs = specs
         self.deadline = time.monotonic() + self.limits.total_timeout
@@ -568,7 +571,10 @@ class _Run:
             try:
                 # The shortcut check reads the rebuild's sources, never anything the child sent.
                 answer, other = self._sources(ex) if ex.forbid else ([], [])
-                return ex.judge(message["probe"], self.inputs[ex.id], answer_sources=answer, other_sources=other)
+                return self.grader.judges.judge(
+                    ex, self.graded.lesson, self.drawn[ex.id], message["probe"],
+                    answer_sources=answer, other_sources=other, deadline=self.deadline,
+                )
             except Exception as exc:  # noqa: BLE001 - judge() should never raise; be sure
                 return _zero(ex, ERROR, f"Your answer could not be checked ({type(exc).__name__}).")
         why = str(message.get("error", "no answer"))[:300]
