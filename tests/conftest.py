@@ -17,3 +17,37 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def cli_run():
+    """Run an ``mlcourse`` command in this process: ``cli_run(*argv) -> (status, stdout, stderr)``."""
+    import contextlib
+    import io
+
+    from mlcourse import cli
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.main(list(argv))
+        return status, out.getvalue(), err.getvalue()
+
+    return run
+
+
+@pytest.fixture
+def restored_modes():
+    """Put the answer key's file modes back afterwards: the checkout is a developer's."""
+    import os
+
+    from mlcourse.exercises import answer_key_paths
+
+    saved = {}
+    for path in answer_key_paths():
+        for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
+            if not p.is_symlink():
+                saved[p] = p.stat().st_mode & 0o7777
+    yield
+    for p, mode in saved.items():
+        os.chmod(p, mode)

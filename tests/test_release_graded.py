@@ -7,9 +7,7 @@ checked from it in a separate Python whose ``mlcourse`` is the unzipped one.
 from __future__ import annotations
 
 import ast
-import contextlib
 import copy
-import io
 import json
 import os
 import re
@@ -20,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from mlcourse import cli
 from mlcourse.exercises import LESSONS, exercises_of
 from mlcourse.exercises import notebook as nbio
 from mlcourse.release import ReleaseError, graded_release, without_public_tests
@@ -29,17 +26,11 @@ REPO = Path(__file__).resolve().parents[1]
 GRADED = ["00_lifecycle_overview", "05_end_to_end", "06_interview_prep"]
 
 
-def command(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main(list(argv))
-    return status, out.getvalue(), err.getvalue()
-
 
 @pytest.fixture(scope="module")
-def edition(tmp_path_factory):
+def edition(tmp_path_factory, cli_run):
     out = tmp_path_factory.mktemp("graded")
-    status, stdout, stderr = command("release", "--edition", "graded", "--out", str(out), *GRADED, "--no-hints", "06_interview_prep")
+    status, stdout, stderr = cli_run("release", "--edition", "graded", "--out", str(out), *GRADED, "--no-hints", "06_interview_prep")
     assert status == 0, stderr
     wheel = next(out.glob("mlcourse-*+graded-py3-none-any.whl"))
     assert wheel.name in stdout and "06_interview_prep: 10 exercise(s)" in stdout
@@ -113,16 +104,16 @@ def test_the_graded_wheel_holds_no_solution_and_no_reference(edition, tmp_path):
     assert [r[:60] for r in regions if r in everything] == []
 
 
-def test_a_lesson_without_public_tests_cannot_be_released(tmp_path):
+def test_a_lesson_without_public_tests_cannot_be_released(tmp_path, cli_run):
     lacking = without_public_tests(list(LESSONS))
     assert lacking and not [x for x in lacking if x.split(".")[0] in ("overview", "end_to_end", "interview")]
     with pytest.raises(ReleaseError) as info:
         graded_release(tmp_path / "out", ["00_lifecycle_overview", "01_data"])
     assert "data.join_sources" in str(info.value) and "overview." not in str(info.value)
     assert not (tmp_path / "out").exists()  # nothing half-written
-    status, _, err = command("release", "--edition", "graded", "--out", str(tmp_path / "x"), "01_data")
+    status, _, err = cli_run("release", "--edition", "graded", "--out", str(tmp_path / "x"), "01_data")
     assert status == 2 and "mark no public test" in err and "data.fingerprint" in err
-    status, _, err = command("release", "--edition", "graded")
+    status, _, err = cli_run("release", "--edition", "graded")
     assert status == 2 and "needs --out" in err
 
 
@@ -228,7 +219,7 @@ def _filled(learner_nb: dict, answers: dict[str, str]) -> dict:
     return nb
 
 
-def test_both_editions_answers_get_the_same_score_from_the_full_grader(edition, tmp_path):
+def test_both_editions_answers_get_the_same_score_from_the_full_grader(edition, tmp_path, cli_run):
     out, _, _ = edition
     lesson_name = "00_lifecycle_overview"
     graded_nb = nbio.read(out / "notebooks" / f"{lesson_name}.ipynb")
@@ -244,7 +235,7 @@ def test_both_editions_answers_get_the_same_score_from_the_full_grader(edition, 
             target = subs / f"{name}-{edition_name}" / f"{lesson_name}.ipynb"
             target.parent.mkdir(parents=True)
             target.write_text(nbio.dumps(_filled(nb, answers)))
-    status, _, err = command("grade", str(subs), "--out", str(tmp_path / "graded"), "--quiet", "--jobs", "2")
+    status, _, err = cli_run("grade", str(subs), "--out", str(tmp_path / "graded"), "--quiet", "--jobs", "2")
     assert status == 0, err
     scores = {}
     for folder in subs.iterdir():

@@ -90,18 +90,6 @@ def test_the_answer_key_paths_name_every_checks_module_and_the_solutions():
     assert PACKAGE not in paths and PACKAGE / "exercises" not in paths
 
 
-@pytest.fixture
-def restored_modes():
-    """Put the answer key's modes back afterwards: the checkout is a developer's."""
-    saved = {}
-    for path in answer_key_paths():
-        for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
-            if not p.is_symlink():
-                saved[p] = p.stat().st_mode & 0o7777
-    yield
-    for p, mode in saved.items():
-        os.chmod(p, mode)
-
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="making files private for another user needs root")
 def test_as_root_the_answer_key_becomes_unreadable_to_an_unprivileged_user(restored_modes):

@@ -252,20 +252,6 @@ def test_the_notebook_check_gives_the_same_verdict_as_the_grader(lessons, batch,
     assert DODGES[name][2] in tried.message
 
 
-@pytest.fixture
-def restored_modes():
-    """Put the answer key's modes back afterwards: the checkout is a developer's."""
-    from mlcourse.exercises import answer_key_paths
-
-    saved = {}
-    for path in answer_key_paths():
-        for p in [path, *(path.rglob("*") if path.is_dir() else [])]:
-            if not p.is_symlink():
-                saved[p] = p.stat().st_mode & 0o7777
-    yield
-    for p, mode in saved.items():
-        os.chmod(p, mode)
-
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="a grader without namespaces protects the key as root")
 def test_without_namespaces_a_root_grader_makes_the_answer_key_private_before_learner_code(lessons, tmp_path, restored_modes):

@@ -9,7 +9,6 @@ installs from PyPI.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -24,7 +23,6 @@ from pathlib import Path
 
 import pytest
 
-from mlcourse import cli
 from mlcourse.grading import gradescope as gs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,18 +30,12 @@ LESSON = "06_interview_prep"  # the fastest lesson to grade
 BIN = Path(sys.executable).parent
 
 
-def command(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main(list(argv))
-    return status, out.getvalue(), err.getvalue()
-
 
 @pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
+def bundle(tmp_path_factory, cli_run) -> Path:
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
     learners = out.parent / "learners"
-    status, stdout, stderr = command("gradescope-bundle", str(out), "--lessons", LESSON, "--learner-edition", str(learners))
+    status, stdout, stderr = cli_run("gradescope-bundle", str(out), "--lessons", LESSON, "--learner-edition", str(learners))
     assert status == 0, stderr
     assert f"{LESSON} (22 points)" in stdout
     # The graded edition of the same lesson, for the cohort: no solutions, no answer key.
@@ -54,8 +46,8 @@ def bundle(tmp_path_factory) -> Path:
     return out
 
 
-def test_the_learner_edition_needs_public_tests_and_stops_the_bundle(tmp_path):
-    status, _, err = command("gradescope-bundle", str(tmp_path / "a.zip"), "--lessons", "01_data",
+def test_the_learner_edition_needs_public_tests_and_stops_the_bundle(tmp_path, cli_run):
+    status, _, err = cli_run("gradescope-bundle", str(tmp_path / "a.zip"), "--lessons", "01_data",
                              "--learner-edition", str(tmp_path / "learners"))
     assert status == 2 and "mark no public test" in err and "data.fingerprint" in err
     assert not (tmp_path / "a.zip").exists()
@@ -256,16 +248,16 @@ def test_a_grader_that_hangs_is_stopped_in_time_with_its_children(tmp_path):
     assert "sleep 307" not in left
 
 
-def test_bundle_command_errors_are_one_line(tmp_path):
-    status, _, err = command("gradescope-bundle", str(tmp_path))
+def test_bundle_command_errors_are_one_line(tmp_path, cli_run):
+    status, _, err = cli_run("gradescope-bundle", str(tmp_path))
     assert status == 2 and "is a folder" in err and len(err.strip().splitlines()) == 1
-    status, _, err = command("gradescope-bundle", str(tmp_path / "a.zip"), "--lessons", "99_nope")
+    status, _, err = cli_run("gradescope-bundle", str(tmp_path / "a.zip"), "--lessons", "99_nope")
     assert status == 2 and "unknown or unreleased lesson '99_nope'" in err
-    status, _, err = command("gradescope-bundle", str(tmp_path / "a.zip"), "--wheel", str(tmp_path / "x.whl"))
+    status, _, err = cli_run("gradescope-bundle", str(tmp_path / "a.zip"), "--wheel", str(tmp_path / "x.whl"))
     assert status == 2 and "not an mlcourse wheel" in err
     blocker = tmp_path / "file"
     blocker.write_text("")
-    status, _, err = command("gradescope-bundle", str(blocker / "a.zip"), "--lessons", LESSON)
+    status, _, err = cli_run("gradescope-bundle", str(blocker / "a.zip"), "--lessons", LESSON)
     assert status == 2 and "cannot write" in err
 
 
@@ -301,9 +293,9 @@ def gradebook_dir(tmp_path) -> Path:
     return tmp_path
 
 
-def test_gradebook_wide_is_one_row_per_learner(gradebook_dir, tmp_path):
+def test_gradebook_wide_is_one_row_per_learner(gradebook_dir, tmp_path, cli_run):
     target = tmp_path / "wide.csv"
-    status, out, err = command("gradebook", str(gradebook_dir), "--csv", str(target), "--wide")
+    status, out, err = cli_run("gradebook", str(gradebook_dir), "--csv", str(target), "--wide")
     assert status == 0, err
     assert "wrote 3 row(s)" in out
     with open(target, newline="") as fh:
@@ -318,6 +310,6 @@ def test_gradebook_wide_is_one_row_per_learner(gradebook_dir, tmp_path):
     assert rows["cy"]["total"] == "0" and rows["cy"]["01_data"] == ""
 
 
-def test_gradebook_wide_and_all_do_not_mix(gradebook_dir, tmp_path):
-    status, _, err = command("gradebook", str(gradebook_dir), "--csv", str(tmp_path / "w.csv"), "--wide", "--all")
+def test_gradebook_wide_and_all_do_not_mix(gradebook_dir, tmp_path, cli_run):
+    status, _, err = cli_run("gradebook", str(gradebook_dir), "--csv", str(tmp_path / "w.csv"), "--wide", "--all")
     assert status == 2 and "cannot be combined with --all" in err

@@ -71,14 +71,7 @@ found["shmid"] = libc.shmget({SHM_KEY}, 4096, 0o1000 | 0o600)  # IPC_CREAT, left
 found["seccomp"] = [l.split()[1] for l in open("/proc/self/status") if l.startswith("Seccomp:")][0]
 """)
 
-FORGE = """
-import os, sys
-def forge(payload):
-    f = sys._getframe()
-    while f is not None and f.f_code.co_name != "serve":
-        f = f.f_back
-    os.write(f.f_locals["channel"].wfd, f.f_locals["token"].encode() + b" " + payload + b"\\n")
-"""
+FORGE = "\n" + (Path(__file__).with_name("forge_token.py")).read_text() + "\n"
 
 # An answer that writes 20 MB as its probe's answer, with the probe's own token.
 FLOOD = FORGE + "def double(x):\n    forge(b'{\"probe\": \"' + b'x' * 20_000_000 + b'\"}')"

@@ -6,17 +6,14 @@ and a learner who answered only two questions.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import csv
-import io
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from mlcourse import cli
 from mlcourse.exercises import notebook as nbio
 from mlcourse.grading import results as res
 from mlcourse.grading.batch import GradingError, _lock
@@ -26,15 +23,9 @@ LESSON = "06_interview_prep"
 STAR = "interview.star_answer"
 
 
-def command(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = cli.main(list(argv))
-    return status, out.getvalue(), err.getvalue()
-
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory) -> Path:
+def graded(tmp_path_factory, cli_run) -> Path:
     root = tmp_path_factory.mktemp("reviews")
     solution = nbio.read(REPO / "solutions" / f"{LESSON}.ipynb")
     partial = copy.deepcopy(nbio.read(REPO / "notebooks" / f"{LESSON}.ipynb"))
@@ -47,7 +38,7 @@ def graded(tmp_path_factory) -> Path:
         target = root / "subs" / learner / f"{LESSON}.ipynb"
         target.parent.mkdir(parents=True)
         target.write_text(nbio.dumps(nb))
-    status, out, err = command("grade", str(root / "subs"), "--out", str(root / "out"), "--quiet", "--jobs", "2")
+    status, out, err = cli_run("grade", str(root / "subs"), "--out", str(root / "out"), "--quiet", "--jobs", "2")
     assert status == 0, out + err
     return root / "out"
 
@@ -149,10 +140,10 @@ def test_a_review_while_a_grader_writes_says_so_and_loses_nothing(book):
     assert [r.comment for r in book.reviews("bob", LESSON, STAR, book.latest_answer("bob", LESSON, STAR)["sha256"])] == ["second try"]
 
 
-def test_a_second_grade_into_the_same_folder_is_refused_while_one_runs(graded, tmp_path):
+def test_a_second_grade_into_the_same_folder_is_refused_while_one_runs(graded, tmp_path, cli_run):
     held = _lock(graded)
     try:
-        status, _, err = command("grade", str(REPO / "notebooks" / f"{LESSON}.ipynb"), "--out", str(graded), "--quiet")
+        status, _, err = cli_run("grade", str(REPO / "notebooks" / f"{LESSON}.ipynb"), "--out", str(graded), "--quiet")
     finally:
         held.close()
     assert status == 2 and "another `mlcourse grade` (pid" in err and "nothing was changed" in err
@@ -196,11 +187,11 @@ def test_a_newer_or_a_corrupt_gradebook_gets_a_clear_message_and_is_left_alone(t
     assert corrupt.read_bytes() == b"not a database at all " * 200
 
 
-def test_grading_again_keeps_the_review_in_the_exports_and_the_feedback(graded, book):
+def test_grading_again_keeps_the_review_in_the_exports_and_the_feedback(graded, book, cli_run):
     out = book.path.parent
     review = book.add_review("bob", LESSON, STAR, 3, "Kept after a regrade.", "Dr. Lee")
     book.close()
-    status, _, err = command("grade", str(graded.parent / "subs"), "--out", str(out), "--quiet", "--force", "--jobs", "2")
+    status, _, err = cli_run("grade", str(graded.parent / "subs"), "--out", str(out), "--quiet", "--force", "--jobs", "2")
     assert status == 0, err
     with res.Gradebook(out / res.GRADEBOOK) as again:
         rows = {(r["learner"], r["exercise"]): r for r in again.rows()}

@@ -240,17 +240,8 @@ def test_fallback_workdir_survives_when_tmp_holds_the_python_installation(tmp_pa
     assert seen == {"workdir": str(workdir), "writable": True, "other_hidden": True, "install_visible": True}
 
 
-# A learner's code can find the token of the request in flight (it lives in
-# the child's memory) and write its own answer with it: the grader must still
-# bound what it reads. FORGE writes PAYLOAD as the answer to the current request.
-FORGE = """
-import os, sys
-def forge(payload):
-    f = sys._getframe()
-    while f is not None and f.f_code.co_name != "serve":
-        f = f.f_back
-    os.write(f.f_locals["channel"].wfd, f.f_locals["token"].encode() + b" " + payload + b"\\n")
-"""
+# Learner code that answers with the token of the request in flight.
+FORGE = "\n" + (Path(__file__).with_name("forge_token.py")).read_text() + "\n"
 
 
 def test_forged_answers_with_the_right_token_are_still_bounded(zygote, demo_module, tmp_path):
