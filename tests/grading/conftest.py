@@ -36,34 +36,82 @@ def _cell(kind: str, source: str, cid: str, meta: dict | None = None) -> dict:
     return cell
 
 
-def solutions_notebook() -> dict:
-    cells = [_cell("markdown", "# Demo lesson", "d-00"), _cell("code", SETUP, "d-01")]
+def solutions_notebook(lesson: str = DEMO, setup: str = SETUP, answers: dict | None = None, tail: str | None = None) -> dict:
+    """A lesson's solutions notebook: the setup cell, then per exercise a title, its answer and its check."""
+    answers = ANSWERS if answers is None else answers
+    cells = [_cell("markdown", f"# Lesson {lesson}", "d-00"), _cell("code", setup, "d-01")]
     n = 2
-    for ex_id, answer in ANSWERS.items():
+    for ex_id, answer in answers.items():
         cells.append(_cell("markdown", f"### {ex_id}", f"d-{n:02d}"))
         src = f"# BEGIN SOLUTION\n{answer}\n# END SOLUTION"
         cells.append(_cell("code", src, f"d-{n + 1:02d}", {"mlcourse": {"exercise": ex_id}}))
         short = ex_id.split(".")[1]
         cells.append(_cell("code", f"ex.{short}.check()", f"d-{n + 2:02d}", {"mlcourse": {"check": ex_id}}))
         n += 3
-    cells.append(_cell("code", "if isinstance(total, int):\n    print('total is', total)", f"d-{n:02d}"))
+    if tail is None and lesson == DEMO:
+        tail = "if isinstance(total, int):\n    print('total is', total)"
+    if tail:
+        cells.append(_cell("code", tail, f"d-{n:02d}"))
     return {
         "cells": cells,
-        "metadata": {"mlcourse": {"lesson": DEMO}, "kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "metadata": {"mlcourse": {"lesson": lesson}, "kernelspec": {"name": "python3", "display_name": "Python 3"}},
         "nbformat": 4,
         "nbformat_minor": 5,
     }
 
 
-def _load_demo_module():
-    name = "mlcourse_grading_demo_lesson"
+def load_lesson_module(name: str, file: Path):
+    """Import a test lesson's definitions from its file, under ``name``."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, HERE / "demo_lesson.py")
+    spec = importlib.util.spec_from_file_location(name, file)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     spec.loader.exec_module(mod)
     return mod
+
+
+def install_lesson(mp: pytest.MonkeyPatch, root: Path, lesson: str, short: str, module, solution: dict) -> Callable[..., Path]:
+    """Put a test lesson beside the real ones, as ``mlcourse release`` would; return the patched ``lessons_dir``.
+
+    Its definitions (``module``) become ``mlcourse.exercises.<short>.checks``;
+    its solutions and learner notebooks are written to ``root``, where the
+    real lessons are linked. ``mp.undo()`` takes it all away again.
+    """
+    from mlcourse import exercises, paths
+    from mlcourse.exercises import notebook as nbio
+    from mlcourse.release import learner_notebook
+
+    mp.setitem(exercises.LESSONS, lesson, short)
+    mp.setitem(sys.modules, f"mlcourse.exercises.{short}.checks", module)  # the lesson's answer key
+    real = paths.lessons_dir
+
+    def lessons_dir(kind: str = "notebooks") -> Path:
+        # The real lessons stay where they are; the test one lives in root.
+        folder = root / kind
+        folder.mkdir(exist_ok=True)
+        for nb in real(kind).glob("*.ipynb"):
+            target = folder / nb.name
+            if not target.exists():
+                target.symlink_to(nb)
+        return folder
+
+    mp.setattr(paths, "lessons_dir", lessons_dir)
+    (lessons_dir("solutions") / f"{lesson}.ipynb").write_text(nbio.dumps(solution))
+    (lessons_dir("notebooks") / f"{lesson}.ipynb").write_text(nbio.dumps(learner_notebook(solution)))
+    return lessons_dir
+
+
+def _load_demo_module():
+    return load_lesson_module("mlcourse_grading_demo_lesson", HERE / "demo_lesson.py")
+
+
+@pytest.fixture(scope="session")
+def lesson_kit():
+    """What a test module needs to install a lesson of its own: ``install``, ``notebook``, ``load``."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(install=install_lesson, notebook=solutions_notebook, load=load_lesson_module)
 
 
 @pytest.fixture(scope="session")
@@ -78,30 +126,9 @@ def demo_lessons(tmp_path_factory: pytest.TempPathFactory, demo_module) -> Path:
     Module-scoped on purpose: the root test run shares this process with the
     rest of the suite, which must never see the demo lesson in LESSONS.
     """
-    from mlcourse import exercises, paths
-    from mlcourse.exercises import notebook as nbio
-    from mlcourse.release import learner_notebook
-
     mp = pytest.MonkeyPatch()
-    mp.setitem(exercises.LESSONS, DEMO, "demo")
-    mp.setitem(sys.modules, "mlcourse.exercises.demo.checks", demo_module)  # the demo lesson's answer key
     root = tmp_path_factory.mktemp("lessons")
-    real = paths.lessons_dir
-
-    def lessons_dir(kind: str = "notebooks") -> Path:
-        # The real lessons stay where they are; the demo one lives in root.
-        folder = root / kind
-        folder.mkdir(exist_ok=True)
-        for nb in real(kind).glob("*.ipynb"):
-            target = folder / nb.name
-            if not target.exists():
-                target.symlink_to(nb)
-        return folder
-
-    mp.setattr(paths, "lessons_dir", lessons_dir)
-    solution = solutions_notebook()
-    (lessons_dir("solutions") / f"{DEMO}.ipynb").write_text(nbio.dumps(solution))
-    (lessons_dir("notebooks") / f"{DEMO}.ipynb").write_text(nbio.dumps(learner_notebook(solution)))
+    install_lesson(mp, root, DEMO, "demo", demo_module, solutions_notebook())
     yield root
     mp.undo()
 

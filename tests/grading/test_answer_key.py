@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib.util
 import io
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -152,32 +150,14 @@ def _fill(template: dict, answers: dict[str, str], added: str | None = None) -> 
 
 
 @pytest.fixture(scope="module")
-def lessons(tmp_path_factory):
+def lessons(tmp_path_factory, lesson_kit):
     """Install 98_shortcut beside the real lessons for this module (as conftest does for the demo)."""
-    from mlcourse import exercises, paths
-    from mlcourse.release import learner_notebook
+    from mlcourse import paths
 
-    spec = importlib.util.spec_from_file_location("mlcourse_grading_shortcut_lesson", HERE / "shortcut_lesson.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = lesson_kit.load("mlcourse_grading_shortcut_lesson", HERE / "shortcut_lesson.py")
     mp = pytest.MonkeyPatch()
-    mp.setitem(exercises.LESSONS, SHORTCUT, "shortcut")
-    mp.setitem(sys.modules, "mlcourse.exercises.shortcut.checks", module)
-    root = tmp_path_factory.mktemp("lessons")
     real = paths.lessons_dir
-
-    def lessons_dir(kind: str = "notebooks") -> Path:
-        folder = root / kind
-        folder.mkdir(exist_ok=True)
-        for nb in real(kind).glob("*.ipynb"):
-            if not (folder / nb.name).exists():
-                (folder / nb.name).symlink_to(nb)
-        return folder
-
-    mp.setattr(paths, "lessons_dir", lessons_dir)
-    solution = _shortcut_solutions()
-    (lessons_dir("solutions") / f"{SHORTCUT}.ipynb").write_text(nbio.dumps(solution))
-    (lessons_dir("notebooks") / f"{SHORTCUT}.ipynb").write_text(nbio.dumps(learner_notebook(solution)))
+    lessons_dir = lesson_kit.install(mp, tmp_path_factory.mktemp("lessons"), SHORTCUT, "shortcut", module, _shortcut_solutions())
     yield {
         OVERVIEW: nbio.read(real("notebooks") / f"{OVERVIEW}.ipynb"),
         SHORTCUT: nbio.read(lessons_dir("notebooks") / f"{SHORTCUT}.ipynb"),

@@ -1,8 +1,6 @@
 """Bounded judging (:mod:`mlcourse.grading.judge`): the learner's data cannot stall or swell the grader."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
 from pathlib import Path
 
@@ -16,20 +14,13 @@ LESSON = "98_judged"
 
 
 @pytest.fixture(scope="module")
-def echo():
-    from mlcourse import exercises
-
-    name = "mlcourse_grading_judge_lesson"
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("judge_lesson.py"))
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+def echo(lesson_kit, tmp_path_factory):
+    module = lesson_kit.load("mlcourse_grading_judge_lesson", Path(__file__).with_name("judge_lesson.py"))
     mp = pytest.MonkeyPatch()
-    mp.setitem(exercises.LESSONS, LESSON, "judged")
-    mp.setitem(sys.modules, "mlcourse.exercises.judged.checks", module)
+    solution = lesson_kit.notebook(LESSON, "import math", {"judged.echo": 'word = "right"'})
+    lesson_kit.install(mp, tmp_path_factory.mktemp("lessons"), LESSON, "judged", module, solution)
     yield module.ECHO
     mp.undo()
-    sys.modules.pop(name, None)
 
 
 @pytest.fixture(scope="module")
@@ -78,3 +69,24 @@ def test_the_submission_deadline_bounds_judging_too(echo, judges):
 
 def test_limits_name_the_judging_bounds():
     assert Limits().judge_seconds == 30 and Limits().judge_memory_mb == 1024
+
+
+def test_in_a_batch_a_submission_that_stalls_its_judge_costs_only_its_own_marks(echo, tmp_path):
+    from mlcourse import paths
+    from mlcourse.exercises import notebook as nbio
+    from mlcourse.grading.batch import Options, run
+
+    words = {"ada": "right", "eve": "spin", "zoe": "right", "max": "grow"}
+    for who, word in words.items():
+        nb = nbio.read(paths.lessons_dir("notebooks") / f"{LESSON}.ipynb")
+        for _, cell, _ in nbio.answer_cells(nb):
+            cell["source"] = f"word = {word!r}"
+        (tmp_path / "subs" / who).mkdir(parents=True)
+        (tmp_path / "subs" / who / f"{LESSON}.ipynb").write_text(nbio.dumps(nb))
+    limits = Limits(cell_timeout=30, judge_seconds=3, judge_memory_mb=256)
+    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=2, limits=limits, progress=False))
+    graded = {o.submission.learner: o.graded for o in report.outcomes}
+    assert {who: g.score for who, g in graded.items()} == {"ada": 1, "eve": 0, "zoe": 1, "max": 0}
+    assert "took longer than the grader allows (3 s)" in graded["eve"].results[0].message
+    assert graded["max"].results[0].status == ERROR
+    assert all(g.error is None for g in graded.values())
