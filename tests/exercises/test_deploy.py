@@ -2,11 +2,19 @@
 the learner's stub, the solution, and typical wrong answers with the message that names the mistake."""
 from __future__ import annotations
 
+import importlib.util
+import sys
+from pathlib import Path
+
 import pytest
 
 from mlcourse.exercises import exercises_of
-from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED, stub_message
 from mlcourse.exercises.testing import walk
+
+_spec = importlib.util.spec_from_file_location("deploy_answers", Path(__file__).with_name("deploy_answers.py"))
+answers = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(answers)
 
 # -- deploy.save_with_hash / deploy.load_verified ----------------------------------------------
 SAVE_PICKLE_HASH = '''
@@ -92,7 +100,7 @@ def validate_record(record, schema):
         if n not in record:
             problems.append((n, "missing")); continue
         v = record[n]
-        if f["dtype"].startswith(("int", "float")):
+        if f["dtype"].startswith(("int", "uint", "float")):
             if not isinstance(v, (int, float)):
                 problems.append((n, "wrong_type"))
             elif not math.isfinite(v):
@@ -118,7 +126,7 @@ def validate_record(record, schema):
         if n not in record:
             return [(n, "missing")]
         v = record[n]
-        if f["dtype"].startswith(("int", "float")):
+        if f["dtype"].startswith(("int", "uint", "float")):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 return [(n, "wrong_type")]
             if not math.isfinite(v):
@@ -142,7 +150,7 @@ def validate_record(record, schema):
         if n not in record or record[n] is None:
             problems.append((n, "missing")); continue
         v = record[n]
-        if f["dtype"].startswith(("int", "float")):
+        if f["dtype"].startswith(("int", "uint", "float")):
             try:
                 v = float(v)
             except (TypeError, ValueError):
@@ -340,16 +348,53 @@ def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0
     return "rollback" if candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms else "keep"
 '''
 
-WRONG = {
+S_SHORTCUT = '''
+def make_app(model):
+    from mlcourse.deploy.service import ModelService
+    return create_app(ModelService(model, FEATURES), prediction_log=False)
+'''
+SL_NONE = answers._SLICE_BASE.replace("    return len(reasons) == 0, reasons", "    print(reasons)")
+_STUB = stub_message("deploy.pipeline_tests")
+T_STUBS_LEFT = f'''
+def test_data(data):
+    assert 0.005 <= data["is_fraud"].mean() <= 0.10
+
+def test_minimum_functionality(model):
+    raise NotImplementedError("{_STUB}")
+
+def test_invariance(model, serve, data):
+    raise NotImplementedError("{_STUB}")
+
+def test_directional(model, data):
+    raise NotImplementedError("{_STUB}")
+'''
+
+# The answers written for this file (above), each checked for its own message below.
+OWN = {
     "deploy.save_with_hash": [SAVE_PICKLE_HASH, SAVE_PATH_HASH, SAVE_PLUS_JSON, SAVE_NO_VERSIONS, SAVE_SHORTCUT],
     "deploy.load_verified": [LOAD_THEN_CHECK, LOAD_NO_CHECK, LOAD_ASSERT, LOAD_TEXT_MODE, LOAD_SHORTCUT],
     "deploy.validate_record": [VR_BOOL, VR_NAN_EQ, VR_ISNAN, VR_FIRST, VR_NO_UNKNOWN, VR_COERCE, VR_NONE_MISSING,
                                VR_CRASH],
+    "deploy.serve_app": [S_SHORTCUT],
     "deploy.score_in_chunks": [CH_DROP_LAST, CH_LOC, CH_ALL_AT_ONCE, CH_SORTED, CH_LABELS, CH_WITH_ID, CH_MISALIGNED],
+    "deploy.pipeline_tests": [T_STUBS_LEFT],
     "deploy.promotion_gate": [G_NO_BEHAVIOUR, G_NO_MIN_GAIN, G_ALL_EMPTY, G_ROC, G_FIRST_REASON, G_SWAPPED],
+    "deploy.slice_gate": [SL_NONE],
     "deploy.route": [R_RANDOM, R_HASH, R_ORD_SUM, R_MODULO, R_BOOL, R_SHORTCUT],
     "deploy.should_rollback": [RB_COUNTS, RB_NO_WAIT, RB_ZERO_DIV, RB_GE, RB_SHORTCUT, RB_DECISION],
 }
+# Then the shared bank's typical wrong answers and correct alternatives (tests/exercises/deploy_answers.py). The
+# alternatives come last: a name one of them adds (a test function of its own) stays in the lesson's namespace.
+WRONG = {
+    ex_id: [*own, *(w.source for w in answers.BANK[ex_id][1]), *answers.BANK[ex_id][0]] for ex_id, own in OWN.items()
+}
+
+
+def _split(tried, ex_id):
+    """(own answers, bank alternatives, bank wrong answers) of one exercise's results."""
+    results = tried[ex_id].wrong
+    n_own, n_wrong = len(OWN[ex_id]), len(answers.BANK[ex_id][1])
+    return results[:n_own], results[n_own + n_wrong:], results[n_own:n_own + n_wrong]
 
 
 @pytest.fixture(scope="module")
@@ -358,7 +403,25 @@ def tried():
 
 
 def test_every_exercise_of_the_lesson_is_tried(tried):
-    assert set(tried) == {e.id for e in exercises_of("03_deploy")} == set(WRONG)
+    assert set(tried) == {e.id for e in exercises_of("03_deploy")} == set(WRONG) == set(answers.BANK)
+
+
+@pytest.mark.parametrize("ex_id", sorted(WRONG))
+def test_alternative_answers_get_full_marks_in_the_lesson(tried, ex_id):
+    _, alternatives, _ = _split(tried, ex_id)
+    assert len(alternatives) >= 2
+    for r in alternatives:
+        assert r.status == PASSED and r.score == r.points, r.message
+
+
+@pytest.mark.parametrize("ex_id", sorted(WRONG))
+def test_typical_wrong_answers_fail_with_their_message_in_the_lesson(tried, ex_id):
+    _, _, wrong = _split(tried, ex_id)
+    assert len(wrong) >= 3
+    for r, w in zip(wrong, answers.BANK[ex_id][1]):
+        assert r.status in (FAILED, ERROR) and r.score < r.points, w.source
+        assert w.says in r.message, (w.says, r.message)
+        assert "__plain__" not in r.message
 
 
 @pytest.mark.parametrize("ex_id", sorted(WRONG))
@@ -369,7 +432,7 @@ def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
 
 
 def test_save_with_hash_wrong_answers_are_named(tried):
-    pickled, path_hash, plus_json, no_versions, shortcut = tried["deploy.save_with_hash"].wrong
+    pickled, path_hash, plus_json, no_versions, shortcut = _split(tried, "deploy.save_with_hash")[0]
     assert pickled.status == FAILED and pickled.score == 0 and "you hashed pickle.dumps(model), not the file" in pickled.message
     assert path_hash.status == FAILED and "you hashed the path string" in path_hash.message
     # Only the pathlib.Path test fails: `path + ".json"` works for a str.
@@ -380,9 +443,10 @@ def test_save_with_hash_wrong_answers_are_named(tried):
 
 
 def test_load_verified_wrong_answers_are_named(tried):
-    load_first, no_check, asserted, path_hash, shortcut = tried["deploy.load_verified"].wrong
-    for r in (load_first, no_check):
-        assert r.status == FAILED and "without checking its hash first: loading it ran code" in r.message
+    load_first, no_check, asserted, path_hash, shortcut = _split(tried, "deploy.load_verified")[0]
+    assert no_check.status == FAILED and "without checking its hash first: loading it ran code" in no_check.message
+    assert load_first.status == FAILED and "refused the swapped file (ValueError), but only after loading it" in (
+        load_first.message)
     # Checking after loading still refuses the appended bytes; it is the code that ran which fails it.
     assert 0 < load_first.score < load_first.points
     assert asserted.status == FAILED and "AssertionError" in asserted.message and "python -O" in asserted.message
@@ -392,7 +456,7 @@ def test_load_verified_wrong_answers_are_named(tried):
 
 
 def test_validate_record_wrong_answers_are_named(tried):
-    as_bool, nan_eq, isnan, first, no_unknown, coerce, none_missing, crash = tried["deploy.validate_record"].wrong
+    as_bool, nan_eq, isnan, first, no_unknown, coerce, none_missing, crash = _split(tried, "deploy.validate_record")[0]
     assert "bool is a subclass of int" in as_bool.message
     assert "NaN compares unequal to everything" in nan_eq.message and "math.isfinite" in nan_eq.message
     assert "math.isnan(inf) is False" in isnan.message
@@ -406,7 +470,7 @@ def test_validate_record_wrong_answers_are_named(tried):
 
 
 def test_score_in_chunks_wrong_answers_are_named(tried):
-    drop_last, by_label, at_once, by_id, labels, with_id, misaligned = tried["deploy.score_in_chunks"].wrong
+    drop_last, by_label, at_once, by_id, labels, with_id, misaligned = _split(tried, "deploy.score_in_chunks")[0]
     assert drop_last.status == FAILED and "the last, partial chunk" in drop_last.message
     assert by_label.status == ERROR and "slice *positions* with .iloc" in by_label.message
     assert at_once.status == FAILED and "score at most chunk_size rows per call" in at_once.message
@@ -417,7 +481,7 @@ def test_score_in_chunks_wrong_answers_are_named(tried):
 
 
 def test_promotion_gate_wrong_answers_are_named(tried):
-    no_behaviour, no_min_gain, all_empty, roc, first_reason, swapped = tried["deploy.promotion_gate"].wrong
+    no_behaviour, no_min_gain, all_empty, roc, first_reason, swapped = _split(tried, "deploy.promotion_gate")[0]
     assert "a better PR-AUC does not excuse a failed behavioural test" in no_behaviour.message
     assert "less than min_gain" in no_min_gain.message
     assert "all([]) is True" in all_empty.message
@@ -429,7 +493,7 @@ def test_promotion_gate_wrong_answers_are_named(tried):
 
 
 def test_route_wrong_answers_are_named(tried):
-    random_draw, builtin_hash, ord_sum, modulo, as_bool, shortcut = tried["deploy.route"].wrong
+    random_draw, builtin_hash, ord_sum, modulo, as_bool, shortcut = _split(tried, "deploy.route")[0]
     assert random_draw.status == FAILED and "not sticky" in random_draw.message and "random.random()" in random_draw.message
     assert builtin_hash.status == FAILED and builtin_hash.score == 0 and "PYTHONHASHSEED" in builtin_hash.message
     assert ord_sum.status == FAILED and "should reach the candidate" in ord_sum.message
@@ -439,10 +503,27 @@ def test_route_wrong_answers_are_named(tried):
 
 
 def test_should_rollback_wrong_answers_are_named(tried):
-    counts, no_wait, zero_div, greater_equal, shortcut, strings = tried["deploy.should_rollback"].wrong
+    counts, no_wait, zero_div, greater_equal, shortcut, strings = _split(tried, "deploy.should_rollback")[0]
     assert counts.status == FAILED and "compare error *rates*" in counts.message
     assert no_wait.status == FAILED and "wait and return False until it has served min_requests" in no_wait.message
     assert zero_div.status == ERROR and "ZeroDivisionError" in zero_div.message and "guard the division" in zero_div.message
     assert greater_equal.status == FAILED and "*more than*" in greater_equal.message
     assert shortcut.status == FAILED and shortcut.score == 0 and "mlcourse.deploy.rollout.should_rollback" in shortcut.message
     assert strings.status == FAILED and strings.score == 0 and "must return True or False" in strings.message
+
+
+def test_serve_app_shortcut_is_refused(tried):
+    (shortcut,) = _split(tried, "deploy.serve_app")[0]
+    assert shortcut.status == FAILED and shortcut.score == 0 and "create_app" in shortcut.message
+
+
+def test_pipeline_tests_left_as_stubs_fail_on_the_correct_pipeline(tried):
+    (stubs_left,) = _split(tried, "deploy.pipeline_tests")[0]
+    # test_data catches the flipped labels; the three stubs left below it fail everywhere and catch nothing else.
+    assert stubs_left.status == FAILED and stubs_left.score == pytest.approx(0.8)
+    assert "is still the stub: write it (or delete it)" in stubs_left.message
+
+
+def test_slice_gate_forgotten_return_is_named(tried):
+    (printed,) = _split(tried, "deploy.slice_gate")[0]
+    assert printed.status == FAILED and printed.score == 0 and "forget a `return`" in printed.message

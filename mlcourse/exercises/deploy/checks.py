@@ -31,6 +31,7 @@ This module is the lesson's answer key; what the grading child runs is in
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import math
@@ -44,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mlcourse.deploy.faults import Fault
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.deploy.probes import (
     BATCH_FEATURES,
@@ -56,13 +58,17 @@ from mlcourse.exercises.deploy.probes import (
     rollback_probe,
     route_probe,
     save_probe,
+    service_probe,
     sha256_bytes,
     sha256_file,
     sidecar_path,
+    slice_probe,
     small_model,
+    tests_probe,
 )
 from mlcourse.exercises.engine import Exercise, Function, holds
 from mlcourse.exercises.plain import TAG, from_plain, kind
+from mlcourse.metrics import average_precision, roc_auc
 
 #: The libraries whose versions a model's sidecar records (module name -> import name).
 LIBRARIES = ("sklearn", "numpy", "joblib")
@@ -71,6 +77,34 @@ LIBRARIES = ("sklearn", "numpy", "joblib")
 # --------------------------------------------------------------------------
 # Shared helpers
 # --------------------------------------------------------------------------
+
+
+def _drawn_once(make: Any) -> Any:
+    """An input generator whose draws are kept for the process: the same seed gives the very same inputs without
+    drawing them again. A check's inputs do not depend on the answer, so the many answers a test suite tries on
+    one seed share them. Inputs are read-only: the engine hands the probe a copy and verdicts never change them.
+    """
+
+    @functools.lru_cache(maxsize=64)
+    def drawn(key: int) -> Any:
+        return make(np.random.default_rng(key))
+
+    @functools.wraps(make)
+    def inputs(rng: np.random.Generator) -> Any:
+        return drawn(int(rng.integers(0, 2**63)))
+
+    return inputs
+
+
+def _fingerprint(*arrays: Any) -> str:
+    """A key for values computed from big arrays (kept between the answers a test suite tries on one input)."""
+    h = hashlib.sha1()
+    for a in arrays:
+        a = np.asarray(a)
+        h.update("\x1f".join(map(str, a.tolist())).encode() if a.dtype.kind in "OUS"
+                 else np.ascontiguousarray(a, dtype=float).tobytes())
+        h.update(b"|")
+    return h.hexdigest()
 
 
 def _array(plain: Any) -> np.ndarray | None:
@@ -225,14 +259,22 @@ def _load_inputs(rng: np.random.Generator, case: str = "intact") -> dict:
     return {"seed": seed, "names": names, "case": case, "file": file, "model_bytes": data[0], "sidecar_bytes": data[1]}
 
 
+@_drawn_once
+def _load_intact(rng: np.random.Generator) -> dict:
+    return _load_inputs(rng, "intact")
+
+
+@_drawn_once
 def _load_swapped(rng: np.random.Generator) -> dict:
     return _load_inputs(rng, "swapped")
 
 
+@_drawn_once
 def _load_appended(rng: np.random.Generator) -> dict:
     return _load_inputs(rng, "appended")
 
 
+@_drawn_once
 def _load_no_sidecar(rng: np.random.Generator) -> dict:
     return _load_inputs(rng, "no_sidecar")
 
@@ -260,6 +302,19 @@ def _load_verdict(got: Any, a: dict) -> str | None:
             return "the model you returned predicts differently from the one that was saved"
         return None
     if got.get("code_ran"):
+        noticed = [str(n) for n in got.get("noticed") or [] if isinstance(n, str)]
+        if raised:
+            return (
+                f"your function refused the swapped file ({raised}), but only after loading it: loading already ran "
+                "code (it created a folder next to the model). pickle and joblib execute code while loading, so "
+                "compare the file's SHA-256 with the sidecar's first and call joblib.load only when they match"
+            )
+        if noticed:
+            return (
+                f"your function noticed the mismatch ({noticed[0]}) but loaded the file anyway, and loading it ran code "
+                "(it created a folder next to the model). A warning or a message does not stop joblib.load from "
+                "running what the file holds: raise ValueError instead, before loading"
+            )
         return (
             "your function unpickled the swapped file without checking its hash first: loading it ran code (it created a "
             "folder next to the model). pickle and joblib execute code while loading, so compare the file's SHA-256 "
@@ -272,6 +327,10 @@ def _load_verdict(got: Any, a: dict) -> str | None:
                 "against, so refuse it (opening the missing sidecar raises, which is fine)")
     what = {"swapped": "a model file swapped for another one", "appended": "a model file with bytes appended"}[case]
     if not raised:
+        noticed = [str(n) for n in got.get("noticed") or [] if isinstance(n, str)]
+        if noticed:
+            return (f"{what} was loaded: your function noticed ({noticed[0]}) but went on to load it; a warning "
+                    "lets a bad model into service. Raise ValueError when the hashes differ")
         tail = ""
         if case == "appended" and got.get("loads_anyway"):
             tail = (" joblib.load reads this file without complaint (it stops at the end of the pickle), so only the "
@@ -289,7 +348,7 @@ load_verified = Exercise(
     points=3,
     answer=Function("load_verified"),
     tests=[
-        holds("an intact model file", load_probe, _load_verdict, inputs=_load_inputs),
+        holds("an intact model file", load_probe, _load_verdict, inputs=_load_intact),
         holds("a model file swapped for one that runs code on load", load_probe, _load_verdict, inputs=_load_swapped),
         holds("a model file with bytes appended", load_probe, _load_verdict, inputs=_load_appended),
         holds("a model file without its sidecar", load_probe, _load_verdict, inputs=_load_no_sidecar),
@@ -359,12 +418,21 @@ _FRAUD_SCHEMA = [
 _WORDS = ["speed", "weight", "colour", "region", "device", "plan", "score", "age", "tier", "lang", "size", "rate"]
 
 
+#: Numeric dtypes beyond int64 and float64: every random schema has one of each kind (the task names them).
+_UINTS = ("uint8", "uint16", "uint32", "uint64")
+_OTHER_NUMBERS = ("float64", "int64", "int32", "int16")
+
+
 def _random_schema(rng: np.random.Generator) -> list[dict]:
-    names = [str(w) for w in rng.choice(_WORDS, size=int(rng.integers(4, 7)), replace=False)]
+    """A schema of 5-7 fields alternating number and text; its 3-4 numbers always include a uint and a float32."""
+    names = [str(w) for w in rng.choice(_WORDS, size=int(rng.integers(5, 8)), replace=False)]
+    slots = (len(names) + 1) // 2
+    numeric = [str(rng.choice(_UINTS)), "float32", *(str(d) for d in rng.choice(_OTHER_NUMBERS, size=2, replace=False))]
+    numeric = [numeric[int(i)] for i in rng.permutation(slots)]
     schema = []
     for i, name in enumerate(names):
         if i % 2 == 0:
-            schema.append({"name": name, "dtype": str(rng.choice(["float64", "int64", "float32"])), "categories": None})
+            schema.append({"name": name, "dtype": numeric.pop(), "categories": None})
         else:
             cats = None if rng.random() < 0.3 else [f"{name}-{c}" for c in "abcd"[: int(rng.integers(2, 5))]]
             schema.append({"name": name, "dtype": "str", "categories": cats})
@@ -372,6 +440,8 @@ def _random_schema(rng: np.random.Generator) -> list[dict]:
 
 
 def _good_value(field: dict, rng: np.random.Generator) -> Any:
+    if field["dtype"].startswith("uint"):  # a valid record puts no negative number into an unsigned field
+        return int(rng.integers(0, 500)) if rng.random() < 0.5 else round(float(rng.uniform(0, 900)), 2)
     if is_numeric_dtype(field["dtype"]):
         return int(rng.integers(0, 500)) if rng.random() < 0.5 else round(float(rng.uniform(-50, 900)), 2)
     if field.get("categories"):
@@ -473,10 +543,13 @@ def _cases_many(rng: np.random.Generator) -> list:
     for schema in (_FRAUD_SCHEMA, _random_schema(rng), _random_schema(rng)):
         rec = _good_record(schema, rng)
         nums = _numeric(schema)
-        order = rng.permutation(len(nums))
-        del rec[nums[int(order[0])]["name"]]
-        if len(nums) > 1:
-            rec[nums[int(order[1])]["name"]] = math.nan
+        # A field of a common dtype goes missing; the NaN lands in a uint or float32 field where the schema has
+        # one, so an answer that reads those dtypes as text shows here on every seed.
+        common = [f for f in nums if f["dtype"] in ("int64", "float64", "int32", "int16")]
+        rare = [f for f in nums if f not in common]
+        gone = _pick(common, rng)
+        del rec[gone["name"]]
+        rec[_pick(rare or [f for f in nums if f is not gone], rng)["name"]] = math.nan
         rec[_pick(_text(schema), rng)["name"]] = None
         rec["extra_" + str(rng.choice(_WORDS))] = 1
         cases.append((rec, schema))
@@ -499,6 +572,14 @@ def _pairs(plain: Any) -> list | None:
     return pairs
 
 
+def _read_as_text(spec: dict, value: Any, reported: list[str]) -> bool:
+    """Whether a numeric field other than int64/float64 was judged by the text rule (what a list of dtype names
+    such as ("int64", "float64"), or a prefix test without "uint", does)."""
+    if not is_numeric_dtype(spec["dtype"]) or spec["dtype"] in ("int64", "float64"):
+        return False
+    return reported == ([] if isinstance(value, str) else ["wrong_type"])
+
+
 def _show_value(v: Any) -> str:
     if isinstance(v, float) and not math.isfinite(v):
         return "float('nan')" if math.isnan(v) else ("float('inf')" if v > 0 else "float('-inf')")
@@ -509,9 +590,14 @@ def _show_record(rec: dict) -> str:
     return "{" + ", ".join(f"{k!r}: {_show_value(v)}" for k, v in rec.items()) + "}"
 
 
-def _why(missed: tuple, extra: list, rec: dict) -> str:
+def _why(missed: tuple, extra: list, rec: dict, schema: Sequence[dict] = ()) -> str:
     field, problem = missed
     value = rec.get(field)
+    spec = next((f for f in schema if f["name"] == field), None)
+    if spec is not None and _read_as_text(spec, value, [p for f, p in extra if f == field]):
+        return (f"{field!r} has dtype {spec['dtype']!r}, which is numeric (every dtype starting with int, uint or "
+                f"float), so {_show_value(value)} must be checked as a number: test the dtype's prefix "
+                "(dtype.startswith(('int', 'uint', 'float'))), not a list of names")
     if problem == "wrong_type" and isinstance(value, bool):
         return (f"{value} is not a number here: in Python bool is a subclass of int, so isinstance(True, (int, float)) "
                 "is True. Refuse booleans before the number test")
@@ -563,7 +649,7 @@ def _records_verdict(got: Any, cases: list) -> str | None:
             return (f"you reported {pairs} but the record has {len(expected)} problems {sorted(expected)}: keep "
                     f"going after the first one and report all of them {where}")
         if missed:
-            return f"missed {missed[0]}: {_why(missed[0], extra, rec)} {where}"
+            return f"missed {missed[0]}: {_why(missed[0], extra, rec, schema)} {where}"
         if not expected:
             return f"this record is fine, but you reported {extra}: {_extra_why(extra[0], rec, schema)} {where}"
         return f"reported {extra[0]}, which is not a problem here: {_extra_why(extra[0], rec, schema)} {where}"
@@ -575,7 +661,14 @@ def _extra_why(pair: tuple, rec: dict, schema: Sequence[dict]) -> str:
     value = rec.get(field)
     spec = next((f for f in schema if f["name"] == field), None)
     if spec is not None and is_numeric_dtype(spec["dtype"]) and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "ints and floats are both numbers (an int64 feature may arrive as 12 or 12.0)"
+        dtype = spec["dtype"]
+        if dtype not in ("int64", "float64"):
+            kind_ = "unsigned integer" if dtype.startswith("uint") else "integer" if dtype.startswith("int") else "float"
+            return (f"{field!r} has dtype {dtype!r}, a numeric ({kind_}) dtype: every dtype starting with int, uint "
+                    f"or float takes numbers, and {_show_value(value)} is one. Test the dtype's prefix "
+                    "(dtype.startswith(('int', 'uint', 'float'))), not a list of names")
+        return (f"{field!r} has dtype {dtype!r} and {_show_value(value)} is a number: ints and floats are both "
+                "numbers (an int64 feature may arrive as 12 or 12.0)")
     if spec is not None and not is_numeric_dtype(spec["dtype"]) and spec.get("categories") is None:
         return "this text field lists no categories, so any string is allowed"
     if problem == "missing" and value is None and field in rec:
@@ -616,6 +709,339 @@ validate_record = Exercise(
 
 
 # --------------------------------------------------------------------------
+# deploy.serve_app: write the service (FastAPI, a pydantic request model, /predict)
+# --------------------------------------------------------------------------
+#: The request fields of the service the learner writes, and what each takes (the task's table).
+SERVICE_FIELDS: dict[str, dict[str, Any]] = {
+    "amount": {"type": "number", "gt": 0},
+    "hour": {"type": "integer", "ge": 0, "le": 23},
+    "account_age_days": {"type": "integer", "ge": 0},
+    "customer_age": {"type": "integer", "ge": 18, "le": 100},
+    "is_foreign": {"type": "integer", "ge": 0, "le": 1},
+    "merchant_category": {"type": "text", "categories": ["electronics", "fuel", "gambling", "grocery", "online_retail",
+                                                         "pharmacy", "restaurants", "travel"]},
+    "country": {"type": "text", "categories": None},
+    "channel": {"type": "text", "categories": ["chip", "contactless", "online", "swipe"]},
+}
+
+
+def _rule_text(field: str) -> str:
+    spec = SERVICE_FIELDS[field]
+    if spec["type"] == "text":
+        cats = spec["categories"]
+        return "any text" if cats is None else "one of " + ", ".join(repr(c) for c in cats)
+    bounds = []
+    if "gt" in spec:
+        bounds.append(f"> {spec['gt']}")
+    if "ge" in spec:
+        bounds.append(f">= {spec['ge']}")
+    if "le" in spec:
+        bounds.append(f"<= {spec['le']}")
+    return f"{'a number' if spec['type'] == 'number' else 'an integer'} " + " and ".join(bounds)
+
+
+def _on_a_bound(record: dict) -> bool:
+    """Whether a payment holds a value on one of the service's bounds (is_foreign aside: both its values are)."""
+    return any(record[f] in (spec.get("gt"), spec.get("ge"), spec.get("le")) for f, spec in SERVICE_FIELDS.items()
+               if spec["type"] != "text" and f != "is_foreign")
+
+
+@functools.lru_cache(maxsize=1)
+def _payment_pool() -> list[dict]:
+    """Realistic payments, none on a bound: the bounds are tested on purpose, in their own test, on every seed."""
+    from mlcourse.train.fraud_model import example_records
+
+    return [r for r in example_records(5_000, seed=4_242) if not _on_a_bound(r)]
+
+
+def _payments(rng: np.random.Generator, n: int) -> list[dict]:
+    """``n`` realistic request bodies, drawn from 5 000 payments (as the service's clients would send them)."""
+    pool = _payment_pool()
+    return [dict(pool[int(i)]) for i in rng.choice(len(pool), size=n, replace=False)]
+
+
+#: The models handed to the learner's make_app are trained on one of these seeds (a model per check would cost
+#: more than the check; the payments sent are fresh on every seed).
+SERVICE_SEEDS = tuple(range(8))
+
+
+def _request(record: dict, what: str, expect: int, field: str | None = None) -> dict:
+    return {"body": json.dumps(record), "what": what, "expect": expect, "field": field}
+
+
+def _service_inputs(rng: np.random.Generator, requests: list[dict], openapi: bool = False) -> dict:
+    return {"seed": int(rng.choice(SERVICE_SEEDS)), "requests": requests, "openapi": openapi}
+
+
+@_drawn_once
+def _service_good(rng: np.random.Generator) -> dict:
+    records = _payments(rng, 4)
+    requests = [_request(r, "a payment", 200) for r in records[:2]]
+    first = records[2]
+    requests.append(_request({k: first[k] for k in reversed(list(first))}, "a payment with its fields in another order",
+                             200))
+    requests.append(_request({**records[3], "country": str(rng.choice(["ZZ", "BR", "JP", "NZ"]))},
+                             "a payment from a country the training data never had", 200))
+    requests.append(_request({**records[0], "amount": int(rng.integers(5, 500))},
+                             "an amount sent as a whole number", 200))
+    return _service_inputs(rng, requests)
+
+
+@_drawn_once
+def _service_missing(rng: np.random.Generator) -> dict:
+    base = _payments(rng, 1)[0]
+    fields = ["amount", "channel", str(rng.choice(["hour", "account_age_days", "customer_age", "is_foreign",
+                                                   "merchant_category", "country"]))]
+    return _service_inputs(rng, [_request({k: v for k, v in base.items() if k != f}, f"a payment without `{f}`", 422, f)
+                                 for f in fields])
+
+
+@_drawn_once
+def _service_types(rng: np.random.Generator) -> dict:
+    base = _payments(rng, 1)[0]
+    cases = [
+        ("amount", str(base["amount"]), "the amount sent as a string"),
+        ("customer_age", str(base["customer_age"]), "the customer's age sent as a string"),
+        ("hour", bool(rng.random() < 0.5), "a boolean for `hour`"),
+        ("account_age_days", None, "null for `account_age_days`"),
+        ("channel", int(rng.integers(0, 9)), "a number for `channel`"),
+        ("amount", str(rng.choice(["twelve", "n/a", "12,50"])), "text for `amount`"),
+    ]
+    return _service_inputs(rng, [_request({**base, f: v}, what, 422, f) for f, v, what in cases])
+
+
+@_drawn_once
+def _service_ranges(rng: np.random.Generator) -> dict:
+    base = _payments(rng, 1)[0]
+    good = [("hour", 0), ("hour", 23), ("customer_age", 18), ("customer_age", 100), ("account_age_days", 0),
+            ("is_foreign", 0), ("is_foreign", 1), ("amount", 0.01)]
+    bad = [("hour", 24), ("hour", -1), ("customer_age", 17), ("customer_age", 101), ("account_age_days", -1),
+           ("is_foreign", 2), ("amount", 0.0), ("amount", -round(float(rng.uniform(1, 99)), 2))]
+    cases = [(f, v, 200) for f, v in good] + [(f, v, 422) for f, v in bad]
+    order = rng.permutation(len(cases))
+    return _service_inputs(rng, [_request({**base, f: v}, f"`{f}` = {v!r}", expect, f)
+                                 for f, v, expect in (cases[int(i)] for i in order)])
+
+
+@_drawn_once
+def _service_categories(rng: np.random.Generator) -> dict:
+    base = _payments(rng, 1)[0]
+    cases = [
+        _request({**base, "channel": str(rng.choice(["fax", "Online", "online ", "phone"]))},
+                 "a channel that is not one of the four", 422, "channel"),
+        _request({**base, "merchant_category": str(rng.choice(["Grocery", "casino", "books"]))},
+                 "a merchant category that is not one of the eight", 422, "merchant_category"),
+        _request({**base, str(rng.choice(["promo_code", "user_agent", "referrer"])): "x"}, "a field the service does not know",
+                 422, "*extra"),
+    ]
+    return _service_inputs(rng, cases)
+
+
+@_drawn_once
+def _service_openapi(rng: np.random.Generator) -> dict:
+    return _service_inputs(rng, [], openapi=True)
+
+
+def _detail_names(body: Any, field: str) -> bool:
+    """Whether a 422 answer names ``field``: in FastAPI's detail (each error's ``loc``), else anywhere in its text."""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list) and detail and all(isinstance(d, dict) and "loc" in d for d in detail):
+        return any(field in [str(x) for x in d["loc"]] for d in detail if isinstance(d.get("loc"), list))
+    return field in json.dumps(body)
+
+
+def _expected_probability(seed: int, body: str) -> float:
+    from mlcourse.exercises.deploy.probes import service_model
+
+    return float(service_model(seed).predict_proba(pd.DataFrame([json.loads(body)]))[0, 1])
+
+
+_ACCEPTED_WHY = {
+    "missing": "every field is required: declare each one without a default value",
+    "string number": "pydantic turns '12.5' into 12.5 unless the model is strict: add "
+                     "model_config = ConfigDict(strict=True) to the request model (a client that sends numbers as "
+                     "strings has a bug the service should report, not hide)",
+    "bool": "in lax mode pydantic reads true as 1: a strict model (ConfigDict(strict=True)) refuses booleans for "
+            "integers",
+    "null": "None is not an integer: declare the field as `int`, not Optional[int]",
+    "number for text": "declare the field as str (or a Literal of its categories): a strict str refuses numbers",
+    "text for number": "declare the field as float",
+    "range": "give the field its bounds with Field(ge=..., le=...) (or gt= for a strict bound)",
+    "category": "declare the field as a Literal of its allowed values, e.g. Literal['chip', 'contactless', 'online', "
+                "'swipe']",
+    "extra": "refuse fields the model does not declare: model_config = ConfigDict(extra='forbid')",
+}
+
+
+def _why_accepted(request: dict) -> str:
+    record, field, what = json.loads(request["body"]), request["field"], request["what"]
+    if field == "*extra":
+        return _ACCEPTED_WHY["extra"]
+    if "without" in what:
+        return _ACCEPTED_WHY["missing"]
+    value = record.get(field)
+    if isinstance(value, bool):
+        return _ACCEPTED_WHY["bool"]
+    if value is None:
+        return _ACCEPTED_WHY["null"]
+    if SERVICE_FIELDS[field]["type"] == "text":
+        return _ACCEPTED_WHY["number for text"] if not isinstance(value, str) else _ACCEPTED_WHY["category"]
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return _ACCEPTED_WHY["text for number"]
+        return _ACCEPTED_WHY["string number"]
+    return f"`{field}` takes {_rule_text(field)}: {_ACCEPTED_WHY['range']}"
+
+
+def _first_problem(body: Any) -> str:
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        loc = ".".join(str(x) for x in detail[0].get("loc", []) if x != "body")
+        return f"{loc}: {detail[0].get('msg', '')}"[:160]
+    return show(body)
+
+
+def _refused_why(request: dict, body: Any) -> str:
+    record, text = json.loads(request["body"]), json.dumps(body)
+    if "country" in text and record.get("country") not in ("US", "GB", "DE", "FR", "ES", "NL", "CA", "MX"):
+        return " `country` takes any text: the model scores a country it never saw"
+    if "amount" in text and isinstance(record.get("amount"), int):
+        return " an amount sent as a whole number is still a number: declare `amount` as float (JSON has one kind of number)"
+    for field in ("hour", "customer_age", "account_age_days", "is_foreign", "amount"):
+        spec = SERVICE_FIELDS[field]
+        if field in text and record.get(field) in (spec.get("ge"), spec.get("le")):
+            return f" `{field}` = {record[field]!r} is allowed ({_rule_text(field)}): the bounds are inclusive (ge, le)"
+    return ""
+
+
+def _service_verdict(got: Any, a: dict) -> str | None:
+    if not isinstance(got, dict) or "responses" not in got:
+        return "the check could not read your answer"
+    if got.get("app") in (None, "NoneType"):
+        return "make_app returned None: did you forget `return app`?"
+    if a["openapi"]:
+        return _openapi_verdict(got.get("openapi"))
+    if not isinstance(got["responses"], list) or len(got["responses"]) != len(a["requests"]):
+        return f"make_app should return the FastAPI app it built, got {got.get('app')}"
+    for request, r in zip(a["requests"], got["responses"]):
+        where = f"[POST /predict with {request['what']}: {request['body']}]"
+        status, body = r.get("status"), r.get("body")
+        if "raised" in r:
+            tip = ""
+            if "DataFrame" in str(r["raised"]):
+                tip = (": the model takes a DataFrame of payments, one row each, e.g. "
+                       "model.predict_proba(pd.DataFrame([payment.model_dump()]))[:, 1]")
+            elif request["expect"] == 422:
+                tip = (": bad input should never reach your code; declare the endpoint's body as your pydantic model "
+                       "so FastAPI refuses it with 422 first")
+            return f"your app failed (a 500 for the client) with {r['raised']}{tip} {where}"
+        if request["expect"] == 200:
+            if status != 200:
+                return (f"a valid payment was refused with {status} ({_first_problem(body)})."
+                        f"{_refused_why(request, body)} {where}")
+            problem = _probability_problem(body, a["seed"], request["body"])
+            if problem:
+                return f"{problem} {where}"
+            continue
+        if status == 200:
+            return f"{request['what']} was accepted (200): {_why_accepted(request)} {where}"
+        if status != 422:
+            return (f"expected 422 (FastAPI's answer to a body that fails validation), got {status}: let the request "
+                    f"model refuse bad input rather than answering it yourself {where}")
+        field = request["field"]
+        if field != "*extra" and not _detail_names(body, field):
+            return (f"the 422 does not name the field at fault (`{field}`): keep FastAPI's validation error, whose "
+                    f"`detail` lists each problem with its field ({_first_problem(body)}) {where}")
+    return None
+
+
+def _probability_problem(body: Any, seed: int, sent: str) -> str | None:
+    if not isinstance(body, dict) or "fraud_probability" not in body:
+        return f"the answer should be a JSON object {{'fraud_probability': p}}, got {show(body)}"
+    p = body["fraud_probability"]
+    if type(p) not in (int, float) or isinstance(p, bool):
+        return f"'fraud_probability' should be a number, got {kind(p)} ({show(p)}): return float(p)"
+    expected = _expected_probability(seed, sent)
+    if abs(p - expected) <= 1e-9:
+        return None
+    if p in (0, 1):
+        return (f"'fraud_probability' is {p}, a label: use model.predict_proba(X)[:, 1], the probability of fraud, "
+                "not predict")
+    if abs(p - (1.0 - expected)) <= 1e-9:
+        return "'fraud_probability' is P(not fraud): take column 1 of predict_proba, not column 0"
+    return f"'fraud_probability' should be the model's probability {expected:.6f}, got {p:.6f}"
+
+
+def _openapi_verdict(doc: Any) -> str | None:
+    if not isinstance(doc, dict) or doc.get("status") != 200 or not isinstance(doc.get("body"), dict):
+        return "GET /openapi.json did not return the app's OpenAPI document: build the app with FastAPI()"
+    spec = doc["body"]
+    post = (spec.get("paths") or {}).get("/predict", {}).get("post") if isinstance(spec.get("paths"), dict) else None
+    if not isinstance(post, dict):
+        return "/openapi.json lists no POST /predict: declare the endpoint with @app.post('/predict')"
+    try:
+        schema = post["requestBody"]["content"]["application/json"]["schema"]
+    except (KeyError, TypeError):
+        return ("/openapi.json documents no JSON body for POST /predict: take the body as a parameter typed with your "
+                "pydantic model (def predict(payment: Payment)), so FastAPI validates and documents it")
+    schema = _resolve_ref(spec, schema)
+    props = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(props, dict) or not props:
+        return ("the request body of POST /predict is documented without fields (a plain dict?): type it with your "
+                "pydantic model so clients can see, and FastAPI can check, every field")
+    missing = [f for f in SERVICE_FIELDS if f not in props]
+    if missing:
+        return f"the documented request body lacks {missing}: the request model declares every feature"
+    optional = [f for f in SERVICE_FIELDS if f not in (schema.get("required") or [])]
+    if optional:
+        return f"the documented request body makes {optional} optional: every field is required (no default values)"
+    return None
+
+
+def _resolve_ref(spec: dict, schema: Any) -> Any:
+    for _ in range(5):
+        if not (isinstance(schema, dict) and isinstance(schema.get("$ref"), str)):
+            return schema
+        node: Any = spec
+        for part in schema["$ref"].lstrip("#/").split("/"):
+            node = node.get(part) if isinstance(node, dict) else None
+        schema = node
+    return schema
+
+
+serve_app = Exercise(
+    id="deploy.serve_app",
+    title="Write the service: a pydantic request model and POST /predict",
+    points=4,
+    answer=Function("make_app"),
+    tests=[
+        holds("valid payments", service_probe, _service_verdict, inputs=_service_good, public=True),
+        holds("payments with a field missing", service_probe, _service_verdict, inputs=_service_missing),
+        holds("payments with a value of the wrong type", service_probe, _service_verdict, inputs=_service_types),
+        holds("values at and just beyond each bound", service_probe, _service_verdict, inputs=_service_ranges),
+        holds("unknown categories and an unknown field", service_probe, _service_verdict, inputs=_service_categories),
+        holds("the OpenAPI document", service_probe, _service_verdict, inputs=_service_openapi),
+    ],
+    hints=(
+        "Declare `class Payment(BaseModel)` with one annotated field per feature, e.g. `hour: int = Field(ge=0, le=23)`, "
+        "`channel: Literal['chip', 'contactless', 'online', 'swipe']`, and `model_config = ConfigDict(strict=True, "
+        "extra='forbid')` so '12.5' and unknown fields are refused.",
+        "Inside make_app: `app = FastAPI()`, then `@app.post('/predict')` on `def predict(payment: Payment):` — "
+        "typing the parameter with your model is what makes FastAPI validate the body and answer 422.",
+        "In predict: `p = model.predict_proba(pd.DataFrame([payment.model_dump()]))[0, 1]` and "
+        "`return {'fraud_probability': float(p)}`; after the decorated function, `return app`.",
+    ),
+    forbid=("mlcourse.deploy.app.create_app", "create_app", "mlcourse.deploy.schemas.request_model",
+            "mlcourse.deploy.app.request_model"),
+    on_error={
+        "AttributeError": "make_app takes the model and returns the FastAPI app: build the app inside it.",
+    },
+)
+
+
+# --------------------------------------------------------------------------
 # deploy.score_in_chunks: a batch job
 # --------------------------------------------------------------------------
 
@@ -639,15 +1065,18 @@ def _chunk_inputs(rng: np.random.Generator, *, n: int | None = None, chunk: int 
     return frame, chunk, id_column
 
 
+@_drawn_once
 def _chunk_inputs_fresh(rng: np.random.Generator) -> tuple:
     return _chunk_inputs(rng)
 
 
+@_drawn_once
 def _chunk_inputs_exact(rng: np.random.Generator) -> tuple:
     chunk = int(rng.integers(100, 300))
     return _chunk_inputs(rng, n=chunk * int(rng.integers(3, 6)), chunk=chunk, id_column="request_id")
 
 
+@_drawn_once
 def _chunk_inputs_small(rng: np.random.Generator) -> tuple:
     return _chunk_inputs(rng, n=int(rng.integers(20, 90)), chunk=500)
 
@@ -659,6 +1088,10 @@ def _chunk_verdict(got: Any, a: tuple) -> str | None:
     if not isinstance(got, dict) or "result" not in got:
         return "the check could not read your answer"
     plain = got["result"]
+    if got.get("changed") is True:
+        return (f"your function changed the caller's frame in place (a column added, dropped or overwritten, or its "
+                f"index reset): the caller still uses that frame after the job. Leave `frame` as it is and build "
+                f"the result as a new DataFrame {where}")
     if plain is None:
         return f"your function returned None: did you forget a `return` statement? {where}"
     if not (isinstance(plain, dict) and plain.get(TAG) == "DataFrame"):
@@ -752,6 +1185,139 @@ score_in_chunks = Exercise(
 
 
 # --------------------------------------------------------------------------
+# deploy.pipeline_tests: write the tests, graded by the faults they catch
+# --------------------------------------------------------------------------
+#: The faulty pipelines the learner's tests are graded on (not the lesson's: see mlcourse.deploy.faults), and what
+#: to tell a learner whose tests let each one through.
+GRADED_FAULTS: dict[str, tuple[Fault, str]] = {
+    "amount": (
+        Fault("a model that ignores `amount`", ignore=("amount",)),
+        "a directional test must demand that a higher amount *raises* the score (a test that only forbids the score "
+        "from falling passes a model that never looks at the amount)",
+    ),
+    "labels": (
+        Fault("a pipeline whose labelling step flipped every label", flip_labels=True),
+        "check the training data's fraud share (a few percent, never most rows) and that an obvious fraud scores "
+        "high and an obvious safe payment low",
+    ),
+    "unseen": (
+        Fault("a pipeline that crashes on a category it never saw", unknown="error"),
+        "score a payment whose country or merchant category the model never saw, and require a probability, not an "
+        "exception (a test that catches the exception and passes anyway proves nothing)",
+    ),
+    "skew": (
+        Fault("an online path that receives amounts in cents (training-serving skew)", skew=("amount", 100.0, 0.0)),
+        "score the same payments through serve(record) and through model.predict_proba(frame), and require the "
+        "same probabilities (within 1e-6)",
+    ),
+}
+
+
+#: The training tables the pipelines under test are built from: seeds of make_transactions on which the correct
+#: pipeline keeps every promise the task states (tests/exercises/test_deploy.py checks each one), so a right test
+#: passes on every secret seed.
+PIPELINE_SEEDS = tuple(range(8))
+
+
+def _tests_inputs(rng: np.random.Generator, fault: str | None = None) -> dict:
+    return {"seed": int(rng.choice(PIPELINE_SEEDS)), "fault": GRADED_FAULTS[fault][0].plain() if fault else None,
+            "kind": fault}
+
+
+def _tests_correct(rng: np.random.Generator) -> dict:
+    return _tests_inputs(rng)
+
+
+def _tests_amount(rng: np.random.Generator) -> dict:
+    return _tests_inputs(rng, "amount")
+
+
+def _tests_labels(rng: np.random.Generator) -> dict:
+    return _tests_inputs(rng, "labels")
+
+
+def _tests_unseen(rng: np.random.Generator) -> dict:
+    return _tests_inputs(rng, "unseen")
+
+
+def _tests_skew(rng: np.random.Generator) -> dict:
+    return _tests_inputs(rng, "skew")
+
+
+def _outcomes(got: Any, key: str) -> list[dict] | None:
+    items = got.get(key) if isinstance(got, dict) else None
+    if not isinstance(items, list) or not all(isinstance(o, dict) and isinstance(o.get("test"), str)
+                                              and isinstance(o.get("outcome"), str) for o in items):
+        return None
+    return items
+
+
+def _failure_text(o: dict) -> str:
+    if o["outcome"] == "stub":
+        return f"{o['test']} is still the stub: write it (or delete it)"
+    if o["outcome"] == "error":
+        return f"{o['test']} could not run: {o.get('error', '')}. The fixtures are data, model and serve"
+    line = f" at `{o['line']}`" if o.get("line") else ""
+    return f"{o['test']} failed with {o.get('error') or 'AssertionError'}{line}"
+
+
+def _tests_verdict(got: Any, a: dict) -> str | None:
+    outcomes = _outcomes(got, "outcomes")
+    if outcomes is None or not isinstance(got.get("tests"), list):
+        return "the check could not read your tests' outcomes"
+    if not outcomes:
+        return ("no test functions were found: pytest runs functions whose names start with `test`, such as "
+                "test_directional(model, data)")
+    if a["fault"] is None:
+        bad = [o for o in outcomes if o["outcome"] not in ("passed", "skipped")]
+        if bad:
+            more = f" ({len(bad) - 1} more test{'s' if len(bad) > 2 else ''} fail too)" if len(bad) > 1 else ""
+            return (f"your tests must pass on the correct pipeline, but {_failure_text(bad[0])}{more}: a test that "
+                    "fails on a good model blocks every release, so loosen its threshold or fix its logic")
+        if all(o["outcome"] == "skipped" for o in outcomes):
+            return "every test was skipped: a skipped test checks nothing"
+        return None
+    on_correct = _outcomes(got, "on_correct")
+    if on_correct is None:
+        return "the check could not read your tests' outcomes"
+    failed_here = {o["test"] for o in outcomes if o["outcome"] in ("failed", "error")}
+    sound = {o["test"] for o in on_correct if o["outcome"] == "passed"}
+    if failed_here & sound:
+        return None
+    name, advice = GRADED_FAULTS[a["kind"]][0].name, GRADED_FAULTS[a["kind"]][1]
+    message = f"your tests did not notice {name}: {advice}"
+    if failed_here:
+        message += (f" ({sorted(failed_here)[0]} fails on it, but it fails on the correct pipeline too, so it tells "
+                    "nothing about this fault)")
+    return message
+
+
+pipeline_tests = Exercise(
+    id="deploy.pipeline_tests",
+    title="Write the tests: a data, a minimum-functionality, an invariance and a directional test",
+    points=4,
+    answer=Function("test_data"),
+    tests=[
+        holds("the correct pipeline (every test must pass)", tests_probe, _tests_verdict, inputs=_tests_correct,
+              public=True),
+        holds(GRADED_FAULTS["amount"][0].name, tests_probe, _tests_verdict, inputs=_tests_amount),
+        holds(GRADED_FAULTS["labels"][0].name, tests_probe, _tests_verdict, inputs=_tests_labels),
+        holds(GRADED_FAULTS["unseen"][0].name, tests_probe, _tests_verdict, inputs=_tests_unseen),
+        holds(GRADED_FAULTS["skew"][0].name, tests_probe, _tests_verdict, inputs=_tests_skew),
+    ],
+    hints=(
+        "Each test is a plain function whose parameters name the fixtures it needs (data, model, serve) and which "
+        "fails through `assert`. Score frames with `model.predict_proba(frame)[:, 1]`.",
+        "Directional: `after = model.predict_proba(rows.assign(amount=rows['amount'] * 3))[:, 1]` and require "
+        "`(after > before).all()`: strictly higher, or a model that ignores the amount passes.",
+        "Invariance: for a few rows, `serve(row)` (row from `rows.to_dict('records')`) must equal the batch "
+        "probability within 1e-6; and a row with `country='ZZ'` must still get a probability.",
+    ),
+    on_error={},
+)
+
+
+# --------------------------------------------------------------------------
 # deploy.promotion_gate: offline evidence before any traffic
 # --------------------------------------------------------------------------
 _BEHAVIOUR_POOL = [
@@ -767,15 +1333,12 @@ _BEHAVIOUR_POOL = [
 
 
 def _pr_auc(y: np.ndarray, s: np.ndarray) -> float:
-    from sklearn.metrics import average_precision_score
-
-    return float(average_precision_score(y, s))
+    # scikit-learn's average_precision_score, ties included, without its input checks (ten times faster)
+    return float(average_precision(y, s))
 
 
 def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(y, s))
+    return float(roc_auc(y, s))
 
 
 def reference_gate(y_true: Any, incumbent_scores: Any, candidate_scores: Any, behaviour: dict,
@@ -790,6 +1353,57 @@ def reference_gate(y_true: Any, incumbent_scores: Any, candidate_scores: Any, be
         reasons.append("no behavioural tests were run")
     reasons += [f"behavioural test failed: {name}" for name, passed in behaviour.items() if not passed]
     return not reasons, reasons
+
+
+def _dyadic_rankings(k: int = 4, top: int = 16) -> list[tuple[tuple[int, ...], float]]:
+    """Ranks of ``k`` frauds within the ``top`` scores whose PR-AUC is a short binary fraction.
+
+    Each precision at a fraud's rank (j / rank) is then exact in floating point, and so are the PR-AUC
+    (their mean) and the difference of two of them: a margin case built from two such rankings puts the gain
+    *exactly* on the margin, whatever order of operations an answer uses (a - b >= m, a >= b + m, ...).
+    """
+    from fractions import Fraction
+    from itertools import combinations
+
+    found = []
+    for ranks in combinations(range(1, top + 1), k):
+        precisions = [Fraction(j + 1, r) for j, r in enumerate(ranks)]
+        if all(p.denominator & (p.denominator - 1) == 0 for p in precisions):
+            found.append((ranks, float(sum(precisions) / k)))
+    return found
+
+
+_DYADIC = _dyadic_rankings()
+
+
+def _ranked(order: np.ndarray) -> np.ndarray:
+    """Distinct scores, highest first, for the rows in ``order`` (no ties: a tie would blur the ranks)."""
+    scores = np.empty(len(order))
+    scores[order] = np.round(np.linspace(0.99, 0.01, len(order)), 6)
+    return scores
+
+
+def _exact_pair(rng: np.random.Generator, n_neg: int, most: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                             float, float]:
+    """Labels (4 frauds among ``n_neg`` legitimate rows, in random positions) and two score arrays whose PR-AUCs
+    are exact binary fractions, the second higher than the first by at least 0.0625 and at most ``most``."""
+    while True:
+        a, b = (_DYADIC[int(i)] for i in rng.choice(len(_DYADIC), size=2, replace=False))
+        if 0.0625 <= b[1] - a[1] <= most:
+            break
+    n = n_neg + 4
+    y = np.zeros(n, dtype=int)
+    y[rng.choice(n, size=4, replace=False)] = 1
+    positives, negatives = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    arrays = []
+    for ranks in (a[0], b[0]):
+        order = np.empty(n, dtype=int)
+        top = np.zeros(n, dtype=bool)
+        top[[r - 1 for r in ranks]] = True
+        order[top] = rng.permutation(positives)
+        order[~top] = rng.permutation(negatives)
+        arrays.append(_ranked(order))
+    return y, arrays[0], arrays[1], a[1], b[1]
 
 
 def _scores(rng: np.random.Generator, y: np.ndarray, signal: float) -> np.ndarray:
@@ -814,6 +1428,7 @@ def _suite(rng: np.random.Generator, n_failed: int) -> dict:
     return {name: name not in failed for name in names}
 
 
+@_drawn_once
 def _gate_clear(rng: np.random.Generator) -> tuple:
     y, inc, cand = _gate_pair(rng, better=True, big=True)
     gain = _pr_auc(y, cand) - _pr_auc(y, inc)
@@ -821,23 +1436,29 @@ def _gate_clear(rng: np.random.Generator) -> tuple:
     return y, inc, cand, _suite(rng, 0), min_gain
 
 
+@_drawn_once
 def _gate_fails_test(rng: np.random.Generator) -> tuple:
     y, inc, cand, _, min_gain = _gate_clear(rng)
     return y, inc, cand, _suite(rng, 1), min_gain
 
 
+@_drawn_once
 def _gate_small_gain(rng: np.random.Generator) -> tuple:
+    """A small gain, below min_gain whether it is measured in PR-AUC or ROC-AUC (the ROC-AUC mistake has tests
+    of its own; here it must not decide by chance)."""
     y, inc, cand = _gate_pair(rng, better=True, big=False)
-    gain = _pr_auc(y, cand) - _pr_auc(y, inc)
+    gain = max(_pr_auc(y, cand) - _pr_auc(y, inc), _roc_auc(y, cand) - _roc_auc(y, inc))
     min_gain = round(gain + float(rng.uniform(0.005, 0.02)), 4)
     return y, inc, cand, _suite(rng, 0), min_gain
 
 
+@_drawn_once
 def _gate_worse(rng: np.random.Generator) -> tuple:
     y, inc, cand = _gate_pair(rng, better=False, big=True)
     return y, inc, cand, _suite(rng, 2), round(float(rng.uniform(0.005, 0.02)), 4)
 
 
+@_drawn_once
 def _gate_top(rng: np.random.Generator) -> tuple:
     """A candidate that lifts frauds from the upper ranks to the very top: a big PR-AUC gain, a small ROC-AUC one."""
     n = int(rng.integers(2_500, 4_000))
@@ -855,9 +1476,19 @@ def _gate_top(rng: np.random.Generator) -> tuple:
     return y, inc, cand, _suite(rng, 0), min_gain
 
 
+@_drawn_once
 def _gate_empty(rng: np.random.Generator) -> tuple:
     y, inc, cand, _, min_gain = _gate_clear(rng)
     return y, inc, cand, {}, min_gain
+
+
+@_drawn_once
+def _gate_on_margin(rng: np.random.Generator) -> tuple:
+    """A candidate whose PR-AUC gain is exactly min_gain (both exact in floating point): "at least" promotes it."""
+    # At least 200 legitimate rows keep the ROC-AUC gain below 12 / 200 = 0.06 < min_gain (the frauds sit in the
+    # top 16), so an answer comparing ROC-AUC refuses here on every seed.
+    y, inc, cand, ap_inc, ap_cand = _exact_pair(rng, int(rng.integers(200, 400)))
+    return y, inc, cand, _suite(rng, 0), ap_cand - ap_inc
 
 
 def _unpack_gate(plain: Any) -> tuple[Any, Any] | None:
@@ -908,6 +1539,11 @@ def _gate_verdict(got: Any, a: tuple) -> str | None:
         if decision and pr_gain < 0:
             return (f"the candidate is worse than the incumbent (PR-AUC gain {pr_gain:+.4f}) but you promoted it: the "
                     f"gain is candidate minus incumbent {where}")
+        if not decision and pr_gain == min_gain and not failed and behaviour:
+            roc = (f"; if you compared ROC-AUC, its gain here is only {roc_gain:+.4f}: the gate uses PR-AUC"
+                   if roc_gain < min_gain else "")
+            return (f"you refused a candidate whose PR-AUC gain is exactly min_gain ({min_gain:g}): the gain must be "
+                    f"*at least* min_gain, so a gain equal to it promotes (refuse only when gain < min_gain){roc} {where}")
         if not decision and pr_gain >= min_gain and not failed and behaviour:
             if roc_gain < min_gain:
                 return (f"you refused a candidate that gains {pr_gain:+.4f} PR-AUC and passes every test (its ROC-AUC "
@@ -950,6 +1586,7 @@ promotion_gate = Exercise(
         holds("a better candidate with an empty behavioural suite", gate_probe, _gate_verdict, inputs=_gate_empty),
         holds("a candidate that lifts frauds to the very top of the ranking", gate_probe, _gate_verdict,
               inputs=_gate_top),
+        holds("a candidate whose gain is exactly min_gain", gate_probe, _gate_verdict, inputs=_gate_on_margin),
     ],
     hints=(
         "gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores); "
@@ -966,6 +1603,292 @@ promotion_gate = Exercise(
 
 
 # --------------------------------------------------------------------------
+# deploy.slice_gate: no slice may get worse beyond a margin
+# --------------------------------------------------------------------------
+_SLICE_NAMES = {
+    "channel": ["chip", "contactless", "online", "swipe"],
+    "country": ["US", "GB", "DE", "FR", "ES", "NL"],
+    "age band": ["18-24", "25-39", "40-59", "60+"],
+}
+
+
+def reference_slice_gate(y_true: Any, incumbent_scores: Any, candidate_scores: Any, slices: Any,
+                         max_drop: float = 0.05, min_positives: int = 20) -> tuple[bool, list[str]]:
+    """Refuse a candidate whose PR-AUC on some slice is lower than the incumbent's by more than ``max_drop``;
+    slices with fewer than ``min_positives`` frauds are not judged."""
+    y, inc, cand = (np.asarray(v) for v in (y_true, incumbent_scores, candidate_scores))
+    groups = np.asarray([str(g) for g in slices], dtype=object)
+    reasons = []
+    for value in sorted(set(groups)):
+        rows = groups == value
+        if int(y[rows].sum()) < min_positives:
+            continue
+        before, after = _pr_auc(y[rows], inc[rows]), _pr_auc(y[rows], cand[rows])
+        if before - after > max_drop:
+            reasons.append(f"slice {value!r}: PR-AUC {after:.4f} vs {before:.4f} ({after - before:+.4f})")
+    return not reasons, reasons
+
+
+def _slice_facts(a: dict) -> dict[str, dict]:
+    """Per slice: frauds, rows, and the PR-AUC and ROC-AUC of both models."""
+    return _slice_facts_of(_fingerprint(a["y"], a["incumbent"], a["candidate"], a["slices"]), a)
+
+
+_FACTS: dict[str, dict] = {}
+
+
+def _slice_facts_of(key: str, a: dict) -> dict[str, dict]:
+    if key not in _FACTS:
+        if len(_FACTS) > 256:
+            _FACTS.clear()
+        _FACTS[key] = _compute_slice_facts(a)
+    return _FACTS[key]
+
+
+def _compute_slice_facts(a: dict) -> dict[str, dict]:
+    y, inc, cand = (np.asarray(a[k]) for k in ("y", "incumbent", "candidate"))
+    groups = np.asarray(a["slices"], dtype=object)
+    facts = {}
+    for value in sorted(set(groups.tolist())):
+        rows = groups == value
+        yy = y[rows]
+        both = 0 < yy.sum() < len(yy)
+        facts[value] = {
+            "frauds": int(yy.sum()), "rows": int(rows.sum()),
+            "pr_inc": _pr_auc(yy, inc[rows]) if both else math.nan, "pr_cand": _pr_auc(yy, cand[rows]) if both else math.nan,
+            "roc_inc": _roc_auc(yy, inc[rows]) if both else math.nan,
+            "roc_cand": _roc_auc(yy, cand[rows]) if both else math.nan,
+        }
+    return facts
+
+
+def _distinct(rng: np.random.Generator, y: np.ndarray, signal: float) -> np.ndarray:
+    """Scores with no ties (a tie would let two correct ways of computing PR-AUC disagree)."""
+    while True:
+        raw = y * signal + rng.normal(size=len(y))
+        scores = np.round(1.0 / (1.0 + np.exp(-(raw - 2.0))), 9)
+        if len(np.unique(scores)) == len(scores):
+            return scores
+
+
+def _slice_block(rng: np.random.Generator, n: int, positives: int, how: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One slice's labels and incumbent/candidate scores. The candidate moves only frauds, so its PR-AUC is
+    surely higher ("up"), lower ("down", or less so: "dip"), the same ("same"), or barely changed while its ROC-AUC drops ("tail":
+    the frauds ranked lowest pushed to the bottom)."""
+    y = np.zeros(n, dtype=int)
+    y[rng.choice(n, size=positives, replace=False)] = 1
+    pos = np.flatnonzero(y == 1)
+    while True:
+        inc = _distinct(rng, y, 2.0)
+        cand = inc.copy()
+        if how == "up":
+            cand[pos] = 1.0 - (1.0 - inc[pos]) * rng.uniform(0.05, 0.3, size=len(pos))
+        elif how == "down":
+            cand[pos] = inc[pos] * rng.uniform(0.02, 0.3, size=len(pos))
+        elif how == "dip":
+            cand[pos] = inc[pos] * rng.uniform(0.3, 0.7, size=len(pos))
+        elif how == "tail":
+            low = pos[inc[pos] < np.quantile(inc[pos], 0.15)]
+            cand[low] = inc[low] * 1e-3
+        cand = np.round(cand, 12)
+        if len(np.unique(cand)) == len(cand):
+            return y, inc, cand
+
+
+def _slice_names(rng: np.random.Generator, k: int) -> list[str]:
+    pool = _SLICE_NAMES[str(rng.choice(list(_SLICE_NAMES)))]
+    return [str(x) for x in rng.choice(pool, size=min(k, len(pool)), replace=False)]
+
+
+def _slice_pack(rng: np.random.Generator, parts: list[tuple], max_drop: float, min_positives: int) -> dict:
+    names = np.concatenate([[name] * len(p[0]) for name, *p in parts])
+    y, inc, cand = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
+    order = rng.permutation(len(y))
+    return {"y": y[order].tolist(), "incumbent": inc[order].tolist(), "candidate": cand[order].tolist(),
+            "slices": names[order].tolist(), "max_drop": max_drop, "min_positives": min_positives}
+
+
+def _slice_case(rng: np.random.Generator, plan: list[tuple[str, int, int, str]], max_drop: float, min_positives: int,
+                accept: Any = None) -> dict:
+    """Draw slices as ``plan`` says ((name, rows, frauds, how) each) until ``accept(facts, case)`` holds: every
+    property a verdict relies on is made sure of here, so it holds on every seed."""
+    while True:
+        case = _slice_pack(rng, [(name, *_slice_block(rng, n, k, how)) for name, n, k, how in plan], max_drop,
+                           min_positives)
+        case["plan"] = {name: how for name, _, _, how in plan}
+        if accept is None or accept(_slice_facts(case), case):
+            return case
+
+
+def _drop(f: dict, metric: str = "pr") -> float:
+    return f[f"{metric}_inc"] - f[f"{metric}_cand"]
+
+
+def _overall_up(case: dict) -> bool:
+    y, inc, cand = (np.asarray(case[k]) for k in ("y", "incumbent", "candidate"))
+    return _pr_auc(y, cand) > _pr_auc(y, inc) + 0.01
+
+
+@_drawn_once
+def _slice_all_fine(rng: np.random.Generator) -> dict:
+    """Better on some slices, unchanged on one, and one whose lowest-ranked frauds sank (its ROC-AUC drops by more
+    than max_drop, its PR-AUC by far less): promoted."""
+    names = _slice_names(rng, 4)
+    hows = ["up", "same", "tail", "up"]
+    plan = [(nm, int(rng.integers(500, 900)), int(rng.integers(30, 60)), how) for nm, how in zip(names, hows)]
+    max_drop = 0.05
+
+    def accept(facts: dict, case: dict) -> bool:
+        tail = facts[names[2]]
+        return (_drop(tail) < max_drop - 0.01 and _drop(tail, "roc") > max_drop + 0.02
+                and max(-_drop(facts[n]) for n in (names[0], names[3])) > max_drop + 0.01)
+
+    return _slice_case(rng, plan, max_drop, 20, accept)
+
+
+@_drawn_once
+def _slice_one_worse(rng: np.random.Generator) -> dict:
+    """Better overall and on most slices, far worse on one: refused, naming that slice."""
+    names = _slice_names(rng, int(rng.integers(3, 5)))
+    worse = names[int(rng.integers(0, len(names)))]
+    plan = [(nm, int(rng.integers(300, 500)) if nm == worse else int(rng.integers(600, 900)),
+             int(rng.integers(22, 30)) if nm == worse else int(rng.integers(40, 70)), "dip" if nm == worse else "up")
+            for nm in names]
+    max_drop = round(float(rng.uniform(0.03, 0.08)), 3)
+    return _slice_case(rng, plan, max_drop, 20,
+                       lambda facts, case: _drop(facts[worse]) > max_drop + 0.05 and _overall_up(case))
+
+
+@_drawn_once
+def _slice_two_worse(rng: np.random.Generator) -> dict:
+    names = _slice_names(rng, 4)
+    plan = [(nm, int(rng.integers(500, 900)), int(rng.integers(30, 60)), "down" if i < 2 else "up")
+            for i, nm in enumerate(names)]
+    return _slice_case(rng, plan, 0.05, 20,
+                       lambda facts, case: min(_drop(facts[n]) for n in names[:2]) > 0.1)
+
+
+@_drawn_once
+def _slice_few_frauds(rng: np.random.Generator) -> dict:
+    """A slice with many rows but fewer frauds than min_positives, far worse on it: not judged, so promoted."""
+    names = _slice_names(rng, 3)
+    m = int(rng.integers(10, 25))
+    plan = [(names[0], int(rng.integers(800, 1200)), int(rng.integers(3, m)), "down")]
+    plan += [(nm, int(rng.integers(500, 900)), int(rng.integers(m + 15, m + 50)), "up") for nm in names[1:]]
+    return _slice_case(rng, plan, 0.05, m, lambda facts, case: _drop(facts[names[0]]) > 0.1)
+
+
+@_drawn_once
+def _slice_on_margin(rng: np.random.Generator) -> dict:
+    """A slice whose PR-AUC drops by exactly max_drop (both exact in floating point): allowed ("more than")."""
+    names = _slice_names(rng, 3)
+    while True:
+        # 200+ legitimate rows keep that slice's ROC-AUC drop below 0.06 <= max_drop (its frauds sit in the top 16).
+        y, low, high, ap_low, ap_high = _exact_pair(rng, int(rng.integers(200, 400)), most=0.25)
+        if ap_high < 1.0:  # a relative drop (drop / PR-AUC) then exceeds the margin: that mistake shows here
+            break
+    max_drop = ap_high - ap_low
+    while True:  # the other slices improve by more than the margin: a drop computed the wrong way round shows
+        others = [(nm, *_slice_block(rng, int(rng.integers(400, 700)), int(rng.integers(25, 50)), "up"))
+                  for nm in names[1:]]
+        if max(_pr_auc(y_, c_) - _pr_auc(y_, i_) for _, y_, i_, c_ in others) > max_drop + 0.02:
+            break
+    case = _slice_pack(rng, [(names[0], y, high, low), *others], max_drop, 4)
+    case["plan"] = {names[0]: "margin", **{nm: "up" for nm in names[1:]}}
+    return case
+
+
+def _slice_verdict(got: Any, a: dict) -> str | None:
+    facts = _slice_facts(a)
+    max_drop, m = a["max_drop"], a["min_positives"]
+    where = f"[{len(facts)} slices, max_drop={max_drop:g}, min_positives={m}]"
+    if got is None:
+        return f"your function returned None: did you forget a `return` statement? Return (promote, reasons) {where}"
+    pair = _unpack_gate(got)
+    if pair is None:
+        return f"expected a pair (promote, reasons), got {kind(got)} ({show(got)}) {where}"
+    decision, reasons = pair
+    if type(decision) is not bool:
+        return f"the first item should be True or False, got {kind(decision)} ({show(decision)}) {where}"
+    if isinstance(reasons, dict) and reasons.get(TAG) == "tuple":
+        reasons = reasons["items"]
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        return f"the reasons should be a list of strings (one per slice), got {kind(reasons)} ({show(reasons)}) {where}"
+    bad = [s for s, f in facts.items() if f["frauds"] >= m and _drop(f) > max_drop]
+    expected = not bad  # what reference_slice_gate decides, from the facts computed once
+
+    def about(s: str) -> str:
+        f = facts[s]
+        return (f"slice {s!r} ({f['frauds']} frauds in {f['rows']} rows): PR-AUC {f['pr_cand']:.4f} against "
+                f"{f['pr_inc']:.4f} ({-_drop(f):+.4f})")
+
+    named = [s for s in facts if any(s in r for r in reasons)]
+    if decision and not expected:
+        overall = ""
+        if _overall_up(a):
+            overall = (" The candidate is better on all rows together: compare each slice's rows on their own, "
+                       "which is where an average hides a loss")
+        return f"{about(bad[0])}, worse by more than max_drop, yet you promoted the candidate.{overall} {where}"
+    if not decision and expected:
+        wrong = [s for s in named if s not in bad] or [s for s in facts if s not in bad]
+        s = wrong[0]
+        f, how = facts[s], a["plan"].get(s)
+        if how == "margin":
+            return (f"{about(s)}: it lost exactly max_drop, and the rule refuses only a drop of *more than* max_drop "
+                    f"(a relative drop, divided by the incumbent's PR-AUC, is not the rule either) {where}")
+        if f["frauds"] < m:
+            return (f"{about(s)}: it has fewer frauds than min_positives={m}, too few to judge, so skip it (count "
+                    f"frauds, y_true == 1 in the slice, not rows) {where}")
+        if how == "tail":
+            return (f"{about(s)}: its PR-AUC dropped by less than max_drop (its ROC-AUC dropped by "
+                    f"{_drop(f, 'roc'):.4f}: did you compare ROC-AUC? The gate uses PR-AUC) {where}")
+        if _drop(f) < 0:
+            return f"{about(s)}: it got *better*; the drop is the incumbent's PR-AUC minus the candidate's {where}"
+        return f"you refused the candidate, but no slice lost more than max_drop ({about(s)}) {where}"
+    if decision:
+        if reasons:
+            return f"a promoted candidate has no reasons against it: return (True, []), got {reasons} {where}"
+        return None
+    missing = [s for s in bad if s not in named]
+    if missing:
+        every = " Report every slice that got worse, not only the first:" if named else ""
+        return f"the reasons do not name {about(missing[0])}.{every} {where}"
+    extra = [s for s in named if s not in bad]
+    if extra:
+        return f"the reasons name slice {extra[0]!r}, which did not get worse beyond the margin: list failures only {where}"
+    return None
+
+
+slice_gate = Exercise(
+    id="deploy.slice_gate",
+    title="Slices in the gate: no group of payments may get worse",
+    points=3,
+    answer=Function("slice_gate"),
+    tests=[
+        holds("a candidate no slice gets worse with", slice_probe, _slice_verdict, inputs=_slice_all_fine, public=True),
+        holds("a candidate better overall but far worse on one slice", slice_probe, _slice_verdict,
+              inputs=_slice_one_worse),
+        holds("a candidate worse on two slices", slice_probe, _slice_verdict, inputs=_slice_two_worse),
+        holds("a slice with fewer frauds than min_positives", slice_probe, _slice_verdict, inputs=_slice_few_frauds),
+        holds("a slice that loses exactly max_drop", slice_probe, _slice_verdict, inputs=_slice_on_margin),
+    ],
+    hints=(
+        "Loop over the slice values (`np.unique(slices)`); for each, `rows = slices == value` picks its rows from "
+        "every array.",
+        "Skip a slice when `y_true[rows].sum() < min_positives`; otherwise compare "
+        "`average_precision_score(y_true[rows], incumbent_scores[rows])` with the candidate's.",
+        "Add a reason naming the slice when incumbent minus candidate is *more than* max_drop, and return "
+        "`(not reasons, reasons)`.",
+    ),
+    on_error={
+        "ValueError": "average_precision_score takes the labels first and the scores second, for the same rows.",
+        "TypeError": "y_true, the scores and slices are numpy arrays of the same length: index them with the same "
+        "boolean mask (rows = slices == value).",
+    },
+)
+
+
+# --------------------------------------------------------------------------
 # deploy.route: the sticky canary router
 # --------------------------------------------------------------------------
 ROLES = ("candidate", "incumbent")
@@ -977,19 +1900,38 @@ def reference_route(user_id: str, fraction: float) -> str:
     return "candidate" if int.from_bytes(digest[:8], "big") / 2.0**64 < fraction else "incumbent"
 
 
+def _char_sum_share(ids: Sequence[str], fraction: float) -> float:
+    """The share a router built on the sum of the id's character codes sends to the candidate (a weak hash)."""
+    sums = np.array([sum(map(ord, u)) for u in ids])
+    return float(np.mean(sums % 100 < fraction * 100))
+
+
+@_drawn_once
 def _route_fresh(rng: np.random.Generator) -> dict:
+    """20 000 random ids at three fractions; at least one fraction is one where a character-sum router's share
+    is off by more than the tolerance, so that weak hash fails here on every seed."""
     ids = [f"{int(x):016x}" for x in rng.integers(0, 2**63, size=20_000)]
-    fractions = sorted([round(float(rng.uniform(0.03, 0.1)), 3), round(float(rng.uniform(0.15, 0.35)), 3),
-                        round(float(rng.uniform(0.4, 0.6)), 3)])
+    while True:
+        fractions = sorted([round(float(rng.uniform(0.03, 0.1)), 3), round(float(rng.uniform(0.15, 0.35)), 3),
+                            round(float(rng.uniform(0.4, 0.6)), 3)])
+        if max(abs(_char_sum_share(ids, f) - f) for f in fractions) > 0.03:
+            break
     return {"ids": ids, "fractions": [fractions[1], fractions[0], fractions[2]], "again": 3_000, "tolerance": 0.02}
 
 
+@_drawn_once
 def _route_sequential(rng: np.random.Generator) -> dict:
-    start = int(rng.integers(1, 90_000))
-    ids = [f"user-{k}" for k in range(start, start + 10_000)]
-    return {"ids": ids, "fractions": [round(float(rng.uniform(0.08, 0.3)), 3)], "again": 1_000, "tolerance": 0.025}
+    """10 000 sequential ids at a fraction where the weak routers' shares are far off: a character sum clusters
+    look-alike ids, and "every k-th hash" gives 1/k, not the fraction."""
+    while True:
+        start = int(rng.integers(1, 90_000))
+        ids = [f"user-{k}" for k in range(start, start + 10_000)]
+        fraction = round(float(rng.uniform(0.08, 0.3)), 3)
+        if abs(_char_sum_share(ids, fraction) - fraction) > 0.1 and abs(1 / round(1 / fraction) - fraction) > 0.035:
+            return {"ids": ids, "fractions": [fraction], "again": 1_000, "tolerance": 0.025}
 
 
+@_drawn_once
 def _route_edges(rng: np.random.Generator) -> dict:
     ids = [f"acct-{int(x)}" for x in rng.integers(0, 10**9, size=2_000)]
     return {"ids": ids, "fractions": [0.0, 1.0], "again": 500, "tolerance": 0.0}

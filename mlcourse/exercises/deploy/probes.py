@@ -59,20 +59,27 @@ def sidecar_path(path: str | os.PathLike[str]) -> str:
     return str(path) + ".json"
 
 
-def _draws(seed: int, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draws(seed: int, names: Sequence[str]) -> tuple[np.ndarray, float, np.ndarray]:
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(200, len(names)))
-    w = rng.normal(size=len(names))
-    y = (X @ w + rng.normal(scale=0.5, size=200) > 0).astype(int)
-    return X, y, rng.normal(size=(25, len(names)))
+    return rng.normal(size=len(names)), float(rng.normal(scale=0.5)), rng.normal(size=(25, len(names)))
 
 
 def small_model(seed: int, names: Sequence[str]) -> tuple[Any, np.ndarray]:
-    """A small fitted classifier (logistic regression) and rows to predict, both from ``seed``."""
+    """A small fitted classifier (a logistic regression) and rows to predict, both from ``seed``.
+
+    Its weights are drawn rather than fitted: a fit would cost more than the
+    rest of a check, and what the exercises need is a model that saves, loads
+    and predicts like any fitted one.
+    """
     from sklearn.linear_model import LogisticRegression
 
-    X, y, rows = _draws(seed, names)
-    return LogisticRegression().fit(X, y), rows
+    w, b, rows = _draws(seed, names)
+    model = LogisticRegression()
+    model.classes_ = np.array([0, 1])
+    model.coef_, model.intercept_ = w[None, :], np.array([b])
+    model.n_features_in_ = len(names)
+    model.n_iter_ = np.array([0], dtype=np.int32)
+    return model, rows
 
 
 def save_probe(fn: Any, a: dict) -> dict:
@@ -122,6 +129,41 @@ class _RunsOnLoad:
         return (os.mkdir, (self.marker,))
 
 
+# Warnings libraries raise on their own (an unclosed file, a deprecation), not the learner's function.
+_LIBRARY_WARNINGS = (ResourceWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning, ImportWarning)
+_ABOUT_THE_CHECK = ("hash", "sha", "digest", "checksum", "mismatch", "match", "differ", "tamper", "integrity", "verif",
+                    "corrupt", "modified", "changed")
+
+
+@contextlib.contextmanager
+def _noticed() -> Iterator[list]:
+    """What the learner's function said while it ran: warnings, log records of level WARNING and up, and
+    printed lines (a function that notices a bad file and says so, yet loads it, is told exactly that)."""
+    import io
+    import logging
+    import warnings
+
+    said: list[str] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            with contextlib.suppress(Exception):
+                said.append(f"logged {record.levelname}: {record.getMessage()}"[:200])
+
+    keep, root, printed = _Keep(logging.WARNING), logging.getLogger(), io.StringIO()
+    root.addHandler(keep)
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(printed):
+            warnings.simplefilter("always")
+            yield said
+    finally:
+        root.removeHandler(keep)
+        said[:0] = [f"warned: {w.message}"[:200] for w in caught if not issubclass(w.category, _LIBRARY_WARNINGS)]
+        said.extend(f"printed: {line}"[:200] for line in printed.getvalue().splitlines() if line.strip())
+        # Only what speaks of the check counts (a function that always prints "loading..." noticed nothing).
+        said[:] = [s for s in said if any(word in s.lower() for word in _ABOUT_THE_CHECK)]
+
+
 def load_probe(fn: Any, a: dict) -> dict:
     """Write the model file and sidecar (made where the verdict runs), damage them as the case says, and load
     the model with the learner's function."""
@@ -154,7 +196,8 @@ def load_probe(fn: Any, a: dict) -> dict:
             os.remove(sidecar_path(path))
         out: dict[str, Any] = {"loads_anyway": loads_anyway}
         try:
-            returned = fn(path)
+            with _noticed() as noticed:
+                returned = fn(path)
         except NotImplementedError:  # the untouched stub (or the learner's own): the engine reports it
             raise
         except Exception as exc:  # refusing is the right answer for three of the cases
@@ -169,6 +212,7 @@ def load_probe(fn: Any, a: dict) -> dict:
                 except Exception as exc:
                     out["predict_error"] = f"{type(exc).__name__}: {exc}"[:200]
         out["code_ran"] = os.path.exists(marker)
+        out["noticed"] = noticed[:3]
         return out
     finally:
         import shutil
@@ -243,10 +287,17 @@ class ChunkModel:
 
 
 def chunk_probe(fn: Any, a: tuple) -> dict:
+    """Score the frame with the learner's function; report its result, the size of every model call, and whether
+    the caller's frame came back changed (its values, columns, index or order)."""
+    from mlcourse.exercises.compare import Compare
+    from mlcourse.exercises.plain import to_plain
+
     frame, chunk, id_column = a
+    before = to_plain(frame)
     model = ChunkModel()
     result = fn(model, frame, chunk, id_column)
-    return {"result": result, "calls": list(model.calls)}
+    changed = Compare(rtol=0.0, atol=0.0, check_index=True, strict_numbers=True)(before, to_plain(frame))
+    return {"result": result, "calls": list(model.calls), "changed": changed is not None}
 
 
 def gate_probe(fn: Any, a: tuple) -> Any:
@@ -321,3 +372,88 @@ def route_probe(fn: Any, a: dict) -> dict:
 
 def rollback_probe(fn: Any, cases: list) -> dict:
     return {"answers": [fn(dict(c["incumbent"]), dict(c["candidate"]), **c["rule"]) for c in cases]}
+
+
+# --------------------------------------------------------------------------
+# deploy.serve_app: the learner's FastAPI service, through TestClient
+# --------------------------------------------------------------------------
+#: Rows the model handed to ``make_app`` is trained on (see :func:`service_model`).
+SERVICE_ROWS = 2_000
+
+
+def service_model(seed: int) -> Any:
+    """The model ``deploy.serve_app`` hands to the learner's ``make_app``: the lesson's small fraud scorer."""
+    from mlcourse.deploy.faults import build
+
+    return build(seed, n_rows=SERVICE_ROWS).model
+
+
+def _json_or_text(response: Any) -> Any:
+    try:
+        return response.json()
+    except Exception:  # not JSON: its text, cut short
+        return {"__text__": str(response.text)[:500]}
+
+
+def service_probe(fn: Any, a: dict) -> dict:
+    """Build the learner's app for a fresh model, send it the test's requests (and, when asked, read its
+    OpenAPI document); report each answer's status and body, or the exception the app raised."""
+    from fastapi.testclient import TestClient
+
+    app = fn(service_model(a["seed"]))
+    out: dict[str, Any] = {"app": type(app).__name__, "responses": []}
+    if not (callable(app) and hasattr(app, "openapi") and hasattr(app, "routes")):
+        return out
+    with TestClient(app, raise_server_exceptions=True) as client:
+        for request in a["requests"]:
+            try:
+                r = client.post("/predict", content=request["body"], headers={"Content-Type": "application/json"})
+            except Exception as exc:  # the learner's endpoint raised: a 500 in a real server
+                out["responses"].append({"status": 500, "raised": f"{type(exc).__name__}: {exc}"[:300]})
+            else:
+                out["responses"].append({"status": int(r.status_code), "body": _json_or_text(r)})
+        if a.get("openapi"):
+            try:
+                r = client.get("/openapi.json")
+                out["openapi"] = {"status": int(r.status_code), "body": _json_or_text(r)}
+            except Exception as exc:
+                out["openapi"] = {"status": 500, "raised": f"{type(exc).__name__}: {exc}"[:300]}
+    return out
+
+
+# --------------------------------------------------------------------------
+# deploy.pipeline_tests: the learner's tests, run on a correct and a faulty pipeline
+# --------------------------------------------------------------------------
+
+
+def tests_probe(fn: Any, a: dict) -> dict:
+    """Run every ``test*`` function of the learner's namespace (the one ``fn`` was defined in) on the pipeline
+    the test names; for a faulty pipeline, also run the tests that failed on it on the correct one (a test that
+    fails everywhere catches nothing). Returns the test names and plain outcomes."""
+    from mlcourse.deploy import faults
+    from mlcourse.exercises.engine import stub_message
+
+    namespace = getattr(fn, "__globals__", None) or {}
+    tests = faults.collect(namespace)
+    fault = faults.Fault.from_plain(a["fault"]) if a.get("fault") else None
+    outcomes = faults.run_tests(tests, faults.build(a["seed"], fault), namespace)
+    if outcomes and all(o["outcome"] == "stub" for o in outcomes):
+        raise NotImplementedError(stub_message("deploy.pipeline_tests"))
+    out: dict[str, Any] = {"tests": sorted(tests), "outcomes": outcomes}
+    if fault is not None:
+        failing = sorted({o["test"].split("[", 1)[0] for o in outcomes if o["outcome"] in ("failed", "error")})
+        correct = faults.build(a["seed"])
+        out["on_correct"] = [o for name in failing for o in faults.run_one(name, tests[name], correct, namespace)]
+    return out
+
+
+# --------------------------------------------------------------------------
+# deploy.slice_gate
+# --------------------------------------------------------------------------
+
+
+def slice_probe(fn: Any, a: dict) -> Any:
+    """Call the learner's slice gate with numpy arrays (the slices as an array of strings)."""
+    return fn(np.asarray(a["y"], dtype=int), np.asarray(a["incumbent"], dtype=float),
+              np.asarray(a["candidate"], dtype=float), np.asarray(a["slices"], dtype=object),
+              max_drop=a["max_drop"], min_positives=a["min_positives"])
