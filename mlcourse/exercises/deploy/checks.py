@@ -1,6 +1,6 @@
-"""Exercises of lesson 03, Deploy: package, validate, score in batches, gate, route and roll back.
+"""Exercises of lesson 03, Deploy: package, validate, serve, score in batches, test, gate, route and roll back.
 
-Seven declarative exercises, in the order the lesson asks them:
+Ten declarative exercises, in the order the lesson asks them:
 
 * ``deploy.save_with_hash``: write a model with joblib plus a JSON sidecar
   holding its metadata, library versions and the file's SHA-256;
@@ -8,10 +8,17 @@ Seven declarative exercises, in the order the lesson asks them:
   (a swapped file that runs code on load must be refused *before* loading);
 * ``deploy.validate_record``: every problem of one request against a feature
   schema (missing and unknown fields, wrong types, NaN/inf, unknown categories);
+* ``deploy.serve_app``: a FastAPI app with a strict pydantic request model,
+  sent good and bad requests through ``TestClient``, its OpenAPI document read;
 * ``deploy.score_in_chunks``: a batch job that scores a frame chunk by chunk,
-  keeping every id with its score, in order;
+  keeping every id with its score, in order, and leaving the caller's frame as it was;
+* ``deploy.pipeline_tests``: the learner's pytest-style tests, run on the
+  correct pipeline (all must pass) and on the faulty pipelines of
+  :data:`GRADED_FAULTS` (not the lesson's), scored by the faults they catch;
 * ``deploy.promotion_gate``: promote a candidate only when it beats the
   incumbent on held-out data by a margin *and* passes every behavioural test;
+* ``deploy.slice_gate``: refuse a candidate that loses more than a margin of
+  PR-AUC on some slice with enough frauds to judge;
 * ``deploy.route``: the sticky canary router, on a stable hash of the user id;
 * ``deploy.should_rollback``: the canary's rollback rule on per-version stats.
 
@@ -25,7 +32,10 @@ plain data. Where the package already provides what the learner writes
 package's version refuses to run while the answer is probed, and the answer's
 source may not name it (see :mod:`mlcourse.exercises.guard`).
 
-This module is the lesson's answer key; what the grading child runs is in
+This module is the lesson's answer key: the inputs, the references and what
+a verdict must be told about them (the expected value of a test, the advice
+for each graded fault). What the grading child runs, and the verdicts (which
+the graded edition ships for the public tests), are in
 :mod:`mlcourse.exercises.deploy.probes`.
 """
 from __future__ import annotations
