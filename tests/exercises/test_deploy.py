@@ -3,6 +3,7 @@ the learner's stub, the solution, and typical wrong answers with the message tha
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -527,3 +528,18 @@ def test_pipeline_tests_left_as_stubs_fail_on_the_correct_pipeline(tried):
 def test_slice_gate_forgotten_return_is_named(tried):
     (printed,) = _split(tried, "deploy.slice_gate")[0]
     assert printed.status == FAILED and printed.score == 0 and "forget a `return`" in printed.message
+
+
+def test_the_lesson_removes_its_working_folder_only_when_the_kernel_stops():
+    """Issue 12: after Run All, going back to any cell must work, so no cell deletes what earlier cells made;
+    the working folder goes at kernel exit (atexit)."""
+    from mlcourse.exercises import notebook as nbio
+
+    nb = nbio.read(nbio.lesson_path("03_deploy", "solutions"))
+    deleting = re.compile(r"\b(rmtree|rmdir|unlink|remove|close)\b|\bdel\s+workdir\b")
+    lines = [line for cell in nb["cells"] if cell["cell_type"] == "code"
+             for line in nbio.source(cell).splitlines() if deleting.search(line)]
+    assert lines, "the lesson cleans up somewhere"
+    assert [line for line in lines if "atexit.register" not in line] == []
+    assert any("atexit.register(shutil.rmtree, workdir" in line for line in lines)
+    assert any("atexit.register(api.state.prediction_log.close)" in line for line in lines)
