@@ -8,7 +8,7 @@ lesson and its check need:
   :func:`mlcourse.data.make_transactions` (logarithm of the amount, scaled
   numbers and one-hot categories into a logistic regression), with its two
   ways in: ``model.predict_proba`` on a frame (the batch path) and
-  :meth:`PipelineUnderTest.serve` on one record (the online path);
+  :attr:`PipelineUnderTest.serve` on one record (the online path);
 * :class:`Fault`: what can go wrong between the data and the answer, as
   plain settings: features the model never sees, labels flipped by the
   labelling step, an encoder that refuses categories it has not seen, an
@@ -52,7 +52,7 @@ from mlcourse.train.fraud_model import CATEGORICAL_FEATURES, FEATURES, NUMERIC_F
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["FIXTURES", "LESSON_FAULTS", "Fault", "PipelineUnderTest", "build", "collect", "run_tests"]
+__all__ = ["FIXTURES", "LESSON_FAULTS", "Fault", "PipelineUnderTest", "build", "collect", "online_path", "run_tests"]
 
 #: The fixtures a test may ask for, by parameter name, and what each is.
 FIXTURES = {
@@ -124,7 +124,7 @@ LESSON_FAULTS = (
 
 
 class PipelineUnderTest:
-    """A trained pipeline with its batch path (``model``), its online path (:meth:`serve`) and its training data.
+    """A trained pipeline with its batch path (``model``), its online path (:attr:`serve`) and its training data.
 
     Made by :func:`build`; :meth:`fixtures` hands a test fresh copies, so a
     test that changes its ``data`` or ``model`` cannot change the next test's.
@@ -135,23 +135,44 @@ class PipelineUnderTest:
         self.model = model
         self.fault = fault
         self.seed = seed
+        #: The online path: one payment (a dict) in, its fraud probability out. A plain function that holds the
+        #: model and what the path does to a record, not the pipeline (a test given it cannot read which fault
+        #: this pipeline carries off ``serve.__self__``).
+        self.serve = online_path(model, fault.skew)
 
     def __repr__(self) -> str:
         return f"<PipelineUnderTest seed={self.seed}: {self.fault.name}>"
 
-    def serve(self, record: Mapping[str, Any]) -> float:
-        """The online path: one payment (a dict) in, its fraud probability out."""
-        row = dict(record)
-        if self.fault.skew:
-            feature, factor, offset = self.fault.skew
-            if feature in row:
-                value = row[feature] * factor + offset
-                row[feature] = value % 24 if feature == "hour" else value
-        return self.model.score_record(row)
-
     def fixtures(self) -> dict[str, Any]:
         """Fresh fixtures for one test: ``data`` and ``model`` are copies, ``serve`` is the online path."""
         return {"data": self.data.copy(), "model": copy.deepcopy(self.model), "serve": self.serve}
+
+
+def online_path(model: Any, skew: tuple = ()) -> Callable[[Mapping[str, Any]], float]:
+    """The online path of a pipeline: ``serve(record)`` scores one payment given as a dict with ``model``.
+
+    ``skew`` is :attr:`Fault.skew`: ``(feature, factor, offset)`` changes that
+    feature on the way in (``hour`` wraps around midnight); empty, the record
+    reaches the model as it is.
+
+    Examples
+    --------
+    >>> class Echo:
+    ...     def score_record(self, row):
+    ...         return row["hour"]
+    >>> online_path(Echo())({"hour": 22}), online_path(Echo(), ("hour", 1.0, 5.0))({"hour": 22})
+    (22, 3.0)
+    """
+    feature, factor, offset = skew if skew else (None, 1.0, 0.0)
+
+    def serve(record: Mapping[str, Any]) -> float:
+        row = dict(record)
+        if feature is not None and feature in row:
+            value = row[feature] * factor + offset
+            row[feature] = value % 24 if feature == "hour" else value
+        return model.score_record(row)
+
+    return serve
 
 
 class FraudScorer:
