@@ -4,7 +4,9 @@ ONNX describes the model's computation (one-hot encoding, each tree's
 splits) as a graph of standard operators. onnxruntime executes that graph in
 C++ without Python's per-call overhead, so one row through the course's
 100-tree forest takes microseconds instead of milliseconds, and loading the
-file runs no code (unlike pickle).
+file runs no Python code (unlike pickle). The runtime still parses the file
+and runs its operators, so a file from elsewhere is checked (its hash, or a
+signature) before it is loaded, as a pickle is.
 
 Two input layouts are used:
 

@@ -1,4 +1,4 @@
-"""Stage 3, rollout: canary releases and blue-green switches.
+"""Stage 3, rollout: canary releases and hot swaps of the production alias.
 
 Two ways to put a new model version in front of users:
 
@@ -11,12 +11,16 @@ Two ways to put a new model version in front of users:
   error rates and latencies are tracked; once the candidate has served
   enough requests, :func:`should_rollback` compares them and the router
   takes the candidate out of traffic if it is worse by more than a margin.
-* **Blue-green.** The new version is loaded next to the old one and the
+* **Hot swap.** The new version is loaded next to the old one and the
   ``production`` alias is switched in one atomic step
   (:func:`mlcourse.deploy.registry.promote`); :func:`mlcourse.deploy.registry.rollback`
   switches back just as fast. A running server notices the switch by
   watching the registry's ``aliases.json`` (:class:`ModelSlot`) and moves
-  traffic only once the new version is loaded.
+  traffic only once the new version is loaded. Both versions live in one
+  process, from one image: a real blue-green deployment adds a second,
+  complete environment (the new image, started, warmed up and smoke-tested
+  behind ``/ready``) and switches the router between environments, so it also
+  catches a broken image before any user sees it.
 
 :class:`ModelRouter` does both for the HTTP app of :mod:`mlcourse.deploy.app`.
 
