@@ -11,7 +11,7 @@ Versions are immutable once written. Promotion and rollback only move an
 alias, which is a single atomic file replacement; every move is also
 appended to ``<name>/history.jsonl``, which is what :func:`rollback` undoes::
 
-    promote("fraud-detector", 2)        # blue-green: v2 takes all traffic at once
+    promote("fraud-detector", 2)        # a hot swap: v2 takes all traffic at once
     rollback("fraud-detector")          # ... and v1 is back, instantly
 
 Each version records its **feature schema**, which serving checks every
@@ -755,8 +755,9 @@ def load_model(
 
     The hash is checked *before* unpickling: joblib and pickle execute code
     embedded in the file while loading it, so a file that is not the one we
-    saved must never reach :func:`joblib.load`. (skops or ONNX avoid this
-    risk altogether.) A warning is issued when the installed scikit-learn
+    saved must never reach :func:`joblib.load`. (skops and ONNX run no
+    pickled code, but their loaders still parse the file: check it all the
+    same.) A warning is issued when the installed scikit-learn
     differs from the one the model was saved with, since pickled estimators
     are only guaranteed to work with the version that wrote them.
 
@@ -1177,7 +1178,11 @@ def promote(
     registry: str | os.PathLike[str] | None = None,
     note: str | None = None,
 ) -> int | None:
-    """Blue-green switch: point ``alias`` (``production``) at ``version`` in one step.
+    """Hot swap: point ``alias`` (``production``) at ``version`` in one step.
+
+    A real blue-green deployment also keeps the old environment running
+    beside the new one and moves traffic at the load balancer; here the
+    registry's alias is the switch and the old version stays one rollback away.
 
     The version's files are checked against their sha256 first, so an
     altered model is refused before any traffic reaches it. The switch is
