@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 NOTEBOOK = "(notebook)"  # the gradebook's row for a notebook that could not be graded
 
@@ -74,12 +75,19 @@ def wide(rows: Iterable[dict]) -> tuple[list[str], list[dict]]:
     return columns, table
 
 
-def export_wide_csv(book, target: Path) -> int:
-    """Write the wide CSV of a :class:`~mlcourse.grading.results.Gradebook`; return the learner count."""
-    columns, table = wide(book.rows(latest=True))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(table)
+def export_wide_csv(book, target: Path | IO[str]) -> int:
+    """Write the wide CSV of a :class:`~mlcourse.grading.results.Gradebook` to a file or a text stream;
+    return the learner count."""
+    columns, table = wide(book.scores(latest=True))
+    if isinstance(target, Path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "w", newline="", encoding="utf-8") as fh:
+            return _write(fh, columns, table)
+    return _write(target, columns, table)
+
+
+def _write(fh: IO[str], columns: list[str], table: list[dict]) -> int:
+    writer = csv.DictWriter(fh, fieldnames=columns)
+    writer.writeheader()
+    writer.writerows(table)
     return len(table)

@@ -46,7 +46,7 @@ import os
 import sqlite3
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,6 +118,18 @@ CREATE TABLE IF NOT EXISTS reviews (
 CREATE INDEX IF NOT EXISTS reviews_of_answer ON reviews (learner, lesson, exercise, sha256);
 """
 SCHEMA_VERSION = 2
+
+#: Indexes that only speed reads up: the dashboard's figures over each latest
+#: submission's grades come from the first alone, its review queue from the
+#: second. They are not part of the schema version (every reader reads a
+#: gradebook with or without them): any gradebook gets those it lacks when
+#: opened, if it can be written.
+INDEXES = {
+    "grades_of_submission": "CREATE INDEX IF NOT EXISTS grades_of_submission ON grades "
+                            "(learner, lesson, sha256, grader_version, exercise, status, score)",
+    "answers_to_review": "CREATE INDEX IF NOT EXISTS answers_to_review ON answers "
+                         "(learner, lesson, exercise, sha256, grader_version) WHERE needs_review = 1",
+}
 
 CSV_COLUMNS = ["learner", "lesson", "exercise", "title", "score", "max", "status", "message", "sha256", "graded_at", "grader_version"]
 #: The long CSV's extra columns: the automatic score when a review changed it, and the review.
@@ -383,11 +395,16 @@ class Gradebook:
     False
     """
 
-    def __init__(self, path: Path, timeout: float = 30.0) -> None:
+    def __init__(self, path: Path, timeout: float = 30.0, *, shared: bool = False) -> None:
+        """Open (and bring up to date) the gradebook at ``path``.
+
+        ``shared``: the connection may be used from any thread, one at a time
+        (the caller holds a lock), as a long-running server needs.
+        """
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(str(path), timeout=timeout)
+            self.db = sqlite3.connect(str(path), timeout=timeout, check_same_thread=not shared)
             self._open()
         except sqlite3.DatabaseError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
@@ -419,11 +436,28 @@ class Gradebook:
                 for statement in (SCHEMA + SCHEMA_V2).split(";"):
                     if statement.strip():
                         self.db.execute(statement)
+                for statement in INDEXES.values():
+                    self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return
+        have = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        missing = [statement for name, statement in INDEXES.items() if name not in have]
+        if missing:
+            try:
+                with self.db:
+                    for statement in missing:
+                        self.db.execute(statement)
+            except sqlite3.OperationalError:
+                pass  # read-only, or busy: it reads as well without them, only slower; the next open tries again
 
     @property
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    @property
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the gradebook (this one's own commits leave it)."""
+        return int(self.db.execute("PRAGMA data_version").fetchone()[0])
 
     def close(self) -> None:
         self.db.close()
@@ -501,46 +535,61 @@ class Gradebook:
         return Record(learner, lesson, sha256, sub[0], sub[1], grades)
 
     def _grades(self, where: str = "", params: Sequence = ()) -> list[dict]:
-        """Grade rows, each with the score its latest review gave (``auto_score`` keeps the grader's)."""
+        """Grade rows as dicts of :data:`CSV_COLUMNS` and :data:`REVIEW_COLUMNS` (see :meth:`iter_rows`)."""
+        columns = CSV_COLUMNS + REVIEW_COLUMNS
+        return [dict(zip(columns, row)) for row in self.iter_rows(latest=False, where=where, params=params)]
+
+    def iter_rows(self, latest: bool = True, where: str = "", params: Sequence = ()) -> Iterator[tuple]:
+        """Grade rows as tuples in the long CSV's columns, each with the score its latest review gave.
+
+        ``auto_score`` keeps the grader's score when a review changed it (else
+        it is empty); with ``latest``, only each (learner, lesson)'s last graded
+        submission. Ordered by learner, lesson, then as graded. One query, read
+        as it goes.
+        """
         columns = ["COALESCE(r.new_score, g.score)" if c == "score" else "g." + c for c in CSV_COLUMNS]
-        cur = self.db.execute(
-            f"SELECT {', '.join(columns)}, g.score, r.reviewer, r.comment FROM grades g "
+        columns += ["CASE WHEN r.reviewer IS NULL THEN '' ELSE g.score END", "COALESCE(r.reviewer, '')",
+                    "COALESCE(r.comment, '')"]
+        yield from self._select(", ".join(columns), latest, where, params)
+
+    def _select(self, columns: str, latest: bool, where: str = "", params: Sequence = ()) -> sqlite3.Cursor:
+        """``columns`` of grade rows ``g`` with their latest review ``r``, in the exports' order."""
+        last = f"JOIN ({LATEST_SUBMISSIONS}) s USING (learner, lesson, sha256, grader_version) " if latest else ""
+        return self.db.execute(
+            f"SELECT {columns} FROM grades g {last}"
             f"LEFT JOIN ({LATEST_REVIEWS}) r USING (learner, lesson, exercise, sha256) WHERE 1=1 {where} "
             "ORDER BY g.learner, g.lesson, g.graded_at, g.rowid",
             tuple(params),
         )
-        out = []
-        for row in cur.fetchall():
-            item = dict(zip(CSV_COLUMNS, row))
-            reviewer = row[len(CSV_COLUMNS) + 1]
-            item["auto_score"] = row[len(CSV_COLUMNS)] if reviewer is not None else ""
-            item["reviewed_by"] = reviewer or ""
-            item["review_comment"] = row[len(CSV_COLUMNS) + 2] or ""
-            out.append(item)
-        return out
 
     def rows(self, latest: bool = True) -> list[dict]:
         """Every grade; with ``latest``, only each (learner, lesson)'s last graded submission."""
-        if not latest:
-            return self._grades()
-        return self._grades(LATEST_GRADES)
+        columns = CSV_COLUMNS + REVIEW_COLUMNS
+        return [dict(zip(columns, row)) for row in self.iter_rows(latest=latest)]
+
+    def scores(self, latest: bool = True) -> list[dict]:
+        """Like :meth:`rows` with only ``learner``, ``lesson``, ``exercise`` and (reviewed) ``score``: what a pivot needs."""
+        cur = self._select("g.learner, g.lesson, g.exercise, COALESCE(r.new_score, g.score)", latest)
+        return [{"learner": learner, "lesson": lesson, "exercise": exercise, "score": score}
+                for learner, lesson, exercise, score in cur]
 
     def export_csv(self, target: Path | IO[str], latest: bool = True) -> int:
         """Write the gradebook as CSV (reviewed scores; the review in the last columns); return the number of rows."""
-        rows = self.rows(latest=latest)
         if isinstance(target, Path):
             target.parent.mkdir(parents=True, exist_ok=True)
             with open(target, "w", newline="", encoding="utf-8") as fh:
-                return self._write_csv(fh, rows)
-        return self._write_csv(target, rows)
+                return self._write_csv(fh, self.iter_rows(latest=latest))
+        return self._write_csv(target, self.iter_rows(latest=latest))
 
     @staticmethod
-    def _write_csv(fh: IO[str], rows: list[dict]) -> int:
-        columns = CSV_COLUMNS + REVIEW_COLUMNS
+    def _write_csv(fh: IO[str], rows: Iterable[tuple]) -> int:
         writer = csv.writer(fh)
-        writer.writerow(columns)
-        writer.writerows([row[c] for c in columns] for row in rows)
-        return len(rows)
+        writer.writerow(CSV_COLUMNS + REVIEW_COLUMNS)
+        n = 0
+        for row in rows:
+            writer.writerow(row)
+            n += 1
+        return n
 
     # -- reviews ---------------------------------------------------------------
     def latest_answer(self, learner: str, lesson: str, exercise: str) -> dict | None:
@@ -657,13 +706,13 @@ LATEST_REVIEWS = (
     "SELECT learner, lesson, exercise, sha256, reviewer, comment, new_score FROM reviews "
     "WHERE id IN (SELECT MAX(id) FROM reviews GROUP BY learner, lesson, exercise, sha256)"
 )
-#: Restricts grade rows ``g`` to each (learner, lesson)'s last graded submission.
-LATEST_GRADES = (
-    "AND g.rowid IN (SELECT g2.rowid FROM grades g2 JOIN ("
-    "  SELECT learner, lesson, sha256, grader_version FROM submissions s1"
-    "  WHERE s1.rowid = (SELECT s2.rowid FROM submissions s2 WHERE s2.learner = s1.learner AND s2.lesson = s1.lesson"
-    "                    ORDER BY s2.graded_at DESC, s2.rowid DESC LIMIT 1)"
-    ") last USING (learner, lesson, sha256, grader_version))"
+#: Each (learner, lesson)'s last graded submission: the latest ``graded_at``, and of
+#: two graded in the same second the one stored last.
+LATEST_SUBMISSIONS = (
+    "SELECT learner, lesson, sha256, grader_version FROM ("
+    "  SELECT learner, lesson, sha256, grader_version, ROW_NUMBER() OVER ("
+    "    PARTITION BY learner, lesson ORDER BY graded_at DESC, rowid DESC) AS nth FROM submissions"
+    ") WHERE nth = 1"
 )
 
 

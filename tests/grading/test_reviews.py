@@ -198,3 +198,52 @@ def test_grading_again_keeps_the_review_in_the_exports_and_the_feedback(graded, 
     assert rows[("bob", STAR)]["score"] == 3 and rows[("bob", STAR)]["reviewed_by"] == "Dr. Lee"
     assert review.sha256 == rows[("bob", STAR)]["sha256"]
     assert "Kept after a regrade." in (out / "bob" / LESSON / "feedback.md").read_text()
+
+
+def _record(book: res.Gradebook, learner: str, sha: str, graded_at: str, score: float) -> None:
+    from mlcourse.exercises.engine import Result
+    from mlcourse.grading.discover import Submission
+    from mlcourse.grading.verdict import Graded
+
+    sub = Submission(Path(f"{learner}/{LESSON}.ipynb"), learner, LESSON, sha256=sha)
+    book.record(Graded(sub, [Result("interview.skew", "Skew", 2, "passed", score)], graded_at=graded_at,
+                       grader_version="v1"))
+
+
+def test_the_latest_submission_is_the_last_graded_and_of_a_tie_the_last_stored(tmp_path):
+    with res.Gradebook(tmp_path / res.GRADEBOOK) as book:
+        _record(book, "ann", "a2", "2026-01-02T00:00:00+00:00", 2.0)  # graded later, stored first
+        _record(book, "ann", "a1", "2026-01-01T00:00:00+00:00", 1.0)
+        _record(book, "bob", "b1", "2026-01-01T00:00:00+00:00", 1.0)  # the same second: the last stored wins
+        _record(book, "bob", "b2", "2026-01-01T00:00:00+00:00", 0.5)
+        latest = {(r["learner"], r["sha256"], r["score"]) for r in book.rows(latest=True)}
+        assert latest == {("ann", "a2", 2.0), ("bob", "b2", 0.5)}
+        assert len(book.rows(latest=False)) == 4
+        assert book.latest_answer("bob", LESSON, "interview.skew")["sha256"] == "b2"
+
+
+def test_an_index_missing_from_a_gradebook_is_added_when_it_is_opened_and_skipped_while_it_is_busy(tmp_path):
+    path = tmp_path / res.GRADEBOOK
+    with res.Gradebook(path) as book:
+        _record(book, "ann", "a1", "2026-01-01T00:00:00+00:00", 1.0)
+
+    def indexes() -> set[str]:
+        with contextlib.closing(sqlite3.connect(path)) as db:
+            return {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+    assert set(res.INDEXES) <= indexes()
+    writer = sqlite3.connect(path)  # a gradebook from before the indexes, while a grader writes it
+    for name in res.INDEXES:
+        writer.execute(f"DROP INDEX {name}")
+    writer.commit()
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        with res.Gradebook(path, timeout=0.1) as busy:  # opens, and reads as well without them
+            assert [r["sha256"] for r in busy.rows()] == ["a1"] and busy.schema_version == res.SCHEMA_VERSION
+        assert not set(res.INDEXES) & indexes()
+    finally:
+        writer.rollback()
+        writer.close()
+    with res.Gradebook(path) as book:
+        assert [r["sha256"] for r in book.rows()] == ["a1"]
+    assert set(res.INDEXES) <= indexes()
