@@ -24,10 +24,8 @@ per-process secret, so no other site can post one.
 """
 from __future__ import annotations
 
-import csv
 import getpass
 import hmac
-import io
 import os
 import secrets
 import sys
@@ -43,7 +41,7 @@ from markupsafe import Markup
 
 from mlcourse.dashboard import svg
 from mlcourse.dashboard.data import ClassData, DashboardError, load, open_book
-from mlcourse.grading.results import GRADEBOOK, GradebookError, ReviewError, apply_reviews
+from mlcourse.grading.results import GRADEBOOK, GradebookError, Review, ReviewError, apply_reviews
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_PORT = 8765
@@ -53,7 +51,16 @@ ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "not attempted": "�
 
 
 class State:
-    """The graded folder, and its gradebook in memory, read again whenever its files change."""
+    """The graded folder, and its gradebook in memory, read again whenever its files change.
+
+    The state keeps one connection open for as long as it runs: it reads the
+    submissions when the files change and stores reviews. Being open, it also
+    keeps the files still between changes (SQLite folds the write-ahead log
+    into the database when the last connection closes, which would look like a
+    change), and it tells whether anyone else has written in the meantime
+    (:attr:`~mlcourse.grading.results.Gradebook.data_version`): a review it
+    stores is then taken into the state in memory rather than read again.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -61,8 +68,9 @@ class State:
         self.lock = threading.Lock()
         self.key: tuple | None = None
         self.cached: ClassData | None = None
-        with open_book(self.folder) as book:  # fails now, with the message, rather than on the first page
-            self.schema = book.schema_version
+        # Opened now, so a missing or unreadable gradebook fails with its message rather than on the first page.
+        self.book = open_book(self.folder, shared=True)
+        self.schema = self.book.schema_version
 
     def _files(self) -> tuple:
         out = []
@@ -74,15 +82,41 @@ class State:
                 out.append(None)
         return tuple(out)
 
+    def _current(self) -> ClassData:
+        """The state of the gradebook now (the caller holds the lock)."""
+        key = self._files()
+        if self.cached is None or key != self.key:
+            # A new connection (the file may have been replaced), opened before the old one closes, so that
+            # closing it changes nothing on disk; then the submissions.
+            book = open_book(self.folder, shared=True)
+            self.book.close()
+            self.book = book
+            self.cached = load(book)
+            self.key = key
+        return self.cached
+
     def data(self) -> ClassData:
         with self.lock:
-            key = self._files()
-            if self.cached is None or key != self.key:
-                with open_book(self.folder) as book:
-                    self.cached = load(book)
-                self.key = key
-            return self.cached
+            return self._current()
 
+    def review(self, learner: str, lesson: str, exercise: str, score: float, comment: str, reviewer: str,
+               sha256: str | None = None) -> Review:
+        """Store a review (:meth:`~mlcourse.grading.results.Gradebook.add_review`) and take it into the
+        state in memory when it is the only change: the next page need not read the gradebook again.
+
+        It is the only change when the files are those of the state in memory
+        and no other connection commits between the two looks at its data
+        version (which this connection's own commit leaves as it is). Otherwise
+        the next page reads the gradebook again, as after any change.
+        """
+        with self.lock:
+            data = self._current()
+            version, files = self.book.data_version, self._files()  # in this order: a commit between changes the files
+            saved = self.book.add_review(learner, lesson, exercise, score, comment, reviewer, sha256=sha256)
+            after = self._files()
+            if files == self.key and self.book.data_version == version and data.apply_review(saved):
+                self.key = after
+            return saved
 
 def _templates():
     from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -105,8 +139,8 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
     def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
         try:
             data = state.data()
-            waiting = sum(1 for q in data.review_queue() if not q["reviewed"])
-            banners = _banners(data, state)
+            waiting = data.waiting()
+            banners = _banners(data)
         except DashboardError as exc:
             data, waiting, banners = None, 0, [str(exc)]
         page = env.get_template(name).render(folder=state.folder, waiting=waiting, banners=banners,
@@ -150,11 +184,10 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
             exercises = []
             for ex_id, title, top in data.exercises.get(lesson, []):
                 counts = data.status_counts(ex_id)
-                scores = data.exercise_scores(ex_id)
                 total = sum(counts.values())
                 exercises.append({"id": ex_id, "title": title, "max": top, "bar": Markup(svg.status_bar(counts)),
                                   "passed": f"{100 * counts['passed'] / total:.0f}%" if total else "-",
-                                  "mean": sum(scores) / len(scores) if scores else 0.0})
+                                  "mean": data.exercise_mean(ex_id)})
             scores = data.lesson_scores(lesson)
             top = max((t for _, _, t in scores), default=0.0)
             lessons.append({"lesson": lesson, "exercises": exercises, "summary": data.lesson_summary(lesson),
@@ -196,8 +229,10 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
         history = data.history(id)
         if not history:
             return problem("No such learner", f"The gradebook has no submission of {id!r}.", 404)
-        latest = [{"lesson": lesson, "total": sum(g.score for g in s.grades), "max": s.max, "grades": s.grades,
-                   "graded_at": s.graded_at} for lesson in data.lessons if (s := data.latest.get((id, lesson)))]
+        grades = data.latest_grades(id)
+        latest = [{"lesson": lesson, "total": sum(g.score for g in grades.get(lesson, [])), "max": s.max,
+                   "grades": grades.get(lesson, []), "graded_at": s.graded_at}
+                  for lesson in data.lessons if (s := data.latest.get((id, lesson)))]
         points = [(s.graded_at, s.lesson, s.score / s.max if s.max else 0.0) for s in history]
         return render("learner.html", page="learners", learner=id, latest=latest, history=history,
                       timeline=Markup(svg.timeline(points, data.lessons)))
@@ -247,9 +282,9 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
             return review_page(learner, lesson, exercise, status=400, form=form,
                                problem_text=f"The score {form['score']!r} is not a number: nothing was saved.")
         try:
+            saved = state.review(learner, lesson, exercise, score, form["comment"], form["reviewer"],
+                                 sha256=fields.get("sha256") or None)
             with open_book(state.folder) as book:
-                saved = book.add_review(learner, lesson, exercise, score, form["comment"], form["reviewer"],
-                                        sha256=fields.get("sha256") or None)
                 apply_reviews(state.folder, book, learner, lesson, saved.sha256)
         except ReviewError as exc:
             return review_page(learner, lesson, exercise, status=400, form=form, problem_text=f"{exc}: nothing was saved.")
@@ -264,29 +299,18 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
 
     @app.get("/export.csv")
     def export(wide: int = 0) -> Response:
-        from mlcourse.grading.export import wide as pivot
-
-        with open_book(state.folder) as book:
-            text = io.StringIO()
-            if wide:
-                columns, table = pivot(book.rows(latest=True))
-                writer = csv.DictWriter(text, fieldnames=columns)
-                writer.writeheader()
-                writer.writerows(table)
-            else:
-                book.export_csv(text)
         name = "grades-wide.csv" if wide else "grades.csv"
-        return Response(text.getvalue(), media_type="text/csv; charset=utf-8",
+        return Response(state.data().export_csv(wide=bool(wide)), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     return app
 
 
-def _banners(data: ClassData, state: State) -> list[str]:
+def _banners(data: ClassData) -> list[str]:
     """Warnings over every page: a lesson whose latest grades come from several grader versions."""
     out = []
     for lesson in data.lessons:
-        versions = sorted({s.grader_version for (_, sub_lesson), s in data.latest.items() if sub_lesson == lesson})
+        versions = data.grader_versions(lesson)
         if len(versions) > 1:
             out.append(f"{lesson}: the latest submissions were graded by {len(versions)} grader versions "
                        f"({', '.join(versions)}); a check may have changed between them, so grade again with --force "

@@ -1,11 +1,23 @@
-"""Step 1 of the dashboard: the gradebook, read once per change, and what the pages show.
+"""Step 1 of the dashboard: what the pages show, asked of the gradebook once per change.
 
-:func:`load` reads every graded submission and grade (reviews applied) in two
-queries; :class:`ClassData` keeps them in memory and answers each page's
-questions with plain Python over a few tens of thousands of rows. The app
-reads again only when the gradebook's files change (a grade committed, a
-review stored), so a page costs milliseconds on 500 learners x 7 lessons
-(``benchmarks/dashboard.py``).
+:func:`load` reads the submissions (who handed in which lesson, when, with what
+score: a few thousand rows) and returns a :class:`ClassData` for this state of
+the gradebook. The grades (about 30 000 rows for 500 learners x 7 lessons) never
+come into Python whole: the first page that needs a figure asks SQLite, which
+joins each (learner, lesson)'s latest submission
+(:data:`~mlcourse.grading.results.LATEST_SUBMISSIONS`) to its grades and their
+latest reviews and aggregates them; ClassData keeps the answer:
+
+* per exercise and status, the count and the summed score, and per learner and
+  lesson the total: one query for the class view and the learners' page;
+* the review queue, which every page counts in its header (an index holds just
+  the answers flagged for review);
+* one exercise's latest grades with their failure messages, for its page and
+  its mistakes (``WHERE exercise = ?``); one learner's latest grades, for theirs.
+
+The app makes a new ClassData whenever the gradebook's files change (a grade
+committed, a review stored), so a page costs a few queries the first time after
+a change and a lookup afterwards (``benchmarks/dashboard.py``).
 
 A failure message is grouped by **known mistake** when it holds the words of
 one of the exercise's own :class:`~mlcourse.exercises.engine.Mistake` texts (or
@@ -22,16 +34,27 @@ Examples
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import re
 import sqlite3
 import statistics
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from mlcourse.grading.results import GRADEBOOK, LATEST_REVIEWS, Gradebook, GradebookError
+from mlcourse.grading.results import (
+    GRADEBOOK,
+    LATEST_REVIEWS,
+    LATEST_SUBMISSIONS,
+    Gradebook,
+    GradebookError,
+    Review,
+)
 
 NOTEBOOK = "(notebook)"
 STATUSES = ("passed", "failed", "error", "not attempted")
@@ -66,7 +89,6 @@ class Submission:
     score: float
     max: float
     error: str | None
-    grades: list[Grade] = field(default_factory=list)
 
 
 @dataclass
@@ -87,7 +109,7 @@ class DashboardError(RuntimeError):
 # --------------------------------------------------------------------------
 # Reading the gradebook
 # --------------------------------------------------------------------------
-def open_book(folder: Path, timeout: float = 5.0) -> Gradebook:
+def open_book(folder: Path, timeout: float = 5.0, *, shared: bool = False) -> Gradebook:
     """The gradebook of a graded folder, with a clear message when it is missing or cannot be read."""
     path = Path(folder) / GRADEBOOK
     if not Path(folder).is_dir():
@@ -95,47 +117,42 @@ def open_book(folder: Path, timeout: float = 5.0) -> Gradebook:
     if not path.is_file():
         raise DashboardError(f"no gradebook at {path}; run `mlcourse grade SUBMISSIONS --out {folder}` first")
     try:
-        return Gradebook(path, timeout=timeout)
+        return Gradebook(path, timeout=timeout, shared=shared)
     except GradebookError as exc:
         raise DashboardError(str(exc)) from None
 
 
 def load(book: Gradebook) -> ClassData:
-    """Every submission and grade of the gradebook, reviews applied."""
-    db = book.db
+    """This state of the gradebook: its submissions now, everything else when a page asks (see the module)."""
     try:
-        subs = {
-            (r[0], r[1], r[2], r[3]): Submission(*r[:5], float(r[5]), float(r[6]), r[7])
-            for r in db.execute(
-                "SELECT learner, lesson, sha256, grader_version, graded_at, score, max, error FROM submissions "
-                "ORDER BY graded_at, rowid"
-            )
-        }
-        reviewed = {
-            (r[0], r[1], r[2], r[3]): float(r[4])
-            for r in db.execute(f"SELECT learner, lesson, exercise, sha256, new_score FROM ({LATEST_REVIEWS})")
-        }
-        pending = {
-            (r[0], r[1], r[2], r[3], r[4])
-            for r in db.execute("SELECT learner, lesson, exercise, sha256, grader_version FROM answers WHERE needs_review = 1")
-        }
-        for r in db.execute(
-            "SELECT learner, lesson, exercise, title, score, max, status, message, sha256, graded_at, grader_version "
-            "FROM grades ORDER BY rowid"
-        ):
-            sub = subs.get((r[0], r[1], r[8], r[10]))
-            if sub is None:
-                continue
-            score = reviewed.get((r[0], r[1], r[2], r[8]))
-            sub.grades.append(Grade(r[0], r[1], r[2], r[3], float(r[4] if score is None else score), float(r[4]),
-                                    float(r[5]), r[6], r[7] or "", r[8], r[9], r[10], score is not None))
+        # Oldest first, so the last of a (learner, lesson) is its latest, as LATEST_SUBMISSIONS has it.
+        rows = book.db.execute(
+            "SELECT learner, lesson, sha256, grader_version, graded_at, score, max, error FROM submissions "
+            "ORDER BY graded_at, rowid"
+        ).fetchall()
     except sqlite3.DatabaseError as exc:
         raise DashboardError(f"cannot read the gradebook {book.path}: {exc}") from None
-    return ClassData(list(subs.values()), pending, known_mistakes())
+    return ClassData(book.path.parent, [Submission(*r[:5], float(r[5]), float(r[6]), r[7]) for r in rows])
 
 
+#: A :class:`Grade`'s columns: a grade ``g`` and its latest review ``r`` (:data:`_REVIEWED`).
+_GRADE = ("g.learner, g.lesson, g.exercise, g.title, COALESCE(r.new_score, g.score), g.score, g.max, g.status, "
+          "g.message, g.sha256, g.graded_at, g.grader_version, r.new_score IS NOT NULL, g.rowid")
+_REVIEWED = f"LEFT JOIN ({LATEST_REVIEWS}) r USING (learner, lesson, exercise, sha256)"
+
+
+def _grade(r: Sequence) -> Grade:
+    return Grade(r[0], r[1], r[2], r[3], float(r[4]), float(r[5]), float(r[6]), r[7], r[8] or "", r[9], r[10], r[11],
+                 bool(r[12]))
+
+
+@functools.cache
 def known_mistakes() -> dict[str, list[str]]:
-    """Exercise id -> the texts of its known mistakes (its Mistakes, its advice on errors, the engine's own)."""
+    """Exercise id -> the texts of its known mistakes (its Mistakes, its advice on errors, the engine's own).
+
+    Read from the exercise definitions once per process (importing them all
+    takes a second or so); the result must not be changed.
+    """
     from mlcourse.exercises import all_exercises
     from mlcourse.exercises.engine import FORGOT_RETURN
 
@@ -190,33 +207,90 @@ def _course_order(lessons: Iterable[str]) -> list[str]:
     return sorted(set(lessons), key=lambda name: (known.index(name) if name in known else len(known), name))
 
 
-class ClassData:
-    """The gradebook in memory: each (learner, lesson)'s latest submission, and all of them for history."""
+T = TypeVar("T")
 
-    def __init__(self, submissions: list[Submission], pending: set, known: dict[str, list[str]]) -> None:
-        self.submissions = submissions
-        self.pending = pending
-        self.known = known
-        latest: dict[tuple[str, str], Submission] = {}
-        for s in submissions:  # ordered by graded_at: the last one wins
-            latest[(s.learner, s.lesson)] = s
-        self.latest = latest
-        self.lessons = _course_order(lesson for _, lesson in latest)
-        self.learners = sorted({learner for learner, _ in latest})
-        self.exercises: dict[str, list[tuple[str, str, float]]] = {}  # lesson -> [(id, title, max)] in notebook order
-        self.grades: dict[str, list[Grade]] = defaultdict(list)  # exercise -> latest grades
-        for s in latest.values():
-            for g in s.grades:
-                if g.exercise == NOTEBOOK:
-                    continue
-                exs = self.exercises.setdefault(s.lesson, [])
-                if g.exercise not in {e for e, _, _ in exs}:
-                    exs.append((g.exercise, g.title, g.max))
-                self.grades[g.exercise].append(g)
+
+class ClassData:
+    """One state of the gradebook: every submission in memory, the rest asked of SQLite once and kept.
+
+    ``latest`` maps each (learner, lesson) to its latest submission, ``grades``
+    each exercise to its latest grades (read on first use).
+    """
+
+    def __init__(self, folder: Path, submissions: list[Submission]) -> None:
+        self.folder = Path(folder)
+        self.submissions = submissions  # ordered by graded_at: the last one of a (learner, lesson) is its latest
+        self._lock = threading.RLock()
+        self._kept: dict[tuple, object] = {}
+        self.latest: dict[tuple[str, str], Submission] = {}
+        self._by_learner: dict[str, list[Submission]] = defaultdict(list)
+        self._by_lesson: dict[str, list[Submission]] = defaultdict(list)
+        for s in submissions:
+            self.latest[(s.learner, s.lesson)] = s
+            self._by_learner[s.learner].append(s)
+            self._by_lesson[s.lesson].append(s)
+        self._versions: dict[str, set[str]] = defaultdict(set)
+        for s in self.latest.values():
+            self._versions[s.lesson].add(s.grader_version)
+        self.lessons = _course_order(self._versions)
+        self.learners = sorted({learner for learner, _ in self.latest})
+        self.grades: Mapping[str, list[Grade]] = _ExerciseGrades(self)
+
+    # -- asking the gradebook ------------------------------------------------------
+    def _keep(self, key: tuple, compute: Callable[[], T]) -> T:
+        """``compute()`` the first time ``key`` is asked of this state, the kept answer afterwards."""
+        with self._lock:  # one query at a time: two pages at once share the answer rather than race for it
+            if key not in self._kept:
+                self._kept[key] = compute()
+            return self._kept[key]  # type: ignore[return-value]
+
+    def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
+        with open_book(self.folder) as book:
+            try:
+                return book.db.execute(sql, tuple(params)).fetchall()
+            except sqlite3.DatabaseError as exc:
+                raise DashboardError(f"cannot read the gradebook {book.path}: {exc}") from None
+
+    def _latest_grades(self, where: str, params: Sequence = (), source: str = "grades g") -> list[Grade]:
+        """The grades ``WHERE ...`` (reviews applied) that belong to a latest submission, as stored.
+
+        A few hundred rows: SQLite picks them by exercise, learner or review flag,
+        and the submissions in memory tell which are the latest.
+        """
+        latest = self.latest
+        rows = self._query(f"SELECT {_GRADE} FROM {source} {_REVIEWED} {where}", params)
+        rows.sort(key=lambda row: row[13])  # as stored (an ORDER BY here would read the whole table in that order)
+        return [
+            _grade(row) for row in rows
+            if (s := latest.get((row[0], row[1]))) is not None and row[9] == s.sha256 and row[11] == s.grader_version
+        ]
+
+    @property
+    def known(self) -> dict[str, list[str]]:
+        return known_mistakes()
+
+    def _overview(self) -> _Overview:
+        # One statement, so one snapshot: lg is each latest submission's grades (reviews applied), which SQLite
+        # reads from an index alone; per (lesson, exercise, status) the count and summed score, per (learner,
+        # lesson) the total, and the title and points of each exercise's first stored row.
+        return self._keep(("overview",), lambda: _Overview(self._query(
+            f"WITH lg AS (SELECT g.learner, g.lesson, g.exercise, g.status, g.rowid AS id, "
+            f"COALESCE(r.new_score, g.score) AS score FROM ({LATEST_SUBMISSIONS}) "
+            f"JOIN grades g USING (learner, lesson, sha256, grader_version) {_REVIEWED}) "
+            "SELECT 'status', lesson, exercise, status, COUNT(*), SUM(score) FROM lg GROUP BY lesson, exercise, status "
+            "UNION ALL SELECT 'total', lesson, learner, NULL, COUNT(*), SUM(score) FROM lg GROUP BY learner, lesson "
+            "UNION ALL SELECT 'exercise', lesson, exercise, title, rowid, max FROM grades "
+            "WHERE rowid IN (SELECT MIN(id) FROM lg GROUP BY lesson, exercise)"
+        )))
 
     # -- lessons and exercises ----------------------------------------------------
+    @property
+    def exercises(self) -> dict[str, list[tuple[str, str, float]]]:
+        """Lesson -> its exercises ``(id, title, max)`` in notebook order."""
+        return self._overview().exercises
+
     def lesson_of(self, exercise: str) -> str | None:
-        return next((lesson for lesson, exs in self.exercises.items() if exercise in {e for e, _, _ in exs}), None)
+        return self._overview().lesson_of.get(exercise)
 
     def title_of(self, exercise: str) -> str:
         lesson = self.lesson_of(exercise)
@@ -224,27 +298,35 @@ class ClassData:
 
     def status_counts(self, exercise: str) -> dict[str, int]:
         """How many learners' latest answers passed, failed, raised or were not attempted."""
+        view = self._overview()
         counts = dict.fromkeys(STATUSES, 0)
-        for g in self.grades.get(exercise, []):
-            counts[g.status if g.status in counts else "error"] += 1
+        for status, n in view.statuses.get(exercise, {}).items():
+            counts[status if status in counts else "error"] += n
         # A submitted notebook that could not be graded at all is an error for each of the lesson's exercises.
-        lesson = self.lesson_of(exercise)
-        for (_, sub_lesson), s in self.latest.items():
-            if sub_lesson == lesson and not any(g.exercise == exercise for g in s.grades):
-                counts["error"] += 1
+        lesson = view.lesson_of.get(exercise)
+        if lesson is not None:
+            counts["error"] += max(0, len(view.totals.get(lesson, {})) - view.graded[(lesson, exercise)])
         return counts
+
+    def exercise_mean(self, exercise: str) -> float:
+        """The mean (reviewed) score of the latest answers to an exercise (0 without any)."""
+        n, total = self._overview().sums.get(exercise, (0, 0.0))
+        return total / n if n else 0.0
+
+    def exercise_scores(self, exercise: str) -> list[float]:
+        return [g.score for g in self.grades.get(exercise, [])]
 
     def lesson_scores(self, lesson: str) -> list[tuple[str, float, float]]:
         """(learner, score, max) of each learner's latest submission of ``lesson``."""
         top = sum(m for _, _, m in self.exercises.get(lesson, []))
         return [
-            (learner, sum(g.score for g in s.grades), top or s.max)
-            for (learner, sub_lesson), s in self.latest.items() if sub_lesson == lesson
+            (learner, score, top or (s.max if (s := self.latest.get((learner, lesson))) else 0.0))
+            for learner, score in self._overview().totals.get(lesson, {}).items()
         ]
 
     def lesson_summary(self, lesson: str) -> dict:
         scores = [score / top for _, score, top in self.lesson_scores(lesson) if top]
-        subs = [s for s in self.submissions if s.lesson == lesson]
+        subs = self._by_lesson.get(lesson, [])
         per_learner = Counter(s.learner for s in subs)
         return {
             "lesson": lesson,
@@ -256,11 +338,11 @@ class ClassData:
             "exercises": len(self.exercises.get(lesson, [])),
         }
 
-    def exercise_scores(self, exercise: str) -> list[float]:
-        return [g.score for g in self.grades.get(exercise, [])]
-
     def mistakes(self, exercise: str) -> list[Mistake]:
         """Failed and raised latest answers grouped by known mistake, the most frequent first."""
+        return self._keep(("mistakes", exercise), lambda: self._group(exercise))
+
+    def _group(self, exercise: str) -> list[Mistake]:
         groups: dict[str, Mistake] = {}
         for g in sorted(self.grades.get(exercise, []), key=lambda g: g.learner):
             if g.status not in ("failed", "error"):
@@ -283,6 +365,7 @@ class ClassData:
     # -- learners -------------------------------------------------------------------
     def learner_totals(self) -> list[dict]:
         """Each learner's share of the points of every lesson graded so far (a lesson not submitted scores 0)."""
+        totals = self._overview().totals
         tops = {lesson: sum(m for _, _, m in self.exercises.get(lesson, [])) for lesson in self.lessons}
         total = sum(tops.values()) or 1.0
         out = []
@@ -290,11 +373,10 @@ class ClassData:
             score = 0.0
             missing = []
             for lesson in self.lessons:
-                s = self.latest.get((learner, lesson))
-                if s is None:
+                if (learner, lesson) not in self.latest:
                     missing.append(lesson)
                 else:
-                    score += sum(g.score for g in s.grades)
+                    score += totals.get(lesson, {}).get(learner, 0.0)
             out.append({"learner": learner, "score": score, "max": total, "share": score / total, "missing": missing})
         return out
 
@@ -303,14 +385,23 @@ class ClassData:
 
     def history(self, learner: str) -> list[Submission]:
         """Every graded submission of a learner, oldest first."""
-        return [s for s in self.submissions if s.learner == learner]
+        return list(self._by_learner.get(learner, []))
+
+    def latest_grades(self, learner: str) -> dict[str, list[Grade]]:
+        """Lesson -> the grades of a learner's latest submission of it, in notebook order (reviews applied)."""
+        return self._keep(("learner", learner), lambda: self._learner_grades(learner))
+
+    def _learner_grades(self, learner: str) -> dict[str, list[Grade]]:
+        out: dict[str, list[Grade]] = {}
+        for g in self._latest_grades("WHERE g.learner = ?", (learner,)):
+            out.setdefault(g.lesson, []).append(g)
+        return out
 
     def resubmissions(self, lesson: str) -> dict:
         """For a lesson: how many learners submitted how many times, and the mean first vs latest score."""
         by_learner: dict[str, list[Submission]] = defaultdict(list)
-        for s in self.submissions:
-            if s.lesson == lesson:
-                by_learner[s.learner].append(s)
+        for s in self._by_lesson.get(lesson, []):
+            by_learner[s.learner].append(s)
         counts = Counter(len(v) for v in by_learner.values())
         again = [v for v in by_learner.values() if len(v) > 1]
         first = [v[0].score / v[0].max for v in again if v[0].max]
@@ -322,12 +413,117 @@ class ClassData:
             "latest": statistics.fmean(last) if last else None,
         }
 
+    def grader_versions(self, lesson: str) -> list[str]:
+        """The grader versions of a lesson's latest submissions (more than one: a check may have changed)."""
+        return sorted(self._versions.get(lesson, ()))
+
+    # -- exports --------------------------------------------------------------------
+    def export_csv(self, wide: bool = False) -> str:
+        """The gradebook's CSV export (:meth:`~mlcourse.grading.results.Gradebook.export_csv`), or the
+        wide one (:func:`~mlcourse.grading.export.export_wide_csv`), of each latest submission."""
+        return self._keep(("export", wide), lambda: self._export(wide))
+
+    def _export(self, wide: bool) -> str:
+        from mlcourse.grading.export import export_wide_csv
+
+        text = io.StringIO()
+        with open_book(self.folder) as book:
+            try:
+                if wide:
+                    export_wide_csv(book, text)
+                else:
+                    book.export_csv(text)
+            except sqlite3.DatabaseError as exc:
+                raise DashboardError(f"cannot read the gradebook {book.path}: {exc}") from None
+        return text.getvalue()
+
     # -- reviews ---------------------------------------------------------------------
     def review_queue(self) -> list[dict]:
         """Latest answers flagged for review: waiting ones first, then those reviewed."""
-        queue = []
-        for (learner, lesson), s in self.latest.items():
-            for g in s.grades:
-                if (learner, lesson, g.exercise, g.sha256, g.grader_version) in self.pending:
-                    queue.append({"grade": g, "reviewed": g.reviewed})
+        return self._keep(("queue",), self._queue)
+
+    def _queue(self) -> list[dict]:
+        grades = self._latest_grades("WHERE a.needs_review = 1", source="answers a JOIN grades g "
+                                     "USING (learner, lesson, exercise, sha256, grader_version)")
+        queue = [{"grade": g, "reviewed": g.reviewed} for g in grades]
         return sorted(queue, key=lambda q: (q["reviewed"], q["grade"].lesson, q["grade"].exercise, q["grade"].learner))
+
+    def apply_review(self, review: Review) -> bool:
+        """Take in a review just stored (and nothing else since): one latest answer has a new score.
+
+        The figures that add it up are corrected by the difference; what lists
+        scores (the queue, an exercise's or a learner's grades, the exports) is
+        dropped, to be asked again when a page needs it. False, with nothing
+        changed, when the review is not of a latest submission of this state.
+        """
+        s = self.latest.get((review.learner, review.lesson))
+        if s is None or s.sha256 != review.sha256:
+            return False
+        with self._lock:
+            view = self._kept.get(("overview",))
+            if isinstance(view, _Overview):
+                view.rescore(review.learner, review.lesson, review.exercise, review.new_score - review.old_score)
+            for key in [k for k in self._kept if k[0] not in ("overview", "mistakes")]:  # mistakes hold no score
+                del self._kept[key]
+        return True
+
+    def waiting(self) -> int:
+        """How many answers in the review queue wait for a review."""
+        return sum(1 for q in self.review_queue() if not q["reviewed"])
+
+
+class _Overview:
+    """The figures of :meth:`ClassData._overview`'s query, by exercise and by lesson."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self.statuses: dict[str, dict[str, int]] = defaultdict(dict)  # exercise -> status -> latest answers
+        self.sums: dict[str, tuple[int, float]] = {}  # exercise -> (latest answers, their summed score)
+        self.graded: Counter[tuple[str, str]] = Counter()  # (lesson, exercise) -> latest submissions grading it
+        self.totals: dict[str, dict[str, float]] = defaultdict(dict)  # lesson -> learner -> latest total
+        found: dict[str, list[tuple[int, str, str, float]]] = defaultdict(list)  # lesson -> [(row, id, title, max)]
+        for kind, lesson, name, status, n, value in rows:
+            if kind == "total":
+                self.totals[lesson][name] = float(value)
+            elif name == NOTEBOOK:
+                continue
+            elif kind == "exercise":
+                found[lesson].append((n, name, status, float(value)))
+            else:
+                self.statuses[name][status] = self.statuses[name].get(status, 0) + n
+                count, summed = self.sums.get(name, (0, 0.0))
+                self.sums[name] = (count + n, summed + float(value))
+                self.graded[(lesson, name)] += n
+        # Notebook order: as the grader stored them (each exercise's first stored row).
+        self.exercises = {lesson: [(name, title, top) for _, name, title, top in sorted(exs)] for lesson, exs in found.items()}
+        self.lesson_of: dict[str, str] = {}
+        for lesson in _course_order(self.exercises):
+            for name, _, _ in self.exercises[lesson]:
+                self.lesson_of.setdefault(name, lesson)
+
+    def rescore(self, learner: str, lesson: str, exercise: str, change: float) -> None:
+        """One latest answer's score changed by ``change`` (a review)."""
+        if exercise in self.sums:
+            n, summed = self.sums[exercise]
+            self.sums[exercise] = (n, summed + change)
+        if learner in self.totals.get(lesson, {}):
+            self.totals[lesson][learner] += change
+
+
+class _ExerciseGrades(Mapping[str, list[Grade]]):
+    """Exercise id -> its latest grades with their messages, by learner: read on first use (``WHERE exercise = ?``)."""
+
+    def __init__(self, data: ClassData) -> None:
+        self._data = data
+
+    def __getitem__(self, exercise: str) -> list[Grade]:
+        found = self._data._keep(("grades", exercise), lambda: sorted(
+            self._data._latest_grades("WHERE g.exercise = ?", (exercise,)), key=lambda g: (g.learner, g.lesson)))
+        if not found:
+            raise KeyError(exercise)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data._overview().sums)
+
+    def __len__(self) -> int:
+        return len(self._data._overview().sums)

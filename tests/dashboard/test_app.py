@@ -214,3 +214,93 @@ def test_mixed_grader_versions_within_a_lesson_are_pointed_out(client, folder):
 def test_open_book_names_a_missing_gradebook(tmp_path):
     with pytest.raises(DashboardError, match="no gradebook at"):
         open_book(tmp_path)
+
+
+# --------------------------------------------------------------------------
+# The figures SQLite adds up, and a review taken in without reading everything again
+# --------------------------------------------------------------------------
+def _could_not_be_graded(folder: Path, learner: str, lesson: str) -> None:
+    """A latest submission with no exercise graded at all (the notebook did not open)."""
+    from mlcourse.grading.discover import Submission
+    from mlcourse.grading.results import Gradebook
+    from mlcourse.grading.verdict import Graded
+
+    sub = Submission(Path(f"{learner}/{lesson}.ipynb"), learner, lesson, sha256="f" * 64)
+    with Gradebook(folder / "gradebook.db") as book:
+        book.record(Graded(sub, [], [], "not a notebook", 0.1, "2026-12-31T00:00:00+00:00", "mlcourse test", "none"))
+
+
+def test_the_figures_added_up_in_sqlite_match_the_latest_grades_counted_one_by_one(folder):
+    _could_not_be_graded(folder, "learner003", "00_lifecycle_overview")
+    with open_book(folder) as book:
+        g = next(q["grade"] for q in load(book).review_queue())
+        book.add_review(g.learner, g.lesson, g.exercise, 0.5, "short", "me")
+        data = load(book)
+        rows = book.rows(latest=True)  # the long export: each latest submission's grades, reviewed scores
+    by_submission: dict[tuple, list[dict]] = {}
+    for r in rows:
+        by_submission.setdefault((r["learner"], r["lesson"]), []).append(r)
+    assert set(by_submission) == set(data.latest)
+    for lesson, exercises in data.exercises.items():
+        submitted = [key for key in by_submission if key[1] == lesson]
+        for ex_id, title, top in exercises:
+            answers = [r for r in rows if r["exercise"] == ex_id]
+            expected = dict.fromkeys(("passed", "failed", "error", "not attempted"), 0)
+            for r in answers:
+                expected[r["status"]] += 1
+            expected["error"] += len(submitted) - len(answers)  # learner003's notebook: an error for each exercise
+            assert data.status_counts(ex_id) == expected
+            assert data.exercise_mean(ex_id) == pytest.approx(sum(r["score"] for r in answers) / len(answers))
+            assert (title, top) == (answers[0]["title"], answers[0]["max"])
+            assert sorted((x.learner, x.score, x.status, x.message) for x in data.grades[ex_id]) == sorted(
+                (r["learner"], r["score"], r["status"], r["message"]) for r in answers)
+        assert [e for e, _, _ in exercises] == list(dict.fromkeys(r["exercise"] for r in by_submission[submitted[0]]))
+        assert dict((learner, score) for learner, score, _ in data.lesson_scores(lesson)) == pytest.approx(
+            {learner: sum(r["score"] for r in by_submission[(learner, sub_lesson)]) for learner, sub_lesson in submitted})
+    assert data.status_counts("overview.next_stage")["error"] >= 1
+    assert data.exercise_mean(g.exercise) == pytest.approx(
+        sum(r["score"] for r in rows if r["exercise"] == g.exercise) / sum(1 for r in rows if r["exercise"] == g.exercise))
+    mine = data.latest_grades("learner003")
+    assert {lesson: [(x.exercise, x.score) for x in grades] for lesson, grades in mine.items()} == {
+        lesson: [(r["exercise"], r["score"]) for r in by_submission[("learner003", lesson)]]
+        for learner, lesson in by_submission if learner == "learner003"}
+
+
+def _pages(client: TestClient) -> dict[str, str]:
+    return {url: client.get(url).text for url in ("/", "/learners?below=60", "/reviews", "/exercise?id=" + STAR)}
+
+
+def test_a_review_saved_here_is_taken_in_without_reading_the_gradebook_again(client, folder):
+    state = client.app.state.dashboard
+    _pages(client)
+    data = state.cached
+    with open_book(folder) as book:
+        g = [q["grade"] for q in load(book).review_queue() if not q["reviewed"]][0]
+    form = client.get(f"/review?learner={g.learner}&lesson={g.lesson}&exercise={g.exercise}")
+    body = {"csrf": _csrf(form.text), "learner": g.learner, "lesson": g.lesson, "exercise": g.exercise,
+            "sha256": g.sha256, "score": "0.5", "comment": "", "reviewer": "Dr. Lee"}
+    assert client.post("/review", data=body).status_code == 200
+    after = _pages(client)
+    assert state.cached is data  # taken in, not read again
+    fresh = TestClient(create_app(folder), base_url="http://127.0.0.1")  # a dashboard that reads everything
+    assert after == _pages(fresh)
+    assert data.exercise_mean(STAR) != pytest.approx(sum(x.auto_score for x in data.grades[STAR]) / len(data.grades[STAR]))
+
+
+def test_a_review_with_another_write_in_between_makes_the_dashboard_read_everything_again(folder):
+    state = create_app(folder).state.dashboard
+    data = state.data()
+    before_mean = data.exercise_mean("overview.next_stage")
+    g = next(q["grade"] for q in data.review_queue())
+    store = state.book.add_review
+
+    def a_grader_commits_first(*args, **kwargs):  # a grade stored by `mlcourse grade` while the review is
+        with sqlite3.connect(folder / "gradebook.db") as grader:
+            grader.execute("UPDATE grades SET score = 0, status = 'failed' WHERE exercise = 'overview.next_stage'")
+        return store(*args, **kwargs)
+
+    state.book.add_review = a_grader_commits_first
+    assert state.review(g.learner, g.lesson, g.exercise, 1.0, "", "me").new_score == 1.0
+    again = state.data()
+    assert again is not data and before_mean > 0 and again.exercise_mean("overview.next_stage") == 0
+    assert next(q for q in again.review_queue() if q["grade"].learner == g.learner)["grade"].score == 1.0
