@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import getpass
 import hmac
+import itertools
 import os
 import secrets
+import sqlite3
 import sys
 import threading
 import urllib.parse
@@ -36,11 +38,11 @@ from typing import Any
 
 # FastAPI reads the handlers' annotations (``request: Request``) from this module's names.
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from markupsafe import Markup
 
 from mlcourse.dashboard import svg
-from mlcourse.dashboard.data import ClassData, DashboardError, load, open_book
+from mlcourse.dashboard.data import ClassData, DashboardError, known_mistakes, load, open_book
 from mlcourse.grading.results import GRADEBOOK, GradebookError, Review, ReviewError, apply_reviews
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -53,24 +55,29 @@ ICONS = {"passed": "✅", "failed": "❌", "error": "💥", "not attempted": "�
 class State:
     """The graded folder, and its gradebook in memory, read again whenever its files change.
 
-    The state keeps one connection open for as long as it runs: it reads the
-    submissions when the files change and stores reviews. Being open, it also
-    keeps the files still between changes (SQLite folds the write-ahead log
-    into the database when the last connection closes, which would look like a
-    change), and it tells whether anyone else has written in the meantime
+    The state keeps one connection open, shared by every request's thread
+    under :attr:`lock`: the pages' queries, the review form and the reviews
+    stored all go through it. Being open, it also keeps the files still
+    between changes (SQLite folds the write-ahead log into the database when
+    the last connection closes, which would look like a change), and it tells
+    whether anyone else has written in the meantime
     (:attr:`~mlcourse.grading.results.Gradebook.data_version`): a review it
     stores is then taken into the state in memory rather than read again.
+    After a change it opens a new connection (the file may have been replaced);
+    the old one closes when the last page still reading it is done.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.path = self.folder / GRADEBOOK
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.key: tuple | None = None
         self.cached: ClassData | None = None
         # Opened now, so a missing or unreadable gradebook fails with its message rather than on the first page.
         self.book = open_book(self.folder, shared=True)
         self.schema = self.book.schema_version
+        # The exercise definitions (for grouping failures by known mistake) take a second to import: start now.
+        threading.Thread(target=known_mistakes, name="dashboard-known-mistakes", daemon=True).start()
 
     def _files(self) -> tuple:
         out = []
@@ -86,14 +93,20 @@ class State:
         """The state of the gradebook now (the caller holds the lock)."""
         key = self._files()
         if self.cached is None or key != self.key:
-            # A new connection (the file may have been replaced), opened before the old one closes, so that
-            # closing it changes nothing on disk; then the submissions.
-            book = open_book(self.folder, shared=True)
-            self.book.close()
-            self.book = book
-            self.cached = load(book)
+            # Opened before the old one is let go, so that its closing changes nothing on disk.
+            self.book = open_book(self.folder, shared=True)
+            self.cached = load(self.book, self.lock)
             self.key = key
         return self.cached
+
+    def answer(self, learner: str, lesson: str, exercise: str) -> dict | None:
+        """:meth:`~mlcourse.grading.results.Gradebook.latest_answer`, through the state's connection."""
+        with self.lock:
+            self._current()
+            try:
+                return self.book.latest_answer(learner, lesson, exercise)
+            except sqlite3.DatabaseError as exc:
+                raise DashboardError(f"cannot read the gradebook {self.path}: {exc}") from None
 
     def data(self) -> ClassData:
         with self.lock:
@@ -117,6 +130,12 @@ class State:
             if files == self.key and self.book.data_version == version and data.apply_review(saved):
                 self.key = after
             return saved
+
+    def write_feedback(self, learner: str, lesson: str, sha256: str) -> None:
+        """Write a reviewed submission's feedback again (:func:`~mlcourse.grading.results.apply_reviews`)."""
+        with self.lock:
+            apply_reviews(self.folder, self.book, learner, lesson, sha256)
+
 
 def _templates():
     from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -246,8 +265,7 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
     def review_page(learner: str, lesson: str, exercise: str, *, status: int = 200, saved: str = "", problem_text: str = "",
                     form: dict | None = None) -> HTMLResponse:
         try:
-            with open_book(state.folder) as book:
-                found = book.latest_answer(learner, lesson, exercise)
+            found = state.answer(learner, lesson, exercise)
         except DashboardError as exc:
             return problem("The gradebook cannot be shown", str(exc), 503)
         if found is None:
@@ -284,8 +302,7 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
         try:
             saved = state.review(learner, lesson, exercise, score, form["comment"], form["reviewer"],
                                  sha256=fields.get("sha256") or None)
-            with open_book(state.folder) as book:
-                apply_reviews(state.folder, book, learner, lesson, saved.sha256)
+            state.write_feedback(learner, lesson, saved.sha256)
         except ReviewError as exc:
             return review_page(learner, lesson, exercise, status=400, form=form, problem_text=f"{exc}: nothing was saved.")
         except (GradebookError, DashboardError) as exc:
@@ -299,9 +316,14 @@ def create_app(folder: Path, *, token: str | None = None, reviewer: str | None =
 
     @app.get("/export.csv")
     def export(wide: int = 0) -> Response:
-        name = "grades-wide.csv" if wide else "grades.csv"
-        return Response(state.data().export_csv(wide=bool(wide)), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        data = state.data()
+        media, name = "text/csv; charset=utf-8", "grades-wide.csv" if wide else "grades.csv"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if wide:  # one row per learner: written whole
+            return Response(data.export_csv(wide=True), media_type=media, headers=headers)
+        chunks = data.export_chunks()
+        first = next(chunks)  # read now, so that a gradebook that cannot be read gets its page, not half a file
+        return StreamingResponse(itertools.chain([first], chunks), media_type=media, headers=headers)
 
     return app
 

@@ -34,6 +34,8 @@ Examples
 """
 from __future__ import annotations
 
+import contextlib
+import csv
 import functools
 import hashlib
 import io
@@ -48,9 +50,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from mlcourse.grading.results import (
+    CSV_COLUMNS,
     GRADEBOOK,
     LATEST_REVIEWS,
-    LATEST_SUBMISSIONS,
+    REVIEW_COLUMNS,
     Gradebook,
     GradebookError,
     Review,
@@ -122,23 +125,49 @@ def open_book(folder: Path, timeout: float = 5.0, *, shared: bool = False) -> Gr
         raise DashboardError(str(exc)) from None
 
 
-def load(book: Gradebook) -> ClassData:
-    """This state of the gradebook: its submissions now, everything else when a page asks (see the module)."""
+def load(book: Gradebook, lock: threading.RLock | None = None) -> ClassData:
+    """This state of the gradebook: its submissions now, everything else when a page asks (see the module).
+
+    The latest submission of each (learner, lesson) is worked out here, once,
+    and written to a temporary table of ``book``'s connection
+    (:data:`LATEST`) that every later query joins, so the figures SQLite adds
+    up are those of the submissions in memory. The ClassData asks ``book``
+    while it holds ``lock`` (give the one that guards the connection when
+    threads share it); it answers for the last ClassData loaded from ``book``.
+    """
+    lock = lock or threading.RLock()
     try:
-        # Oldest first, so the last of a (learner, lesson) is its latest, as LATEST_SUBMISSIONS has it.
-        rows = book.db.execute(
-            "SELECT learner, lesson, sha256, grader_version, graded_at, score, max, error FROM submissions "
-            "ORDER BY graded_at, rowid"
-        ).fetchall()
-    except sqlite3.DatabaseError as exc:
+        with lock:
+            # Oldest first, so the last of a (learner, lesson) is its latest, as LATEST_SUBMISSIONS has it.
+            rows = book.db.execute(
+                "SELECT learner, lesson, sha256, grader_version, graded_at, score, max, error FROM submissions "
+                "ORDER BY graded_at, rowid"
+            ).fetchall()
+            latest = {(r[0], r[1]): r[:4] for r in rows}
+            with book.db:  # a temporary table: nothing is written to the gradebook's files
+                book.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {LATEST.split('.')[1]} (learner TEXT, lesson TEXT, "
+                                "sha256 TEXT, grader_version TEXT, PRIMARY KEY (learner, lesson)) WITHOUT ROWID")
+                book.db.execute(f"DELETE FROM {LATEST}")
+                book.db.executemany(f"INSERT INTO {LATEST} VALUES (?, ?, ?, ?)", sorted(latest.values()))
+    except sqlite3.Error as exc:
         raise DashboardError(f"cannot read the gradebook {book.path}: {exc}") from None
-    return ClassData(book.path.parent, [Submission(*r[:5], float(r[5]), float(r[6]), r[7]) for r in rows])
+    return ClassData(book, lock, [Submission(*r[:5], float(r[5]), float(r[6]), r[7]) for r in rows])
 
 
+
+def read(folder: Path) -> ClassData:
+    """The gradebook of a graded folder (:func:`open_book`) as :func:`load` finds it, on a connection of its own
+    that stays open while the ClassData is in use."""
+    return load(open_book(folder))
+
+#: The temporary table of each (learner, lesson)'s latest submission that :func:`load` fills.
+LATEST = "temp.dashboard_latest"
 #: A :class:`Grade`'s columns: a grade ``g`` and its latest review ``r`` (:data:`_REVIEWED`).
 _GRADE = ("g.learner, g.lesson, g.exercise, g.title, COALESCE(r.new_score, g.score), g.score, g.max, g.status, "
           "g.message, g.sha256, g.graded_at, g.grader_version, r.new_score IS NOT NULL, g.rowid")
 _REVIEWED = f"LEFT JOIN ({LATEST_REVIEWS}) r USING (learner, lesson, exercise, sha256)"
+#: Each latest submission's grades ``g`` with their latest review ``r``.
+_LATEST_GRADES = f"{LATEST} l JOIN grades g USING (learner, lesson, sha256, grader_version) {_REVIEWED}"
 
 
 def _grade(r: Sequence) -> Grade:
@@ -146,13 +175,22 @@ def _grade(r: Sequence) -> Grade:
                  bool(r[12]))
 
 
-@functools.cache
+_KNOWN_LOCK = threading.Lock()
+
+
 def known_mistakes() -> dict[str, list[str]]:
     """Exercise id -> the texts of its known mistakes (its Mistakes, its advice on errors, the engine's own).
 
     Read from the exercise definitions once per process (importing them all
-    takes a second or so); the result must not be changed.
+    takes a second or so; the dashboard starts it in the background as it
+    starts), whichever thread asks first; the result must not be changed.
     """
+    with _KNOWN_LOCK:
+        return _known_mistakes()
+
+
+@functools.cache
+def _known_mistakes() -> dict[str, list[str]]:
     from mlcourse.exercises import all_exercises
     from mlcourse.exercises.engine import FORGOT_RETURN
 
@@ -217,10 +255,11 @@ class ClassData:
     each exercise to its latest grades (read on first use).
     """
 
-    def __init__(self, folder: Path, submissions: list[Submission]) -> None:
-        self.folder = Path(folder)
+    def __init__(self, book: Gradebook, lock: threading.RLock, submissions: list[Submission]) -> None:
+        self.book = book
+        self.folder = book.path.parent
         self.submissions = submissions  # ordered by graded_at: the last one of a (learner, lesson) is its latest
-        self._lock = threading.RLock()
+        self._lock = lock
         self._kept: dict[tuple, object] = {}
         self.latest: dict[tuple[str, str], Submission] = {}
         self._by_learner: dict[str, list[Submission]] = defaultdict(list)
@@ -230,11 +269,12 @@ class ClassData:
             self._by_learner[s.learner].append(s)
             self._by_lesson[s.lesson].append(s)
         self._versions: dict[str, set[str]] = defaultdict(set)
-        for s in self.latest.values():
+        self._latest_of_lesson: dict[str, list[Submission]] = defaultdict(list)
+        for s in self.latest.values():  # in the order each (learner, lesson) first appears
             self._versions[s.lesson].add(s.grader_version)
+            self._latest_of_lesson[s.lesson].append(s)
         self.lessons = _course_order(self._versions)
         self.learners = sorted({learner for learner, _ in self.latest})
-        self.grades: Mapping[str, list[Grade]] = _ExerciseGrades(self)
 
     # -- asking the gradebook ------------------------------------------------------
     def _keep(self, key: tuple, compute: Callable[[], T]) -> T:
@@ -244,44 +284,66 @@ class ClassData:
                 self._kept[key] = compute()
             return self._kept[key]  # type: ignore[return-value]
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Gradebook]:
+        """The gradebook, for this thread alone (the connection is the server's), its errors in one line."""
+        try:
+            with self._lock:
+                yield self.book
+        except sqlite3.ProgrammingError:  # closed: the app opened the gradebook again after a change
+            raise DashboardError("the gradebook changed while this page was read: reload the page") from None
+        except sqlite3.DatabaseError as exc:
+            raise DashboardError(f"cannot read the gradebook {self.book.path}: {exc}") from None
+
     def _query(self, sql: str, params: Sequence = ()) -> list[tuple]:
-        with open_book(self.folder) as book:
-            try:
-                return book.db.execute(sql, tuple(params)).fetchall()
-            except sqlite3.DatabaseError as exc:
-                raise DashboardError(f"cannot read the gradebook {book.path}: {exc}") from None
+        with self._reading() as book:
+            return book.db.execute(sql, tuple(params)).fetchall()
 
-    def _latest_grades(self, where: str, params: Sequence = (), source: str = "grades g") -> list[Grade]:
-        """The grades ``WHERE ...`` (reviews applied) that belong to a latest submission, as stored.
+    def _latest_grades(self, where: str, params: Sequence = (), source: str = _LATEST_GRADES) -> list[Grade]:
+        """The grades of latest submissions ``WHERE ...`` (reviews applied), as stored.
 
-        A few hundred rows: SQLite picks them by exercise, learner or review flag,
-        and the submissions in memory tell which are the latest.
+        A few hundred rows: SQLite picks them by exercise, learner or review
+        flag, looking each latest submission up in the grades' primary key.
         """
-        latest = self.latest
-        rows = self._query(f"SELECT {_GRADE} FROM {source} {_REVIEWED} {where}", params)
+        rows = self._query(f"SELECT {_GRADE} FROM {source} {where}", params)
         rows.sort(key=lambda row: row[13])  # as stored (an ORDER BY here would read the whole table in that order)
-        return [
-            _grade(row) for row in rows
-            if (s := latest.get((row[0], row[1]))) is not None and row[9] == s.sha256 and row[11] == s.grader_version
-        ]
+        return [_grade(row) for row in rows]
+
+    @property
+    def grades(self) -> Mapping[str, list[Grade]]:
+        """Exercise id -> its latest grades, read on first use (a view, so that nothing here refers back to it)."""
+        return _ExerciseGrades(self)
 
     @property
     def known(self) -> dict[str, list[str]]:
         return known_mistakes()
 
     def _overview(self) -> _Overview:
-        # One statement, so one snapshot: lg is each latest submission's grades (reviews applied), which SQLite
-        # reads from an index alone; per (lesson, exercise, status) the count and summed score, per (learner,
-        # lesson) the total, and the title and points of each exercise's first stored row.
-        return self._keep(("overview",), lambda: _Overview(self._query(
-            f"WITH lg AS (SELECT g.learner, g.lesson, g.exercise, g.status, g.rowid AS id, "
-            f"COALESCE(r.new_score, g.score) AS score FROM ({LATEST_SUBMISSIONS}) "
-            f"JOIN grades g USING (learner, lesson, sha256, grader_version) {_REVIEWED}) "
-            "SELECT 'status', lesson, exercise, status, COUNT(*), SUM(score) FROM lg GROUP BY lesson, exercise, status "
-            "UNION ALL SELECT 'total', lesson, learner, NULL, COUNT(*), SUM(score) FROM lg GROUP BY learner, lesson "
-            "UNION ALL SELECT 'exercise', lesson, exercise, title, rowid, max FROM grades "
-            "WHERE rowid IN (SELECT MIN(id) FROM lg GROUP BY lesson, exercise)"
-        )))
+        return self._keep(("overview",), self._add_up)
+
+    def _add_up(self) -> _Overview:
+        # Each latest submission's grades (reviews applied), which SQLite reads from an index alone: per (lesson,
+        # exercise, status) the count, the summed score and the first stored row; per (learner, lesson) the total;
+        # then the title and points of each exercise's first stored row. One read transaction, so one snapshot.
+        score = "COALESCE(r.new_score, g.score)"
+        with self._reading() as book:
+            book.db.execute("BEGIN")
+            try:
+                statuses = book.db.execute(
+                    f"SELECT g.lesson, g.exercise, g.status, COUNT(*), SUM({score}), MIN(g.rowid) FROM {_LATEST_GRADES} "
+                    "GROUP BY g.lesson, g.exercise, g.status").fetchall()
+                totals = book.db.execute(
+                    f"SELECT l.lesson, l.learner, SUM({score}) FROM {_LATEST_GRADES} GROUP BY l.learner, l.lesson"
+                ).fetchall()
+                first: dict[tuple[str, str], int] = {}
+                for lesson, exercise, _, _, _, rowid in statuses:
+                    first[(lesson, exercise)] = min(rowid, first.get((lesson, exercise), rowid))
+                titles = book.db.execute(
+                    f"SELECT rowid, lesson, exercise, title, max FROM grades WHERE rowid IN ({', '.join('?' * len(first))})",
+                    tuple(first.values())).fetchall()
+            finally:
+                book.db.commit()
+        return _Overview(statuses, totals, titles)
 
     # -- lessons and exercises ----------------------------------------------------
     @property
@@ -305,7 +367,7 @@ class ClassData:
         # A submitted notebook that could not be graded at all is an error for each of the lesson's exercises.
         lesson = view.lesson_of.get(exercise)
         if lesson is not None:
-            counts["error"] += max(0, len(view.totals.get(lesson, {})) - view.graded[(lesson, exercise)])
+            counts["error"] += max(0, len(self._latest_of_lesson[lesson]) - view.graded[(lesson, exercise)])
         return counts
 
     def exercise_mean(self, exercise: str) -> float:
@@ -319,10 +381,8 @@ class ClassData:
     def lesson_scores(self, lesson: str) -> list[tuple[str, float, float]]:
         """(learner, score, max) of each learner's latest submission of ``lesson``."""
         top = sum(m for _, _, m in self.exercises.get(lesson, []))
-        return [
-            (learner, score, top or (s.max if (s := self.latest.get((learner, lesson))) else 0.0))
-            for learner, score in self._overview().totals.get(lesson, {}).items()
-        ]
+        totals = self._overview().totals.get(lesson, {})
+        return [(s.learner, totals.get(s.learner, 0.0), top or s.max) for s in self._latest_of_lesson[lesson]]
 
     def lesson_summary(self, lesson: str) -> dict:
         scores = [score / top for _, score, top in self.lesson_scores(lesson) if top]
@@ -393,7 +453,7 @@ class ClassData:
 
     def _learner_grades(self, learner: str) -> dict[str, list[Grade]]:
         out: dict[str, list[Grade]] = {}
-        for g in self._latest_grades("WHERE g.learner = ?", (learner,)):
+        for g in self._latest_grades("WHERE l.learner = ?", (learner,)):
             out.setdefault(g.lesson, []).append(g)
         return out
 
@@ -421,20 +481,41 @@ class ClassData:
     def export_csv(self, wide: bool = False) -> str:
         """The gradebook's CSV export (:meth:`~mlcourse.grading.results.Gradebook.export_csv`), or the
         wide one (:func:`~mlcourse.grading.export.export_wide_csv`), of each latest submission."""
-        return self._keep(("export", wide), lambda: self._export(wide))
+        if wide:
+            return self._keep(("export", True), self._wide)
+        return "".join(self.export_chunks())
 
-    def _export(self, wide: bool) -> str:
+    def export_chunks(self, rows_per_chunk: int = 2000) -> Iterator[str]:
+        """The long CSV export in pieces, written as they are sent; kept whole once sent whole.
+
+        The rows are read at once (one statement, so one snapshot, with the
+        connection held as briefly as that); turning them into CSV text, the
+        larger part of the work, goes on while the first pieces are on their way.
+        """
+        kept = self._kept.get(("export", False))
+        if kept is not None:
+            yield kept
+            return
+        with self._reading() as book:
+            rows = list(book.iter_rows(latest=True, submissions=LATEST))
+        chunks = []
+        for start in range(0, max(len(rows), 1), rows_per_chunk):
+            text = io.StringIO()
+            writer = csv.writer(text)
+            if start == 0:
+                writer.writerow(CSV_COLUMNS + REVIEW_COLUMNS)
+            writer.writerows(rows[start:start + rows_per_chunk])
+            chunks.append(text.getvalue())
+            yield chunks[-1]
+        with self._lock:
+            self._kept.setdefault(("export", False), "".join(chunks))
+
+    def _wide(self) -> str:
         from mlcourse.grading.export import export_wide_csv
 
         text = io.StringIO()
-        with open_book(self.folder) as book:
-            try:
-                if wide:
-                    export_wide_csv(book, text)
-                else:
-                    book.export_csv(text)
-            except sqlite3.DatabaseError as exc:
-                raise DashboardError(f"cannot read the gradebook {book.path}: {exc}") from None
+        with self._reading() as book:
+            export_wide_csv(book, text, submissions=LATEST)
         return text.getvalue()
 
     # -- reviews ---------------------------------------------------------------------
@@ -443,8 +524,9 @@ class ClassData:
         return self._keep(("queue",), self._queue)
 
     def _queue(self) -> list[dict]:
-        grades = self._latest_grades("WHERE a.needs_review = 1", source="answers a JOIN grades g "
-                                     "USING (learner, lesson, exercise, sha256, grader_version)")
+        grades = self._latest_grades("WHERE a.needs_review = 1", source=f"answers a JOIN {LATEST} l "
+                                     "USING (learner, lesson, sha256, grader_version) JOIN grades g "
+                                     f"USING (learner, lesson, exercise, sha256, grader_version) {_REVIEWED}")
         queue = [{"grade": g, "reviewed": g.reviewed} for g in grades]
         return sorted(queue, key=lambda q: (q["reviewed"], q["grade"].lesson, q["grade"].exercise, q["grade"].learner))
 
@@ -475,24 +557,24 @@ class ClassData:
 class _Overview:
     """The figures of :meth:`ClassData._overview`'s query, by exercise and by lesson."""
 
-    def __init__(self, rows: list[tuple]) -> None:
+    def __init__(self, statuses: list[tuple], totals: list[tuple], titles: list[tuple]) -> None:
         self.statuses: dict[str, dict[str, int]] = defaultdict(dict)  # exercise -> status -> latest answers
         self.sums: dict[str, tuple[int, float]] = {}  # exercise -> (latest answers, their summed score)
         self.graded: Counter[tuple[str, str]] = Counter()  # (lesson, exercise) -> latest submissions grading it
         self.totals: dict[str, dict[str, float]] = defaultdict(dict)  # lesson -> learner -> latest total
-        found: dict[str, list[tuple[int, str, str, float]]] = defaultdict(list)  # lesson -> [(row, id, title, max)]
-        for kind, lesson, name, status, n, value in rows:
-            if kind == "total":
-                self.totals[lesson][name] = float(value)
-            elif name == NOTEBOOK:
+        for lesson, learner, value in totals:
+            self.totals[lesson][learner] = float(value)
+        for lesson, name, status, n, value, _ in statuses:
+            if name == NOTEBOOK:
                 continue
-            elif kind == "exercise":
-                found[lesson].append((n, name, status, float(value)))
-            else:
-                self.statuses[name][status] = self.statuses[name].get(status, 0) + n
-                count, summed = self.sums.get(name, (0, 0.0))
-                self.sums[name] = (count + n, summed + float(value))
-                self.graded[(lesson, name)] += n
+            self.statuses[name][status] = self.statuses[name].get(status, 0) + n
+            count, summed = self.sums.get(name, (0, 0.0))
+            self.sums[name] = (count + n, summed + float(value))
+            self.graded[(lesson, name)] += n
+        found: dict[str, list[tuple[int, str, str, float]]] = defaultdict(list)  # lesson -> [(row, id, title, max)]
+        for rowid, lesson, name, title, top in titles:
+            if name != NOTEBOOK:
+                found[lesson].append((rowid, name, title, float(top)))
         # Notebook order: as the grader stored them (each exercise's first stored row).
         self.exercises = {lesson: [(name, title, top) for _, name, title, top in sorted(exs)] for lesson, exs in found.items()}
         self.lesson_of: dict[str, str] = {}

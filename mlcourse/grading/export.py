@@ -75,10 +75,10 @@ def wide(rows: Iterable[dict]) -> tuple[list[str], list[dict]]:
     return columns, table
 
 
-def export_wide_csv(book, target: Path | IO[str]) -> int:
+def export_wide_csv(book, target: Path | IO[str], *, submissions: str | None = None) -> int:
     """Write the wide CSV of a :class:`~mlcourse.grading.results.Gradebook` to a file or a text stream;
-    return the learner count."""
-    columns, table = wide(book.scores(latest=True))
+    return the learner count (``submissions``: see :meth:`~mlcourse.grading.results.Gradebook.iter_rows`)."""
+    columns, table = wide(book.scores(latest=True, submissions=submissions))
     if isinstance(target, Path):
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "w", newline="", encoding="utf-8") as fh:

@@ -539,22 +539,26 @@ class Gradebook:
         columns = CSV_COLUMNS + REVIEW_COLUMNS
         return [dict(zip(columns, row)) for row in self.iter_rows(latest=False, where=where, params=params)]
 
-    def iter_rows(self, latest: bool = True, where: str = "", params: Sequence = ()) -> Iterator[tuple]:
+    def iter_rows(self, latest: bool = True, where: str = "", params: Sequence = (), *,
+                  submissions: str | None = None) -> Iterator[tuple]:
         """Grade rows as tuples in the long CSV's columns, each with the score its latest review gave.
 
         ``auto_score`` keeps the grader's score when a review changed it (else
         it is empty); with ``latest``, only each (learner, lesson)'s last graded
-        submission. Ordered by learner, lesson, then as graded. One query, read
-        as it goes.
+        submission (:data:`LATEST_SUBMISSIONS`, or the table or subquery
+        ``submissions`` of the same columns). Ordered by learner, lesson, then
+        as graded. One query, read as it goes.
         """
         columns = ["COALESCE(r.new_score, g.score)" if c == "score" else "g." + c for c in CSV_COLUMNS]
         columns += ["CASE WHEN r.reviewer IS NULL THEN '' ELSE g.score END", "COALESCE(r.reviewer, '')",
                     "COALESCE(r.comment, '')"]
-        yield from self._select(", ".join(columns), latest, where, params)
+        yield from self._select(", ".join(columns), latest, where, params, submissions)
 
-    def _select(self, columns: str, latest: bool, where: str = "", params: Sequence = ()) -> sqlite3.Cursor:
+    def _select(self, columns: str, latest: bool, where: str = "", params: Sequence = (),
+                submissions: str | None = None) -> sqlite3.Cursor:
         """``columns`` of grade rows ``g`` with their latest review ``r``, in the exports' order."""
-        last = f"JOIN ({LATEST_SUBMISSIONS}) s USING (learner, lesson, sha256, grader_version) " if latest else ""
+        source = submissions or f"({LATEST_SUBMISSIONS})"
+        last = f"JOIN {source} s USING (learner, lesson, sha256, grader_version) " if latest else ""
         return self.db.execute(
             f"SELECT {columns} FROM grades g {last}"
             f"LEFT JOIN ({LATEST_REVIEWS}) r USING (learner, lesson, exercise, sha256) WHERE 1=1 {where} "
@@ -567,9 +571,11 @@ class Gradebook:
         columns = CSV_COLUMNS + REVIEW_COLUMNS
         return [dict(zip(columns, row)) for row in self.iter_rows(latest=latest)]
 
-    def scores(self, latest: bool = True) -> list[dict]:
-        """Like :meth:`rows` with only ``learner``, ``lesson``, ``exercise`` and (reviewed) ``score``: what a pivot needs."""
-        cur = self._select("g.learner, g.lesson, g.exercise, COALESCE(r.new_score, g.score)", latest)
+    def scores(self, latest: bool = True, *, submissions: str | None = None) -> list[dict]:
+        """Like :meth:`rows` with only ``learner``, ``lesson``, ``exercise`` and (reviewed) ``score``: what a pivot
+        needs (``submissions`` as for :meth:`iter_rows`)."""
+        cur = self._select("g.learner, g.lesson, g.exercise, COALESCE(r.new_score, g.score)", latest,
+                           submissions=submissions)
         return [{"learner": learner, "lesson": lesson, "exercise": exercise, "score": score}
                 for learner, lesson, exercise, score in cur]
 
