@@ -275,6 +275,7 @@ class ClassData:
             self._latest_of_lesson[s.lesson].append(s)
         self.lessons = _course_order(self._versions)
         self.learners = sorted({learner for learner, _ in self.latest})
+        self._order = {key: n for n, key in enumerate(self.latest)}
 
     # -- asking the gradebook ------------------------------------------------------
     def _keep(self, key: tuple, compute: Callable[[], T]) -> T:
@@ -313,6 +314,11 @@ class ClassData:
     def grades(self) -> Mapping[str, list[Grade]]:
         """Exercise id -> its latest grades, read on first use (a view, so that nothing here refers back to it)."""
         return _ExerciseGrades(self)
+
+    def _in_latest_order(self, grades: list[Grade]) -> list[Grade]:
+        """``grades`` (as stored) in the order of :attr:`latest`: the order the pages list learners in."""
+        order = self._order
+        return sorted(grades, key=lambda g: order[(g.learner, g.lesson)])
 
     @property
     def known(self) -> dict[str, list[str]]:
@@ -598,8 +604,8 @@ class _ExerciseGrades(Mapping[str, list[Grade]]):
         self._data = data
 
     def __getitem__(self, exercise: str) -> list[Grade]:
-        found = self._data._keep(("grades", exercise), lambda: sorted(
-            self._data._latest_grades("WHERE g.exercise = ?", (exercise,)), key=lambda g: (g.learner, g.lesson)))
+        found = self._data._keep(("grades", exercise), lambda: self._data._in_latest_order(
+            self._data._latest_grades("WHERE g.exercise = ?", (exercise,))))
         if not found:
             raise KeyError(exercise)
         return found
