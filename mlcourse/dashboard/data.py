@@ -1,23 +1,29 @@
 """Step 1 of the dashboard: what the pages show, asked of the gradebook once per change.
 
 :func:`load` reads the submissions (who handed in which lesson, when, with what
-score: a few thousand rows) and returns a :class:`ClassData` for this state of
-the gradebook. The grades (about 30 000 rows for 500 learners x 7 lessons) never
-come into Python whole: the first page that needs a figure asks SQLite, which
-joins each (learner, lesson)'s latest submission
-(:data:`~mlcourse.grading.results.LATEST_SUBMISSIONS`) to its grades and their
-latest reviews and aggregates them; ClassData keeps the answer:
+score: a few thousand rows), works out each (learner, lesson)'s latest one and
+writes those to a temporary table of the connection (:data:`LATEST`), and
+returns a :class:`ClassData` for this state of the gradebook. The grades (about
+30 000 rows for 500 learners x 7 lessons) never come into Python whole: the
+first page that needs a figure asks SQLite, which joins the latest submissions
+to their grades and latest reviews and aggregates them; ClassData keeps the
+answer:
 
 * per exercise and status, the count and the summed score, and per learner and
-  lesson the total: one query for the class view and the learners' page;
+  lesson the total: two grouped queries in one read transaction, for the class
+  view and the learners' page;
 * the review queue, which every page counts in its header (an index holds just
   the answers flagged for review);
 * one exercise's latest grades with their failure messages, for its page and
-  its mistakes (``WHERE exercise = ?``); one learner's latest grades, for theirs.
+  its mistakes, and one learner's latest grades, for theirs: primary-key
+  lookups from the latest submissions;
+* the exports, the long one written in pieces as it is sent.
 
-The app makes a new ClassData whenever the gradebook's files change (a grade
-committed, a review stored), so a page costs a few queries the first time after
-a change and a lookup afterwards (``benchmarks/dashboard.py``).
+The app (step 3) shares one connection between its threads under a lock, makes
+a new ClassData whenever the gradebook's files change (a grade committed), and
+takes a review it stores into the ClassData it has (:meth:`ClassData.apply_review`),
+so a page costs a few queries the first time after a change and a lookup
+afterwards (``benchmarks/dashboard.py``).
 
 A failure message is grouped by **known mistake** when it holds the words of
 one of the exercise's own :class:`~mlcourse.exercises.engine.Mistake` texts (or
@@ -257,7 +263,6 @@ class ClassData:
 
     def __init__(self, book: Gradebook, lock: threading.RLock, submissions: list[Submission]) -> None:
         self.book = book
-        self.folder = book.path.parent
         self.submissions = submissions  # ordered by graded_at: the last one of a (learner, lesson) is its latest
         self._lock = lock
         self._kept: dict[tuple, object] = {}
