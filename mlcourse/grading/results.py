@@ -402,6 +402,7 @@ class Gradebook:
         (the caller holds a lock), as a long-running server needs.
         """
         self.path = path
+        self.timeout = timeout
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(str(path), timeout=timeout, check_same_thread=not shared)
@@ -443,12 +444,16 @@ class Gradebook:
         have = {row[0] for row in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
         missing = [statement for name, statement in INDEXES.items() if name not in have]
         if missing:
+            # Briefly: a reader that opens while `mlcourse grade` writes must not wait its whole timeout for them.
+            self.db.execute("PRAGMA busy_timeout = 100")
             try:
                 with self.db:
                     for statement in missing:
                         self.db.execute(statement)
             except sqlite3.OperationalError:
                 pass  # read-only, or busy: it reads as well without them, only slower; the next open tries again
+            finally:
+                self.db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
 
     @property
     def schema_version(self) -> int:
