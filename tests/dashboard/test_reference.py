@@ -279,3 +279,49 @@ def test_reviews_stored_through_the_dashboard_keep_its_figures_equal_to_the_refe
         db.execute("UPDATE grades SET score = 0, status = 'failed' WHERE exercise = 'data.time_split' AND learner < 'learner010'")
     assert client.get("/").status_code == 200 and state.cached is not data
     _same(state.cached, Reference(folder))
+
+
+def test_threads_reading_pages_while_reviews_and_grades_are_stored_share_the_one_connection_safely(folder):
+    import threading
+
+    state = create_app(folder).state.dashboard
+    queue = [q["grade"] for q in state.data().review_queue()][:6]
+    errors: list[BaseException] = []
+
+    def guarded(work):
+        def run() -> None:
+            try:
+                work()
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                errors.append(exc)
+        return threading.Thread(target=run)
+
+    def pages() -> None:
+        for n in range(12):
+            data = state.data()
+            lesson = data.lessons[n % len(data.lessons)]
+            exercise = data.exercises[lesson][n % len(data.exercises[lesson])][0]
+            assert sum(data.status_counts(exercise).values()) == len(data._latest_of_lesson[lesson])
+            assert len(data.lesson_scores(lesson)) == len(data._latest_of_lesson[lesson])
+            assert all(g.exercise == exercise for g in data.grades[exercise]) and data.mistakes(exercise) is not None
+            assert data.latest_grades(data.learners[n]) and data.waiting() >= 0
+            assert "".join(data.export_chunks()).count("\r\n") > len(data.latest)
+
+    def reviews() -> None:
+        for n, g in enumerate(queue):
+            state.review(g.learner, g.lesson, g.exercise, n * 0.5, "threaded", "me")
+
+    def grader() -> None:
+        for n in range(6):
+            with sqlite3.connect(folder / GRADEBOOK, timeout=30) as db:
+                db.execute("UPDATE grades SET score = ? WHERE exercise = 'data.time_split' AND learner = ?",
+                           (n % 2, f"learner{n:03d}"))
+
+    threads = [guarded(pages) for _ in range(3)] + [guarded(reviews), guarded(grader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    _same(state.data(), Reference(folder))
+    assert sum(1 for q in state.data().review_queue() if q["grade"].reviewed) >= len(queue)
