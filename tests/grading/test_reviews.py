@@ -6,6 +6,7 @@ and a learner who answered only two questions.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import csv
 import json
