@@ -160,11 +160,11 @@ def load(book: Gradebook, lock: threading.RLock | None = None) -> ClassData:
     return ClassData(book, lock, [Submission(*r[:5], float(r[5]), float(r[6]), r[7]) for r in rows])
 
 
-
 def read(folder: Path) -> ClassData:
     """The gradebook of a graded folder (:func:`open_book`) as :func:`load` finds it, on a connection of its own
     that stays open while the ClassData is in use."""
     return load(open_book(folder))
+
 
 #: The temporary table of each (learner, lesson)'s latest submission that :func:`load` fills.
 LATEST = "temp.dashboard_latest"
