@@ -335,10 +335,14 @@ def service_metrics(db: LogSource, window: str = "1h", *, since: Any = None, unt
         Indexed by window start (UTC), every window from the first to the
         last request (quiet windows have 0 requests and NaN latency):
         ``requests, ok, errors, error_rate, throughput_rps,
-        latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms``.
+        latency_p50_ms, latency_p95_ms, latency_p99_ms, latency_max_ms,
+        error_latency_p95_ms``.
         Latency percentiles are over the successful requests (numpy's
         default linear interpolation); a fast rejection should not make the
-        service look quick.
+        service look quick. The failed requests' latency is tracked on its
+        own, ``error_latency_p95_ms`` (NaN in a window without errors): a
+        failure that takes seconds (a timeout) hurts users twice, and hides
+        in the error rate.
 
     Raises
     ------
@@ -368,6 +372,8 @@ def service_metrics(db: LogSource, window: str = "1h", *, since: Any = None, unt
     for q, name in ((0.5, "latency_p50_ms"), (0.95, "latency_p95_ms"), (0.99, "latency_p99_ms")):
         out[name] = quant[q].reindex(index).astype("float64") if q in quant else np.nan
     out["latency_max_ms"] = lat.max().reindex(index).astype("float64") if ok.any() else np.nan
+    failed = frame.loc[~ok, "latency_ms"].groupby(key[~ok])
+    out["error_latency_p95_ms"] = failed.quantile(0.95).reindex(index).astype("float64") if (~ok).any() else np.nan
     return out
 
 
@@ -396,8 +402,8 @@ def prediction_metrics(
     DataFrame
         Per window: ``predictions`` (successful requests),
         ``null_outputs`` (successful requests whose prediction or score is
-        NULL: a silent failure), ``null_rate`` (null outputs and errors
-        over all requests), ``positive_rate`` (share predicted class 1),
+        NULL: a silent failure), ``null_rate`` (null outputs over successful
+        requests; failed ones are counted by the error rate), ``positive_rate`` (share predicted class 1),
         ``score_mean``, ``score_p10``, ``score_p50``, ``score_p90`` and,
         with ``reference_scores``, ``score_psi``.
 
@@ -407,7 +413,7 @@ def prediction_metrics(
     ...                     "status": ["ok", "ok", "error"], "prediction": [1, None, None],
     ...                     "score": [0.8, None, None]})
     >>> prediction_metrics(log)[["predictions", "null_outputs", "null_rate"]].iloc[0].to_dict()
-    {'predictions': 2.0, 'null_outputs': 1.0, 'null_rate': 0.6666666666666666}
+    {'predictions': 2.0, 'null_outputs': 1.0, 'null_rate': 0.5}
     """
     frame = _nonempty(read_predictions(db, since, until))
     key = _bucket(frame, window)
@@ -416,10 +422,9 @@ def prediction_metrics(
     good = ok & ~null
     index = _full_range(key, window)
     out = pd.DataFrame(index=index)
-    requests = frame.groupby(key).size().reindex(index, fill_value=0)
     out["predictions"] = ok.groupby(key).sum().reindex(index, fill_value=0).astype("int64")
     out["null_outputs"] = (ok & null).groupby(key).sum().reindex(index, fill_value=0).astype("int64")
-    out["null_rate"] = ((~ok | null).groupby(key).sum().reindex(index, fill_value=0) / requests.where(requests > 0))
+    out["null_rate"] = out["null_outputs"] / out["predictions"].where(out["predictions"] > 0)
     scores = frame.loc[good, "score"].groupby(key[good])
     out["positive_rate"] = (frame.loc[good, "prediction"] == 1).groupby(key[good]).mean().reindex(index)
     out["score_mean"] = scores.mean().reindex(index)

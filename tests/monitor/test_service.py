@@ -167,6 +167,12 @@ def test_service_metrics_by_hand(log) -> None:
         assert row["throughput_rps"] == pytest.approx(len(part) / 3600)
         for q, col in ((50, "latency_p50_ms"), (95, "latency_p95_ms"), (99, "latency_p99_ms")):
             assert row[col] == pytest.approx(np.percentile(ok, q))
+        # the failed requests' latency has its own column, never mixed into the percentiles above
+        failed = part[part["status"] == "error"]["latency_ms"]
+        if len(failed):
+            assert row["error_latency_p95_ms"] == pytest.approx(np.percentile(failed, 95))
+        else:
+            assert math.isnan(row["error_latency_p95_ms"])
     assert table.iloc[4]["latency_p95_ms"] > 10 * table.iloc[0]["latency_p95_ms"]
     # a coarser window adds up
     assert service_metrics(log, "1D")["requests"].tolist() == [360]
@@ -191,7 +197,7 @@ def test_prediction_metrics_count_null_outputs(log) -> None:
     row = table.iloc[0]
     assert row["predictions"] == ok.sum()
     assert row["null_outputs"] == (ok & null).sum() > 0
-    assert row["null_rate"] == pytest.approx(null.mean())
+    assert row["null_rate"] == pytest.approx((ok & null).sum() / ok.sum())  # errors have their own rate
     good = part[ok & ~null]
     assert row["score_p50"] == pytest.approx(good["score"].median())
     assert row["positive_rate"] == pytest.approx((good["prediction"] == 1).mean())
