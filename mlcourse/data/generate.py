@@ -379,6 +379,19 @@ def _simulate(
     daily volumes. Returns the three source tables, transactions sorted by
     time and numbered in that order.
     """
+    accounts, merchants, tx, _more = _simulate_population(rng, day, start, days, n_active)
+    return accounts, merchants, tx
+
+
+def _simulate_population(
+    rng: np.random.Generator, day: np.ndarray, start: pd.Timestamp, days: int, n_active: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Any]:
+    """:func:`_simulate`, and a function that draws more transactions of the same population.
+
+    The fourth value, ``more(rng, day)``, draws further transactions on the
+    given days from the same accounts and merchants (with its own ``rng``), so
+    a caller can pick extra rows without changing the first draw.
+    """
     n = len(day)
     start_day = start.to_datetime64().astype("datetime64[D]")
 
@@ -412,53 +425,6 @@ def _simulate(
     ])
     popularity = rng.lognormal(0.0, 1.0, n_merchants)
 
-    # Transactions.
-    hour = _pick(np.cumsum(_HOUR_PROFILE / _HOUR_PROFILE.sum()), rng.random(n))
-    second = rng.integers(0, 3600, n)
-    category = _pick(np.cumsum(_CATEGORY_SHARE), rng.random(n))
-
-    # A merchant of the drawn category, by popularity: lay merchants out
-    # category by category and draw inside that category's slice of the
-    # cumulative weights.
-    by_cat = np.argsort(merchant_cat, kind="stable")
-    cum_pop = np.cumsum(popularity[by_cat])
-    cat_end = np.searchsorted(merchant_cat[by_cat], np.arange(len(CATEGORIES)), side="right")
-    cat_start = np.concatenate([[0], cat_end[:-1]])
-    lo = np.where(cat_start > 0, cum_pop[np.maximum(cat_start - 1, 0)], 0.0)[category]
-    hi = cum_pop[cat_end - 1][category]
-    slot = np.searchsorted(cum_pop, lo + rng.random(n) * (hi - lo), side="right")
-    slot = np.clip(slot, cat_start[category], cat_end[category] - 1)
-    merchant = by_cat[slot]
-
-    # An account active on that day, by activity weight. Within a kind the
-    # accounts are sorted by opening day, so the active ones on day d (opened
-    # in the last ``life`` days) are a contiguous slice of the cumulative
-    # weights, and one searchsorted draws from it. The even spacing above
-    # (gaps of at most ``life`` days) guarantees the slice is never empty.
-    short = rng.random(n) < _SHORT_SHARE
-    u_account = rng.random(n)
-    account = np.empty(n, dtype="int64")
-    for (life, first, opened), rows in zip(groups, (~short, short)):
-        cum = np.cumsum(activity[first:first + len(opened)])
-        lo = np.searchsorted(opened, day[rows] - life + 1, side="left")
-        hi = np.searchsorted(opened, day[rows], side="right")
-        w_lo = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
-        target = w_lo + u_account[rows] * (cum[hi - 1] - w_lo)
-        local = np.clip(np.searchsorted(cum, target, side="right"), lo, hi - 1)
-        account[rows] = first + local
-
-    channel = _sample_channel(category, rng.random(n))
-    foreign = rng.random(n) < _FOREIGN_RATE[category]
-    # A foreign payment goes to one of the other countries, uniformly.
-    away = rng.integers(1, len(COUNTRIES), n)
-    country = np.where(foreign, (home[account] + away) % len(COUNTRIES), home[account])
-    amount = rng.lognormal(np.log(_AMOUNT_MEDIAN[category]), _AMOUNT_SIGMA[category])
-    amount = np.maximum(np.round(amount, 2), 0.5)
-
-    seconds = day.astype("int64") * 86_400 + hour * 3_600 + second
-    order = np.argsort(seconds, kind="stable")
-    timestamp = start_day.astype("datetime64[s]") + seconds[order].astype("timedelta64[s]")
-
     accounts = pd.DataFrame({
         "account_id": _ids("A", number, 5),
         "home_country": np.array(COUNTRIES, dtype=object)[home],
@@ -469,17 +435,71 @@ def _simulate(
         "merchant_id": _ids("M", np.arange(1, n_merchants + 1), 4),
         "merchant_category": np.array(CATEGORIES, dtype=object)[merchant_cat],
     })
-    tx = pd.DataFrame({
-        "transaction_id": _ids("T", np.arange(1, n + 1), 7),
-        "account_id": accounts["account_id"].to_numpy()[account[order]],
-        "merchant_id": merchants["merchant_id"].to_numpy()[merchant[order]],
-        "timestamp": timestamp.astype("datetime64[ns]"),
-        "amount": amount[order],
-        "country": np.array(COUNTRIES, dtype=object)[country[order]],
-        "channel": np.array(CHANNELS, dtype=object)[channel[order]],
-    })
+    account_ids = accounts["account_id"].to_numpy()
+    merchant_ids = merchants["merchant_id"].to_numpy()
+
+    def more(rng: np.random.Generator, day: np.ndarray) -> pd.DataFrame:
+        """Transactions on ``day`` (one per entry) from this population, sorted by time."""
+        n = len(day)
+        hour = _pick(np.cumsum(_HOUR_PROFILE / _HOUR_PROFILE.sum()), rng.random(n))
+        second = rng.integers(0, 3600, n)
+        category = _pick(np.cumsum(_CATEGORY_SHARE), rng.random(n))
+
+        # A merchant of the drawn category, by popularity: lay merchants out
+        # category by category and draw inside that category's slice of the
+        # cumulative weights.
+        by_cat = np.argsort(merchant_cat, kind="stable")
+        cum_pop = np.cumsum(popularity[by_cat])
+        cat_end = np.searchsorted(merchant_cat[by_cat], np.arange(len(CATEGORIES)), side="right")
+        cat_start = np.concatenate([[0], cat_end[:-1]])
+        lo = np.where(cat_start > 0, cum_pop[np.maximum(cat_start - 1, 0)], 0.0)[category]
+        hi = cum_pop[cat_end - 1][category]
+        slot = np.searchsorted(cum_pop, lo + rng.random(n) * (hi - lo), side="right")
+        slot = np.clip(slot, cat_start[category], cat_end[category] - 1)
+        merchant = by_cat[slot]
+
+        # An account active on that day, by activity weight. Within a kind the
+        # accounts are sorted by opening day, so the active ones on day d (opened
+        # in the last ``life`` days) are a contiguous slice of the cumulative
+        # weights, and one searchsorted draws from it. The even spacing above
+        # (gaps of at most ``life`` days) guarantees the slice is never empty.
+        short = rng.random(n) < _SHORT_SHARE
+        u_account = rng.random(n)
+        account = np.empty(n, dtype="int64")
+        for (life, first, opened), rows in zip(groups, (~short, short)):
+            cum = np.cumsum(activity[first:first + len(opened)])
+            lo = np.searchsorted(opened, day[rows] - life + 1, side="left")
+            hi = np.searchsorted(opened, day[rows], side="right")
+            w_lo = np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0.0)
+            target = w_lo + u_account[rows] * (cum[hi - 1] - w_lo)
+            local = np.clip(np.searchsorted(cum, target, side="right"), lo, hi - 1)
+            account[rows] = first + local
+
+        channel = _sample_channel(category, rng.random(n))
+        foreign = rng.random(n) < _FOREIGN_RATE[category]
+        # A foreign payment goes to one of the other countries, uniformly.
+        away = rng.integers(1, len(COUNTRIES), n)
+        country = np.where(foreign, (home[account] + away) % len(COUNTRIES), home[account])
+        amount = rng.lognormal(np.log(_AMOUNT_MEDIAN[category]), _AMOUNT_SIGMA[category])
+        amount = np.maximum(np.round(amount, 2), 0.5)
+
+        seconds = day.astype("int64") * 86_400 + hour * 3_600 + second
+        order = np.argsort(seconds, kind="stable")
+        timestamp = start_day.astype("datetime64[s]") + seconds[order].astype("timedelta64[s]")
+        tx = pd.DataFrame({
+            "transaction_id": _ids("T", np.arange(1, n + 1), 7),
+            "account_id": account_ids[account[order]],
+            "merchant_id": merchant_ids[merchant[order]],
+            "timestamp": timestamp.astype("datetime64[ns]"),
+            "amount": amount[order],
+            "country": np.array(COUNTRIES, dtype=object)[country[order]],
+            "channel": np.array(CHANNELS, dtype=object)[channel[order]],
+        })
+        return _as_strings(tx)
+
+    tx = more(rng, day)
     accounts = accounts.iloc[by_opening].reset_index(drop=True)
-    return _as_strings(accounts), _as_strings(merchants), _as_strings(tx)
+    return _as_strings(accounts), _as_strings(merchants), tx, more
 
 
 def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
@@ -1016,8 +1036,13 @@ class DriftSpec:
         features may drift at once. The fraud rule is unchanged, so labels
         follow the new inputs.
     prior : float or None, default None
-        Prior shift: the new fraud base rate, in (0, 1). The rule's intercept
-        is moved so each drifted day has this expected rate.
+        Prior (label) shift: the new fraud base rate, in (0, 1). A drifted
+        day keeps what a fraud and a legitimate payment look like, P(x | y),
+        and changes only their mix P(y) to this rate, by drawing more of one
+        class from the same population. The inputs' distribution P(x) moves
+        with the mix, weakly (towards fraud-like payments when fraud gets
+        commoner), and the odds of fraud given the inputs, P(y | x), move by
+        one common factor.
     concept : bool, default False
         Concept drift: the labels follow :data:`CONCEPT_RULE` instead of
         :data:`FRAUD_RULE` while the inputs keep their distribution.
@@ -1149,16 +1174,54 @@ def _apply_covariate_drift(
     return df
 
 
-def _solve_offset(logit: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """Per row of ``logit`` (one day each), the shift giving mean sigmoid = target."""
-    lo = np.full(len(logit), -20.0)
-    hi = np.full(len(logit), 20.0)
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        too_high = _sigmoid(logit + mid[:, None]).mean(axis=1) > target
-        hi = np.where(too_high, mid, hi)
-        lo = np.where(too_high, lo, mid)
-    return (lo + hi) / 2
+def _stream_logit(df: pd.DataFrame, w: np.ndarray, drift: DriftSpec) -> np.ndarray:
+    """The fraud rule's logit for each row: the original rule, moving towards
+    :data:`CONCEPT_RULE` by each row's drift weight ``w`` under concept drift."""
+    logit = _fraud_logit(df, FRAUD_RULE)
+    if drift.concept:
+        logit = (1 - w) * logit + w * _fraud_logit(df, CONCEPT_RULE)
+    return logit
+
+
+def _reserve_size(expected: np.ndarray, target: np.ndarray, rows_per_day: int) -> np.ndarray:
+    """Extra transactions to draw per drifted day, so that label shift finds enough of each class.
+
+    A day needs about ``target x rows`` frauds and ``(1 - target) x rows``
+    legitimate payments; its own rows hold ``expected x rows`` of the first.
+    Three times the shortfall's ratio, plus one day's worth, leaves a wide margin.
+    """
+    ratio = np.maximum(target / expected, (1 - target) / (1 - expected))
+    return (np.ceil(3 * ratio).astype("int64") + 1) * rows_per_day
+
+
+def _shift_labels(
+    df: pd.DataFrame, extra: pd.DataFrame, target: np.ndarray, drifted: np.ndarray, rows_per_day: int,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Label shift: rebuild each drifted day with ``target[d]`` frauds, each class drawn as it was.
+
+    Frauds come from the day's own frauds first, in random order, then from the
+    extra transactions of that day; legitimate payments likewise. Which rows
+    are picked never depends on their features, so P(x | fraud) and
+    P(x | legitimate) stay as they were and only the mix P(fraud) moves; the
+    inputs' distribution P(x) moves with the mix, towards fraud-like payments.
+    """
+    days = []
+    for d in range(int(df["day"].max()) + 1):
+        own = df[df["day"] == d]
+        if d not in drifted:
+            days.append(own)
+            continue
+        more = extra[extra["day"] == d]
+        k = min(int(rng.binomial(rows_per_day, target[d])),
+                int(own["is_fraud"].sum() + more["is_fraud"].sum()))
+        picked = []
+        for label, count in ((1, k), (0, rows_per_day - k)):
+            mine, theirs = own[own["is_fraud"] == label], more[more["is_fraud"] == label]
+            pool = pd.concat([mine.iloc[rng.permutation(len(mine))], theirs.iloc[rng.permutation(len(theirs))]])
+            picked.append(pool.iloc[:count])
+        days.append(pd.concat(picked))
+    return pd.concat(days, ignore_index=True)
 
 
 def production_stream(
@@ -1232,8 +1295,8 @@ def production_stream(
     rng = np.random.default_rng([seed, 0])
     day = np.repeat(np.arange(n_days), rows_per_day)
     # Size the population as for a 90-day training table at this daily volume.
-    accounts, merchants, tx = _simulate(rng, day, start_ts, n_days,
-                                        _active_accounts(rows_per_day * 90))
+    accounts, merchants, tx, more = _simulate_population(rng, day, start_ts, n_days,
+                                                         _active_accounts(rows_per_day * 90))
     base = _join(accounts, merchants, tx)
     u_label = rng.random(n)
 
@@ -1242,19 +1305,25 @@ def production_stream(
     df = _apply_covariate_drift(base, merchants, w, drift.covariate,
                                 np.random.default_rng([seed, 2]))
 
-    logit = _fraud_logit(df, FRAUD_RULE)
-    if drift.concept:
-        logit = (1 - w) * logit + w * _fraud_logit(df, CONCEPT_RULE)
-    if drift.prior is not None:
-        per_day = logit.reshape(n_days, rows_per_day)
-        current = _sigmoid(per_day).mean(axis=1)
-        target = current + w_day * (drift.prior - current)
-        offset = np.where(w_day > 0, _solve_offset(per_day, target), 0.0)
-        logit = logit + offset[day]
-    is_fraud = (u_label < _sigmoid(logit)).astype("int64")
-
+    probability = _sigmoid(_stream_logit(df, w, drift))
+    is_fraud = (u_label < probability).astype("int64")
     df["is_fraud"] = is_fraud
     df["day"] = day
+    drifted = np.flatnonzero(w_day > 0)
+    if drift.prior is not None and drifted.size:
+        # Label shift draws extra transactions of the same population on the
+        # drifted days (from their own random streams), so the undrifted days
+        # and the first draw stay exactly as they were.
+        expected = probability.reshape(n_days, rows_per_day).mean(axis=1)
+        target = expected + w_day * (drift.prior - expected)
+        extra_day = np.repeat(drifted, _reserve_size(expected, target, rows_per_day)[drifted])
+        extra = _join(accounts, merchants, more(np.random.default_rng([seed, 3]), extra_day))
+        w_extra = w_day[extra_day]
+        extra = _apply_covariate_drift(extra, merchants, w_extra, drift.covariate, np.random.default_rng([seed, 4]))
+        p_extra = _sigmoid(_stream_logit(extra, w_extra, drift))
+        extra["is_fraud"] = (np.random.default_rng([seed, 5]).random(len(extra)) < p_extra).astype("int64")
+        extra["day"] = extra_day
+        df = _shift_labels(df, extra, target, drifted, rows_per_day, np.random.default_rng([seed, 6]))
     # A shifted hour can reorder the day; ids follow the final order.
     df = df.sort_values(["day", "timestamp"], kind="stable").reset_index(drop=True)
     df["transaction_id"] = pd.Series(

@@ -512,17 +512,27 @@ def test_gradual_drift_ramps_up(stream):
     assert all(a <= b + 1e-9 for a, b in zip(ratios, ratios[1:]))
 
 
-def test_prior_shift_changes_the_base_rate(stream):
+def test_prior_shift_is_a_label_shift(stream):
+    """P(y) moves to the new rate, P(x | y) stays, so P(x) moves with the mix (weakly)."""
     drifted = production_stream(n_days=20, rows_per_day=400, seed=3,
                                 drift=DriftSpec(start_day=10, prior=0.12))
     for d in range(10):
+        pd.testing.assert_frame_equal(drifted[d].features, stream[d].features)
         pd.testing.assert_series_equal(drifted[d].labels, stream[d].labels)
-    _, before = _concat(stream[10:])
+    assert all(len(b.features) == 400 and b.labels.index.equals(b.features.index) for b in drifted)
+    features_before, before = _concat(stream[10:])
     features_after, after = _concat(drifted[10:])
     assert before.mean() < 0.06
     assert 0.10 < after.mean() < 0.14
-    # Inputs are untouched by a prior shift.
-    pd.testing.assert_frame_equal(features_after, _concat(stream[10:])[0])
+    # Each class looks as it did: a fraud is as large, a legitimate payment as small.
+    for label in (0, 1):
+        was = features_before.loc[before.to_numpy() == label, "amount"]
+        now = features_after.loc[after.to_numpy() == label, "amount"]
+        assert abs(np.log(now.median() / was.median())) < 0.15, label
+    # The mix moved: more of the (larger) fraudulent payments, so amounts rise on the whole.
+    assert features_after["amount"].mean() > 1.1 * features_before["amount"].mean()
+    assert features_after["transaction_id"].is_unique
+    assert (features_after.groupby(features_after["timestamp"].dt.date)["timestamp"].is_monotonic_increasing).all()
 
 
 def test_concept_drift_changes_labels_not_inputs(stream):
