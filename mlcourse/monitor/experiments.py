@@ -6,7 +6,10 @@ whose truth is known, why they are used as they are:
 * :func:`ks_pvalue_collapse`: a harmless shift becomes "significant" once
   the samples are large, so above 1,000 rows a distance replaces KS's p-value;
 * :func:`psi_false_alarms`: a fixed PSI cut-off cries "drift" on small
-  windows where nothing changed;
+  windows where nothing changed, while KS keeps its 5 %;
+
+each repeated over many trials, every share of trials reported with its 95 %
+interval (:func:`share_interval`, drawn by :func:`plot_shares`);
 * :func:`drift_kinds`: covariate, prior and concept drift side by side on
   the transaction stream, seen by the drift report, the fraud rate and the
   model (:func:`mlcourse.train.fraud_model.make_fraud_model`).
@@ -24,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mlcourse.monitor.drift import DEFAULT_THRESHOLDS, DriftReport, drift_report, ks_test, psi, wasserstein
+from mlcourse.monitor.drift import DEFAULT_THRESHOLDS, DriftReport, drift_report, psi, wasserstein
 from mlcourse.train.fraud_model import MONITORED_FEATURES, make_fraud_model, one_thread, score_metrics
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["DriftKinds", "drift_kinds", "ks_pvalue_collapse", "psi_false_alarms"]
+__all__ = ["DriftKinds", "drift_kinds", "ks_pvalue_collapse", "plot_shares", "psi_false_alarms", "share_interval"]
 
 
 def _window_sizes(sizes: Sequence[int]) -> list[int]:
@@ -42,42 +45,92 @@ def _window_sizes(sizes: Sequence[int]) -> list[int]:
     return out
 
 
+def share_interval(flagged: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson interval of a share of trials flagged (scipy's ``binomtest``).
+
+    A share measured on a few dozen trials is itself noisy: 2 false alarms in
+    40 trials is compatible with a true rate anywhere from about 1 % to 17 %.
+
+    Examples
+    --------
+    >>> [round(x, 3) for x in share_interval(2, 40)]
+    [0.014, 0.165]
+    >>> [round(x, 3) for x in share_interval(20, 400)]
+    [0.033, 0.076]
+    """
+    from scipy.stats import binomtest
+
+    if trials < 1:
+        raise ValueError("trials must be at least 1")
+    ci = binomtest(int(flagged), int(trials)).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(ci.low), float(ci.high)
+
+
+def _share_columns(name: str, flags: Sequence[bool]) -> dict[str, float]:
+    """``name``, ``name_low``, ``name_high``: the share of trials flagged and its 95 % interval."""
+    k, trials = int(np.sum(flags)), len(flags)
+    low, high = share_interval(k, trials)
+    return {name: k / trials, f"{name}_low": low, f"{name}_high": high}
+
+
 def ks_pvalue_collapse(
-    shift: float = 0.02,
-    sizes: Sequence[int] = (100, 1_000, 10_000, 100_000, 1_000_000),
+    shift: float = 0.05,
+    sizes: Sequence[int] = (100, 1_000, 3_000, 10_000, 30_000),
     *,
+    trials: int = 100,
     seed: int = 0,
 ) -> pd.DataFrame:
     """A tiny, harmless shift becomes "significant" once the samples are large.
 
-    For each n, draws a reference from N(0, 1) and a current window from
-    N(shift, 1), both of size n, and tests them. The KS statistic (the gap
-    between the two distributions) stays about the same, but its p-value
-    collapses towards 0 as n grows, so "p <= 0.05" ends up flagging a shift
-    of 2 % of a standard deviation. The normed Wasserstein distance
-    measures the size of the shift instead, and stays near ``shift`` at
-    every n: this is why evidently switches to distances above 1,000 rows.
+    For each n, ``trials`` times: draw a reference from N(0, 1) and a current
+    window from N(shift, 1), both of size n, and test them. The KS test's
+    p-value answers "is there any difference at all?": as n grows its median
+    falls towards 0 and the share of trials it flags climbs from about 5 %
+    to nearly all of them, for a shift of a twentieth of a standard
+    deviation. The normed Wasserstein distance estimates how large the
+    shift is instead: noisy at small n, it settles near ``shift``, below the
+    0.1 cut-off, so it stops flagging as n grows. This is why evidently
+    switches to distances above 1,000 rows. Each share comes with its 95 %
+    interval (:func:`share_interval`), since a share of trials is an estimate too.
 
     Returns
     -------
     DataFrame
-        ``n, ks_statistic, ks_p_value, ks_drifted, wasserstein, wasserstein_drifted``.
+        One row per n: ``n, trials, ks_median_statistic, ks_median_p_value``,
+        ``ks_flagged`` (share of trials with p <= 0.05) with
+        ``ks_flagged_low/high``, ``wasserstein_mean``, and
+        ``wasserstein_flagged`` (share >= 0.1) with its interval.
 
     Examples
     --------
-    >>> table = ks_pvalue_collapse(sizes=(1_000, 300_000))
-    >>> table["ks_drifted"].tolist(), table["wasserstein_drifted"].tolist()
-    ([False, True], [False, False])
+    >>> table = ks_pvalue_collapse(sizes=(300, 30_000), trials=40)
+    >>> table[["n", "ks_flagged", "wasserstein_flagged"]].to_dict("list")
+    {'n': [300, 30000], 'ks_flagged': [0.05, 1.0], 'wasserstein_flagged': [0.475, 0.0]}
     """
+    from scipy.stats import ks_2samp
+
+    if trials < 1:
+        raise ValueError("trials must be at least 1")
     rng = np.random.default_rng(seed)
     rows = []
     for n in _window_sizes(sizes):
-        ref = rng.normal(0.0, 1.0, n)
-        cur = rng.normal(shift, 1.0, n)
-        ks = ks_test(ref, cur)
-        w = wasserstein(ref, cur, threshold=DEFAULT_THRESHOLDS["wasserstein"])
-        rows.append({"n": n, "ks_statistic": ks.statistic, "ks_p_value": ks.p_value, "ks_drifted": ks.drifted,
-                     "wasserstein": w.statistic, "wasserstein_drifted": w.drifted})
+        stats, p_values, distances = [], [], []
+        for _ in range(trials):
+            ref = rng.normal(0.0, 1.0, n)
+            cur = rng.normal(shift, 1.0, n)
+            ks = ks_2samp(ref, cur)
+            stats.append(float(ks.statistic))
+            p_values.append(float(ks.pvalue))
+            distances.append(wasserstein(ref, cur, threshold=DEFAULT_THRESHOLDS["wasserstein"]).statistic)
+        distances_ = np.asarray(distances)
+        rows.append({
+            "n": n, "trials": trials,
+            "ks_median_statistic": float(np.median(stats)),
+            "ks_median_p_value": float(np.median(p_values)),
+            **_share_columns("ks_flagged", np.asarray(p_values) <= DEFAULT_THRESHOLDS["ks"]),
+            "wasserstein_mean": float(distances_.mean()),
+            **_share_columns("wasserstein_flagged", distances_ >= DEFAULT_THRESHOLDS["wasserstein"]),
+        })
     return pd.DataFrame(rows)
 
 
@@ -85,7 +138,7 @@ def psi_false_alarms(
     sizes: Sequence[int] = (50, 100, 200, 500, 1_000, 5_000),
     *,
     cutoffs: Sequence[float] = (0.1, 0.25),
-    trials: int = 200,
+    trials: int = 400,
     seed: int = 0,
 ) -> pd.DataFrame:
     """How often a fixed PSI cut-off cries "drift" when nothing changed.
@@ -94,14 +147,18 @@ def psi_false_alarms(
     n rows from the *same* N(0, 1) and compute PSI with evidently's binning.
     Sampling noise alone puts about (bins - 1) x (1/n + 1/n) into PSI, so at
     small n the classic cut-offs 0.1 and 0.25 are crossed again and again,
-    while a KS test at p <= 0.05 keeps its promised 5 % false alarms at
-    every size. (At large n the tables turn; see :func:`ks_pvalue_collapse`.)
+    while a KS test at p <= 0.05 flags about 5 % of the trials at every size,
+    as its p-value promises. Every share comes with its 95 % interval
+    (:func:`share_interval`): with 400 trials a true 5 % reads between about
+    3 % and 8 %; with 40 it could read anywhere from 0 % to 15 %. (At large n
+    the tables turn; see :func:`ks_pvalue_collapse`.)
 
     Returns
     -------
     DataFrame
-        One row per n: ``n, bins, mean_psi, p95_psi``, ``false_alarms_<cutoff>``
-        (share of trials with PSI >= cutoff) and ``ks_false_alarms``.
+        One row per n: ``n, bins, trials, mean_psi, p95_psi``,
+        ``false_alarms_<cutoff>`` (share of trials with PSI >= cutoff) and
+        ``ks_false_alarms`` (p <= 0.05), each with ``_low`` and ``_high``.
 
     Examples
     --------
@@ -116,23 +173,32 @@ def psi_false_alarms(
     rng = np.random.default_rng(seed)
     rows = []
     for n in _window_sizes(sizes):
-        values, ks_alarms = [], 0
+        values, ks_alarms = [], []
         for _ in range(trials):
             ref, cur = rng.standard_normal(n), rng.standard_normal(n)
             values.append(psi(ref, cur).statistic)
-            ks_alarms += ks_2samp(ref, cur).pvalue <= DEFAULT_THRESHOLDS["ks"]
-        values = np.asarray(values)
+            ks_alarms.append(ks_2samp(ref, cur).pvalue <= DEFAULT_THRESHOLDS["ks"])
+        values_ = np.asarray(values)
         row: dict[str, Any] = {
             "n": n,
             "bins": math.ceil(math.log2(2 * n) + 1),  # numpy's Sturges rule on both windows
-            "mean_psi": float(values.mean()),
-            "p95_psi": float(np.quantile(values, 0.95)),
+            "trials": trials,
+            "mean_psi": float(values_.mean()),
+            "p95_psi": float(np.quantile(values_, 0.95)),
         }
         for c in cutoffs:
-            row[f"false_alarms_{c:g}"] = float(np.mean(values >= c))
-        row["ks_false_alarms"] = ks_alarms / trials
+            row.update(_share_columns(f"false_alarms_{c:g}", values_ >= c))
+        row.update(_share_columns("ks_false_alarms", ks_alarms))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def plot_shares(ax: Any, table: pd.DataFrame, column: str, label: str, *, marker: str = "o") -> None:
+    """Draw ``table[column]`` (a share of trials) against ``n`` with its 95 % interval as error bars."""
+    share = table[column].to_numpy(dtype=float)
+    below = share - table[f"{column}_low"].to_numpy(dtype=float)
+    above = table[f"{column}_high"].to_numpy(dtype=float) - share
+    ax.errorbar(table["n"], share, yerr=[below, above], marker=marker, ms=4, capsize=3, label=label)
 
 
 @dataclass
@@ -185,9 +251,12 @@ def drift_kinds(
 
     * **covariate** (the inputs move, the rule stays): the drift report
       lights up; the fraud rate follows the inputs; the model mostly copes;
-    * **prior** (fraud gets commoner, the inputs stay): no input drift, the
-      fraud rate jumps, the mean score does not follow (the model's
-      probabilities are now too low), ranking quality holds;
+    * **prior** (label shift: fraud gets commoner, and each fraud and each
+      legitimate payment looks as before): the fraud rate jumps; the inputs
+      move only weakly, towards fraud-like payments (at a few percent of
+      fraud, rarely past a drift threshold); the mean score rises far less
+      than the fraud rate (the model's probabilities are now too low), and
+      ranking quality holds;
     * **concept** (the rule changes, the inputs stay): no input drift, a
       similar fraud rate, and the model collapses: invisible in the inputs,
       visible only once labels arrive.

@@ -12,10 +12,18 @@ This module makes that decision explicit and testable.
   often each retrained against how well its model did, week by week.
 * :class:`FeedbackLoop` closes the loop step by step on a drifting stream:
   serve, monitor, retrain a candidate on newly labelled production data,
-  register it (alias ``candidate``), canary it against the incumbent on
-  fresh traffic, promote it (alias ``production``, through
+  register it (alias ``candidate``), run it in **shadow** next to the
+  incumbent on fresh traffic (it scores every request, but its answers are
+  never served), promote it (alias ``production``, through
   :func:`mlcourse.deploy.registry.promote`, so it can be rolled back).
   :func:`run_feedback_loop` runs the whole story.
+
+Noise: a week of traffic holds a few dozen frauds, so a weekly PR-AUC moves
+by several hundredths on its own, and a single window's drop can cross a
+trigger's threshold by chance. ``sustained_drop`` is the noise-aware form of
+``performance_drop``: the smaller drop of the last two labelled windows, so a
+trigger on it fires only when two windows in a row are below the baseline
+(:attr:`MonitoringState.sustained_drop`).
 
 Which metric? Fraud is about 3 % of the traffic, so a model that never says
 "fraud" is 97 % accurate: accuracy hardly moves when the model breaks.
@@ -66,12 +74,12 @@ __all__ = [
     "MODEL_FEATURES",
     "MONITORED_FEATURES",
     "BacktestResult",
-    "CanaryResult",
     "Decision",
     "FeedbackLoop",
     "MonitoringState",
     "RetrainPolicy",
     "Rule",
+    "ShadowResult",
     "backtest",
     "make_fraud_model",
     "run_feedback_loop",
@@ -99,6 +107,15 @@ class MonitoringState:
         Labelled rows that arrived since the model's training data ends.
     model_age_days : float
         Days since the model was trained.
+    previous_performance : float or None
+        The same metric on the labelled window before the latest one (None
+        when the model has not served that long, or no labels yet).
+
+    Examples
+    --------
+    >>> state = MonitoringState(performance=0.18, previous_performance=0.30, baseline_performance=0.32)
+    >>> round(state.performance_drop, 2), round(state.sustained_drop, 2)
+    (0.14, 0.02)
     """
 
     performance: float | None = None
@@ -106,20 +123,30 @@ class MonitoringState:
     drift_share: float | None = None
     new_labels: int = 0
     model_age_days: float = 0.0
+    previous_performance: float | None = None
 
     @property
     def performance_drop(self) -> float | None:
         """``baseline_performance - performance`` (positive = worse), None if either is unknown."""
-        if self.performance is None or self.baseline_performance is None:
-            return None
-        if math.isnan(self.performance) or math.isnan(self.baseline_performance):
-            return None
-        return self.baseline_performance - self.performance
+        return _drop(self.baseline_performance, self.performance)
+
+    @property
+    def sustained_drop(self) -> float | None:
+        """The smaller drop of the last two labelled windows: ``performance_drop`` that held twice.
+
+        ``sustained_drop >= 0.1`` means both windows were at least 0.1 below the
+        baseline; one bad week of noise is not enough. None unless both are known.
+        """
+        now = _drop(self.baseline_performance, self.performance)
+        before = _drop(self.baseline_performance, self.previous_performance)
+        return None if now is None or before is None else min(now, before)
 
     def value(self, metric: str) -> float | None:
-        """A field or ``performance_drop`` by name."""
+        """A field, ``performance_drop`` or ``sustained_drop`` by name."""
         if metric == "performance_drop":
             return self.performance_drop
+        if metric == "sustained_drop":
+            return self.sustained_drop
         if metric not in STATE_METRICS:
             raise ValueError(f"unknown state metric {metric!r}; choose from {sorted(STATE_METRICS)}")
         value = getattr(self, metric)
@@ -129,7 +156,18 @@ class MonitoringState:
 
 
 STATE_METRICS = ("performance", "baseline_performance", "performance_drop", "drift_share",
-                 "new_labels", "model_age_days")
+                 "new_labels", "model_age_days", "previous_performance", "sustained_drop")
+
+
+def _known(value: float | None) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
+
+
+def _drop(baseline: float | None, performance: float | None) -> float | None:
+    """``baseline - performance``, None if either is unknown (None or NaN)."""
+    if not (_known(baseline) and _known(performance)):
+        return None
+    return float(baseline) - float(performance)
 
 
 def _fmt(x: float) -> str:
@@ -362,6 +400,13 @@ class _Stream:
             self.oracle = 1.0 / (1.0 + np.exp(-mixed))
         else:
             self.oracle = old
+        # What later calls may share (see _cached_stream): fitted models by
+        # (today, settings), and drift shares by (training window, window).
+        self.fits: dict[tuple, _Model] = {}
+        self.drift_shares: dict[tuple, float | None] = {}
+        self.week_scores: dict[tuple, np.ndarray] = {}
+        self.truth: dict[tuple, dict] = {}
+        self._oracle_metrics: dict[tuple[int, int], dict] = {}
 
     @property
     def drifted(self) -> bool:
@@ -377,12 +422,42 @@ class _Stream:
     def labels(self, start: int, stop: int) -> np.ndarray:
         return self.y[self.rows_of(start, stop)]
 
+    def oracle_metrics(self, start: int, stop: int) -> dict:
+        """:func:`score_metrics` of the true rule on days ``[start, stop)`` (the best any model could do)."""
+        if (start, stop) not in self._oracle_metrics:
+            rows = self.rows_of(start, stop)
+            self._oracle_metrics[start, stop] = score_metrics(self.y[rows], self.oracle[rows])
+        return self._oracle_metrics[start, stop]
+
     def labelled_until(self, today: int) -> int:
         """First stream day whose labels are still unknown at the start of ``today``."""
         return max(0, today - self.delay)
 
     def prod_day(self, day: int) -> int:
         return day - self.pre_days
+
+
+#: Streams kept for later backtests with the same settings (see :func:`_cached_stream`).
+_STREAMS: dict[tuple, _Stream] = {}
+_KEEP_STREAMS = 4
+
+
+def _cached_stream(**settings: Any) -> _Stream:
+    """The :class:`_Stream` for ``settings``, built once and kept for the next backtests.
+
+    A lesson backtests the same stream several times (its own policies, then
+    the learner's; a check backtests each answer on the same fresh stream):
+    the stream, the models fitted on it and its drift shares depend only on
+    the settings, so they are computed once. The last few streams are kept.
+    """
+    key = tuple(sorted((k, repr(v)) for k, v in settings.items()))
+    stream = _STREAMS.pop(key, None)
+    if stream is None:
+        stream = _Stream(**settings)
+    _STREAMS[key] = stream  # most recently used last
+    while len(_STREAMS) > _KEEP_STREAMS:
+        del _STREAMS[next(iter(_STREAMS))]
+    return stream
 
 
 @dataclass
@@ -411,18 +486,27 @@ def _fit(stream: _Stream, today: int, *, train_days: int, valid_days: int, metri
     return _Model(model=model, trained_on=today, train_start=start, data_end=end, baseline=baseline)
 
 
+def _window_performance(stream: _Stream, current: _Model, served: Mapping[int, np.ndarray], start: int, stop: int,
+                        *, metric: str, eval_days: int) -> float | None:
+    """The metric of the current model on the labelled days in ``[start, stop)`` it served, if enough."""
+    days = [d for d in range(max(current.trained_on, start), stop) if d in served]
+    if len(days) < min(3, eval_days):  # fewer labelled days are too few frauds to judge
+        return None
+    y = stream.labels(days[0], days[-1] + 1)
+    s = np.concatenate([served[d] for d in days])
+    return score_metrics(y, s)[metric]
+
+
 def _state(stream: _Stream, current: _Model, today: int, served: Mapping[int, np.ndarray], *,
            baseline: float, metric: str, eval_days: int, drift_cache: dict) -> MonitoringState:
     """What monitoring can know at the start of ``today`` about the model in production."""
     from mlcourse.monitor.drift import drift_report
 
     known_end = stream.labelled_until(today)
-    days = [d for d in range(max(current.trained_on, known_end - eval_days), known_end) if d in served]
-    performance = None
-    if len(days) >= min(3, eval_days):  # fewer labelled days are too few frauds to judge
-        y = stream.labels(days[0], days[-1] + 1)
-        s = np.concatenate([served[d] for d in days])
-        performance = score_metrics(y, s)[metric]
+    window_of = {"metric": metric, "eval_days": eval_days}
+    performance = _window_performance(stream, current, served, known_end - eval_days, known_end, **window_of)
+    previous = _window_performance(stream, current, served, known_end - 2 * eval_days, known_end - eval_days,
+                                   **window_of)
     window = (max(today - 7, current.trained_on), today)
     key = (current.train_start, current.data_end) + window
     if key not in drift_cache:
@@ -435,6 +519,7 @@ def _state(stream: _Stream, current: _Model, today: int, served: Mapping[int, np
         drift_share=drift_cache[key],
         new_labels=int(max(0, known_end - current.data_end) * stream.rows),
         model_age_days=float(today - current.trained_on),
+        previous_performance=previous,
     )
 
 
@@ -453,8 +538,10 @@ class BacktestResult:
         the true labels, which the policy itself only sees a week later),
         ``oracle``, the metric of the true fraud rule (the best possible),
         what monitoring saw at the end of the week (``seen_performance``,
-        ``drift_share``, ``new_labels``, ``model_age_days``), whether the
-        policy retrained then and why, and the running count of retrains.
+        ``seen_previous_performance``, ``drift_share``, ``new_labels``,
+        ``model_age_days``), whether the
+        policy retrained then and why (``reasons``; ``fired_triggers`` names
+        the metrics of the triggers that held), and the running count of retrains.
     summary : DataFrame
         One row per policy: ``retrains``, the mean weekly metric over all
         weeks and from the drift on, the mean gap to the oracle, and the
@@ -583,15 +670,27 @@ def backtest(
     if len(set(names)) != len(names):
         raise ValueError(f"policy names must differ, got {names}")
     with one_thread():
-        stream = _Stream(weeks=weeks, rows_per_day=rows_per_day, pre_days=train_days + label_delay_days,
-                         drift=drift, label_delay_days=label_delay_days, seed=seed)
+        stream = _cached_stream(weeks=weeks, rows_per_day=rows_per_day, pre_days=train_days + label_delay_days,
+                                drift=drift, label_delay_days=label_delay_days, seed=seed)
         kw = {"train_days": train_days, "valid_days": valid_days, "metric": metric, "factory": model_factory}
-        start = stream.pre_days
-        first = _fit(stream, start, **kw)
 
-        week_scores: dict[tuple[int, int], np.ndarray] = {}
-        truth: dict[tuple[int, int], dict] = {}
-        drift_cache: dict = {}
+        def fit(today: int) -> _Model:
+            if model_factory is not make_fraud_model:  # only the default model's fits are shared
+                return _fit(stream, today, **kw)
+            key = (today, train_days, valid_days, metric)
+            if key not in stream.fits:
+                stream.fits[key] = _fit(stream, today, **kw)
+            return stream.fits[key]
+
+        start = stream.pre_days
+        first = fit(start)
+
+        # Policies serving the same model share its scores. The default model's fits live
+        # with the cached stream, so their ids stay theirs and their scores can stay there too.
+        shared = model_factory is make_fraud_model
+        week_scores: dict[tuple[int, int], np.ndarray] = stream.week_scores if shared else {}
+        truth: dict[tuple[int, int], dict] = stream.truth if shared else {}
+        drift_cache = stream.drift_shares
         rows = []
         for policy in policies:
             current = first
@@ -600,7 +699,7 @@ def backtest(
             for week in range(weeks):
                 a, b = start + 7 * week, start + 7 * week + 7
                 key = (id(current.model), week)
-                if key not in week_scores:  # policies serving the same model share its scores
+                if key not in week_scores:
                     week_scores[key] = current.model.predict_proba(stream.features(a, b))[:, 1]
                     truth[key] = score_metrics(stream.labels(a, b), week_scores[key])
                 for i, d in enumerate(range(a, b)):
@@ -609,21 +708,25 @@ def backtest(
                                baseline=first.baseline if baseline == "deployment" else current.baseline,
                                drift_cache=drift_cache)
                 decision = policy.decide(state)
+                fired = [r.metric for r in policy.triggers if r.check(state)[0]]
                 if decision.retrain:
-                    current = _fit(stream, b, **kw)
+                    current = fit(b)
                     retrains += 1
                 t = truth[key]
                 rows.append({
                     "policy": policy.name, "week": week,
                     "pr_auc": t["pr_auc"], "roc_auc": t["roc_auc"], "accuracy": t["accuracy"],
                     "fraud_rate": t["fraud_rate"],
-                    "oracle": score_metrics(stream.labels(a, b), stream.oracle[stream.rows_of(a, b)])[metric],
-                    "seen_performance": state.performance, "drift_share": state.drift_share,
+                    "oracle": stream.oracle_metrics(a, b)[metric],
+                    "seen_performance": state.performance, "seen_previous_performance": state.previous_performance,
+                    "drift_share": state.drift_share,
                     "new_labels": state.new_labels, "model_age_days": state.model_age_days,
-                    "retrained": decision.retrain, "reasons": "; ".join(decision.reasons), "retrains": retrains,
+                    "retrained": decision.retrain, "reasons": "; ".join(decision.reasons),
+                    "fired_triggers": ", ".join(fired), "retrains": retrains,
                 })
     weekly = pd.DataFrame(rows)
     weekly["seen_performance"] = weekly["seen_performance"].astype("float64")
+    weekly["seen_previous_performance"] = weekly["seen_previous_performance"].astype("float64")
     drift_week = drift.start_day / 7 if stream.drifted else None
     summary = []
     for name in names:
@@ -644,23 +747,23 @@ def backtest(
 
 
 @dataclass(frozen=True)
-class CanaryResult:
-    """Incumbent against candidate on the same fresh, labelled traffic.
+class ShadowResult:
+    """Incumbent against candidate on the same fresh, labelled traffic (a shadow comparison).
 
     Attributes
     ----------
     incumbent, candidate : dict
-        :func:`score_metrics` of each model on the canary days.
+        :func:`score_metrics` of each model on the shadow days.
     metric : str
     gain : float
         ``candidate[metric] - incumbent[metric]``.
     share_better : float
-        In a paired bootstrap of the canary rows, the share of resamples in
-        which the candidate scored higher: how sure the gain is.
+        In a paired bootstrap of the shadow days' rows, the share of resamples
+        in which the candidate scored higher: how sure the gain is.
     promote : bool
         ``gain >= min_gain`` and ``share_better >= min_confidence``.
     days : tuple of int
-        The canary's production days.
+        The production days the candidate ran in shadow.
     """
 
     incumbent: dict
@@ -673,7 +776,7 @@ class CanaryResult:
 
     def __str__(self) -> str:
         verdict = "promote" if self.promote else "keep the incumbent"
-        return (f"canary over {len(self.days)} days: {self.metric} incumbent {self.incumbent[self.metric]:.3f}, "
+        return (f"shadow over {len(self.days)} days: {self.metric} incumbent {self.incumbent[self.metric]:.3f}, "
                 f"candidate {self.candidate[self.metric]:.3f} (gain {self.gain:+.3f}, better in "
                 f"{self.share_better:.0%} of resamples) -> {verdict}")
 
@@ -710,7 +813,7 @@ class FeedbackLoop:
     True
     >>> loop.train_candidate().version                 # v2 -> candidate
     2
-    >>> result = loop.canary(days=7)                   # shadow it on fresh traffic
+    >>> result = loop.shadow(days=7)                   # run it in shadow on fresh traffic
     >>> result.promote
     True
     >>> loop.promote()                                 # v2 -> production; returns v1
@@ -780,7 +883,7 @@ class FeedbackLoop:
         self.candidate: _Model | None = None
         self.accepted_level: float | None = None
         self._served: dict[int, tuple[int, np.ndarray]] = {}  # day -> (version, production scores)
-        self._shadow: dict[int, np.ndarray] = {}  # day -> candidate scores during a canary
+        self._shadow: dict[int, np.ndarray] = {}  # day -> candidate scores while it runs in shadow
         self._drift_cache: dict = {}
         self.events: list[dict[str, Any]] = []
 
@@ -832,8 +935,8 @@ class FeedbackLoop:
         return mv
 
     def serve(self, days: int = 7) -> pd.DataFrame:
-        """Serve the next ``days`` days with the production model (a running canary's
-        candidate scores the same traffic in shadow). Returns one row per day."""
+        """Serve the next ``days`` days with the production model (a candidate in shadow
+        scores the same traffic, and its answers are kept, never served). Returns one row per day."""
         current = self._need("production")
         if days < 1:
             raise ValueError("days must be at least 1")
@@ -885,15 +988,20 @@ class FeedbackLoop:
                                          f"({self.metric} at validation {fitted.baseline:.3f})")
         return mv
 
-    def canary(self, days: int = 7, *, min_gain: float = 0.0, min_confidence: float = 0.8,
-               n_boot: int = 200) -> CanaryResult:
-        """Shadow the candidate on ``days`` days of fresh traffic, wait for their
-        labels (serving with the incumbent meanwhile), then compare the two on
-        exactly the same rows.
+    def shadow(self, days: int = 7, *, min_gain: float = 0.0, min_confidence: float = 0.8,
+               n_boot: int = 200) -> ShadowResult:
+        """Run the candidate in shadow on ``days`` days of fresh traffic, wait for
+        their labels (serving with the incumbent meanwhile), then compare the two
+        on exactly the same rows.
 
-        Production traffic is still answered by the incumbent: this is the
-        safe "shadow" form of a canary. The serving app's router can instead
-        give the candidate a share of live traffic; the comparison is the same.
+        This is a **shadow deployment**: every request is answered by the
+        incumbent, and the candidate's scores are only logged, so no user ever
+        gets the candidate's answer and a bad candidate harms nobody. A canary
+        (lesson 03's router) would instead *serve* the candidate to a share of
+        users: it exposes some of them, but also measures what only serving
+        shows (latency under load, how people react to its answers). For a
+        ranking metric computed from labels, the shadow compares the two models
+        on the very same rows.
         """
         candidate = self._need("candidate")
         incumbent = self._need("production")
@@ -903,7 +1011,7 @@ class FeedbackLoop:
         wait = max(0, start + days + self.stream.delay - self.today)
         if wait:
             if self.today + wait > self.stream.n_days:
-                raise ValueError("the simulation ends before the canary's labels arrive")
+                raise ValueError("the simulation ends before the shadow days' labels arrive")
             self.serve(wait)
         y = self.stream.labels(start, start + days)
         inc = np.concatenate([self._served[d][1] for d in fresh])
@@ -913,10 +1021,10 @@ class FeedbackLoop:
             share = _paired_bootstrap(y, inc, cand, self.metric, n_boot, self.seed)
         gain = m_cand[self.metric] - m_inc[self.metric]
         promote = bool(gain >= min_gain and share >= min_confidence)
-        result = CanaryResult(incumbent=m_inc, candidate=m_cand, metric=self.metric, gain=float(gain),
+        result = ShadowResult(incumbent=m_inc, candidate=m_cand, metric=self.metric, gain=float(gain),
                               share_better=float(share), promote=promote,
                               days=tuple(self.stream.prod_day(d) for d in fresh))
-        self._event("canary", f"v{incumbent.version} {m_inc[self.metric]:.3f} vs v{candidate.version} "
+        self._event("shadow", f"v{incumbent.version} {m_inc[self.metric]:.3f} vs v{candidate.version} "
                               f"{m_cand[self.metric]:.3f} -> {'promote' if promote else 'reject'}")
         return result
 
@@ -975,7 +1083,7 @@ class FeedbackLoop:
             ax.axvline(self.stream.drift.start_day / 7 - 0.5, color="crimson", ls=":", lw=1)
             ax.annotate("drift", (self.stream.drift.start_day / 7 - 0.5, 1.0), xycoords=("data", "axes fraction"),
                         color="crimson", va="top", fontsize=8)
-        colors = {"retrain decided": "tab:red", "candidate trained": "tab:orange", "canary": "tab:purple",
+        colors = {"retrain decided": "tab:red", "candidate trained": "tab:orange", "shadow": "tab:purple",
                   "promoted": "tab:green", "rejected": "grey"}
         seen = set()
         for e in self.events:
@@ -989,7 +1097,7 @@ class FeedbackLoop:
         ax.legend(fontsize=7, loc="upper right")
         ax.set_xlabel("week in production (vertical lines: what the loop did, and when)")
         ax.set_ylabel(self.metric)
-        ax.set_title("Feedback loop: monitor, retrain, canary, promote")
+        ax.set_title("Feedback loop: monitor, retrain, shadow, promote")
         return fig
 
 
@@ -998,12 +1106,12 @@ def run_feedback_loop(
     name: str = "fraud-detector",
     *,
     weeks: int = 12,
-    canary_days: int = 7,
+    shadow_days: int = 7,
     policy: RetrainPolicy | None = None,
     **options: Any,
 ) -> FeedbackLoop:
     """Run the whole loop: deploy, then every week monitor and, when the policy
-    says so, train a candidate, canary it and promote it if it wins.
+    says so, train a candidate, run it in shadow and promote it if it wins.
 
     ``options`` go to :class:`FeedbackLoop` (``drift``, ``rows_per_day``,
     ``label_delay_days``, ``seed``...). Returns the loop, whose
@@ -1015,11 +1123,11 @@ def run_feedback_loop(
     end = loop.stream.n_days
     while loop.today + 7 <= end:
         loop.serve(7)
-        if loop.today + canary_days + loop.stream.delay > end:
-            continue  # too late for a canary to finish: just serve
+        if loop.today + shadow_days + loop.stream.delay > end:
+            continue  # too late for a shadow comparison to finish: just serve
         if loop.decide():
             loop.train_candidate()
-            result = loop.canary(canary_days)
+            result = loop.shadow(shadow_days)
             if result.promote:
                 loop.promote()
             else:

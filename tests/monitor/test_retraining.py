@@ -8,12 +8,12 @@ from mlcourse.data.generate import DriftSpec
 from mlcourse.deploy.registry import alias_history, get_alias, load_model
 from mlcourse.monitor.retraining import (
     BacktestResult,
-    CanaryResult,
     Decision,
     FeedbackLoop,
     MonitoringState,
     RetrainPolicy,
     Rule,
+    ShadowResult,
     backtest,
     run_feedback_loop,
     should_retrain,
@@ -66,6 +66,20 @@ def test_policy_table_semantics() -> None:
     assert again.triggers == policy.triggers and again.requires == policy.requires
     with pytest.raises(ValueError, match="kind must be"):
         RetrainPolicy.from_table([("maybe", "drift_share", ">=", 0.5)])
+
+
+def test_sustained_drop_needs_the_drop_in_both_windows() -> None:
+    once = MonitoringState(performance=0.18, previous_performance=0.31, baseline_performance=0.33, new_labels=5000)
+    twice = MonitoringState(performance=0.02, previous_performance=0.17, baseline_performance=0.33, new_labels=5000)
+    assert once.performance_drop == pytest.approx(0.15) and once.sustained_drop == pytest.approx(0.02)
+    assert twice.sustained_drop == pytest.approx(0.16)
+    assert MonitoringState(performance=0.1, baseline_performance=0.3).sustained_drop is None  # one window only
+    assert MonitoringState(performance=0.1, previous_performance=float("nan"), baseline_performance=0.3) \
+        .sustained_drop is None
+    policy = RetrainPolicy.from_table([("trigger", "sustained_drop", ">=", 0.15), ("require", "new_labels", ">=", 1000)])
+    assert not policy.decide(once) and policy.decide(twice)
+    assert policy.decide(once).reasons == ["no trigger fired: sustained_drop 0.02 < 0.15"]
+    assert RetrainPolicy.from_table(policy.table()).triggers == policy.triggers
 
 
 def test_ready_made_policies_and_should_retrain() -> None:
@@ -128,6 +142,34 @@ def test_backtest_plot_and_arguments(result) -> None:
         backtest(weeks=0)
 
 
+def test_backtest_reports_what_fired_and_the_previous_window(result) -> None:
+    trig = result.weekly[result.weekly["policy"] == "triggered"]
+    fired = trig.loc[trig["retrained"], "fired_triggers"]
+    assert len(fired) and fired.str.contains("performance_drop").all()
+    quiet = trig.loc[~trig["retrained"] & trig["seen_performance"].isna(), "fired_triggers"]
+    assert (quiet == "").all()
+    # the previous window is the week before the one just labelled, while the same model served it
+    never = result.weekly[result.weekly["policy"] == "never"].set_index("week")
+    assert never["seen_previous_performance"].iloc[3:].tolist() == never["seen_performance"].iloc[2:-1].tolist()
+
+
+def test_backtests_on_one_stream_share_its_models_and_give_the_same_answer() -> None:
+    from mlcourse.monitor import retraining
+
+    kw = {"weeks": 3, "rows_per_day": 200, "drift": DriftSpec(start_day=7, concept=True), "seed": 11}
+    first = backtest([RetrainPolicy.never(), RetrainPolicy.scheduled(7)], **kw)
+    stream = next(s for s in retraining._STREAMS.values() if s.rows == 200 and s.weeks == 3)
+    fitted = dict(stream.fits)
+    again = backtest([RetrainPolicy.scheduled(7), RetrainPolicy.never()], **kw)
+    assert all(stream.fits[k] is v for k, v in fitted.items())  # the same fitted models, not refitted
+    by_policy = lambda r: r.weekly.sort_values(["policy", "week"]).reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(by_policy(first), by_policy(again))
+    # a custom model factory never shares the cached fits
+    custom = backtest([RetrainPolicy.scheduled(7)], model_factory=lambda: make_fraud_model(), **kw)
+    assert custom.summary["retrains"].tolist() == [3]
+    assert len(retraining._STREAMS) <= retraining._KEEP_STREAMS
+
+
 def test_backtest_without_drift_is_quiet_and_reproducible() -> None:
     kw = {"weeks": 4, "rows_per_day": 400, "drift": DriftSpec(), "seed": 1}
     a, b = backtest(**kw), backtest(**kw)
@@ -155,13 +197,16 @@ def test_feedback_loop_step_by_step(tmp_path) -> None:
     state = loop.state()
     assert state.model_age_days == 28 and state.drift_share == 0 and state.performance_drop > 0.1
     with pytest.raises(RuntimeError, match="train_candidate"):
-        loop.canary()
+        loop.shadow()
     assert loop.decide().retrain
     v2 = loop.train_candidate()
     assert v2.version == 2 and get_alias("fraud-detector", "candidate", registry=tmp_path) == 2
-    result = loop.canary(days=7)
-    assert isinstance(result, CanaryResult) and result.days == tuple(range(28, 35))
-    assert loop.day == 42  # seven canary days, then a week waiting for their labels
+    served_before = loop.weekly()
+    result = loop.shadow(days=7)
+    assert isinstance(result, ShadowResult) and result.days == tuple(range(28, 35))
+    # a shadow: every request of those days was answered by the incumbent, never by the candidate
+    assert loop.weekly()["versions"].tolist() == ["v1"] * 6 and len(served_before) == 4
+    assert loop.day == 42  # seven shadow days, then a week waiting for their labels
     assert result.gain > 0 and result.share_better >= 0.8 and result.promote
     assert "promote" in str(result)
     assert loop.promote() == 1
@@ -175,7 +220,7 @@ def test_feedback_loop_step_by_step(tmp_path) -> None:
         loop.serve(1)
     weekly = loop.weekly()
     assert weekly["versions"].tolist() == ["v1"] * 6 + ["v2"]
-    assert [e["event"] for e in loop.events] == ["deployed", "retrain decided", "candidate trained", "canary",
+    assert [e["event"] for e in loop.events] == ["deployed", "retrain decided", "candidate trained", "shadow",
                                                  "promoted"]
 
 
