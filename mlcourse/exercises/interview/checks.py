@@ -3,10 +3,12 @@
 Two kinds of exercise live here:
 
 * a **STAR answer** (``interview.star_answer``), given as a dict with one entry
-  per part. Its structure and required elements are checked, never its
-  wording: four non-trivial parts, an action that visits all four lifecycle
-  stages (each spotted by a small, documented keyword set,
-  :data:`STAGE_WORDS`), and a result with a number in it;
+  per part. Its substance is checked, never its wording (the rules are in
+  :mod:`mlcourse.exercises.interview.review`): four non-trivial parts within a
+  two-minute length, an action with a decision and its reason for each of the
+  four lifecycle stages, and a result with a quantity and what it measures.
+  Free text can game any rule, so every graded answer is also flagged for an
+  instructor to read (``review=True``);
 * **questions with options**, built by two reusable factories:
   :func:`choice_exercise` (single or multiple choice) and
   :func:`order_exercise` (put steps in order). Every option carries the reason
@@ -38,7 +40,7 @@ from typing import Any
 
 from mlcourse.exercises.engine import Exercise, Value, holds
 from mlcourse.exercises.interview.probes import answer_form_verdict, keys_given, star_verdict
-from mlcourse.exercises.interview.review import STAGE_WORDS
+from mlcourse.exercises.interview.review import MAX_WORDS, MEASURE_WORDS, REASON_WORDS, STAGE_WORDS
 from mlcourse.exercises.probes import as_given
 
 
@@ -262,7 +264,7 @@ def order_exercise(
 
 
 # ==========================================================================
-# interview.star_answer: a STAR answer, checked for structure, never wording
+# interview.star_answer: a STAR answer, checked for substance, never wording
 # (the rules are public: mlcourse.exercises.interview.review)
 # ==========================================================================
 def _element(name: str):
@@ -287,7 +289,8 @@ star_answer = Exercise(
     ],
     hints=(
         "A dict with exactly four keys, 'situation', 'task', 'action' and 'result', each a few sentences of text "
-        "(the action may also be a list of strings, one per stage). The check never judges your wording.",
+        f"(the action may also be a list of strings, one per stage), {MAX_WORDS} words at most in all. The check "
+        "never judges your wording.",
         "The action must visit every stage. Words that count: data: "
         + STAGE_WORDS["data"][0]
         + ". Training: "
@@ -298,8 +301,12 @@ star_answer = Exercise(
         + STAGE_WORDS["monitoring"][0]
         + ". ('model' alone counts for no stage; 'data drift' is monitoring; 'cross-validation' is training; "
         "'training data' is data.)",
-        "The result needs at least one number: a percentage, a before/after, a latency in ms, hours saved. "
-        "Try `review_star(star_answer)` to see what the check finds.",
+        "For each stage, one full sentence saying what you decided and why; a reason starts with words such as "
+        + REASON_WORDS[0]
+        + ". A list of keywords is not a decision.",
+        "The result needs a quantity (digits or words: '0.78', 'forty percent', 'halved') and what it measures ("
+        + MEASURE_WORDS[0]
+        + "). Try `review_star(star_answer)` to see what the check finds.",
     ),
 )
 
@@ -692,8 +699,8 @@ rollout = choice_exercise(
         "f": Option(
             "In a canary, the new model's predictions are logged but never returned to users.",
             False,
-            "that is a shadow deployment, where the new model sees real traffic without affecting anyone; a canary's "
-            "answers are real and reach its share of users",
+            "that is a shadow deployment, where the new model sees real traffic without affecting anyone (lesson 04's "
+            "feedback loop runs its candidates that way); a canary's answers are real and reach its share of users",
         ),
         "g": Option(
             "A canary limits the damage a bad model can do to the users in its share of traffic.",

@@ -4,10 +4,20 @@ Public on purpose: lesson 06 imports ``review_star`` (``from
 mlcourse.exercises.interview import review_star``) so a learner can try any
 draft; the ``interview.star_answer`` exercise judges with the same rules
 (:func:`star_problems`), so a draft that passes here passes there. The rules
-check structure and required elements, never wording: four non-trivial parts,
-an action that visits all four lifecycle stages (each spotted by a small,
-documented keyword set, :data:`STAGE_WORDS`), and a result with a number in
-it.
+look for substance, never for particular wording:
+
+* four non-trivial parts, and a whole answer short enough to say in about two
+  minutes (:data:`MAX_WORDS`);
+* an action that visits all four lifecycle stages (each spotted by a small,
+  documented keyword set, :data:`STAGE_WORDS`), and for each stage a
+  **decision with its reason**: a sentence about that stage, more than a list
+  of keywords, that says why (:data:`REASON_WORDS`);
+* a result with a **quantity** (in digits or in words: "0.78", "forty
+  percent", "halved") and **what it measures** (:data:`MEASURE_WORDS`: recall,
+  wait time, cost...), so "got 100% better" is not a result.
+
+Rules of this kind can be gamed, so the exercise also asks an instructor to
+read every graded answer (the engine's review flag).
 """
 from __future__ import annotations
 
@@ -30,6 +40,35 @@ PARTS: dict[str, str] = {
 
 #: The fewest words each part needs to be more than a placeholder.
 MIN_WORDS: dict[str, int] = {"situation": 8, "task": 6, "action": 25, "result": 6}
+#: The most words the whole answer may have: about two minutes spoken.
+MAX_WORDS = 400
+#: The fewest words a sentence needs to state a decision and its reason.
+MIN_DECISION_WORDS = 8
+
+#: How a reason is introduced (shown to the learner, then the pattern that spots one).
+REASON_WORDS = (
+    "because, since, so, so that, in order to, to avoid / to keep / to catch (to + a purpose), which meant, "
+    "otherwise, given that",
+    r"\b(because|since|so|in order to|which meant|which means|otherwise|given that|due to|the reason|as a result|"
+    r"to (avoid|keep|make|ensure|catch|check|see|prevent|reduce|limit|choose|protect|compare|detect|learn|measure|"
+    r"stop|let|give|allow|meet|find|spot|know|tell|guard|cut|save|hit|reach|confirm|decide|handle|get))\b",
+)
+#: Numbers written as words count as quantities ("about forty percent", "halved").
+NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million "
+    "billion half halved third quarter twice double doubled tripled triple percent dozen dozens"
+).split()
+#: What a result can measure (shown to the learner, then the pattern that spots it).
+MEASURE_WORDS = (
+    "precision, recall, accuracy, F1, AUC, error(s), latency, time, wait, minutes, hours, days, ms, seconds, cost, "
+    "revenue, savings / saved, sales, complaints, tickets, fraud, losses, churn, users, customers, orders, requests, "
+    "conversion, clicks, rate, share, money (€, $, £)",
+    r"(\b(precision|recall|accuracy|f1|auc|roc|pr-auc|errors?|latenc\w*|time|times|wait\w*|minutes?|hours?|days?|"
+    r"weeks?|months?|ms|seconds?|costs?|revenue|savings?|saved|sales|complaints?|tickets?|fraud\w*|loss\w*|churn\w*|"
+    r"users?|customers?|orders?|requests?|conversions?|clicks?|rates?|share|throughput|incidents?|calls?|"
+    r"reviews?|workload|volume|analyst-hours|hours|budget|spend|chargebacks?|defects?|queue)\b|[€$£])",
+)
 
 #: stage -> (the words shown to the learner, the regular expression that spots them).
 #: Words match as prefixes ("validat" matches validate, validated, validation).
@@ -102,6 +141,62 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[A-Za-z0-9%€$£]+", text)
 
 
+def _sentences(text: str) -> list[str]:
+    """The text cut into sentences (and list items): at . ! ? ; and line breaks, not inside numbers (0.78)."""
+    parts = re.split(r"(?<!\d)[.!?;]+(?!\d)|\n+", text)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def has_quantity(text: str) -> bool:
+    """Whether ``text`` holds a number, in digits or in words.
+
+    Examples
+    --------
+    >>> has_quantity("fell from 4 hours to 25 minutes"), has_quantity("about forty percent fewer complaints")
+    (True, True)
+    >>> has_quantity("much better, and the team was happy")
+    False
+    """
+    low = text.lower()
+    return bool(re.search(r"\d", low)) or any(w in NUMBER_WORDS for w in re.findall(r"[a-z]+", low))
+
+
+def _measures(text: str) -> list[str]:
+    return [m.group(0) for m in re.finditer(MEASURE_WORDS[1], text.lower())]
+
+
+def stage_decision(sentences: list[str], stage: str) -> tuple[str | None, str]:
+    """The first sentence that states a decision about ``stage`` with its reason, or why none does.
+
+    A sentence counts when it mentions the stage (:func:`stage_mentions`), has
+    at least :data:`MIN_DECISION_WORDS` words, is more than a list of stage
+    keywords, and gives a reason (:data:`REASON_WORDS`).
+
+    Examples
+    --------
+    >>> stage_decision(["I split the data by month so that no future tickets leaked in"], "data")[0][:12]
+    'I split the '
+    >>> stage_decision(["Data: collect, label, validate"], "data")
+    (None, 'keywords')
+    >>> stage_decision(["I collected two years of labelled tickets from the helpdesk"], "data")
+    (None, 'no reason')
+    """
+    about = [s for s in sentences if stage_mentions(s)[stage]]
+    if not about:
+        return None, "not mentioned"
+    verdicts = []
+    for sentence in about:
+        words = _words(sentence)
+        keywords = sum(len(v) for v in stage_mentions(sentence).values())
+        if len(words) < MIN_DECISION_WORDS or keywords * 2 >= len(words):
+            verdicts.append("keywords")
+        elif not re.search(REASON_WORDS[1], sentence.lower()):
+            verdicts.append("no reason")
+        else:
+            return sentence, "ok"
+    return None, "no reason" if "no reason" in verdicts else "keywords"
+
+
 def _part_text(value: Any, part: str) -> tuple[str | None, str | None]:
     """The text of one part (the action may be a list of steps), or what is wrong with it."""
     if type(value) is str:
@@ -156,24 +251,48 @@ def star_problems(got: Any) -> list[tuple[str, str, bool]]:
         if len(words) < MIN_WORDS[part] or len({w.lower() for w in words}) < MIN_WORDS[part] // 2:
             n = f"{len(words)} word{'' if len(words) == 1 else 's'}"
             problems.append(("parts", f"the '{part}' part is too thin ({n}; at least {MIN_WORDS[part]}): give {PARTS[part]}", True))
+    total = sum(len(_words(t)) for t in texts.values())
+    if total > MAX_WORDS:
+        problems.append(("parts", f"your answer is {total} words: a two-minute answer is about 250 to 350 words, so "
+                         f"cut it to at most {MAX_WORDS} (keep one decision per stage, and the numbers)", True))
     action = texts.get("action")
+    sentences = _sentences(action) if action is not None else []
     mentions = stage_mentions(action) if action is not None else {}
     for stage, (shown, _pattern) in STAGE_WORDS.items():
         if action is None:
             problems.append((stage, "there is no usable 'action' text to look in yet", False))
-        elif not mentions[stage]:
+            continue
+        if not mentions[stage]:
             problems.append(
                 (stage, f"your action never mentions {stage}: say {_STAGE_HOW[stage]} (words that count: {shown})", True)
             )
+            continue
+        found, why = stage_decision(sentences, stage)
+        if found is None and why == "keywords":
+            problems.append((stage, f"your action names {stage} ({', '.join(mentions[stage][:4])}) but only as "
+                             f"keywords: write a sentence of at least {MIN_DECISION_WORDS} words saying what you "
+                             f"decided for {stage} and why", True))
+        elif found is None:
+            problems.append((stage, f"your action says what you did for {stage} but not why: give the reason for "
+                             f"that decision (words that introduce one: {REASON_WORDS[0]})", True))
     result = texts.get("result")
     if result is None:
         problems.append(("result", "there is no usable 'result' text to look in yet", False))
-    elif not re.search(r"\d", result):
+    elif not has_quantity(result):
         problems.append(
             (
                 "result",
-                "your result has no number: say how much changed and in what unit, e.g. 'recall rose from 0.61 to "
-                "0.78', 'p95 latency 40 ms', 'saved 12 analyst-hours a week'",
+                "your result has no number: say how much changed and in what unit, in digits or in words, e.g. "
+                "'recall rose from 0.61 to 0.78', 'p95 latency 40 ms', 'about forty percent fewer complaints'",
+                True,
+            )
+        )
+    elif not _measures(result):
+        problems.append(
+            (
+                "result",
+                "your result has a number but not what it measures ('100 % better': better at what?): name the "
+                f"metric or the quantity that changed (for instance: {MEASURE_WORDS[0]})",
                 True,
             )
         )
@@ -186,11 +305,15 @@ def review_star(answer: Any) -> None:
 
     problems = [m for _e, m, primary in star_problems(to_plain(answer)) if primary]
     if not problems:
-        print("Structure complete: four parts, all four stages in the action, a number in the result.")
+        print("Structure complete: four parts, a decision with its reason for each stage, a measured result.")
         if isinstance(answer, dict) and isinstance(answer.get("action"), (str, list, tuple)):
             action = answer["action"] if isinstance(answer["action"], str) else "\n".join(answer["action"])
+            sentences = _sentences(action)
             for stage, words in stage_mentions(action).items():
+                decision = stage_decision(sentences, stage)[0] or ""
+                shown = decision if len(decision) <= 70 else decision[:67] + "..."
                 print(f"  {stage:<11} spotted by: {', '.join(words)}")
+                print(f"  {'':<11} decision: {shown}")
         return
     print(f"{len(problems)} thing(s) to fix:")
     for m in problems:
