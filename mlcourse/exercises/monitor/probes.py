@@ -40,7 +40,8 @@ def probe_policies(policies: Any, seed: int) -> dict:
     if len(policies) != 2 or not all(isinstance(p, RetrainPolicy) for p in policies):
         return {"shape": "wrong", "types": [type(p).__name__ for p in policies]}
     result = backtest([RetrainPolicy((), (), NEVER), *policies], **backtest_settings(seed))
-    weekly = result.weekly[["policy", "week", "retrained", "drift_share", "seen_performance", "pr_auc"]]
+    weekly = result.weekly[["policy", "week", "retrained", "fired_triggers", "drift_share", "seen_performance",
+                            "pr_auc"]]
     return {
         "shape": "ok",
         "names": [p.name for p in policies],
