@@ -362,3 +362,15 @@ def test_a_function_that_returns_none_everywhere_is_told_it_forgot_return_even_b
     assert r.status == FAILED and "not doubled" in r.message and "forget a `return`" in r.message
     r = mistaken.run({"double": lambda x: x * 3})
     assert "forget a `return`" not in r.message
+
+
+def test_a_review_answer_text_is_the_whole_answer_readable():
+    essay = Exercise(
+        id="demo.essay", title="An answer in parts", points=1, answer=Value("essay"),
+        tests=[holds("the parts", probes_as_given(), lambda got, _: None)], review=True,
+    )
+    long_text = "word " * 400
+    answer = {"situation": long_text, "action": ["Data: we checked the labels.", "Training: a baseline first."]}
+    text = essay.run({"essay": answer}).answer_text
+    assert text.startswith("situation:\n" + long_text) and "action:\n- Data: we checked the labels." in text
+    assert "__plain__" not in text and len(text) > 2_000
