@@ -55,7 +55,14 @@ from mlcourse.exercises.monitor.probes import (
     BACKTEST_ROWS_PER_DAY,
     BACKTEST_WEEKS,
     NEVER,
+    alerts_example_verdict,
+    drifted_example_verdict,
+    feature_drift_example_verdict,
+    latency_example_verdict,
+    policies_form,
+    policies_form_verdict,
     probe_policies,
+    retrain_example_verdict,
     retrain_probe,
 )
 from mlcourse.exercises.plain import TAG, from_plain, kind
@@ -278,9 +285,11 @@ latency_slo = Exercise(
     points=2,
     answer=Function("latency_slo"),
     tests=[
-        _latency_test("a fresh log with fast-failing errors", _slo_between, public=True),
+        _latency_test("a fresh log with fast-failing errors", _slo_between),
         _latency_test("a fresh log that meets its SLO", _slo_met),
         _latency_test("a fresh log whose p95 equals the SLO", _slo_boundary),
+        holds("the notebook's example", call, latency_example_verdict, inputs=_slo_between,
+              expected=lambda a: reference_latency(*a), weight=0, public=True),
     ],
     hints=(
         "Keep the successful requests first: `ok = log.loc[log['status'] == 'ok', 'latency_ms']`.",
@@ -484,9 +493,11 @@ drifted_features = Exercise(
     points=2,
     answer=Function("drifted_features"),
     tests=[
-        holds("a fresh batch whose shifts cancel out", call, _drifted_verdict, inputs=_cancelling_batch, public=True),
+        holds("a fresh batch whose shifts cancel out", call, _drifted_verdict, inputs=_cancelling_batch),
         holds("a fresh batch where nothing moved", call, _drifted_verdict, inputs=_quiet_batch),
         holds("a fresh batch where one feature jumped", call, _drifted_verdict, inputs=_one_big_shift),
+        holds("the notebook's example", call, drifted_example_verdict, inputs=_cancelling_batch,
+              expected=lambda a: reference_drifted(*a), weight=0, public=True),
     ],
     hints=(
         "The outline averages every value of every feature into one number, so +0.6 on one feature and -0.6 on "
@@ -949,12 +960,13 @@ feature_drift = Exercise(
     points=3,
     answer=Function("feature_drift"),
     tests=[
-        holds("fresh windows where a few features drifted", call, _feature_verdict, inputs=_drifted_windows,
-              public=True),
+        holds("fresh windows where a few features drifted", call, _feature_verdict, inputs=_drifted_windows),
         holds("fresh windows from one population (nothing drifted)", call, _feature_verdict,
               inputs=_steady_windows),
         holds("fresh windows where a new country appears", call, _feature_verdict,
               inputs=_new_country_windows),
+        holds("the notebook's example", call, feature_drift_example_verdict, inputs=_drifted_windows,
+              expected=lambda a: reference_feature_drift(*a), weight=0, public=True),
     ],
     hints=(
         "Loop over `reference.columns`. A column is 'numeric' when `pd.api.types.is_numeric_dtype(...)`; count its "
@@ -1303,11 +1315,12 @@ output_alerts = Exercise(
     points=3,
     answer=Function("output_alerts"),
     tests=[
-        holds("a fresh log with a null-output bug and a quiet day", call, _alerts_verdict, inputs=_null_bug_week,
-              public=True),
+        holds("a fresh log with a null-output bug and a quiet day", call, _alerts_verdict, inputs=_null_bug_week),
         holds("a fresh log whose scores shift", call, _alerts_verdict, inputs=_score_shift_week),
         holds("a fresh log with a silent release and a day without traffic", call, _alerts_verdict,
               inputs=_silent_week),
+        holds("the notebook's example", call, alerts_example_verdict, inputs=_null_bug_week,
+              expected=lambda a: reference_output_alerts(*a), weight=0, public=True),
     ],
     hints=(
         "Group the log by calendar day: `for day, part in log.groupby(log['time'].dt.date):`. Per day, `ok = "
@@ -1548,8 +1561,10 @@ should_retrain = Exercise(
     answer=Function("should_retrain"),
     tests=[
         holds("the lesson's policy on eight edge states and twelve fresh ones", retrain_probe, _retrain_verdict,
-              inputs=_lesson_cases, public=True),
+              inputs=_lesson_cases),
         holds("40 fresh random policies and states", retrain_probe, _retrain_verdict, inputs=_random_cases),
+        holds("the notebook's example", retrain_probe, retrain_example_verdict, inputs=_lesson_cases,
+              expected=_reference_decisions, weight=0, public=True),
     ],
     hints=(
         "Write a small `value(metric)` first: 'performance_drop' is baseline_performance - performance; any other "
@@ -1713,7 +1728,8 @@ backtest_policies = Exercise(
     points=3,
     answer=Value("policies"),
     tests=[holds("your two policies on a fresh drifting stream", probe_policies, _policies_verdict,
-                 inputs=_backtest_seed, public=True)],
+                 inputs=_backtest_seed),
+           holds("the form of your answer", policies_form, policies_form_verdict, weight=0, public=True)],
     hints=(
         "The calendar: `RetrainPolicy.scheduled(every_days=14)`. The alarm: `RetrainPolicy.from_table([...], "
         "name='alarm')` with rows (kind, metric, op, threshold).",
