@@ -4,7 +4,11 @@ answers with their messages; the same answers on thirty secret seeds; the STAR r
 on their own; the question type's answer forms and the notebook showing every option."""
 from __future__ import annotations
 
+import contextlib
+import copy
 import importlib.util
+import io
+import json
 import re
 import sys
 from collections import Counter
@@ -12,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from mlcourse import cli
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import FAILED, NOT_ATTEMPTED, PASSED
@@ -267,3 +272,31 @@ def test_every_stage_word_shown_to_the_learner_counts():
 def test_a_canary_is_not_a_shadow_in_either_lesson():
     option = QUESTIONS["interview.rollout"].options["f"]
     assert not option.correct and "shadow deployment" in option.why
+
+
+def test_the_grader_gives_the_notebooks_verdicts(tried, tmp_path):
+    """A learner notebook with two wrong answers (a keyword-stuffed STAR, a wrong letter), the rest solved."""
+    lesson = "06_interview_prep"
+    wrong = {"interview.star_answer": A.WRONG["interview.star_answer"][0], "interview.skew": A.WRONG["interview.skew"][0]}
+    repo = Path(__file__).resolve().parents[2]
+    solved = {ex: nbio.without_markers(nbio.source(c))
+              for _, c, ex in nbio.answer_cells(nbio.read(repo / "solutions" / f"{lesson}.ipynb"))}
+    nb = copy.deepcopy(nbio.read(repo / "notebooks" / f"{lesson}.ipynb"))
+    for cell in nb["cells"]:
+        ex_id = nbio.exercise_id(cell)
+        if ex_id:
+            cell["source"] = nbio.source(cell) + "\n" + wrong[ex_id].source if ex_id in wrong else solved[ex_id]
+    target = tmp_path / "subs" / "learner" / f"{lesson}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(nbio.dumps(nb))
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    results = json.loads((tmp_path / "out" / "learner" / lesson / "results.json").read_text())
+    graded = {t["extra_data"]["exercise"]: t for t in results["tests"]}
+    for ex_id in EXERCISES:
+        mine = _wrong(tried, ex_id)[0] if ex_id in wrong else tried[ex_id].solution
+        assert (graded[ex_id]["extra_data"]["status"], graded[ex_id]["score"]) == (str(mine.status), mine.score), ex_id
+    for ex_id, w in wrong.items():
+        assert graded[ex_id]["score"] < graded[ex_id]["max_score"]
+        assert all(phrase in graded[ex_id]["output"] for phrase in w.says), graded[ex_id]["output"]
+    assert graded["interview.star_answer"]["extra_data"].get("needs_review")

@@ -1,13 +1,17 @@
-"""Lesson 04 in the graded edition: ``mlcourse release --edition graded`` ships it, and its
-public checks (the notebook's examples) judge as the full definitions do.
+"""Lesson 04 outside the notebook: the grader's verdicts, and the graded edition.
 
-The edition is released for real, its wheel unzipped, and the solution, a correct
-answer written differently and every typical wrong answer of ``answers_monitor.py``
-checked from it in a separate Python whose ``mlcourse`` is the unzipped one.
+* ``mlcourse grade`` on a learner notebook with right and wrong answers gives each
+  exercise the verdict the notebook's own check gives;
+* ``mlcourse release --edition graded`` ships the lesson, and its public checks (the
+  notebook's examples) judge as the full definitions do: the edition is released for
+  real, its wheel unzipped, and the solution, a correct answer written differently and
+  every typical wrong answer of ``answers_monitor.py`` checked from it in a separate
+  Python whose ``mlcourse`` is the unzipped one.
 """
 from __future__ import annotations
 
 import contextlib
+import copy
 import importlib.util
 import io
 import json
@@ -22,6 +26,9 @@ import pytest
 from mlcourse import cli
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
+from mlcourse.exercises.testing import walk
+
+REPO = Path(__file__).resolve().parents[2]
 
 LESSON = "04_monitor"
 
@@ -118,3 +125,32 @@ def test_public_checks_pass_the_solution_and_catch_wrong_answers_as_the_full_def
             statuses.append(graded["status"])
         assert statuses[0] == statuses[1] == "passed", (ex.id, got[ex.id][0]["render"])
         assert "failed" in statuses[2:] or "error" in statuses[2:], ex.id  # the example catches a wrong answer
+
+
+# One wrong answer in the learner's notebook (the errors counted in the latency percentiles); the rest solved.
+WRONG_IN_NOTEBOOK = "monitor.latency_slo"
+
+
+def test_the_grader_gives_the_notebooks_verdicts(tmp_path):
+    wrong = A.WRONG[WRONG_IN_NOTEBOOK][0]
+    solved = {ex: nbio.without_markers(nbio.source(c))
+              for _, c, ex in nbio.answer_cells(nbio.read(REPO / "solutions" / f"{LESSON}.ipynb"))}
+    nb = copy.deepcopy(nbio.read(REPO / "notebooks" / f"{LESSON}.ipynb"))
+    for cell in nb["cells"]:
+        ex_id = nbio.exercise_id(cell)
+        if ex_id:  # the wrong answer is typed below the stub, in the cell with its set-up lines
+            cell["source"] = nbio.source(cell) + "\n" + wrong.source if ex_id == WRONG_IN_NOTEBOOK else solved[ex_id]
+    target = tmp_path / "subs" / "learner" / f"{LESSON}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(nbio.dumps(nb))
+    with contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--quiet"])
+    assert status == 0
+    results = json.loads((tmp_path / "out" / "learner" / LESSON / "results.json").read_text())
+    graded = {t["extra_data"]["exercise"]: t for t in results["tests"]}
+    tried = walk(LESSON, {WRONG_IN_NOTEBOOK: [wrong.source]})
+    for ex in exercises_of(LESSON):
+        mine = tried[ex.id].wrong[0] if ex.id == WRONG_IN_NOTEBOOK else tried[ex.id].solution
+        assert (graded[ex.id]["extra_data"]["status"], graded[ex.id]["score"]) == (str(mine.status), mine.score), ex.id
+    told = graded[WRONG_IN_NOTEBOOK]
+    assert told["score"] < told["max_score"] and all(p in told["output"] for p in wrong.says), told["output"]
