@@ -300,3 +300,11 @@ def test_the_grader_gives_the_notebooks_verdicts(tried, tmp_path):
         assert graded[ex_id]["score"] < graded[ex_id]["max_score"]
         assert all(phrase in graded[ex_id]["output"] for phrase in w.says), graded[ex_id]["output"]
     assert graded["interview.star_answer"]["extra_data"].get("needs_review")
+
+
+def test_the_decision_shown_for_a_stage_is_the_sentence_most_about_it():
+    sentences = ["I split the records by week so that no future orders leaked into training.",
+                 "I evaluated both models by recall, because most orders are on time."]
+    assert stage_decision(sentences, "training")[0] == sentences[1]
+    assert stage_decision(sentences, "data")[0] == sentences[0]
+    assert stage_decision(sentences[:1], "training")[0] == sentences[0]  # any sentence with a reason still counts
