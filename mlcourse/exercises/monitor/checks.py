@@ -361,14 +361,37 @@ def _by_chance(rng: np.random.Generator, reference: pd.Series, mu: float, sigma:
     from mlcourse.monitor.drift import wasserstein
 
     values = rng.normal(mu, sigma, n).round(5)
-    for _ in range(2_000):
-        values = rng.normal(mu, sigma, n).round(5)
-        # the quick asymptotic p-value screens; the default (exact) one, a learner's, decides
-        if not 0.003 <= ks_2samp(reference, values, method="asymp").pvalue <= 0.05:
-            continue
-        if 0.005 <= ks_2samp(reference, values).pvalue <= 0.04 and wasserstein(reference, values).statistic < 0.08:
-            break
+    for _ in range(2_000 // _CANDIDATES):
+        block = rng.normal(mu, sigma, (_CANDIDATES, n)).round(5)
+        # A vectorised screen first (one in ten candidates or so gets through), then scipy's
+        # asymptotic p-value, then the default (exact) one, a learner's, decides.
+        screen = _ks_screen(reference.to_numpy(), block)
+        for values in block[(screen >= 0.001) & (screen <= 0.08)]:
+            if not 0.003 <= ks_2samp(reference, values, method="asymp").pvalue <= 0.05:
+                continue
+            if 0.005 <= ks_2samp(reference, values).pvalue <= 0.04 and wasserstein(reference, values).statistic < 0.08:
+                return values
     return values
+
+
+#: Samples drawn at once by :func:`_by_chance`.
+_CANDIDATES = 64
+
+
+def _ks_screen(reference: np.ndarray, samples: np.ndarray) -> np.ndarray:
+    """An approximate two-sample KS p-value of each row of ``samples`` against ``reference`` (ties aside).
+
+    The largest gap between the two empirical CDFs lies at one of the
+    sample's points, just at it or just before it; the p-value is the
+    asymptotic Kolmogorov one. Only a screen: the exact test decides.
+    """
+    from scipy.special import kolmogorov
+
+    m, n = len(reference), samples.shape[1]
+    at = np.searchsorted(np.sort(reference), np.sort(samples, axis=1), side="right") / m
+    i = np.arange(n)
+    d = np.maximum(((i + 1) / n - at).max(axis=1), (at - i / n).max(axis=1))
+    return kolmogorov(np.sqrt(m * n / (m + n)) * d)
 
 
 def _cancelling_batch(rng: np.random.Generator) -> tuple:
