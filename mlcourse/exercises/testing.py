@@ -6,6 +6,10 @@ shell and, at each answer cell, also tries the learner's stub and any wrong
 answers given, checking each with the exercise's own check, then restores the
 solution before moving on. One pass per lesson keeps it fast.
 
+:func:`on_seeds` checks an answer (source text, run after the lesson's setup
+in a fresh namespace) on many seeds, such as :func:`secret_seeds`: a verdict
+that changes with the seed is a checker whose edge cases are left to chance.
+
 Examples
 --------
 >>> results = walk("00_lifecycle_overview", {"overview.stage_order": ["stages = ['Data', 'Train', 'Monitor', 'Deploy']"]})
@@ -119,3 +123,48 @@ def _walk(lesson: str, wrong: Mapping[str, Sequence[str]]) -> dict[str, Tried]:
     finally:
         shell.reset(new_session=False)
     return tried
+
+
+# --------------------------------------------------------------------------
+# Answers as source text, on many seeds
+# --------------------------------------------------------------------------
+def answer_namespace(source: str, prelude: str = "") -> dict:
+    """A fresh namespace in which ``prelude`` (the lesson's setup) and then the answer ``source`` ran.
+
+    Examples
+    --------
+    >>> answer_namespace("y = x + 1", prelude="x = 1")["y"]
+    2
+    """
+    namespace: dict = {"__name__": "__main__"}
+    exec(compile(prelude, "<lesson setup>", "exec"), namespace)  # the answers of our own tests, written as a learner would
+    exec(compile(source, "<answer cell>", "exec"), namespace)
+    return namespace
+
+
+def secret_seeds(exercise_id: str, n: int = 30) -> list[int]:
+    """``n`` seeds like the grader's secret ones (large, unrelated to the notebook's), fixed per exercise.
+
+    Examples
+    --------
+    >>> seeds = secret_seeds("overview.next_stage", 3)
+    >>> len(set(seeds)), seeds == secret_seeds("overview.next_stage", 3)
+    (3, True)
+    """
+    import hashlib
+
+    return [int(hashlib.sha256(f"{exercise_id}/{i}".encode()).hexdigest()[:15], 16) for i in range(n)]
+
+
+def on_seeds(exercise_id: str, source: str, seeds: Sequence[int], prelude: str = "") -> list[Result]:
+    """The exercise's verdict on the answer ``source`` for each seed (one namespace, as in one kernel).
+
+    Examples
+    --------
+    >>> results = on_seeds("overview.stage_order", "stages = ['Data', 'Train', 'Deploy', 'Monitor']", [1, 2])
+    >>> [r.status for r in results]
+    ['passed', 'passed']
+    """
+    exercise = find(exercise_id)
+    namespace = answer_namespace(source, prelude)
+    return [exercise.run(namespace, seed=seed) for seed in seeds]
