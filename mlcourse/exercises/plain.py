@@ -163,9 +163,7 @@ def to_plain(obj: Any, _depth: int = 0) -> Any:
                 "columns": columns,
                 "dtypes": [str(t) for t in obj.dtypes],
                 "index": [_scalar(v) for v in obj.index.tolist()],
-                "data": [[_cell(v) for v in col] for col in (obj[c].tolist() for c in obj.columns)]
-                if obj.columns.is_unique
-                else [[_cell(v) for v in obj.iloc[:, i].tolist()] for i in range(obj.shape[1])],
+                "data": [_cells(obj.iloc[:, i]) for i in range(obj.shape[1])],
             }
         if isinstance(obj, pd.Series):
             _check_size(obj.size)
@@ -174,7 +172,7 @@ def to_plain(obj: Any, _depth: int = 0) -> Any:
                 "name": _scalar(obj.name) if obj.name is not None else None,
                 "dtype": str(obj.dtype),
                 "index": [_scalar(v) for v in obj.index.tolist()],
-                "data": [_cell(v) for v in obj.tolist()],
+                "data": _cells(obj),
             }
         if isinstance(obj, pd.Timestamp) or obj is pd.NaT:
             return _datetime(obj)
@@ -207,6 +205,25 @@ def to_plain(obj: Any, _depth: int = 0) -> Any:
     if callable(obj) and type(obj).__name__ in ("function", "builtin_function_or_method", "method"):
         return {TAG: "function", "name": getattr(obj, "__qualname__", "?"), "module": getattr(obj, "__module__", None)}
     return {TAG: "object", "class": _qualname(obj), "repr": _safe_repr(obj)}
+
+
+def _cells(values: Any) -> list:
+    """A series' (or a frame column's) values as plain cells: what :func:`_cell` makes of each.
+
+    Numbers and text take a short cut (a frame of tens of thousands of values
+    crosses to the verdict, and back, in every check): a NumPy integer, bool
+    or float column's ``tolist()`` already holds Python numbers, and a text
+    value is its own plain form.
+    """
+    import numpy as np
+
+    dtype = values.dtype
+    items = values.tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return items
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return [None if v != v else v for v in items]  # NaN is the only value unequal to itself
+    return [v if type(v) is str else _cell(v) for v in items]
 
 
 def _cell(value: Any) -> Any:
@@ -295,12 +312,16 @@ def _rebuild_ndarray(d: dict, depth: int) -> Any:
     return arr.reshape(shape)
 
 
+_SCALARS = (bool, int, float, str)
+
+
 def _column(values: list, dtype: str, depth: int) -> Any:
     import pandas as pd
 
     if dtype.startswith("datetime64"):
         return pd.Series([_rebuild_dt(v) for v in values], dtype="object").astype(dtype)
-    rebuilt = [from_plain(v, depth + 1) for v in values]
+    # Numbers, text and None are their own rebuilt form: only tagged values need from_plain.
+    rebuilt = [v if v is None or type(v) in _SCALARS else from_plain(v, depth + 1) for v in values]
     try:
         return pd.Series(rebuilt, dtype=dtype)
     except (TypeError, ValueError):

@@ -96,3 +96,29 @@ def test_too_large_answer_is_refused():
 def test_malformed_plain_data_raises_plain_error(bad):
     with pytest.raises(PlainError):
         from_plain(bad)
+
+
+def test_frame_columns_take_the_short_cut_to_the_same_plain_cells():
+    """Numeric and text columns are converted in bulk: the cells are what converting each value gives."""
+    from mlcourse.exercises.plain import _cell
+
+    df = pd.DataFrame(
+        {
+            "f": [1.5, np.nan, np.inf, -0.0],
+            "f32": np.array([1.5, np.nan, 2.25, 3.0], dtype="float32"),
+            "i": np.array([1, -2, 3, 2**62], dtype="int64"),
+            "u": np.array([1, 2, 3, 2**63], dtype="uint64"),
+            "b": [True, False, True, False],
+            "text": ["a", None, "c", "d"],
+            "obj": pd.Series(["a", 1, None, 2.5], dtype=object),
+            "nullable": pd.array([1, None, 3, 4], dtype="Int64"),
+            "when": pd.to_datetime(["2026-01-01", None, "2026-01-03", "2026-01-04"]),
+        }
+    )
+    plain = to_plain(df)
+    for name, cells in zip(plain["columns"], plain["data"]):
+        slow = [_cell(v) for v in df[name].tolist()]
+        assert [type(c) for c in cells] == [type(c) for c in slow], name
+        assert json.dumps(cells) == json.dumps(slow), name
+    back = from_plain(json.loads(json.dumps(plain)))
+    pd.testing.assert_frame_equal(back[["f", "i", "u", "b", "text"]], df[["f", "i", "u", "b", "text"]], check_dtype=False)
