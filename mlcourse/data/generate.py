@@ -60,6 +60,7 @@ __all__ = [
     "CATEGORIES",
     "COUNTRIES",
     "CHANNELS",
+    "CUSTOMER_AGES",
     "FRAUD_RULE",
     "CONCEPT_RULE",
     "INJECTION_RATES",
@@ -155,6 +156,11 @@ CATEGORIES: list[str] = [
 _CATEGORY_SHARE = np.array([0.26, 0.20, 0.12, 0.08, 0.16, 0.07, 0.07, 0.04])
 _AMOUNT_MEDIAN = np.array([38.0, 28.0, 45.0, 21.0, 55.0, 170.0, 240.0, 60.0])
 _AMOUNT_SIGMA = np.array([0.75, 0.60, 0.45, 0.60, 0.90, 0.90, 1.00, 1.10])
+
+#: The youngest and oldest possible customer, both included: the one source of
+#: this fact for the generator, the schema (:data:`mlcourse.data.validation.TRANSACTIONS_SCHEMA`),
+#: the drift simulation's clipping and lesson 01's validation and cleaning.
+CUSTOMER_AGES: tuple[int, int] = (18, 90)
 
 COUNTRIES: list[str] = ["US", "GB", "DE", "FR", "ES", "NL", "CA", "MX"]
 _HOME_SHARE = np.array([0.40, 0.15, 0.12, 0.10, 0.07, 0.06, 0.06, 0.04])
@@ -410,7 +416,8 @@ def _simulate_population(
     opened_offset = np.concatenate([g[2] for g in groups])
     n_accounts = len(opened_offset)
     home = _pick(np.cumsum(_HOME_SHARE), rng.random(n_accounts))
-    customer_age = 18 + np.rint(72 * rng.beta(2.0, 3.2, n_accounts)).astype("int64")
+    youngest, oldest = CUSTOMER_AGES
+    customer_age = youngest + np.rint((oldest - youngest) * rng.beta(2.0, 3.2, n_accounts)).astype("int64")
     activity = rng.lognormal(0.0, 0.5, n_accounts)
     # Ids follow the opening order, as a bank numbers its accounts.
     by_opening = np.argsort(opened_offset, kind="stable")
@@ -755,7 +762,7 @@ def make_transactions(
     country                   str             ISO-2, one of :data:`COUNTRIES`
     channel                   str             one of :data:`CHANNELS`
     account_age_days          int64           >= 0, days since the account opened
-    customer_age              int64           18-90
+    customer_age              int64           18-90 (:data:`CUSTOMER_AGES`)
     is_foreign                int64           1 if country != the account's home country
     is_fraud                  int64           the label, base rate about 3 %
     chargeback                int64           LEAKY: filed after the fraud is found
@@ -1165,7 +1172,7 @@ def _apply_covariate_drift(
         df["account_age_days"] = np.rint(df["account_age_days"].to_numpy() * factor).astype("int64")
     if "customer_age" in covariate:
         age = np.rint(df["customer_age"].to_numpy() + covariate["customer_age"] * w)
-        df["customer_age"] = np.clip(age, 18, 90).astype("int64")
+        df["customer_age"] = np.clip(age, *CUSTOMER_AGES).astype("int64")
     if "hour" in covariate:
         new_hour = (df["hour"].to_numpy() + np.rint(covariate["hour"] * w).astype("int64")) % 24
         step = (new_hour - df["hour"].to_numpy()).astype("timedelta64[h]")

@@ -460,7 +460,7 @@ def validate(df: pd.DataFrame, schema: Schema) -> ValidationReport:
 
 
 def _transactions_schema() -> Schema:
-    from mlcourse.data.generate import CATEGORIES, CHANNELS, COUNTRIES
+    from mlcourse.data.generate import CATEGORIES, CHANNELS, COUNTRIES, CUSTOMER_AGES
 
     flag = {0, 1}
     return Schema(
@@ -475,7 +475,7 @@ def _transactions_schema() -> Schema:
             "country": Column("str", allowed=COUNTRIES),
             "channel": Column("str", allowed=CHANNELS),
             "account_age_days": Column("int", min=0),
-            "customer_age": Column("int", min=18, max=90),
+            "customer_age": Column("int", min=CUSTOMER_AGES[0], max=CUSTOMER_AGES[1]),
             "is_foreign": Column("int", allowed=flag),
             "is_fraud": Column("int", allowed=flag),
             "chargeback": Column("int", allowed=flag),
