@@ -1,96 +1,28 @@
-"""Lesson 00 (lifecycle overview) exercises, each tried three ways inside the lesson itself:
-the learner's stub, the solution, and typical wrong answers."""
+"""Lesson 00 (lifecycle overview) exercises, tried inside the lesson itself: the learner's
+stub, the solution, right answers written in other styles, and typical wrong answers with
+the message each must get. The same answers on many seeds: test_overview_seeds.py."""
 from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
 
 import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.overview.checks import ACTIVITIES
-
-SOLUTION_DICT = {activity: stage for activity, (stage, _why) in ACTIVITIES.items()}
+from mlcourse.exercises.overview.checks import ACTIVITIES, EDGE_NAMES
 
 
-def _with(**changes: str) -> str:
-    """An activity_stage answer: the right dict with some activities moved (keys with spaces via **{})."""
-    mapping = dict(SOLUTION_DICT, **changes)
-    return f"activity_stage = {mapping!r}"
+def _answers():
+    spec = importlib.util.spec_from_file_location("mlcourse_tests_answers_overview", Path(__file__).with_name("answers_overview.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _renamed(old: str, new: str) -> str:
-    mapping = {(new if k == old else k): v for k, v in SOLUTION_DICT.items()}
-    return f"activity_stage = {mapping!r}"
-
-
-LIST_INDEX = '''
-def next_stage(stage):
-    order = ["Data", "Train", "Deploy", "Monitor"]
-    return order[order.index(stage) + 1]
-'''
-DICT_GET_WITHOUT_MONITOR = '''
-def next_stage(stage):
-    return {"Data": "Train", "Train": "Deploy", "Deploy": "Monitor"}.get(stage)
-'''
-STOPS_AT_MONITOR = '''
-def next_stage(stage):
-    order = ["Data", "Train", "Deploy", "Monitor"]
-    return order[min(order.index(stage) + 1, len(order) - 1)]
-'''
-BACKWARDS = '''
-def next_stage(stage):
-    order = ["Data", "Train", "Deploy", "Monitor"]
-    return order[(order.index(stage) - 1) % len(order)]
-'''
-FULL_DICT_LOOKUP = '''
-def next_stage(stage):
-    return {"Data": "Train", "Train": "Deploy", "Deploy": "Monitor", "Monitor": "Data"}[stage]
-'''
-SILENT_ON_UNKNOWN = '''
-def next_stage(stage):
-    return {"Data": "Train", "Train": "Deploy", "Deploy": "Monitor", "Monitor": "Data"}.get(stage)
-'''
-VAGUE_ERROR = '''
-def next_stage(stage):
-    order = ["Data", "Train", "Deploy", "Monitor"]
-    if stage not in order:
-        raise ValueError("bad input")
-    return order[(order.index(stage) + 1) % 4]
-'''
-RETURNS_POSITION = '''
-def next_stage(stage):
-    order = ["Data", "Train", "Deploy", "Monitor"]
-    return (order.index(stage) + 1) % 4
-'''
-
-WRONG = {
-    "overview.stage_order": [
-        "stages = ['Data', 'Train', 'Monitor', 'Deploy']",
-        "stages = ['Data', 'Train', 'Monitor']",
-        "stages = ['Data', 'Training', 'Deployment', 'Monitor']",
-        "stages = ['data', 'train', 'deploy', 'monitor']",
-        "stages = ['Monitor', 'Data', 'Train', 'Deploy']",
-        "stages = ('Data', 'Train', 'Deploy', 'Monitor')",
-        "stages = ['Data', 'Train', 'Deploy', 'Monitor', 'Feedback']",
-        "stages = 'Data -> Train -> Deploy -> Monitor'",
-    ],
-    "overview.activity_stage": [
-        _with(**{"drift detection": "Train"}),
-        _with(**{"hyperparameter tuning": "Data", "canary rollout": "Monitor"}),
-        _renamed("schema validation", "schema-validation"),
-        _with(**{"load-testing the prediction API": "Deployment"}),
-        "activity_stage = activities",
-    ],
-    "overview.next_stage": [
-        LIST_INDEX,
-        DICT_GET_WITHOUT_MONITOR,
-        STOPS_AT_MONITOR,
-        BACKWARDS,
-        FULL_DICT_LOOKUP,
-        SILENT_ON_UNKNOWN,
-        VAGUE_ERROR,
-        RETURNS_POSITION,
-    ],
-}
+ANSWERS = _answers()
+LESSON = "00_lifecycle_overview"
 
 
 @pytest.fixture(scope="module")
@@ -100,61 +32,125 @@ def tried(tmp_path_factory):
     # The lesson reveals a hint, which is stored under $MLCOURSE_HOME. A module-scoped
     # fixture runs before the per-test isolated home exists, so give the walk its own:
     # otherwise it would write to the session's home, which nbval shares.
+    answers = {
+        ex_id: [*ANSWERS.RIGHT[ex_id].values(), *(src for src, _ in ANSWERS.WRONG[ex_id].values())]
+        for ex_id in ANSWERS.WRONG
+    }
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MLCOURSE_HOME", str(tmp_path_factory.mktemp("overview-walk-home")))
-        return walk("00_lifecycle_overview", WRONG)
+        walked = walk(LESSON, answers)
+    out = {}
+    for ex_id, t in walked.items():
+        n_right = len(ANSWERS.RIGHT[ex_id])
+        right = dict(zip(ANSWERS.RIGHT[ex_id], t.wrong[:n_right]))
+        wrong = dict(zip(ANSWERS.WRONG[ex_id], t.wrong[n_right:]))
+        out[ex_id] = (t, right, wrong)
+    return out
 
 
 def test_every_exercise_of_the_lesson_is_tried(tried):
-    assert set(tried) == {e.id for e in exercises_of("00_lifecycle_overview")} == set(WRONG)
+    ids = {e.id for e in exercises_of(LESSON)}
+    assert set(tried) == ids == set(ANSWERS.WRONG) == set(ANSWERS.RIGHT)
 
 
-@pytest.mark.parametrize("ex_id", sorted(WRONG))
+@pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
 def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
-    t = tried[ex_id]
+    t = tried[ex_id][0]
     assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
     assert t.solution.status == PASSED and t.solution.score == t.solution.points
 
 
-def test_stage_order_wrong_answers_are_named(tried):
-    swapped, missing, long_names, lower, rotated, a_tuple, extra, one_string = tried["overview.stage_order"].wrong
-    assert all(r.status == FAILED and r.score == 0 for r in tried["overview.stage_order"].wrong)
-    assert "'Monitor' comes before 'Deploy'" in swapped.message
-    assert "the list has no 'Deploy'" in missing.message
-    assert "'Training' is not spelt the way the course names the stage: write 'Train'" in long_names.message
-    assert "write 'Data' (names are case-sensitive)" in lower.message
-    assert "right cycle, but it starts at 'Monitor'" in rotated.message
-    assert "is a tuple; make it a list" in a_tuple.message
-    assert "'Feedback' is not a stage" in extra.message and "arrow from Monitor back to Data" in extra.message
-    assert "is one string" in one_string.message
+@pytest.mark.parametrize("ex_id", sorted(ANSWERS.RIGHT))
+def test_right_answers_in_other_styles_get_full_marks(tried, ex_id):
+    right = tried[ex_id][1]
+    assert len(right) >= 2
+    for name, result in right.items():
+        assert result.status == PASSED and result.score == result.points, (name, result.message)
 
 
-def test_activity_stage_wrong_answers_are_named(tried):
-    drift, two, typo, spelling, a_list = tried["overview.activity_stage"].wrong
-    assert drift.status == FAILED and 0 < drift.score < drift.points
-    assert "'drift detection' is under 'Train', but it belongs to Monitor" in drift.message
-    assert drift.passed == 4  # only the Monitor test fails
-    assert two.status == FAILED and two.passed == 3
-    assert "'hyperparameter tuning' is under 'Data', but it belongs to Train" in two.message
-    assert typo.status == FAILED
-    assert "'schema validation' is missing from your dict (you have 'schema-validation'" in typo.message
-    assert spelling.status == FAILED
-    assert "for 'load-testing the prediction API': 'Deployment'" in spelling.message and "write 'Deploy'" in spelling.message
-    assert a_list.status == FAILED and a_list.score == 0
-    assert "should be a dict from activity to stage name, but it is a list" in a_list.message
+@pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
+def test_wrong_answers_fail_with_their_message(tried, ex_id):
+    wrong = tried[ex_id][2]
+    assert len(wrong) >= 3
+    for name, result in wrong.items():
+        fragment = ANSWERS.WRONG[ex_id][name][1]
+        assert result.status in (FAILED, ERROR) and result.score < result.points, (name, result.status)
+        assert fragment in result.message, (name, result.message)
+        assert "__plain__" not in result.message, (name, result.message)
 
 
-def test_next_stage_wrong_answers_are_named(tried):
-    index, get, stops, backwards, lookup, silent, vague, position = tried["overview.next_stage"].wrong
-    assert index.status == ERROR and "IndexError" in index.message and "wrap around" in index.message
-    assert 0 < index.score < index.points  # the three stages before Monitor still pass
-    assert get.status == FAILED and "Monitor has a next stage too" in get.message
-    assert "forget a `return`" not in get.message
-    assert stops.status == FAILED and "does not end at Monitor" in stops.message
-    assert backwards.status == FAILED and "stage *before* it" in backwards.message
-    assert lookup.status == FAILED and lookup.passed == 5
-    assert "raised KeyError; raise ValueError instead" in lookup.message
-    assert silent.status == FAILED and "returned None; for a name that is not a stage, raise ValueError" in silent.message
-    assert vague.status == FAILED and "does not name" in vague.message
-    assert position.status == FAILED and position.passed == 1  # only the unknown name (ValueError from .index)
-    assert "not its position" in position.message
+def test_stage_order_wrong_answers_earn_nothing(tried):
+    assert all(r.score == 0 for r in tried["overview.stage_order"][2].values())
+
+
+def test_activity_stage_names_one_misplaced_activity_and_how_many(tried):
+    wrong = tried["overview.activity_stage"][2]
+    one = wrong["drift under Train"]
+    assert one.passed == 4 and 0 < one.score < one.points  # only the Monitor test fails
+    assert "of the 12 activities" not in one.message  # one misplaced: no count
+    everything = wrong["everything under Data"]
+    assert everything.status == FAILED
+    # Graded feedback never places every activity: one is named, the others are counted.
+    named = [a for a in ACTIVITIES if repr(a) in everything.message]
+    assert len(named) == 1, everything.message
+    assert wrong["two moved"].passed == 3
+    assert wrong["the list itself"].score == 0
+
+
+def test_next_stage_partial_credit_and_messages(tried):
+    wrong = tried["overview.next_stage"][2]
+    runs_off = wrong["runs off the end"]
+    assert runs_off.status == ERROR and "IndexError" in runs_off.message
+    assert 0 < runs_off.score < runs_off.points  # the three stages before Monitor still pass
+    assert "forget a `return`" not in wrong["no entry for Monitor"].message
+    assert wrong["a KeyError"].passed == 5  # every stage, the random sequence; not the bad names
+    assert wrong["the position"].passed == 1  # only the bad names (ValueError from .index)
+    # The empty name is in every draw: a message without quotes fails on it alone.
+    unquoted = wrong["the empty name unquoted"]
+    assert unquoted.passed == len(unquoted.tests) - 1 and "next_stage('')" in unquoted.message
+
+
+def test_bad_names_are_the_same_edges_on_every_draw():
+    import numpy as np
+
+    from mlcourse.exercises.overview.checks import bad_names, random_stages
+
+    for seed in range(50):
+        names = bad_names(np.random.default_rng(seed))
+        assert names[: len(EDGE_NAMES)] == list(EDGE_NAMES) and "" in names
+        assert len(set(names)) == len(names) and not set(names) & {"Data", "Train", "Deploy", "Monitor"}
+        assert {"Data", "Train", "Deploy", "Monitor"} <= set(random_stages(np.random.default_rng(seed)))
+
+
+def _normalised(message: str) -> str:
+    """A message with its numbers and quoted names blanked: what may differ from one seed to another."""
+    return re.sub(r"\d+", "#", message)
+
+
+def test_the_grader_agrees_with_the_notebook(tmp_path, tried):
+    """The same answers, graded by `mlcourse grade` (secret seeds, sandboxed child), get the notebook's verdicts."""
+    from mlcourse.exercises import notebook
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    wrong_name = "the empty name unquoted"
+    nb = notebook.read(notebook.lesson_path(LESSON, "notebooks"))
+    solutions = {ex_id: notebook.without_markers(notebook.source(c)) for _, c, ex_id in
+                 notebook.answer_cells(notebook.read(notebook.lesson_path(LESSON, "solutions")))}
+    for _, cell, ex_id in notebook.answer_cells(nb):
+        text = ANSWERS.WRONG[ex_id][wrong_name][0] if ex_id == "overview.next_stage" else solutions[ex_id]
+        lines = notebook.source(cell).splitlines()
+        header = lines[: next(i for i, line in enumerate(lines) if not line.startswith("#"))]
+        cell["source"] = "\n".join([*header, text])  # the learner keeps the cell's header and types the answer
+    target = tmp_path / "subs" / "ann" / f"{LESSON}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(notebook.dumps(nb))
+    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=120),
+                         progress=False))
+    graded = {r.exercise: r for r in report.outcomes[0].graded.results}
+    in_notebook = {"overview.next_stage": tried["overview.next_stage"][2][wrong_name]}
+    in_notebook.update({ex_id: tried[ex_id][0].solution for ex_id in ("overview.stage_order", "overview.activity_stage")})
+    for ex_id, mine in in_notebook.items():
+        theirs = graded[ex_id]
+        assert (theirs.status, theirs.score) == (str(mine.status), mine.score), ex_id
+        assert _normalised(theirs.message) == _normalised(mine.message), ex_id

@@ -24,7 +24,7 @@ from mlcourse.exercises.overview.probes import (
     _plain_mapping,
     _stage_name_problem,
     activity_form_verdict,
-    call_expecting_error,
+    call_on_bad_names,
     call_on_each,
     stage_list_form_verdict,
 )
@@ -145,7 +145,17 @@ ACTIVITIES: dict[str, tuple[str, str]] = {
 }
 
 
+def _misplaced(mapping: dict) -> list[str]:
+    """The activities the learner put in a stage other than theirs, in the lesson's order."""
+    return [a for a, (stage, _why) in ACTIVITIES.items() if a in mapping and mapping[a] != stage]
+
+
 def _stage_verdict(stage: str):
+    """The verdict on one stage's activities: the first one misplaced, and how many are misplaced in all.
+
+    Never the whole list: a message that places every activity would hand out the answer.
+    """
+
     def verdict(got: Any, _: Any) -> str | None:
         mapping = _plain_mapping(got)
         if mapping is None:
@@ -157,8 +167,12 @@ def _stage_verdict(stage: str):
         wrong = [a for a in ours if mapping[a] != stage]
         if not wrong:
             return None
-        parts = [f"{a!r} is under {show(mapping[a])}, but it belongs to {stage}: {ACTIVITIES[a][1]}" for a in wrong]
-        return "; ".join(parts)
+        first = wrong[0]
+        message = f"{first!r} is under {show(mapping[first])}, but it belongs to {stage}: {ACTIVITIES[first][1]}"
+        total = len(_misplaced(mapping))
+        if total > 1:
+            message += f" ({total} of the {len(ACTIVITIES)} activities are in the wrong stage; fix this one, then check again)"
+        return message
 
     verdict.__name__ = f"{stage.lower()}_activities_verdict"
     return verdict
@@ -230,9 +244,11 @@ def _one(stage: str):
 
 
 def random_stages(rng: Any) -> list[str]:
-    """A fresh random sequence of stage names (repeats allowed)."""
-    n = int(rng.integers(6, 12))
-    return [STAGES[int(i)] for i in rng.integers(0, len(STAGES), n)]
+    """A fresh random sequence of stage names: every stage at least once (Monitor's wrap-around is
+    always tested), then repeats, in random order."""
+    extra = [STAGES[int(i)] for i in rng.integers(0, len(STAGES), int(rng.integers(2, 8)))]
+    sequence = list(STAGES) + extra
+    return [sequence[int(i)] for i in rng.permutation(len(sequence))]
 
 
 def _each_verdict(got: Any, stages: Any) -> str | None:
@@ -245,16 +261,21 @@ def _each_verdict(got: Any, stages: Any) -> str | None:
     return None
 
 
-NOT_STAGES = ("Training", "Feedback", "Retrain", "Serving", "Evaluation", "Labelling", "")
+#: Names that are not stages, in every test: the empty name, a stage in the wrong case, a stage
+#: with a stray space, and a longer spelling of a stage.
+EDGE_NAMES: tuple[str, ...] = ("", "data", "Monitor ", "Training")
+#: Words a fresh bad name is drawn from (a random suffix makes each draw new).
+_WORDS = ("Feedback", "Retrain", "Serving", "Evaluation", "Labelling", "Stage", "Deployment", "Loop")
 
 
-def unknown_stage(rng: Any) -> tuple[str]:
-    """A name that is not a stage, drawn fresh."""
-    return (NOT_STAGES[int(rng.integers(0, len(NOT_STAGES)))],)
+def bad_names(rng: Any) -> list[str]:
+    """The edge names, then two fresh ones (in this order, so the first problem named is the same on every seed)."""
+    fresh = [f"{_WORDS[int(rng.integers(0, len(_WORDS)))]}{int(rng.integers(2, 100))}" for _ in range(2)]
+    return list(EDGE_NAMES) + fresh
 
 
-def _unknown_verdict(got: Any, args: Any) -> str | None:
-    name = args[0]
+def _bad_name_problem(name: str, got: Any) -> str | None:
+    """What is wrong with the learner's reaction to one name that is not a stage, or None."""
     if not isinstance(got, dict):
         return "the check could not read your answer"
     if "returned" in got:
@@ -270,9 +291,22 @@ def _unknown_verdict(got: Any, args: Any) -> str | None:
         )
     if raised != "ValueError":
         return f"next_stage({name!r}) raised {raised}; raise ValueError for a name that is not a stage"
-    if name and name not in str(got.get("message", "")):
-        return f"next_stage({name!r}) raised ValueError, but its message does not name {name!r}; say which input was wrong"
+    message = str(got.get("message", ""))
+    shown = (repr(name) in message or f'"{name}"' in message) if not name.strip() else name in message
+    if not shown:
+        how = " (an empty name only shows in quotes: format it with !r, e.g. f\"{stage!r}\")" if not name else ""
+        return f"next_stage({name!r}) raised ValueError, but its message does not name {name!r}{how}; say which input was wrong"
     return None
+
+
+def _unknown_verdict(got: Any, names: Any) -> str | None:
+    if type(got) is not list or len(got) != len(names):
+        return "the check could not read your answers"
+    problems = [p for p in (_bad_name_problem(n, g) for n, g in zip(names, got)) if p]
+    if not problems:
+        return None
+    more = f" ({len(problems)} of the {len(names)} names that are not stages went wrong)" if len(problems) > 1 else ""
+    return problems[0] + more
 
 
 next_stage = Exercise(
@@ -283,7 +317,10 @@ next_stage = Exercise(
     tests=[
         *[returns(f"the stage {s!r}", _one(s), reference_next_stage, mistakes=_NEXT_MISTAKES, public=True) for s in STAGES],
         holds("a fresh random sequence of stages", call_on_each, _each_verdict, inputs=random_stages),
-        holds("a name that is not a stage", call_expecting_error, _unknown_verdict, inputs=unknown_stage),
+        holds(
+            "names that are not stages ('', 'data', 'Monitor ', 'Training' and fresh ones)",
+            call_on_bad_names, _unknown_verdict, inputs=bad_names,
+        ),
     ],
     hints=(
         "Keep the four names in a list, in order; the answer is the item after `stage`'s position.",

@@ -37,6 +37,11 @@ def call_expecting_error(fn: Any, args: tuple) -> dict:
     return {"returned": text[:80]}
 
 
+def call_on_bad_names(fn: Any, names: list[str]) -> list[dict]:
+    """:func:`call_expecting_error` on each of several names that are not stages."""
+    return [call_expecting_error(fn, (name,)) for name in names]
+
+
 # --------------------------------------------------------------------------
 # Public verdicts: the form of an answer, never the answer (the graded
 # edition runs them in the notebook; checks.py uses them too)
