@@ -37,28 +37,67 @@ def join_probe(fn: Any, inputs: dict) -> Any:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def clean_probe(fn: Any, inputs: dict) -> Any:
-    return fn(inputs["df"])
+def clean_probe(fn: Any, inputs: dict) -> dict:
+    """The learner's cleaned table, and whether the call changed the caller's frame in place.
+
+    The function gets the very frame the caller holds (the task asks for a
+    cleaned *copy*); an unchanged copy taken before the call tells whether it
+    was sorted, deduplicated or repaired in place.
+    """
+    df = inputs["df"]
+    before = df.copy(deep=True)
+    returned = fn(df)
+    same = df.shape == before.shape and df.equals(before) and list(map(str, df.columns)) == list(map(str, before.columns))
+    return {"returned": returned, "changed": [] if same else [0]}
 
 
-def fingerprint_variants(fn: Any, inputs: tuple) -> dict:
-    """Call the learner's function on the frame and on variants of it."""
-    df, row, col = inputs
-    changed = df.copy()
+def call_on_cases(fn: Any, cases: list) -> list:
+    """The learner's function on each ``(frame, schema)`` case."""
+    return [fn(df, schema) for df, schema in cases]
+
+
+def fingerprint_frame(n_rows: int, seed: int) -> pd.DataFrame:
+    """A payments-like frame of ``n_rows`` rows, made from ``seed`` (so a large one travels as two numbers)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "amount": rng.lognormal(3, 1, n_rows).round(2),
+            "hour": rng.integers(0, 24, n_rows),
+            "channel": rng.choice(["chip", "contactless", "online", "swipe"], n_rows).astype(object),
+        }
+    )
+
+
+def fingerprint_variants(fn: Any, inputs: dict) -> dict:
+    """Call the learner's function on a frame and on variants of it.
+
+    ``inputs`` says how to make the frame (``n_rows``, ``seed``), which cell
+    to change (``row``, ``col``) and by how much (``step``: a cent, or a
+    change in the 8th significant digit that pandas' printing rounds away).
+    """
+    df = fingerprint_frame(inputs["n_rows"], inputs["seed"])
+    row, col = inputs["row"], inputs["col"]
     name = df.columns[col]
-    if pd.api.types.is_numeric_dtype(changed[name]):
-        changed.iloc[row, col] = changed.iloc[row, col] + 1
+    changed = df.copy()
+    if name == "amount":
+        changed.iloc[row, col] = changed.iloc[row, col] + inputs["step"]
+    elif name == "hour":
+        changed.iloc[row, col] = (changed.iloc[row, col] + 1) % 24
     else:
         changed.iloc[row, col] = str(changed.iloc[row, col]) + "x"
     return {
         "original": fn(df),
-        "copy": fn(df.copy()),
+        "an equal frame built separately": fn(fingerprint_frame(inputs["n_rows"], inputs["seed"])),
         "one value changed": fn(changed),
         "a column renamed": fn(df.rename(columns={name: name + "_v2"})),
         "a dtype changed": fn(df.astype({"hour": "float64"})),
         "rows reordered": fn(df.iloc[::-1]),
-        "cell": [row, str(name)],
     }
+
+
+def call_leak(fn: Any, inputs: dict) -> Any:
+    """The learner's ``auc_with_and_without(train, test, features, leaky)``."""
+    return fn(inputs["train"], inputs["test"], list(inputs["features"]), list(inputs["leaky"]))
 
 
 def sorted_names(value: Any, _: Any) -> Any:
