@@ -13,7 +13,7 @@ import pytest
 
 from mlcourse import data
 from mlcourse.exercises import exercises_of, notebook
-from mlcourse.exercises.data import checks
+from mlcourse.exercises.data import checks, probes
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
 
 
@@ -133,7 +133,7 @@ def test_clean_transactions_messages(tried):
 
 
 def test_cleaning_uses_the_one_age_range():
-    assert checks.CLEAN_RANGES["customer_age"] == data.CUSTOMER_AGES
+    assert probes.CLEAN_RANGES["customer_age"] == data.CUSTOMER_AGES
     assert data.validation.TRANSACTIONS_SCHEMA.columns["customer_age"].min == data.CUSTOMER_AGES[0]
     assert data.validation.TRANSACTIONS_SCHEMA.columns["customer_age"].max == data.CUSTOMER_AGES[1]
 
@@ -162,7 +162,7 @@ def test_leak_draws_keep_every_mistake_apart():
         recipe = checks.leak_auc.make_inputs(seed=seed)[0]["recipe"]
         scores = checks.leak_scores(*recipe)
         assert checks._separated(scores)
-        assert min(checks._distance(p, scores["auc"]) for k, p in scores.items() if k != "auc") >= checks.LEAK_SEPARATION
+        assert min(checks.leak_distance(p, scores["auc"]) for k, p in scores.items() if k != "auc") >= checks.LEAK_SEPARATION
 
 
 def test_time_split_messages(tried):
