@@ -856,13 +856,15 @@ def leak_verdict(got: Any, inputs: dict, expected: dict) -> str | None:
         return f"both values must be numbers (ROC-AUC scores between 0 and 1); got {show(got)}"
     pair = (float(got[0]), float(got[1]))
     scores = {name: (float(p[0]), float(p[1])) for name, p in expected.items()}
-    if leak_distance(pair, scores["auc"]) <= LEAK_TOLERANCE:
-        return None
     e_with, e_without = scores["auc"]
     said = f"expected about ({e_with:.3f}, {e_without:.3f}), got ({pair[0]:.3f}, {pair[1]:.3f})"
+    # Known mistakes first: the inputs keep each one's numbers LEAK_SEPARATION from the right ones, so a
+    # pair within LEAK_TOLERANCE of a mistake's is that mistake, never a right answer.
     near = sorted((leak_distance(pair, p), name) for name, p in scores.items() if name in _LEAK_MISTAKES)
     if near and near[0][0] <= LEAK_TOLERANCE:
         return f"{said}: {_LEAK_MISTAKES[near[0][1]]}"
+    if leak_distance(pair, scores["auc"]) <= LEAK_TOLERANCE:
+        return None
     if pair[0] > 0.995 and pair[1] > 0.995:
         return f"{said}: near-perfect scores both times; did the label `is_fraud` slip in among the features?"
     return (
