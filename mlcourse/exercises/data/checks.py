@@ -20,7 +20,9 @@ the exercise forbids calling it (see :mod:`mlcourse.exercises.guard`); the
 lesson imports the modules as ``data`` and ``validation``, so the short
 spellings (``data.load_sources``) are forbidden as well.
 
-This module is the lesson's answer key; what the grading child runs is in
+This module is the lesson's answer key: the exercises, their inputs and the
+references each test's ``expected=`` computes. What the grading child runs,
+and the verdicts (which the graded edition ships for the public tests), are in
 :mod:`mlcourse.exercises.data.probes`.
 """
 from __future__ import annotations
