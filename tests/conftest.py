@@ -51,3 +51,16 @@ def restored_modes():
     yield
     for p, mode in saved.items():
         os.chmod(p, mode)
+
+
+@pytest.fixture
+def fingerprint_without_public_test(monkeypatch: pytest.MonkeyPatch) -> str:
+    """``data.fingerprint`` with its public tests unmarked: an exercise the graded edition must refuse."""
+    import dataclasses
+
+    from mlcourse.exercises.definitions import checks_module
+
+    module = checks_module("01_data")
+    name, ex = next((n, v) for n, v in vars(module).items() if getattr(v, "id", None) == "data.fingerprint")
+    monkeypatch.setattr(module, name, dataclasses.replace(ex, tests=[dataclasses.replace(t, public=False) for t in ex.tests]))
+    return ex.id

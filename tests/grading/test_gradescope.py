@@ -46,7 +46,7 @@ def bundle(tmp_path_factory, cli_run) -> Path:
     return out
 
 
-def test_the_learner_edition_needs_public_tests_and_stops_the_bundle(tmp_path, cli_run):
+def test_the_learner_edition_needs_public_tests_and_stops_the_bundle(tmp_path, cli_run, fingerprint_without_public_test):
     status, _, err = cli_run("gradescope-bundle", str(tmp_path / "a.zip"), "--lessons", "01_data",
                              "--learner-edition", str(tmp_path / "learners"))
     assert status == 2 and "mark no public test" in err and "data.fingerprint" in err
