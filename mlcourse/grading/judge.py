@@ -168,6 +168,12 @@ class Judges:
                 if worker.process.is_alive():
                     return worker
                 worker.close()
+        try:
+            os.getcwd()
+        except OSError:
+            # Starting a process records the working folder; a grader started
+            # in a folder deleted since (a temporary one) could start none.
+            os.chdir("/")
         worker = _Worker(self._context(), self.memory_mb)
         with self._lock:
             self.started += 1

@@ -24,8 +24,12 @@ def echo(lesson_kit, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def judges():
+def judges(echo):
     judges = Judges(Limits(judge_seconds=3, judge_memory_mb=256))
+    judges.judge(echo, LESSON, 1, _probe(echo, "right"))
+    if judges.started == 0:
+        # Judged in this process instead, the endless and the swelling verdicts below would take the test run down.
+        pytest.fail("no judging worker started")
     yield judges
     judges.close()
 
@@ -42,6 +46,20 @@ def test_a_worker_gives_the_same_verdict_as_the_exercise_itself(echo, judges):
         there = judges.judge(echo, LESSON, 1, _probe(echo, word))
         assert (there.status, there.score, there.message) == (here.status, here.score, here.message)
     assert there.status != PASSED and "expected 'right', got 'wrong'" in there.message
+    assert judges.started >= 1  # judged in a worker, not in this process
+
+
+def test_workers_start_even_when_the_graders_folder_is_gone(echo, tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    judges = Judges(Limits(judge_seconds=30))
+    try:
+        assert judges.judge(echo, LESSON, 1, _probe(echo, "right")).status == PASSED
+        assert judges.started == 1
+    finally:
+        judges.close()
 
 
 def test_a_verdict_that_never_ends_is_cut_off_and_the_next_one_is_judged(echo, judges):
