@@ -1,12 +1,16 @@
 """Step 6: grade a batch of submissions in parallel: ``mlcourse grade``.
 
-``mlcourse grade PATH... [--out DIR] [--jobs N] [--timeout SECONDS] [--force] [--junit FILE]``
+``mlcourse grade PATH... [--out DIR] [--jobs N] [--timeout SECONDS] [--force] [--junit FILE]
+[--checkpoints N] [--checkpoint-memory MB]``
 
 1. find the submissions (:mod:`.discover`) and skip those whose (learner,
    lesson, sha256, grader version) the gradebook already holds, unless
    ``--force``;
 2. start one fork server (:class:`~.sandbox.Zygote`), then ``--jobs`` worker
    threads, each grading one submission at a time (:class:`~.verdict.Grader`);
+   the fork server's shared checkpoints of each lesson's trusted cells
+   (:mod:`.checkpoint`: at most ``--checkpoints`` at once, holding at most
+   ``--checkpoint-memory`` MB together) serve every worker;
 3. as each submission is graded, the main thread writes its
    ``results.json`` and ``feedback.md`` and commits it to the gradebook;
 4. a progress bar on stderr while it runs, a summary table at the end.
@@ -56,8 +60,8 @@ from mlcourse.grading.results import (
     record_of,
     write_submission,
 )
-from mlcourse.grading.sandbox import Limits, SandboxError, Zygote, warn_once
-from mlcourse.grading.verdict import Graded, Grader, grader_version, refuse_graded_edition
+from mlcourse.grading.sandbox import CHECKPOINT_MB, CHECKPOINTS, Limits, SandboxError, Zygote, warn_once
+from mlcourse.grading.verdict import POINT_GAP, Graded, Grader, grader_version, refuse_graded_edition
 
 log = logging.getLogger("mlcourse.grading")
 
@@ -81,6 +85,11 @@ class Options:
     secret_file: Path | None = None
     # The isolation of issue 11; False: the one before it (benchmarks/grading.py).
     hardened: bool = True
+    # Shared checkpoints kept at once (0: none) and the memory they may hold together.
+    checkpoints: int = CHECKPOINTS
+    checkpoint_mb: float = CHECKPOINT_MB
+    # Seconds of cells between fork points in a child (None: no fork points).
+    point_gap: float | None = POINT_GAP
 
 
 @dataclass
@@ -96,11 +105,16 @@ class Outcome:
 
 @dataclass
 class Report:
-    """The outcome of a batch: every submission, graded now or skipped."""
+    """The outcome of a batch: every submission, graded now or skipped.
+
+    ``fork_server`` is what the fork server said of itself at the end: its
+    peak memory and its checkpoints (:meth:`~.sandbox.Zygote.stats`).
+    """
 
     outcomes: list[Outcome]
     seconds: float
     out: Path
+    fork_server: dict = field(default_factory=dict)
 
     @property
     def graded(self) -> list[Outcome]:
@@ -224,8 +238,9 @@ def run(opts: Options) -> Report:
                 o.record = book.load(s.learner, s.lesson, s.sha256, version)
             else:
                 todo.append(o)
+        fork_server: dict = {}
         if todo:
-            _grade_all(opts, todo, book, out, secret)
+            fork_server = _grade_all(opts, todo, book, out, secret)
         if opts.junit:
             records = [o.record for o in outcomes if o.record is not None]
             try:
@@ -233,7 +248,7 @@ def run(opts: Options) -> Report:
                 Path(opts.junit).write_text(junit_xml(records), encoding="utf-8")
             except OSError as exc:
                 raise GradingError(f"cannot write {opts.junit}: {exc.strerror or exc}") from None
-        return Report(outcomes, time.monotonic() - started, out)
+        return Report(outcomes, time.monotonic() - started, out, fork_server)
     finally:
         book.close()
         lock.close()
@@ -281,14 +296,16 @@ def _cgroups(opts: Options) -> Cgroups | None:
     return cgroups
 
 
-def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, secret: bytes) -> None:
+def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, secret: bytes) -> dict:
+    """Grade ``todo``; what the fork server said of itself at the end."""
     jobs = max(1, min(opts.jobs or os.cpu_count() or 1, len(todo)))
     workroot = tempfile.mkdtemp(prefix="mlcourse-grade-")
     # Without namespaces a root grader's child runs as an unprivileged user:
     # it may pass through to its own folder, never list the others.
     os.chmod(workroot, 0o711)
-    zygote = Zygote()
+    zygote = Zygote(checkpoints=opts.checkpoints, checkpoint_mb=opts.checkpoint_mb)
     cgroups = _cgroups(opts)
+    stats: dict = {}
     try:
         try:
             zygote.start()
@@ -305,6 +322,8 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, s
             secret=secret,
             hardened=opts.hardened,
             cgroups=cgroups,
+            checkpoints=opts.checkpoints > 0,
+            point_gap=opts.point_gap,
         )
         work: queue.Queue = queue.Queue()
         for i, o in enumerate(todo):
@@ -342,11 +361,13 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, s
             stop.set()
         for t in threads:
             t.join(timeout=5)
+        stats = zygote.stats()
     finally:
         zygote.close()
         if cgroups is not None:
             cgroups.close()
         shutil.rmtree(workroot, ignore_errors=True)
+    return stats
 
 
 def _save(o: Outcome, out: Path, book: Gradebook) -> None:

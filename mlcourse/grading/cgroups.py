@@ -158,6 +158,18 @@ class Cgroup:
             pass
         return 0
 
+    def usage_mb(self) -> float | None:
+        """The memory the submission holds now (MB), where the kernel says."""
+        found = self._memory()
+        if found is None:
+            return None
+        folder, version = found
+        try:
+            text = (folder / ("memory.usage_in_bytes" if version == 1 else "memory.current")).read_text()
+            return round(int(text) / 2**20, 1)
+        except (OSError, ValueError):
+            return None
+
     def peak_mb(self) -> float | None:
         """The most memory the submission held at once (MB), where the kernel says."""
         found = self._memory()

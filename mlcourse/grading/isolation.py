@@ -137,7 +137,7 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
 # --------------------------------------------------------------------------
 # 1. Namespaces
 # --------------------------------------------------------------------------
-def enter_namespaces(more: bool = True) -> str | None:
+def enter_namespaces(more: bool = True, *, pid: bool = True, user: bool = True) -> str | None:
     """Move this process into new mount, network, IPC and UTS namespaces, and
     its *next child* into a new PID namespace.
 
@@ -145,11 +145,15 @@ def enter_namespaces(more: bool = True) -> str | None:
     goes on without namespaces). As root this needs nothing more; an ordinary
     user gets the same through an unprivileged user namespace, mapping its own
     uid and gid, where the kernel allows those. ``more=False`` leaves out IPC
-    and UTS (the isolation before the allow-list, for the benchmark).
+    and UTS (the isolation before the allow-list, for the benchmark);
+    ``pid=False`` the PID namespace (a shared checkpoint: each submission
+    forked from it gets its own, see :mod:`.checkpoint`); ``user=False`` never
+    makes a user namespace (a process already privileged in one: a
+    submission forked from a checkpoint).
     """
-    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | ((CLONE_NEWIPC | CLONE_NEWUTS) if more else 0)
+    flags = CLONE_NEWNS | CLONE_NEWNET | (CLONE_NEWPID if pid else 0) | ((CLONE_NEWIPC | CLONE_NEWUTS) if more else 0)
     try:
-        if os.geteuid() == 0:
+        if os.geteuid() == 0 or not user:
             unshare(flags)
         else:
             uid, gid = os.geteuid(), os.getegid()
@@ -159,7 +163,7 @@ def enter_namespaces(more: bool = True) -> str | None:
             Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
             Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     except OSError as exc:
-        names = "CLONE_NEWNS|CLONE_NEWNET|CLONE_NEWPID" + ("|CLONE_NEWIPC|CLONE_NEWUTS" if more else "")
+        names = "CLONE_NEWNS|CLONE_NEWNET" + ("|CLONE_NEWPID" if pid else "") + ("|CLONE_NEWIPC|CLONE_NEWUTS" if more else "")
         return f"unshare({names}) failed: {exc.strerror or exc}"
     except (AttributeError, TypeError) as exc:  # no unshare(2): not Linux
         return f"this system has no Linux namespaces ({exc})"
@@ -465,7 +469,7 @@ def fresh_root(
     (dev / "shm").mkdir()
     mount("tmpfs", str(dev / "shm"), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, scratch)
     (new / "proc").mkdir()
-    mount("proc", str(new / "proc"), "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount_proc(str(new / "proc"))
     # What Python needs, and the top-level links of a merged /usr.
     for name in TOP:
         host = Path("/") / name
@@ -502,6 +506,28 @@ def fresh_root(
             mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
         except OSError as exc:
             problems.append(f"read-only {point}: {exc.strerror}")
+    problems += protect_proc()
+    return FilesystemReport("/tmp/submission", problems)
+
+
+def mount_proc(target: str) -> None:
+    """A ``/proc`` at ``target``: this PID namespace's own.
+
+    A checkpoint has no PID namespace of its own (each submission forked from
+    it gets one); an unprivileged user cannot mount the host's ``/proc``
+    afresh, and binds it instead. Raises OSError.
+    """
+    try:
+        mount("proc", target, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        if os.geteuid() == 0:
+            raise
+        mount("/proc", target, None, MS_BIND | MS_REC)
+
+
+def protect_proc() -> list[str]:
+    """``/proc/sys`` and ``/proc/sysrq-trigger`` read-only; what could not be done."""
+    problems = []
     for point in ("/proc/sys", "/proc/sysrq-trigger"):
         if not os.path.exists(point):
             continue
@@ -510,7 +536,94 @@ def fresh_root(
             mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError as exc:
             problems.append(f"read-only {point}: {exc.strerror}")
-    return FilesystemReport("/tmp/submission", problems)
+    return problems
+
+
+# --------------------------------------------------------------------------
+# 2''. A submission forked from a shared checkpoint: its own scratch and /proc
+# --------------------------------------------------------------------------
+SCRATCH = ("/tmp", "/dev/shm")
+# What a checkpoint may leave in its scratch areas for each submission to copy.
+MAX_COPIED_MB = 256
+MAX_COPIED_FILES = 10_000
+
+
+def scratch_usage(roots: Iterable[str] = SCRATCH) -> tuple[int, int]:
+    """(files, bytes) under the scratch areas, without following links."""
+    files = size = 0
+    for root in roots:
+        for here, dirs, names in os.walk(root):
+            files += len(dirs) + len(names)
+            for name in names:
+                try:
+                    size += os.lstat(os.path.join(here, name)).st_size
+                except OSError:
+                    pass
+    return files, size
+
+
+def _copy_tree(src: int, dst: str) -> None:
+    """Copy the folder open as ``src`` into the folder ``dst``: files, folders,
+    links and FIFOs, with their owners, modes and times."""
+    import stat
+
+    for entry in os.scandir(src):
+        st = entry.stat(follow_symlinks=False)
+        target = os.path.join(dst, entry.name)
+        if stat.S_ISDIR(st.st_mode):
+            os.mkdir(target, 0o700)
+            sub = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=src)
+            try:
+                _copy_tree(sub, target)
+            finally:
+                os.close(sub)
+        elif stat.S_ISREG(st.st_mode):
+            fd = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=src)
+            try:
+                out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    while os.sendfile(out, fd, None, 1 << 24):
+                        pass
+                finally:
+                    os.close(out)
+            finally:
+                os.close(fd)
+        elif stat.S_ISLNK(st.st_mode):
+            os.symlink(os.readlink(entry.name, dir_fd=src), target)
+        elif stat.S_ISFIFO(st.st_mode):
+            os.mkfifo(target, 0o600)
+        else:  # sockets and devices are not copied
+            continue
+        os.chown(target, st.st_uid, st.st_gid, follow_symlinks=False)
+        if not stat.S_ISLNK(st.st_mode):
+            os.chmod(target, stat.S_IMODE(st.st_mode))
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=False)
+
+
+def renew_scratch(*, scratch_mb: int) -> list[str]:
+    """A submission's own ``/tmp``, ``/dev/shm`` and ``/proc``, in the mount and
+    PID namespaces it entered after being forked from a checkpoint.
+
+    The checkpoint's scratch areas are shared by every submission forked from
+    it: each is detached from this namespace and replaced by a fresh tmpfs
+    holding a copy of what the checkpoint's trusted cells left there (owners,
+    modes and times kept), so what one submission writes no other sees. The
+    checkpoint's ``/proc`` shows the host's PID namespace: it is replaced by
+    this one's. Raises OSError (the grader then grades without the checkpoint).
+    """
+    scratch = f"size={max(1, scratch_mb)}m,mode=1777"
+    for path in SCRATCH:
+        old = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            _check(_c().umount2(os.fsencode(path), MNT_DETACH), f"umount {path}")
+            flags = MS_NOSUID | MS_NODEV | (MS_NOEXEC if path == "/dev/shm" else 0)
+            mount("tmpfs", path, "tmpfs", flags, scratch)
+            _copy_tree(old, path)
+        finally:
+            os.close(old)
+    _check(_c().umount2(b"/proc", MNT_DETACH), "umount /proc")
+    mount_proc("/proc")
+    return protect_proc()
 
 
 # --------------------------------------------------------------------------

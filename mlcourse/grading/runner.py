@@ -32,6 +32,12 @@ the learner's code from breaking the probe by accident or by a cheap trick:
   cannot rewrite the ones after it;
 * check cells are never sent here: the grader judges directly.
 
+``{"op": "point", "token", "index"}`` asks for a fork point before cell
+``index``: the runner forks a copy of itself that waits, stopped, and
+registers it with the keeper (:mod:`.keeper`); it answers ``{"point": true}``
+or ``{"point": false, "why"}``. A point the keeper resumes gets fresh pipes
+and serves from there.
+
 Examples
 --------
 >>> short_traceback(ValueError("bad"))
@@ -42,6 +48,7 @@ from __future__ import annotations
 import builtins
 import json
 import os
+import socket
 import sys
 import traceback
 from collections.abc import Callable, Mapping
@@ -63,6 +70,15 @@ _isinstance = isinstance
 _len = len
 _str = str
 _type = type
+_fork = os.fork
+_dup2 = os.dup2
+_close = os.close
+_exit = os._exit
+_listdir = os.listdir
+_send_fds = socket.send_fds
+_recv_fds = socket.recv_fds
+_socketpair = socket.socketpair
+_socket = socket.socket
 
 MAX_MESSAGE = 64 * 1024 * 1024
 
@@ -356,6 +372,19 @@ def describe(exc: BaseException) -> dict:
 # --------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------
+def _open_fds() -> list[int]:
+    """This process's open file descriptors (not the one listing them)."""
+    found = []
+    for name in _listdir("/proc/self/fd"):
+        try:
+            fd = int(name)
+            os.fstat(fd)
+        except (ValueError, OSError):  # the listing's own, closed by now
+            continue
+        found.append(fd)
+    return found
+
+
 class Runner:
     """Serve the grader's requests: cells first, then probes.
 
@@ -370,14 +399,19 @@ class Runner:
         from the exercises' plain specs before any learner code ran.
     probe_modules : list
         The lesson probe modules the plans use (restored before each probe).
+
+    A shared checkpoint (:mod:`.checkpoint`) makes its runner before its
+    trusted cells, with no channel; each submission forked from it gives the
+    runner its own (:meth:`attach`).
     """
 
-    def __init__(self, shell: Any, channel: Channel, plans: dict, probe_modules: list) -> None:
+    def __init__(self, shell: Any, channel: Channel | None, plans: dict, probe_modules: list) -> None:
         from mlcourse.exercises.engine import probe_plan
         from mlcourse.exercises.plain import from_plain
 
         self.shell = shell
         self.channel = channel
+        self.points: socket.socket | None = None  # to the keeper, where fork points are registered
         self.exercises = _dict(plans)
         # Captured now, before the learner's first cell: the probe path never
         # looks these up again through anything the learner can rebind.
@@ -446,15 +480,30 @@ class Runner:
         }
 
     # -- operations ---------------------------------------------------------
-    def run_cell(self, source: str) -> dict:
-        """Run one cell through the shell (magics and all); report how it ended."""
+    def run_cell(self, source: str, timeout: float | None = None) -> dict:
+        """Run one cell through the shell (magics and all); report how it ended.
+
+        ``timeout`` (a checkpoint's trusted cells, which no grader watches)
+        interrupts the cell after that many seconds with TimeoutError.
+        """
         self._reset_shell()
         before = self._bindings()
+        if timeout:
+            import signal
+
+            def expired(*_: Any) -> None:
+                raise TimeoutError(f"the cell ran for more than {timeout:g} s")
+
+            previous = signal.signal(signal.SIGALRM, expired)
+            signal.setitimer(signal.ITIMER_REAL, timeout)
         try:
             result = self._run_cell(self.shell, source, store_history=True)
         except BaseException as exc:  # noqa: BLE001 - the shell itself failed on this cell
             return {"status": "error", **describe(exc), "before_exec": False}
         finally:
+            if timeout:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                signal.signal(signal.SIGALRM, previous)
             self._after_cell()
         if getattr(self.shell, "exit_now", False):
             self.shell.exit_now = False
@@ -482,9 +531,104 @@ class Runner:
         self._snapshot.restore()
         return {"probe": probed}
 
+    # -- fork points --------------------------------------------------------
+    def attach(self, channel: Channel, points: socket.socket | None) -> None:
+        """This process's pipes to the grader, and its socket to the keeper."""
+        self.channel = channel
+        self.points = points
+
+    def _alone(self) -> str | None:
+        """Why forking now would not copy the whole state (None: it would)."""
+        try:
+            if _len(_listdir("/proc/self/task")) != 1:
+                return "the notebook runs threads"
+            for tid in _listdir("/proc/self/task"):
+                with open(f"/proc/self/task/{tid}/children") as fh:
+                    if fh.read().split():
+                        return "the notebook runs other processes"
+            assert self.channel is not None and self.points is not None
+            mine = {0, 1, 2, self.channel.rfd, self.channel.wfd, self.points.fileno()}
+            if any(fd not in mine for fd in _open_fds()):
+                return "the notebook holds open files"
+        except (OSError, ValueError) as exc:
+            return f"its state cannot be read ({_safe_str(exc, 100)})"
+        return None
+
+    def fork_point(self, index: Any) -> dict | None:
+        """Fork a copy that waits to be resumed; None in that copy once it is."""
+        if self.points is None or self.channel is None:
+            return {"point": False, "why": "no keeper"}
+        why = self._alone()
+        if why:
+            return {"point": False, "why": why}
+        self._after_cell()  # nothing buffered is written twice
+        ours, theirs = _socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        report_r, report_w = os.pipe()
+        middle = _fork()
+        if middle == 0:
+            # Forked twice, so that the copy is not a child of the runner
+            # (the learner's os.wait() never finds it): the keeper adopts it.
+            pid = _fork()
+            if pid != 0:
+                os.write(report_w, _str(pid).encode())
+                _exit(0)
+            _close(report_r)
+            _close(report_w)
+            ours.close()
+            self._wait(theirs)
+            return None
+        _close(report_w)
+        try:
+            pid = int(os.read(report_r, 32) or b"0")
+        finally:
+            _close(report_r)
+            os.waitpid(middle, 0)
+        theirs.close()
+        try:
+            _send_fds(self.points, [_dumps({"index": index, "pid": pid}).encode()], [ours.fileno()])
+            answer = _loads(self.points.recv(4096) or b"{}")
+        except (OSError, ValueError) as exc:
+            answer = {"ok": False, "why": f"the keeper did not answer ({_safe_str(exc, 100)})"}
+        finally:
+            ours.close()
+        if not _isinstance(answer, _dict) or answer.get("ok") is not True:
+            return {"point": False, "why": _safe_str(answer.get("why") if _isinstance(answer, _dict) else answer, 200)}
+        return {"point": True}
+
+    def _wait(self, wake: socket.socket) -> None:
+        """In the copy: wait, holding none of the runner's pipes, until resumed or dropped."""
+        assert self.channel is not None
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            _dup2(devnull, fd)
+        _close(devnull)
+        for fd in (self.channel.rfd, self.channel.wfd):
+            _close(fd)
+        try:
+            # Under memory pressure in the submission's cgroup, a point goes first.
+            with open("/proc/self/oom_score_adj", "r+") as fh:
+                now = int(fh.read().strip() or 0)
+                fh.seek(0)
+                fh.write(str(min(1000, max(now, 0) + 250)))
+        except (OSError, ValueError):
+            pass
+        try:
+            msg, fds, _, _ = _recv_fds(wake, 4096, 3)
+        except OSError:
+            msg, fds = b"", []
+        if msg != b'{"go": true}' or _len(fds) != 3:
+            _exit(0)
+        wake.close()
+        req, resp, out = fds
+        _dup2(out, 1)
+        _dup2(out, 2)
+        _close(out)
+        self.channel = Channel(req, resp)
+
     def serve(self) -> None:
         """Answer requests until the grader closes the pipe."""
         channel = self.channel
+        assert channel is not None
         while True:
             try:
                 msg = channel.recv()
@@ -497,6 +641,13 @@ class Runner:
             channel.send(token, {"ack": True})
             if op == "cell":
                 reply = self.run_cell(_str(msg.get("source", "")))
+            elif op == "point":
+                point = self.fork_point(msg.get("index"))
+                if point is None:  # the copy, resumed: its requests come on new pipes
+                    channel = self.channel
+                    assert channel is not None
+                    continue
+                reply = point
             elif op == "probe":
                 reply = self.probe(msg.get("exercise"), msg.get("inputs"))
             else:

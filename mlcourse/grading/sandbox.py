@@ -14,6 +14,14 @@ from here, the grader's process, the limits a child cannot lift:
 Memory, file size and CPU limits are ``setrlimit`` limits set in the child by
 :mod:`mlcourse.grading.isolation` before the learner's code runs; the limits
 themselves are defined in :mod:`mlcourse.grading.limits`.
+
+A session also talks to the child's keeper (:mod:`.keeper`) over a control
+socket: :meth:`Session.point` takes a fork point before a cell,
+:meth:`Session.resume` goes back to the latest one before a failed cell (new
+pipes, the same child), and the keeper says how the runner ended. A child may
+be forked from a shared checkpoint of the lesson's trusted cells
+(:mod:`.checkpoint`): :attr:`Session.checkpoint` says whether it was, and
+from which cell the session goes on.
 """
 from __future__ import annotations
 
@@ -22,10 +30,12 @@ import logging
 import os
 import secrets
 import select
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +48,10 @@ log = logging.getLogger("mlcourse.grading")
 
 START_TIMEOUT = 30.0  # a child's set-up, before any learner code
 ZYGOTE_TIMEOUT = 180.0  # importing the heavy libraries on a loaded machine
+KEEPER_TIMEOUT = 30.0  # the keeper stopping a runner and waking a fork point
+# Shared checkpoints kept by the fork server, and the memory they may hold together.
+CHECKPOINTS = 4
+CHECKPOINT_MB = 1024.0
 
 
 class SandboxError(RuntimeError):
@@ -70,7 +84,12 @@ class Zygote:
     True
     """
 
-    def __init__(self) -> None:
+    def __init__(self, checkpoints: int = CHECKPOINTS, checkpoint_mb: float = CHECKPOINT_MB) -> None:
+        self.checkpoints = checkpoints
+        self.checkpoint_mb = checkpoint_mb
+        self._stats: dict | None = None
+        self._folders: str | None = None  # the checkpoints' folders, while this fork server lives
+        self._folder_lock = threading.Lock()
         self._lock = threading.Lock()
         self._cond = threading.Condition()
         self._proc: subprocess.Popen | None = None
@@ -90,7 +109,7 @@ class Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = zygote_env(dict(os.environ))
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "mlcourse.grading.zygote", str(theirs.fileno())],
+            [sys.executable, "-m", "mlcourse.grading.zygote", str(theirs.fileno()), str(self.checkpoints), str(self.checkpoint_mb)],
             pass_fds=[theirs.fileno()],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -137,6 +156,8 @@ class Zygote:
                     self._spawned[key] = msg
                 elif "exit" in msg:
                     self._exits[msg["exit"]] = (msg.get("status", 0), msg.get("cpu"))
+                elif "stats" in msg:
+                    self._stats = msg["stats"]
                 self._cond.notify_all()
         with self._cond:
             if self._sock is sock:
@@ -148,6 +169,21 @@ class Zygote:
             if self._proc is not None:
                 self.close()
             self.start()
+
+    def checkpoint_folder(self, key: str, cells: list[str]) -> tuple[str, str]:
+        """An empty folder for the checkpoint's root (mounted on only in its own
+        namespace) and the file of its cells, kept until :meth:`close`."""
+        with self._folder_lock:
+            if self._folders is None:
+                self._folders = tempfile.mkdtemp(prefix="mlcourse-checkpoints-")
+            folder = os.path.join(self._folders, key[:32])
+            cells_file = os.path.join(folder, "cells.json")
+            if not os.path.exists(cells_file):
+                os.makedirs(os.path.join(folder, "root"), exist_ok=True)
+                with open(cells_file + ".tmp", "w", encoding="utf-8") as fh:
+                    json.dump(cells, fh)
+                os.replace(cells_file + ".tmp", cells_file)
+            return os.path.join(folder, "root"), cells_file
 
     def close(self) -> None:
         proc, sock = self._proc, self._sock
@@ -166,6 +202,10 @@ class Zygote:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        with self._folder_lock:
+            if self._folders is not None:
+                shutil.rmtree(self._folders, ignore_errors=True)
+                self._folders = None
 
     def __enter__(self) -> Zygote:
         with self._lock:
@@ -176,20 +216,22 @@ class Zygote:
         self.close()
 
     # -- children -------------------------------------------------------------
-    def spawn(self, settings: dict, fds: list[int]) -> int:
-        """Fork a child with these settings and pipe ends; return its pid.
+    def spawn(self, settings: dict, fds: list[int], timeout: float = START_TIMEOUT) -> tuple[int, dict]:
+        """Fork a child with these settings and pipe ends; return its pid and
+        how it was made (``{"used": bool, ...}`` for a shared checkpoint).
 
         A fork server that died (killed, out of memory) is replaced once.
+        ``timeout`` covers making a checkpoint the child is forked from.
         """
         try:
-            return self._spawn(settings, fds)
+            return self._spawn(settings, fds, timeout)
         except SandboxError as exc:
             if self._alive:
                 raise
             log.warning(f"the grading fork server stopped ({exc}); starting a new one")
-            return self._spawn(settings, fds)
+            return self._spawn(settings, fds, timeout)
 
-    def _spawn(self, settings: dict, fds: list[int]) -> int:
+    def _spawn(self, settings: dict, fds: list[int], timeout: float) -> tuple[int, dict]:
         with self._lock:
             self._ensure()
             self._next += 1
@@ -200,7 +242,7 @@ class Zygote:
             except OSError as exc:
                 self._alive = False
                 raise SandboxError(f"could not reach the grading fork server: {exc}") from None
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = time.monotonic() + timeout
         with self._cond:
             while key not in self._spawned:
                 left = deadline - time.monotonic()
@@ -211,7 +253,26 @@ class Zygote:
         if "pid" not in reply:
             raise SandboxError(f"could not start a child: {reply.get('error')}")
         self.fork_cpu[int(reply["pid"])] = float(reply.get("cpu") or 0.0)
-        return int(reply["pid"])
+        return int(reply["pid"]), dict(reply.get("checkpoint") or {})
+
+    def stats(self, timeout: float = 5.0) -> dict:
+        """The fork server's peak memory and its checkpoints (see :meth:`.checkpoint.Table.report`)."""
+        with self._lock:
+            if not self._alive or self._sock is None:
+                return {}
+            self._stats = None
+            try:
+                self._sock.send(b'{"op": "stats"}')
+            except OSError:
+                return {}
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._stats is None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._alive:
+                    return {}
+                self._cond.wait(left)
+            return dict(self._stats)
 
     def kill(self, pid: int) -> None:
         """Kill a child's process group, and anything that escaped it."""
@@ -248,6 +309,24 @@ def _proc_cpu(pid: int) -> float:
         return ticks / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return 0.0
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a live process and all its live descendants (and what they waited for)."""
+    total, todo, seen = 0.0, [pid], set()
+    while todo and len(seen) < 10_000:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        total += _proc_cpu(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            pass
+    return total
 
 
 def describe_status(status: int | None) -> str:
@@ -326,15 +405,19 @@ class Session:
         self.deadline = deadline
         self.pid: int | None = None
         self.hello: dict = {}
+        self.checkpoint: dict = {}  # {"used": True, "position": cells already run} or {"used": False, "why": ...}
         self.bogus = 0  # lines on the private pipe that answered nothing we asked
         self._resp: int | None = None
         self._req: int | None = None
         self._out: int | None = None
+        self._ctl: socket.socket | None = None  # to the child's keeper
         self._buf = b""
         self._tail = b""
-        self._dead = False
+        self._dead = False  # the whole child is gone (or was killed)
+        self._stopped = False  # the runner answers nothing more (until a resume)
+        self.resumes = 0
         self.cpu: float | None = None  # the child's CPU seconds, once it is reaped
-        self.init_pid: int | None = None  # the namespace's first process, as the host sees it
+        self.init_pid: int | None = None  # the namespace's first process (the keeper), as the host sees it
 
     # -- start and stop -------------------------------------------------------
     def start(self) -> None:
@@ -342,12 +425,21 @@ class Session:
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         out_r, out_w = os.pipe()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cgroup = self._cgroup_files()
+        settings = {**self.settings, "cgroup": len(cgroup)}
+        # Making the checkpoint a child is forked from runs the lesson's cells once.
+        wait = max(START_TIMEOUT, self.deadline - time.monotonic()) if settings.get("checkpoint") else START_TIMEOUT
         try:
-            self.pid = self.zygote.spawn(self.settings, [req_r, resp_w, out_w])
+            self.pid, self.checkpoint = self.zygote.spawn(settings, [req_r, resp_w, out_w, theirs.fileno(), *cgroup], wait)
+        except BaseException:
+            ours.close()
+            raise
         finally:
-            for fd in (req_r, resp_w, out_w):
+            for fd in (req_r, resp_w, out_w, *cgroup):
                 os.close(fd)
-        self._req, self._resp, self._out = req_w, resp_r, out_r
+            theirs.close()
+        self._req, self._resp, self._out, self._ctl = req_w, resp_r, out_r, ours
         os.set_blocking(req_w, False)
         deadline = min(time.monotonic() + START_TIMEOUT, self.deadline + START_TIMEOUT)
         while not self.hello:
@@ -363,18 +455,34 @@ class Session:
             if isinstance(msg.get("init_pid"), int):
                 self.init_pid = msg["init_pid"]
 
+    def _cgroup_files(self) -> list[int]:
+        """The run's ``cgroup.procs`` files, opened here: the child joins by writing to them."""
+        fds = []
+        for path in self.settings.get("cgroup") or []:
+            try:
+                fds.append(os.open(path, os.O_WRONLY | os.O_CLOEXEC))
+            except OSError as exc:
+                warn_once(f"cgroup:{exc.strerror}", f"sandbox: cannot open {path} ({exc.strerror})")
+        return fds
+
     def close(self) -> None:
         """Kill the child's process group and release the pipes."""
         if self.pid is not None and not self._dead:
             # Killed, it will never be waited for by its parent: read its CPU
             # time (and that of what it waited for) now.
-            used = _proc_cpu(self.init_pid) if self.init_pid else 0.0
+            used = _tree_cpu(self.init_pid) if self.init_pid else 0.0
             self.zygote.kill(self.pid)
             _, own = self.zygote.exit_info(self.pid)
             self.cpu = used + (own or 0.0)
         if self.pid is not None:
             self.cpu = (self.cpu or 0.0) + self.zygote.fork_cpu.pop(self.pid, 0.0)
-        self._dead = True
+        self._dead = self._stopped = True
+        self._close_pipes()
+        if self._ctl is not None:
+            self._ctl.close()
+            self._ctl = None
+
+    def _close_pipes(self) -> None:
         for fd in (self._req, self._resp, self._out):
             if fd is not None:
                 try:
@@ -390,9 +498,76 @@ class Session:
         self.close()
 
     @property
+    def stopped(self) -> bool:
+        """Whether the runner answers no more requests (until :meth:`resume`)."""
+        return self._dead or self._stopped
+
+    @property
     def output_tail(self) -> str:
         """The last bytes the child printed (for a crash report)."""
         return self._tail.decode("utf-8", "replace")
+
+    # -- the keeper ---------------------------------------------------------------
+    def _keeper(self, message: dict, fds: list[int] = (), timeout: float = KEEPER_TIMEOUT) -> dict | None:
+        """One request to the child's keeper and its answer (None: no answer)."""
+        if self._ctl is None or self._dead:
+            return None
+        try:
+            socket.send_fds(self._ctl, [json.dumps(message).encode()], list(fds))
+            poller = select.poll()
+            poller.register(self._ctl, select.POLLIN)
+            if not poller.poll(int(timeout * 1000)):
+                return None
+            answer = json.loads(self._ctl.recv(1 << 16) or b"null")
+        except (OSError, ValueError):
+            return None
+        return answer if isinstance(answer, dict) else None
+
+    def _runner_status(self) -> int | None:
+        """How the runner ended, as the keeper saw it; else how the whole child did."""
+        answer = self._keeper({"op": "status"}, timeout=2.0)
+        if answer is not None and isinstance(answer.get("status"), int):
+            return answer["status"]
+        if answer is None and self.pid is not None:  # the keeper is gone too
+            status, self.cpu = self.zygote.exit_info(self.pid)
+            return status
+        return None
+
+    def point(self, index: int) -> bool:
+        """Ask the runner for a fork point before cell ``index``; whether one was taken.
+
+        A runner that does not answer (its learner's code broke the request)
+        is stopped: the caller replays without points.
+        """
+        reply = self.request({"op": "point", "index": index}, timeout=START_TIMEOUT)
+        return reply.kind == "ok" and reply.message == {"point": True}
+
+    def resume(self, before: int) -> int | None:
+        """Stop the runner and go back to the latest fork point at or before cell ``before``.
+
+        Returns the index of the cell to run next, or None when there is no
+        usable point (the caller then starts a fresh child).
+        """
+        if self._dead:
+            return None
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        out_r, out_w = os.pipe()
+        answer = self._keeper({"op": "resume", "before": before}, [req_r, resp_w, out_w])
+        for fd in (req_r, resp_w, out_w):
+            os.close(fd)
+        index = answer.get("resumed") if answer else None
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index <= before:
+            for fd in (req_w, resp_r, out_r):
+                os.close(fd)
+            return None
+        self._close_pipes()
+        self._req, self._resp, self._out = req_w, resp_r, out_r
+        os.set_blocking(req_w, False)
+        self._buf = b""
+        self._stopped = False
+        self.resumes += 1
+        return index
 
     # -- requests ---------------------------------------------------------------
     def request(self, op: dict, timeout: float | None = None) -> Reply:
@@ -400,14 +575,15 @@ class Session:
 
         Only a line carrying this request's one-time token is read at all, and
         only within the bounds of :mod:`.messages`; a cell's answer comes back
-        with its known fields only.
+        with its known fields only. A request that fails leaves the runner
+        stopped: :meth:`resume` or :meth:`close` follows.
 
         Examples
         --------
         >>> session.request({"op": "cell", "source": "x = 1"})  # doctest: +SKIP
         Reply(kind='ok', message={'status': 'ok'}, ...)
         """
-        if self._dead:
+        if self._dead or self._stopped:
             return Reply("died", detail="the child had already stopped")
         token = secrets.token_hex(16)
         data = json.dumps({**op, "token": token}, allow_nan=True).encode() + b"\n"
@@ -424,13 +600,9 @@ class Session:
             if kind != "ok":
                 if kind == "timeout" and self.deadline < own and time.monotonic() >= self.deadline:
                     kind = "budget"
+                self._stopped = True
                 if kind == "died":
-                    status, self.cpu = self.zygote.exit_info(self.pid) if self.pid else (None, None)
-                    if status is not None:
-                        self._dead = True  # reaped: nothing left to kill
-                    self.close()
-                    return Reply("died", detail=self._why_died(status), acked=acked, seconds=elapsed)
-                self.close()
+                    return Reply("died", detail=self._why_died(self._runner_status()), acked=acked, seconds=elapsed)
                 return Reply(kind, acked=acked, seconds=elapsed, detail=msg.get("why", ""))
             if msg == {"ack": True}:
                 acked = True
@@ -438,7 +610,7 @@ class Session:
             if op.get("op") == "cell":
                 msg = messages.cell_reply(msg)
                 if isinstance(msg, str):
-                    self.close()
+                    self._stopped = True
                     return Reply("oversize", acked=acked, seconds=elapsed, detail=msg)
             return Reply("ok", message=msg, acked=acked, seconds=elapsed)
 

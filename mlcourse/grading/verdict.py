@@ -5,11 +5,15 @@ For one submission, :class:`Grader`:
 1. makes every exercise's inputs from a secret seed per learner, lesson and
    exercise (:mod:`.seeds`; the learner's process never sees it), so the same
    submission always gets the same grade;
-2. runs the rebuilt notebook's cells one at a time in a fresh sandboxed child;
+2. runs the rebuilt notebook's cells one at a time in a fresh sandboxed child,
+   forked from the lesson's shared checkpoint when its first cells are the
+   trusted template's own (:mod:`.prefix`, :mod:`.checkpoint`): those cells
+   ran once for the whole batch;
 3. when a cell raises, times out, exits (``sys.exit``, ``os._exit``), crashes
    or prints too much, drops it: the exercises whose answer it holds score 0
    with the reason, an answer cell is replaced by the lesson's stub, and the
-   notebook is replayed without it in a fresh child. A cell that did not
+   notebook is replayed without it: from the child's latest fork point before
+   that cell (:mod:`.keeper`), else in a fresh child. A cell that did not
    compile, or raised before binding any variable, left the notebook as it
    was, so the same child goes on (see :func:`_left_no_trace`);
 4. asks the child to probe each remaining exercise (plain data back, never
@@ -46,10 +50,15 @@ from typing import Any
 
 from mlcourse.exercises.engine import ERROR, NOT_ATTEMPTED, Exercise, Result, TestResult
 from mlcourse.exercises.plain import to_plain
-from mlcourse.grading import judge, seeds
+from mlcourse.grading import judge, prefix, seeds
 from mlcourse.grading.discover import Submission
 from mlcourse.grading.rebuild import ADDED, ANSWER, Plan, PlannedCell, load_template, rebuild
 from mlcourse.grading.sandbox import Limits, Reply, SandboxError, Session, Zygote, session_settings, warn_once
+
+# Seconds of cells between two fork points: a point costs a fork and the pages
+# copied after it (a few milliseconds to a few tens), a replay from it at most
+# this much more than the cells after the failed one.
+POINT_GAP = 0.25
 
 
 @dataclass
@@ -70,16 +79,22 @@ class Graded:
     graded_at: str = ""
     grader_version: str = ""
     isolation: str = ""
-    replays: int = 0
+    replays: int = 0  # fresh starts and resumes after failing cells
+    resumes: int = 0  # of which from a fork point in the same child
+    shared_cells: int = 0  # cells run for it by a shared checkpoint
+    cells_run: int = 0  # cells sent to its children (replays included)
     #: Reviews in force, by exercise (set when the gradebook re-renders a reviewed submission).
     reviews: dict[str, Any] = field(default_factory=dict)
     # Where the time went (seconds): starting children (of which "setup" is
     # the children's own set-up: filesystem, limits, privileges, filter),
-    # running cells, probing in the child, judging here; "peak_mb" where a
-    # cgroup measured it. For the benchmark and the curious.
+    # running cells, probing in the child, judging here; "replay": what the
+    # replays cost before they reached the failed cell again (restarts and
+    # cells run twice); "peak_mb" where a cgroup measured it. For the
+    # benchmark and the curious.
     timing: dict[str, float] = field(
         default_factory=lambda: {
-            "start": 0.0, "setup": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "child_cpu": 0.0, "grader_cpu": 0.0,
+            "start": 0.0, "setup": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "replay": 0.0, "child_cpu": 0.0,
+            "grader_cpu": 0.0,
         }
     )
 
@@ -203,6 +218,13 @@ class Grader:
     cgroups : Cgroups or None
         Where each run's cgroup is made (:mod:`.cgroups`); None: per-process
         limits only.
+    checkpoints : bool
+        Fork children from the fork server's shared checkpoints of the
+        lesson's trusted cells (:mod:`.checkpoint`); the fork server keeps
+        them (:class:`~.sandbox.Zygote`).
+    point_gap : float or None
+        Take a fork point before a cell when the cells since the last one ran
+        this many seconds (0: before every cell that can fail; None: never).
     """
 
     def __init__(
@@ -216,6 +238,8 @@ class Grader:
         secret: bytes | None = None,
         hardened: bool = True,
         cgroups: Any = None,
+        checkpoints: bool = True,
+        point_gap: float | None = POINT_GAP,
     ) -> None:
         from mlcourse.exercises import answer_key_paths
 
@@ -229,8 +253,17 @@ class Grader:
         self.hardened = hardened
         self.cgroups = cgroups
         self.judges = judge.shared(limits)
+        self.checkpoints = checkpoints and hardened and namespaces
+        self.point_gap = point_gap
         self._key_lock = threading.Lock()
         self.key_problems: list[str] | None = None  # None until a child runs without namespaces
+        self.broken_checkpoints: dict[str, str] = {}  # key -> why its children could not start
+
+    def checkpoint_spec(self, lesson: str, cells: list[str], position: int, context: dict) -> dict:
+        """What the fork server needs to make (or find) the checkpoint of these cells."""
+        key = prefix.key(cells, {"lesson": lesson, "version": grader_version(lesson), **context})
+        root, cells_file = self.zygote.checkpoint_folder(key, cells)
+        return {"key": key, "position": position, "root": root, "cells_file": cells_file, "timeout": self.limits.cell_timeout}
 
     def protect_answer_key(self) -> list[str]:
         """Make the answer key private (once), for children without namespaces; what could not be done.
@@ -402,33 +435,46 @@ class _Run:
         self.plain_inputs = plain_inputs
         self.specs = specs
         self.deadline = time.monotonic() + self.limits.total_timeout
+        self.replays = 0
+        self.points = grader.point_gap is not None
+        self._since = 0.0  # seconds of cells since the last fork point
+        self._replaying: tuple[float, int] | None = None  # (since when, the failed cell) while a replay catches up
+        # The cells that are the trusted template's own, and those a shared checkpoint can run.
+        self.trusted, self.position = 0, 0
+        try:
+            base = prefix.trusted_run(graded.lesson)
+            self.trusted, self.position = prefix.shared(plan, base), prefix.position(plan, base)
+        except Exception:  # noqa: BLE001 - no trusted run: nothing shared
+            pass
 
     def pending(self) -> list[Exercise]:
         return [ex for ex in self.exercises if ex.id not in self.results]
 
     def until_done(self) -> None:
-        replays = 0
         while self.pending():
             if time.monotonic() >= self.deadline:
                 self._stop(f"grading ran out of time ({self.limits.total_timeout:g} s for the whole notebook)")
                 return
-            if replays > self.limits.max_replays:
+            if self.replays > self.limits.max_replays:
                 self._stop(f"too many failing cells: grading stopped after {self.limits.max_replays} fresh starts")
                 return
             finished = self._attempt()
             if finished:
                 return
-            replays += 1
-            self.graded.replays = replays
+            self._replayed()
+
+    def _replayed(self) -> None:
+        self.replays += 1
+        self.graded.replays = self.replays
 
     def _stop(self, why: str) -> None:
         self.graded.notes.append(f"Grading stopped: {why}.")
         for ex in self.pending():
             self.results[ex.id] = _zero(ex, ERROR, f"Not graded: {why}.")
 
-    def _settings(self, workdir: str, cgroup: Any) -> dict:
+    def _settings(self, workdir: str, cgroup: Any, checkpoint: dict | None) -> dict:
         hardened = self.grader.hardened
-        return session_settings(
+        settings = session_settings(
             exercises=self.specs,
             probe_modules=probe_modules(self.specs),
             workdir=workdir,
@@ -438,6 +484,47 @@ class _Run:
             hardened=hardened,
             cgroup=cgroup.procs if cgroup is not None else None,
         )
+        settings["checkpoint"] = checkpoint
+        return settings
+
+    def _checkpoint(self) -> dict | None:
+        """The shared checkpoint to fork this run's child from, if any."""
+        if not self.grader.checkpoints or self.position <= 0:
+            return None
+        cells = [c.source for c in self.plan.cells[: self.position]]
+        context = {
+            "specs": self.specs,
+            "hide": list(self.grader.hide),
+            "limits": self.limits.for_child(),
+            "timeout": self.limits.cell_timeout,
+        }
+        spec = self.grader.checkpoint_spec(self.graded.lesson, cells, self.position, context)
+        if spec["key"] in self.grader.broken_checkpoints:
+            return None
+        return spec
+
+    def _start(self, workdir: str, cgroup: Any) -> Session:
+        """A started child: from the shared checkpoint when there is a usable one."""
+        spec = self._checkpoint()
+        session = Session(self.grader.zygote, self._settings(workdir, cgroup, spec), self.limits, self.deadline, cgroup)
+        t0 = time.perf_counter()
+        try:
+            session.start()
+        except SandboxError as exc:
+            if spec is None or not session.checkpoint.get("used"):
+                raise
+            # Forked from the checkpoint, the child could not be set up:
+            # grade without it (and say so once).
+            self.grader.broken_checkpoints[spec["key"]] = str(exc)
+            warn_once(f"checkpoint:{exc}", f"shared checkpoint not used ({exc}); grading without it")
+            session = Session(self.grader.zygote, self._settings(workdir, cgroup, None), self.limits, self.deadline, cgroup)
+            session.start()
+        self.graded.timing["start"] += time.perf_counter() - t0
+        self.graded.timing["setup"] += sum(v for v in session.hello.get("setup_ms", {}).values() if isinstance(v, (int, float))) / 1000
+        why = session.checkpoint.get("why")
+        if spec is not None and not session.checkpoint.get("used") and why:
+            warn_once(f"checkpoint:{why}", f"the shared checkpoint of {self.graded.lesson} is not used: {why}")
+        return session
 
     def _attempt(self) -> bool:
         """One fresh child: run the cells, probe what is left. True when done."""
@@ -445,16 +532,19 @@ class _Run:
         cgroups = self.grader.cgroups
         cgroup = cgroups.new() if cgroups is not None and self.grader.hardened else None
         try:
-            session = Session(self.grader.zygote, self._settings(workdir, cgroup), self.limits, self.deadline, cgroup)
-            t0 = time.perf_counter()
-            session.start()
-            self.graded.timing["start"] += time.perf_counter() - t0
-            self.graded.timing["setup"] += sum(v for v in session.hello.get("setup_ms", {}).values() if isinstance(v, (int, float))) / 1000
+            session = self._start(workdir, cgroup)
             try:
                 self._note_isolation(session.hello)
-                if not self._run_cells(session):
-                    return False
-                return self._probe_all(session)
+                start = int(session.checkpoint.get("position", 0)) if session.checkpoint.get("used") else 0
+                if start:
+                    self.graded.shared_cells = max(self.graded.shared_cells, start)
+                while True:
+                    if not self._run_cells(session, start, cgroup):
+                        return False
+                    outcome = self._probe_all(session, cgroup)
+                    if outcome is True or outcome is False:
+                        return outcome
+                    start = outcome  # resumed from a fork point: the cells from there, then the probes left
             finally:
                 session.close()
                 self.graded.timing["child_cpu"] += session.cpu or 0.0
@@ -481,18 +571,69 @@ class _Run:
             for problem in self.grader.protect_answer_key():
                 warn_once(f"answer key:{problem}", f"answer key: {problem}")
 
+    # -- fork points and replays --------------------------------------------------
+    def _point(self, session: Session, index: int, cgroup: Any) -> None:
+        """Take a fork point before cell ``index`` (``len(cells)``: before the probes) when it pays.
+
+        Only where a cell can fail (from the first cell that is not the
+        template's own) and once the cells since the last point ran
+        ``point_gap`` seconds; never without a PID namespace (the keeper could
+        not stop everything the runner started), nor when the submission uses
+        a third of its memory (a point keeps the pages the runner changes).
+        """
+        gap = self.grader.point_gap
+        if not self.points or gap is None or self._since < gap or index < self.trusted:
+            return
+        if session.hello.get("isolation") != "namespaces":
+            return
+        if cgroup is not None:
+            used = cgroup.usage_mb()
+            if used is not None and used > self.limits.memory_mb / 3:
+                return
+        if not session.point(index) and session.stopped:
+            # The learner's code broke the request: replay without points.
+            self.points = False
+        self._since = 0.0
+
+    def _caught_up(self, index: int) -> None:
+        """A replay reached the failed cell again: what it cost until then."""
+        if self._replaying is not None and index >= self._replaying[1]:
+            self.graded.timing["replay"] += time.perf_counter() - self._replaying[0]
+            self._replaying = None
+
+    def _resume(self, session: Session, culprit: int) -> int | None:
+        """Go back to the child's latest fork point before ``culprit``; the cell to go on from."""
+        self._replaying = (time.perf_counter(), culprit)
+        if self.replays >= self.limits.max_replays or time.monotonic() >= self.deadline:
+            return None
+        index = session.resume(culprit) if self.points else None
+        if index is None:
+            return None
+        self._replayed()
+        self.graded.resumes += 1
+        return index
+
     # -- cells ----------------------------------------------------------------
-    def _run_cells(self, session: Session) -> bool:
-        """Run every cell; on a failure drop the culprit and return False (replay)."""
-        last_ok: int | None = None
-        i = 0
+    def _run_cells(self, session: Session, start: int = 0, cgroup: Any = None) -> bool:
+        """Run every cell from ``start``; on a failure drop the culprit and go
+        back to a fork point, or return False (replay in a fresh child)."""
+        last_ok: int | None = start - 1 if start > 0 else None
+        i = start
+        self._since = self.grader.point_gap or 0.0  # a point before the first cell that can fail
         while i < len(self.cells):
+            self._caught_up(i)
             cell = self.cells[i]
             if cell is None:
                 i += 1
                 continue
+            self._point(session, i, cgroup)
+            if session.stopped:
+                self._replaying = (time.perf_counter(), i)
+                return False
             reply = session.request({"op": "cell", "source": cell.source})
+            self.graded.cells_run += 1
             self.graded.timing["cells"] += reply.seconds
+            self._since += reply.seconds
             if reply.kind == "ok" and reply.message.get("status") == "ok":
                 last_ok = i
                 i += 1
@@ -509,7 +650,12 @@ class _Run:
             self._drop(culprit, reason, tb)
             if culprit == i and _left_no_trace(reply):
                 continue  # same child: the stand-in (if any) runs next
-            return False
+            resumed = self._resume(session, culprit)
+            if resumed is None:
+                return False
+            i, self._since = resumed, 0.0
+            last_ok = resumed - 1 if resumed > 0 else None
+        self._caught_up(len(self.cells))
         return True
 
     def _drop(self, index: int, reason: str, traceback: str) -> None:
@@ -537,7 +683,13 @@ class _Run:
             self.cells[index] = None
 
     # -- probes -----------------------------------------------------------------
-    def _probe_all(self, session: Session) -> bool:
+    def _probe_all(self, session: Session, cgroup: Any = None) -> bool | int:
+        """Probe what is left: True when done, False for a replay in a fresh
+        child, or the cell to go on from after a resume."""
+        end = len(self.cells)
+        self._point(session, end, cgroup)
+        if session.stopped:
+            return False
         for ex in self.pending():
             reply = session.request({"op": "probe", "exercise": ex.id, "inputs": self.plain_inputs[ex.id]})
             self.graded.timing["probes"] += reply.seconds
@@ -553,7 +705,8 @@ class _Run:
             name = ex.answer.name
             self.results[ex.id] = _zero(ex, ERROR, f"Checking `{name}` on fresh inputs {reason}.")
             self.graded.notes.append(f"Checking {ex.id} {reason}; the notebook was replayed for the other exercises.")
-            return False  # the child is gone: replay for the rest
+            resumed = self._resume(session, end)
+            return False if resumed is None else resumed  # the child is gone: replay for the rest
         return True
 
     def _sources(self, ex: Exercise) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

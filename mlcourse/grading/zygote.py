@@ -319,11 +319,17 @@ def _child_ids() -> tuple[int | None, int | None]:
     return isolation.CHILD_UID, isolation.CHILD_GID
 
 
-def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None, problems: list[str]) -> None:
-    """The namespace's init: isolate, limit, then serve the grader. Never returns."""
-    from mlcourse.grading import isolation, seccomp
+def _init(settings: dict, fds: list[int], ns_problem: str | None, problems: list[str], checkpoint: Any = None) -> None:
+    """The namespace's first process: isolate, limit, then keep (see :mod:`.keeper`). Never returns.
+
+    ``checkpoint`` is the runner of the shared checkpoint this process was
+    forked from (its cells ran already): this submission then gets its own
+    scratch space and ``/proc`` instead of a whole new root.
+    """
+    from mlcourse.grading import isolation, keeper, seccomp
     from mlcourse.grading.runner import Channel, Runner
 
+    req, resp, out, ctl = fds
     channel = Channel(req, resp)
     token = str(settings.get("token"))
     hardened = bool(settings.get("hardened", True))
@@ -338,7 +344,7 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None,
         os.dup2(devnull, 0)
         os.dup2(out, 1)
         os.dup2(out, 2)
-        keep = {0, 1, 2, req, resp}
+        keep = {0, 1, 2, req, resp, ctl}
         try:
             open_fds = [int(name) for name in os.listdir("/proc/self/fd")]
         except OSError:  # no /proc: close everything below a generous bound
@@ -350,14 +356,19 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None,
                 except OSError:
                     pass
         marks["fds"] = time.perf_counter()
-        plans, modules = _load_probes(settings)
-        marks["exercises"] = time.perf_counter()
         limits = settings["limits"]
-        workdir, found = _isolate(settings, ns_problem)
+        if checkpoint is None:
+            plans, modules = _load_probes(settings)
+            marks["exercises"] = time.perf_counter()
+            workdir, found = _isolate(settings, ns_problem)
+        else:
+            plans = checkpoint.exercises
+            workdir, found = "/tmp/submission", isolation.renew_scratch(scratch_mb=int(limits["scratch_mb"]))
         problems += found
         marks["filesystem"] = time.perf_counter()
         os.chdir(workdir)
-        _child_env(workdir)
+        if checkpoint is None:
+            _child_env(workdir)
         isolation.set_limits(
             memory_mb=int(limits["memory_mb"]),
             fsize_mb=int(limits["fsize_mb"]),
@@ -376,7 +387,11 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None,
             if why:
                 problems.append(why)
         marks["seccomp"] = time.perf_counter()
-        runner = Runner(SHELL, channel, plans, modules)
+        if checkpoint is None:
+            runner = Runner(SHELL, channel, plans, modules)
+        else:
+            runner = checkpoint
+            runner.attach(channel, None)
         marks["runner"] = time.perf_counter()
         steps = list(marks.items())
         hello = {
@@ -400,26 +415,41 @@ def _init(settings: dict, req: int, resp: int, out: int, ns_problem: str | None,
             channel.send(token, {"fatal": f"{type(exc).__name__}: {exc}"})
         finally:
             os._exit(71)
-    try:
-        runner.serve()
-    finally:
-        os._exit(0)
 
-
-def _join_cgroup(procs: list[str]) -> list[str]:
-    """Move this process (and so all it will start) into the submission's cgroup."""
-    problems = []
-    for path in procs:
+    def start_runner(points: socket.socket) -> None:
+        runner.attach(channel, points)
         try:
-            with open(path, "w") as fh:
-                fh.write(str(os.getpid()))
+            runner.serve()
+        finally:
+            os._exit(0)
+
+    keeper.keep(socket.socket(fileno=ctl), start_runner, [req, resp])
+
+
+def _join_cgroup(files: list[int]) -> list[str]:
+    """Move this process (and so all it will start) into the submission's cgroup.
+
+    The grader opened each hierarchy's ``cgroup.procs``; writing 0 moves the
+    writer (a child forked from a checkpoint has no ``/sys`` in view).
+    """
+    problems = []
+    for fd in files:
+        try:
+            os.write(fd, b"0")
         except OSError as exc:
-            problems.append(f"joining the cgroup {path}: {exc.strerror}")
+            problems.append(f"joining the submission's cgroup: {exc.strerror}")
+        finally:
+            os.close(fd)
     return problems
 
 
-def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
-    """The intermediate process. Never returns."""
+def spawned(settings: dict, fds: list[int], close: list[int], checkpoint: Any = None) -> None:
+    """The intermediate process, forked by the fork server or by a checkpoint. Never returns.
+
+    ``fds`` are the child's request, answer and output pipes, its control
+    socket (to the keeper), then the submission's ``cgroup.procs`` files.
+    """
+    token = str(settings.get("token"))
     try:
         hardened = bool(settings.get("hardened", True))
         if hardened:
@@ -435,19 +465,35 @@ def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
                 os.close(fd)
             except OSError:
                 pass
-        req, resp, out = fds
-        problems = _join_cgroup(settings.get("cgroup") or [])
-        if settings.get("namespaces", True):
+        req, resp, out, ctl, *cgroup = fds
+        if checkpoint is not None and os.getresuid()[2] == 0 and os.geteuid() != 0:
+            # The checkpoint ran its cells as the children's user, root kept
+            # as the saved user: root again, to isolate this child.
+            os.setresuid(0, 0, 0)
+            os.setresgid(0, 0, 0)
+        problems = _join_cgroup(cgroup)
+        if not settings.get("namespaces", True):
+            ns_problem: str | None = "namespaces were turned off"
+        else:
             from mlcourse.grading.isolation import enter_namespaces
 
-            ns_problem = enter_namespaces(more=hardened)
-        else:
-            ns_problem = "namespaces were turned off"
+            # A checkpoint's child is privileged in the checkpoint's user namespace already.
+            ns_problem = enter_namespaces(more=hardened, user=checkpoint is None)
+            if ns_problem and checkpoint is not None:
+                raise OSError(ns_problem)
+    except BaseException as exc:  # noqa: BLE001 - the grader hears why (and grades without the checkpoint)
+        try:
+            os.write(fds[1], f"{token} ".encode() + json.dumps({"fatal": f"{type(exc).__name__}: {exc}"}).encode() + b"\n")
+        except (OSError, IndexError):
+            pass
+        os._exit(70)
+    try:
         pid = os.fork()
         if pid == 0:
-            _init(settings, req, resp, out, ns_problem, problems)
+            _init(settings, [req, resp, out, ctl], ns_problem, problems, checkpoint)
         os.close(req)
         os.close(out)
+        os.close(ctl)
         try:
             os.write(resp, f"{settings['token']} ".encode() + json.dumps({"init_pid": pid}).encode() + b"\n")
         except OSError:
@@ -466,6 +512,91 @@ def _spawned(settings: dict, fds: list[int], close: list[int]) -> None:
 
 
 # --------------------------------------------------------------------------
+# Shared checkpoints (see mlcourse.grading.checkpoint)
+# --------------------------------------------------------------------------
+def _prepare_checkpoint(settings: dict) -> tuple[Any, list[str]]:
+    """In a new checkpoint process: its namespaces and root, the children's user; its runner."""
+    from mlcourse.grading import isolation
+    from mlcourse.grading.runner import Runner
+
+    spec = settings["checkpoint"]
+    limits = settings["limits"]
+    if not settings.get("hardened", True) or not settings.get("namespaces", True):
+        raise RuntimeError("a checkpoint needs the full isolation")
+    problem = isolation.enter_namespaces(more=True, pid=False)
+    if problem:
+        raise RuntimeError(problem)
+    plans, modules = _load_probes(settings)
+    uid, gid = _child_ids()
+    report = isolation.fresh_root(
+        root=spec["root"],
+        allow=ALLOW,
+        hide=settings.get("hide", []),
+        scratch_mb=int(limits["scratch_mb"]),
+        uid=os.geteuid() if uid is None else uid,
+        gid=os.getegid() if gid is None else gid,
+    )
+    if report.problems:
+        raise RuntimeError("; ".join(report.problems))
+    os.chdir(report.workdir)
+    _child_env(report.workdir)
+    if uid is not None and gid is not None:
+        # The trusted cells run as the children's user (their files are the
+        # children's), root kept as the saved user to isolate each child.
+        os.setgroups([])
+        os.setresgid(gid, gid, 0)
+        os.setresuid(uid, uid, 0)
+    # The children's memory and file limits, as soft limits: a cell that
+    # would fail under them in a child fails here too.
+    import resource
+
+    for which, value in (
+        (resource.RLIMIT_AS, isolation.mapped_bytes() + int(limits["memory_mb"]) * 2**20),
+        (resource.RLIMIT_FSIZE, int(limits["fsize_mb"]) * 2**20),
+    ):
+        _, hard = resource.getrlimit(which)
+        resource.setrlimit(which, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
+    global CHECKPOINT
+    CHECKPOINT = Runner(SHELL, None, plans, modules)
+    return CHECKPOINT, ALLOW
+
+
+def _start_checkpoint(server: _Server, msg: dict) -> Any:
+    """Fork a checkpoint process for the request's checkpoint; its entry in the table."""
+    from mlcourse.grading import checkpoint
+
+    table = server.table
+    settings = msg["settings"]
+    spec = settings["checkpoint"]
+    try:
+        with open(spec["cells_file"], encoding="utf-8") as fh:
+            cells = json.load(fh)
+    except (OSError, ValueError) as exc:
+        table.failed[spec["key"]] = f"its cells cannot be read ({exc})"
+        return None
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        ours.close()
+        own = {**settings, "checkpoint": {**spec, "cells": cells}}
+        server.forget()
+        msg.clear()
+        checkpoint.run(own, theirs, prepare=_prepare_checkpoint, spawn=_spawn_from_checkpoint)
+    theirs.close()
+    cp = checkpoint.Checkpoint(key=spec["key"], pid=pid, sock=ours, position=int(spec.get("position", 0)))
+    table.live[cp.key] = cp
+    return cp
+
+
+# Set in a checkpoint process: the runner its children serve with.
+CHECKPOINT: Any = None
+
+
+def _spawn_from_checkpoint(settings: dict, fds: list[int], close: list[int]) -> None:
+    spawned(settings, fds, close, CHECKPOINT)
+
+
+# --------------------------------------------------------------------------
 # The server loop
 # --------------------------------------------------------------------------
 def _send(sock: socket.socket, message: dict) -> None:
@@ -475,7 +606,7 @@ def _send(sock: socket.socket, message: dict) -> None:
         pass
 
 
-def _sweep(children: set[int]) -> None:
+def _sweep(keep: set[int]) -> None:
     """Kill orphans re-parented here (subreaper): what escaped a dead child's group."""
     path = Path(f"/proc/self/task/{os.getpid()}/children")
     try:
@@ -483,25 +614,128 @@ def _sweep(children: set[int]) -> None:
     except (OSError, ValueError):
         return
     for pid in pids:
-        if pid not in children:
+        if pid not in keep:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
 
 
-def serve(sock: socket.socket) -> None:
-    """Answer spawn and kill requests, report exits, until the grader goes away."""
-    from mlcourse.grading.isolation import become_subreaper
+class _Server:
+    """The fork server's state: its children, the checkpoints, the socket to the grader."""
 
-    become_subreaper()
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.set_wakeup_fd(wake_w)
-    children: set[int] = set()
+    def __init__(self, sock: socket.socket, wake: list[int], checkpoints: int, checkpoint_mb: float) -> None:
+        from mlcourse.grading.checkpoint import Table
 
-    def reap() -> None:
+        self.sock = sock
+        self.wake = wake
+        self.children: set[int] = set()
+        self.table = Table(checkpoints, checkpoint_mb)
+
+    def fork(self, msg: dict, fds: list[int], checkpoint: dict | None = None) -> None:
+        """Fork a child from here; answer the grader."""
+        before = time.process_time()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            _send(self.sock, {"spawn_failed": msg.get("id"), "error": str(exc)})
+            return
+        if pid == 0:
+            close = [self.sock.fileno(), *self.wake, *(s.fileno() for s in self.table.sockets())]
+            self.forget()
+            spawned(msg["settings"], list(fds), close)
+        for fd in fds:
+            os.close(fd)
+        self.children.add(pid)
+        # The fork's cost lands on the zygote: report it with the child.
+        reply = {"spawned": msg.get("id"), "pid": pid, "cpu": round(time.process_time() - before, 4)}
+        if checkpoint is not None:
+            reply["checkpoint"] = checkpoint
+        _send(self.sock, reply)
+
+    def forget(self) -> None:
+        """In a process just forked from here: nothing of the other requests (their settings, their pipes)."""
+        for cp in self.table.live.values():
+            for m, fds in cp.inflight.values():
+                m.clear()
+                for fd in fds:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            cp.inflight.clear()
+        self.table.adopted.clear()
+
+    def spawn(self, msg: dict, fds: list[int]) -> None:
+        spec = (msg.get("settings") or {}).get("checkpoint")
+        if not spec:
+            self.fork(msg, fds)
+            return
+        why = self.table.refuse(spec)
+        cp = self.table.live.get(str(spec.get("key"))) if why is None else None
+        if why is None and cp is None:
+            cp = _start_checkpoint(self, msg)
+            why = None if cp is not None else self.table.failed.get(str(spec.get("key")), "it could not be started")
+        if cp is None:
+            self.fork(msg, fds, {"used": False, "why": why})
+            return
+        cp.used = time.monotonic()
+        forwarded = {"op": "spawn", "id": msg.get("id"), "settings": {**msg["settings"], "checkpoint": None}}
+        try:
+            socket.send_fds(cp.sock, [json.dumps(forwarded).encode()], fds)
+        except OSError as exc:
+            for m, f in self.table.fail(cp, f"it stopped ({exc.strerror})"):
+                self.fork(m, f, {"used": False, "why": self.table.failed[cp.key]})
+            self.fork(msg, fds, {"used": False, "why": self.table.failed[cp.key]})
+            return
+        cp.inflight[msg.get("id")] = (msg, fds)  # kept until it answers: a lost checkpoint's requests fork from here
+
+    def from_checkpoint(self, cp: Any) -> None:
+        """A message from a checkpoint process."""
+        try:
+            data = cp.sock.recv(1 << 16)
+        except OSError:
+            data = b""
+        if not data:
+            self.lost(cp, "it stopped")
+            return
+        try:
+            msg = json.loads(data)
+        except ValueError:
+            return
+        if "ready" in msg:
+            why = self.table.ready(cp, msg["ready"] if isinstance(msg["ready"], dict) else {})
+            if why:
+                self.lost(cp, why)
+        elif "failed" in msg:
+            self.lost(cp, str(msg["failed"]))
+        elif "spawned" in msg and msg.get("spawned") in cp.inflight:
+            _, fds = cp.inflight.pop(msg["spawned"])
+            for fd in fds:
+                os.close(fd)
+            pid = int(msg["pid"])
+            self.table.adopted[pid] = cp.key
+            cp.forks += 1
+            self.table.stats["forks"] += 1
+            _send(self.sock, {"spawned": msg["spawned"], "pid": pid, "cpu": 0.0,
+                              "checkpoint": {"used": True, "position": cp.position}})
+        elif "spawn_failed" in msg and msg.get("spawn_failed") in cp.inflight:
+            m, fds = cp.inflight.pop(msg["spawn_failed"])
+            self.fork(m, fds, {"used": False, "why": f"it could not fork ({msg.get('error')})"})
+        elif "exit" in msg and msg.get("exit") in self.table.adopted:
+            self.table.adopted.pop(msg["exit"])
+            _send(self.sock, {"exit": msg["exit"], "status": msg.get("status"), "cpu": msg.get("cpu")})
+
+    def lost(self, cp: Any, why: str) -> None:
+        """A checkpoint that cannot be used: its requests fork from here."""
+        if cp.key not in self.table.live:
+            return
+        for m, fds in self.table.fail(cp, why):
+            self.fork(m, fds, {"used": False, "why": why})
+
+    def reap(self) -> None:
         while True:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG)
@@ -509,17 +743,64 @@ def serve(sock: socket.socket) -> None:
                 return
             if pid == 0:
                 return
-            if pid in children:
-                children.discard(pid)
+            cp = self.table.by_pid(pid)
+            if cp is not None:
+                self.lost(cp, "it stopped")
+            if pid in self.children or pid in self.table.adopted:
+                self.children.discard(pid)
+                self.table.adopted.pop(pid, None)
                 # CPU time of the child and everything it waited for: what a
                 # submission really cost, whatever the machine's load.
                 cpu = round(usage.ru_utime + usage.ru_stime, 4)
-                _send(sock, {"exit": pid, "status": status, "cpu": cpu})
-                _sweep(children)
+                _send(self.sock, {"exit": pid, "status": status, "cpu": cpu})
+            _sweep(self.children | set(self.table.adopted) | {c.pid for c in self.table.live.values()})
+
+    def kill(self, pid: Any) -> None:
+        if pid in self.children or pid in self.table.adopted:  # never a reaped (and maybe reused) pid
+            for kill in (os.killpg, os.kill):
+                try:
+                    kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def stats(self) -> dict:
+        return {
+            "fork_server_peak_mb": peak_rss_mb(),
+            "checkpoints": self.table.report(),
+        }
+
+    def close(self) -> None:
+        for pid in [*self.children, *self.table.adopted]:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for cp in list(self.table.live.values()):
+            for _, fds in self.table.stop(cp):
+                for fd in fds:
+                    os.close(fd)
+
+
+def peak_rss_mb() -> float:
+    from mlcourse.grading.checkpoint import peak_rss_mb as peak
+
+    return peak()
+
+
+def serve(sock: socket.socket, checkpoints: int = 0, checkpoint_mb: float = 0.0) -> None:
+    """Answer spawn, kill and stats requests, report exits, until the grader goes away."""
+    from mlcourse.grading.isolation import become_subreaper
+
+    become_subreaper()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    server = _Server(sock, [wake_r, wake_w], checkpoints, checkpoint_mb)
 
     while True:
         try:
-            ready, _, _ = select.select([sock, wake_r], [], [])
+            ready, _, _ = select.select([sock, wake_r, *server.table.sockets()], [], [])
         except InterruptedError:  # pragma: no cover - PEP 475 retries select
             continue
         if wake_r in ready:
@@ -527,11 +808,15 @@ def serve(sock: socket.socket) -> None:
                 os.read(wake_r, 4096)
             except BlockingIOError:
                 pass
-        reap()
+        server.reap()
+        for s in ready:
+            cp = server.table.by_sock(s) if s not in (sock, wake_r) else None
+            if cp is not None:
+                server.from_checkpoint(cp)
         if sock not in ready:
             continue
         try:
-            data, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 8)
         except OSError:
             break
         if not data:
@@ -546,49 +831,32 @@ def serve(sock: socket.socket) -> None:
             del data  # a child forked below must not find the raw request in memory
         op = msg.get("op")
         if op == "spawn":
-            before = time.process_time()
-            try:
-                pid = os.fork()
-            except OSError as exc:
-                for fd in fds:
-                    os.close(fd)
-                _send(sock, {"spawn_failed": msg.get("id"), "error": str(exc)})
-                continue
-            if pid == 0:
-                _spawned(msg["settings"], list(fds), [sock.fileno(), wake_r, wake_w])
-            for fd in fds:
-                os.close(fd)
-            children.add(pid)
-            # The fork's cost lands on the zygote: report it with the child.
-            _send(sock, {"spawned": msg.get("id"), "pid": pid, "cpu": round(time.process_time() - before, 4)})
-        elif op == "kill":
-            pid = msg.get("pid")
-            if pid in children:  # never a reaped (and maybe reused) pid
-                for kill in (os.killpg, os.kill):
-                    try:
-                        kill(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
+            server.spawn(msg, list(fds))
+            continue
+        for fd in fds:
+            os.close(fd)
+        if op == "kill":
+            server.kill(msg.get("pid"))
+        elif op == "stats":
+            _send(sock, {"stats": server.stats()})
         elif op == "quit":
             break
-    for pid in list(children):
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    server.close()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m mlcourse.grading.zygote FD``: preload, say hello on FD, serve."""
+    """``python -m mlcourse.grading.zygote FD [CHECKPOINTS CHECKPOINT_MB]``: preload, say hello on FD, serve."""
     argv = sys.argv[1:] if argv is None else argv
     sock = socket.socket(fileno=int(argv[0]))
+    checkpoints = int(argv[1]) if len(argv) > 1 else 0
+    checkpoint_mb = float(argv[2]) if len(argv) > 2 else 0.0
     try:
         hello = preload()
     except BaseException as exc:  # noqa: BLE001 - tell the grader why, then stop
         _send(sock, {"fatal": f"{type(exc).__name__}: {exc}"})
         raise SystemExit(1) from exc
     _send(sock, {"hello": hello})
-    serve(sock)
+    serve(sock, checkpoints, checkpoint_mb)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,9 @@ def test_child_is_isolated_in_namespaces(session):
     if session.hello["isolation"] != "namespaces":
         pytest.skip(f"no namespaces here: {session.hello['reason']}")
     assert session.hello["problems"] == []
-    assert value(session, "__import__('os').getpid()") == 1  # its own PID namespace
+    # Its own PID namespace: the keeper (the first process) and the runner, nothing else in view.
+    assert value(session, "__import__('os').getpid()") == 2
+    assert value(session, "sorted(int(p) for p in __import__('os').listdir('/proc') if p.isdigit())") == [1, 2]
 
 
 def test_no_network(session):
