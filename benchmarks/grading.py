@@ -1,29 +1,38 @@
-"""Benchmark: the grader's overhead per submission, against plain Python, and
-the cost of issue 11's isolation against the isolation before it.
+"""Benchmark: what grading a submission costs, side by side in one run.
 
-Builds 20 submissions of a lesson (correct, untouched, wrong and broken,
-mixed), then, in the same run:
+Default (issue 17): ``mlcourse grade`` with the shared checkpoints and fork
+points, the same without them, and ``jupyter nbconvert --execute
+--allow-errors`` (a fresh kernel per notebook, check cells included: the floor
+of nbgrader's and otter's autograding), on the same submissions of lessons
+00, 01 and 04, ``--per`` of each kind:
 
-1. **plain**: one plain Python process (libraries imported once) executes each
-   submission's cells, exactly the cells the grader runs, each submission in a
-   fresh namespace, and then checks every exercise in-process, as the
-   notebook's check cells would (``Exercise.run``: inputs, probe, verdict);
-2. **grader, before**: ``mlcourse grade`` on the 20 notebooks with ``--jobs 2``
-   and the isolation before issue 11 (``Options(hardened=False)``: namespaces,
-   the host's mounts read-only with a list of paths hidden, rlimits);
-3. **grader, now**: the same with today's isolation (a session of its own, a
-   root built from an allow-list, IPC/UTS namespaces, a cgroup per run, an
-   unprivileged user, the seccomp filter).
+* **honest**: every answer right;
+* **untouched**: the learner notebook as handed out;
+* **wrong**: every answer right but one (:data:`WRONG`), wrong in a way that
+  breaks a later lesson cell after that cell bound a variable: the grader
+  drops the cell and replays the notebook without it.
 
-It prints, per submission, the plain time (cells + checks), each grader's wall
-time and child start-up time, and what the new isolation adds; then the
-medians and the batch totals. Nothing is asserted: timings depend on the
-machine and its load.
+The graders run with ``--jobs 1``; the three tools take turns, in an order
+that alternates between ``--rounds`` (ABC, CBA, ...), so the machine's load
+falls on all alike. Printed per lesson and kind: the median seconds per
+submission of each tool and the ratios (target: nbconvert / with >= 5), the
+CPU seconds (load-independent); for the wrong ones, what the replay cost
+before it reached the failed cell again (with: from the fork point before it;
+without: from the start, or the checkpoint) beside what the cells after the
+failed one cost (target: the replay costs no more than those); then each
+batch's total (fork server start and checkpoint making included) and the
+fork server's peak memory with its checkpoints'. Nothing is asserted:
+timings depend on the machine and its load.
+
+``--compare isolation`` (issue 11): 20 mixed submissions of a lesson graded
+with today's isolation and with the one before it, beside the same cells run
+in one plain Python process.
 
 Usage::
 
-    python benchmarks/grading.py                    # lesson 01_data, 20 submissions, --jobs 2, both isolations
-    python benchmarks/grading.py --lesson 00_lifecycle_overview --isolation now
+    python benchmarks/grading.py                                 # 00, 01, 04; 3 of each kind; 2 rounds
+    python benchmarks/grading.py --lessons 01_data --per 2 --rounds 1
+    python benchmarks/grading.py --compare isolation --lesson 01_data
 """
 from __future__ import annotations
 
@@ -31,6 +40,7 @@ import argparse
 import copy
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -39,6 +49,14 @@ import time
 from pathlib import Path
 
 KINDS = ["correct"] * 8 + ["untouched"] * 4 + ["wrong"] * 4 + ["raises", "syntax", "exits", "sys_exit"]
+LESSONS = ["00_lifecycle_overview", "01_data", "04_monitor"]
+# The answer made wrong in each lesson's "wrong" submissions, and how: each
+# breaks a later lesson cell after that cell bound a variable (a replay).
+WRONG = {
+    "00_lifecycle_overview": ("overview.next_stage", "raises"),  # the walk round the loop: `stage, path = ...`, then it
+    "01_data": ("data.clean_transactions", "none"),  # `cleaned = clean_transactions(dirty)`, then len(cleaned)
+    "04_monitor": ("monitor.should_retrain", "raises"),  # `for change in ...:` then should_retrain(...)
+}
 
 
 # --------------------------------------------------------------------------
@@ -51,11 +69,12 @@ def _answers(lesson: str) -> dict[str, str]:
     return {ex: nbio.without_markers(nbio.source(cell)) for _, cell, ex in nbio.answer_cells(solutions)}
 
 
-def _wrong(source: str, name: str, kind: str) -> str:
+def _wrong(source: str, name: str, kind: str, how: str = "none") -> str:
     # A wrong answer that runs: the right code, then the answer replaced by
-    # one that returns nothing useful ("forgot to return").
+    # one that returns nothing useful ("forgot to return"), or raises.
     if kind == "function":
-        return f"{source}\n\ndef {name}(*args, **kwargs):\n    return None\n"
+        body = "raise ValueError('not this way')" if how == "raises" else "return None"
+        return f"{source}\n\ndef {name}(*args, **kwargs):\n    {body}\n"
     return f"{source}\n\n{name} = None\n"
 
 
@@ -90,6 +109,35 @@ def build(lesson: str, folder: Path) -> list[tuple[str, Path]]:
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps(nb))
         made.append((kind, path))
+    return made
+
+
+
+def build_kinds(lesson: str, folder: Path, per: int) -> list[tuple[str, Path]]:
+    """``per`` honest, untouched and wrong submissions of the lesson (see the module docstring)."""
+    from mlcourse.exercises import exercises_of
+    from mlcourse.exercises import notebook as nbio
+
+    template = nbio.read(nbio.lesson_path(lesson, "notebooks"))
+    answers = _answers(lesson)
+    exercises = {ex.id: ex for ex in exercises_of(lesson)}
+    broken, how = WRONG.get(lesson) or (
+        [e.id for e in exercises.values() if e.answer.kind == "function"][-1], "raises")
+    made = []
+    for kind in ("honest", "untouched", "wrong"):
+        for n in range(per):
+            nb = copy.deepcopy(template)
+            for _, cell, ex_id in nbio.answer_cells(nb):
+                if kind == "untouched" or ex_id not in answers:
+                    continue
+                src = answers[ex_id]
+                if kind == "wrong" and ex_id == broken:
+                    src = _wrong(src, exercises[ex_id].answer.name, exercises[ex_id].answer.kind, how)
+                cell["source"] = src
+            path = folder / lesson / f"{kind}-{n}" / f"{lesson}.ipynb"
+            path.parent.mkdir(parents=True)
+            path.write_text(json.dumps(nb))
+            made.append((kind, path))
     return made
 
 
@@ -169,7 +217,142 @@ def plain_worker(lesson: str, paths: list[str]) -> None:
 
 
 # --------------------------------------------------------------------------
-# Main
+# Issue 17: with and without checkpoints, and nbconvert
+# --------------------------------------------------------------------------
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def nbconvert(paths: list[Path], out: Path) -> dict[str, tuple[float, float]]:
+    """path -> (wall seconds, CPU seconds) of ``jupyter nbconvert --execute`` on it, one fresh kernel each."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    times = {}
+    for path in paths:
+        with tempfile.TemporaryDirectory() as home:
+            # The learner's own machine: no grading, progress kept in a throw-away home.
+            env = {**os.environ, "MLCOURSE_HOME": home, "MPLBACKEND": "Agg"}
+            cpu0, t0 = _children_cpu(), time.perf_counter()
+            subprocess.run(
+                [str(jupyter), "nbconvert", "--to", "notebook", "--execute", "--allow-errors",
+                 "--ExecutePreprocessor.timeout=600", "--output-dir", str(out), "--output", f"{path.parent.name}.ipynb", str(path)],
+                check=True, capture_output=True, env=env, cwd=path.parent,
+            )
+            times[str(path)] = (time.perf_counter() - t0, _children_cpu() - cpu0)
+    return times
+
+
+def grade_batch(folder: Path, out: Path, with_checkpoints: bool, timeout: float) -> tuple[object, float]:
+    """``mlcourse grade folder --jobs 1``, with or without checkpoints and fork points; (report, wall seconds)."""
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    options = {} if with_checkpoints else {"checkpoints": 0, "point_gap": None}
+    t0 = time.perf_counter()
+    report = run(Options(paths=[folder], out=out, jobs=1, limits=Limits(cell_timeout=timeout), progress=False, force=True, **options))
+    return report, time.perf_counter() - t0
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def compare_checkpoints(args: argparse.Namespace) -> None:
+    tools = ["nbconvert", "with", "without"]
+    with tempfile.TemporaryDirectory(prefix="mlcourse-bench-") as tmp:
+        root = Path(tmp)
+        print(f"lessons {', '.join(args.lessons)}; {args.per} honest, untouched and wrong submissions each; "
+              f"{args.rounds} round(s); {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
+        # times[lesson][tool][path] = [(wall, cpu), ...] over rounds; batches[lesson][tool] = [wall, ...]
+        times: dict = {}
+        batches: dict = {}
+        graded: dict = {}
+        memory: dict = {}
+        for lesson in args.lessons:
+            subs = build_kinds(lesson, root / "subs", args.per)
+            kinds = {str(p): k for k, p in subs}
+            times[lesson] = {t: {str(p): [] for _, p in subs} for t in tools}
+            batches[lesson] = {t: [] for t in tools}
+            graded[lesson] = {"with": {}, "without": {}}
+            for r in range(args.rounds):
+                order = tools if r % 2 == 0 else tools[::-1]
+                for tool in order:
+                    if tool == "nbconvert":
+                        t0 = time.perf_counter()
+                        for path, wc in nbconvert([p for _, p in subs], root / "nbconvert").items():
+                            times[lesson][tool][path].append(wc)
+                        batches[lesson][tool].append(time.perf_counter() - t0)
+                        continue
+                    report, wall = grade_batch(root / "subs" / lesson, root / f"out-{tool}", tool == "with", args.timeout)
+                    batches[lesson][tool].append(wall)
+                    for o in report.outcomes:
+                        g = o.graded
+                        times[lesson][tool][str(o.submission.path)].append((g.seconds, g.timing["child_cpu"] + g.timing["grader_cpu"]))
+                        graded[lesson][tool].setdefault(str(o.submission.path), []).append(g)
+                    if tool == "with":
+                        memory[lesson] = report.fork_server
+            _print_lesson(lesson, kinds, times[lesson], batches[lesson], graded[lesson], memory.get(lesson, {}))
+        _print_summary(args.lessons, times, batches, memory)
+
+
+def _print_lesson(lesson: str, kinds: dict, times: dict, batches: dict, graded: dict, memory: dict) -> None:
+    print()
+    print(f"== {lesson}: seconds per submission (median over submissions and rounds), wall / CPU")
+    print(f"{'kind':<10} {'nbconvert':>15} {'with':>15} {'without':>15} | {'nbconv/with':>11} {'without/with':>12} | notes")
+    for kind in ("honest", "untouched", "wrong"):
+        paths = [p for p, k in kinds.items() if k == kind]
+        med = {t: (_median([w for p in paths for w, _ in times[t][p]]), _median([c for p in paths for _, c in times[t][p]]))
+               for t in times}
+        note = ""
+        runs = [g for p in paths for g in graded["with"].get(p, [])]
+        fresh = [g for p in paths for g in graded["without"].get(p, [])]
+        if runs:
+            shared = _median([g.shared_cells for g in runs])
+            note = f"{shared:.0f} cells from the checkpoint"
+        if kind == "wrong" and runs:
+            skipped = sorted({n.split(" was skipped")[0] for g in runs for n in g.notes if "was skipped" in n})
+            note += (f"; replays {_median([g.replays for g in runs]):.0f} (resumed {_median([g.resumes for g in runs]):.0f})"
+                     f"; skipped: {', '.join(skipped)[:70]}")
+        print(f"{kind:<10} " + " ".join(f"{med[t][0]:>7.2f} / {med[t][1]:>5.2f}" for t in ("nbconvert", "with", "without"))
+              + f" | {med['nbconvert'][0] / med['with'][0]:>10.1f}x {med['without'][0] / med['with'][0]:>11.1f}x | {note}")
+        if kind == "wrong" and runs and fresh:
+            cost = {t: (_median([g.timing["replay"] for g in gs]), _median([g.timing["after"] for g in gs]))
+                    for t, gs in (("with", runs), ("without", fresh))}
+            print(f"{'':<10} replay cost before the failed cell was reached again: with {cost['with'][0]:.3f} s, without "
+                  f"{cost['without'][0]:.3f} s; the cells after the failed one: with {cost['with'][1]:.3f} s, "
+                  f"without {cost['without'][1]:.3f} s")
+    n = len(kinds)
+    per = {t: _median(batches[t]) / n for t in batches}
+    print(f"batch of {n}, per submission (fork server start and checkpoints included): "
+          + ", ".join(f"{t} {per[t]:.2f} s" for t in ("nbconvert", "with", "without"))
+          + f"; nbconvert/with {per['nbconvert'] / per['with']:.1f}x, without/with {per['without'] / per['with']:.1f}x")
+    cps = memory.get("checkpoints", {})
+    if memory:
+        print(f"fork server: peak {memory.get('fork_server_peak_mb', 0):.0f} MB resident; checkpoints: {cps.get('built', 0)} made "
+              f"({cps.get('build_seconds', 0):.1f} s, {cps.get('build_cpu', 0):.1f} s CPU), {cps.get('forks', 0)} children "
+              f"forked from them, peak {cps.get('peak_mb', 0):.0f} MB of their own"
+              + "".join(f"; at cell {c['position']}: {c['memory_mb']:.0f} MB" for c in cps.get("checkpoints", [])))
+
+
+def _print_summary(lessons: list[str], times: dict, batches: dict, memory: dict) -> None:
+    print()
+    print("== summary: nbconvert / with checkpoints, per submission (median, wall); target >= 5x on every lesson")
+    for lesson in lessons:
+        ratios = []
+        for kind_paths in ("honest", "untouched", "wrong"):
+            paths = [p for p in times[lesson]["with"] if f"/{kind_paths}-" in p]
+            nb = _median([w for p in paths for w, _ in times[lesson]["nbconvert"][p]])
+            w = _median([w for p in paths for w, _ in times[lesson]["with"][p]])
+            ratios.append(f"{kind_paths} {nb / w:.1f}x")
+        print(f"{lesson:<24} " + ", ".join(ratios))
+    peak = max((m.get("fork_server_peak_mb", 0) for m in memory.values()), default=0)
+    ckpt = max((m.get("checkpoints", {}).get("peak_mb", 0) for m in memory.values()), default=0)
+    print(f"fork server peak memory: {peak:.0f} MB resident (the preloaded libraries, shared with every child), "
+          f"checkpoints at most {ckpt:.0f} MB of their own at once; load average now {os.getloadavg()[0]:.1f}")
+
+
+# --------------------------------------------------------------------------
+# Issue 11: the isolation's cost
 # --------------------------------------------------------------------------
 def _grade(root: Path, name: str, jobs: int, timeout: float, hardened: bool) -> tuple[object, float]:
     from mlcourse.grading.batch import Options, run
@@ -181,19 +364,7 @@ def _grade(root: Path, name: str, jobs: int, timeout: float, hardened: bool) -> 
     return report, time.perf_counter() - t0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lesson", default="01_data")
-    parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--isolation", choices=["both", "now", "before"], default="both",
-                        help="which graders to run (default: both, side by side)")
-    parser.add_argument("--plain", nargs="*", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.plain is not None:
-        plain_worker(args.lesson, args.plain)
-        return
-
+def compare_isolation(args: argparse.Namespace) -> None:
     kinds = {"both": [("before", False), ("now", True)], "now": [("now", True)], "before": [("before", False)]}[args.isolation]
     with tempfile.TemporaryDirectory(prefix="mlcourse-bench-") as tmp:
         root = Path(tmp)
@@ -251,6 +422,30 @@ def main() -> None:
     print(f"batch: plain process {plain_total:.1f} s (imports {plain['imports']:.1f} s, sequential); "
           + "; ".join(f"grader {n} {graded[n][1]:.1f} s" for n in names)
           + f" with --jobs {args.jobs} (fork server start included); load average now {os.getloadavg()[0]:.1f}")
+
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--compare", choices=["checkpoints", "isolation"], default="checkpoints",
+                        help="checkpoints (issue 17, default) or isolation (issue 11)")
+    parser.add_argument("--lessons", nargs="+", default=LESSONS, help="lessons to compare (checkpoints)")
+    parser.add_argument("--per", type=int, default=3, help="submissions of each kind per lesson (checkpoints)")
+    parser.add_argument("--rounds", type=int, default=2, help="times each tool grades them (checkpoints)")
+    parser.add_argument("--lesson", default="01_data", help="the lesson (isolation)")
+    parser.add_argument("--jobs", type=int, default=2, help="--jobs of the graders (isolation)")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--isolation", choices=["both", "now", "before"], default="both",
+                        help="which graders to run (isolation; default: both, side by side)")
+    parser.add_argument("--plain", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.plain is not None:
+        plain_worker(args.lesson, args.plain)
+        return
+    if args.compare == "checkpoints":
+        compare_checkpoints(args)
+    else:
+        compare_isolation(args)
 
 
 if __name__ == "__main__":

@@ -112,6 +112,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise CLIError("--jobs must be at least 1")
+    if args.checkpoints is not None and args.checkpoints < 0:
+        raise CLIError("--checkpoints must be 0 (none) or more")
+    if args.checkpoint_memory is not None and args.checkpoint_memory <= 0:
+        raise CLIError("--checkpoint-memory must be positive")
     for opt in OPTIONS:
         value = getattr(args, opt.name)
         if value is not None and value <= 0 and opt.name != "total_timeout":
@@ -126,6 +130,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         secret_file=Path(args.secret_file) if args.secret_file else None,
     )
+    if args.checkpoints is not None:
+        opts.checkpoints = args.checkpoints
+    if args.checkpoint_memory is not None:
+        opts.checkpoint_mb = args.checkpoint_memory
     try:
         return grade_main(opts)
     except GradingError as exc:
@@ -275,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --edition graded: turn hints off in these lessons (alone: in every lesson)")
     p.set_defaults(func=_cmd_release)
 
+    from mlcourse.grading.sandbox import CHECKPOINT_MB, CHECKPOINTS
+
     p = sub.add_parser("grade", help="grade submitted notebooks (files, or folders searched recursively)")
     p.add_argument("paths", nargs="+", metavar="PATH", help="notebooks, or folders holding them")
     p.add_argument("--out", default="graded", help="folder for results and the gradebook (default: ./graded)")
@@ -285,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--secret-file", default=None, metavar="FILE",
                    help="the grader secret the hidden test inputs derive from (default: $MLCOURSE_GRADER_SECRET,"
                         " else OUT/grader-secret.key, made once)")
+    p.add_argument("--checkpoints", type=int, default=None, metavar="N",
+                   help="shared checkpoints of the lessons' trusted cells kept at once, 0 for none (default: "
+                        f"{CHECKPOINTS})")
+    p.add_argument("--checkpoint-memory", type=float, default=None, metavar="MB",
+                   help=f"memory the checkpoints may hold together (default: {CHECKPOINT_MB:g})")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_grade)
 

@@ -124,7 +124,7 @@ class Table:
         self.live: dict[str, Checkpoint] = {}
         self.failed: dict[str, str] = {}  # key -> why it is not used
         self.adopted: dict[int, str] = {}  # a child forked by a checkpoint -> its key
-        self.stats = {"built": 0, "forks": 0, "stopped": 0, "refused": 0, "peak_mb": 0.0, "build_seconds": 0.0}
+        self.stats = {"built": 0, "forks": 0, "stopped": 0, "refused": 0, "peak_mb": 0.0, "build_seconds": 0.0, "build_cpu": 0.0}
 
     def sockets(self) -> list[socket.socket]:
         return [c.sock for c in self.live.values()]
@@ -179,6 +179,7 @@ class Table:
         cp.seconds = float(report.get("seconds") or 0.0)
         self.stats["built"] += 1
         self.stats["build_seconds"] = round(self.stats["build_seconds"] + cp.seconds, 3)
+        self.stats["build_cpu"] = round(self.stats["build_cpu"] + float(report.get("cpu") or 0.0), 3)
         if cp.memory_mb > self.budget_mb:
             return f"its cells hold {cp.memory_mb:g} MB, over the {self.budget_mb:g} MB for checkpoints"
         while self.memory_mb() > self.budget_mb:
@@ -256,14 +257,18 @@ def fork_safe(sock: socket.socket, allow: list[str], scratch_limits: tuple[int, 
     return None
 
 
-def _run_cells(runner: Any, cells: list[str], timeout: float) -> float:
+def _run_cells(runner: Any, cells: list[str], timeout: float, safe: Callable[[], str | None]) -> float:
+    """Run the trusted cells; stop at the first that fails or leaves what a fork does not copy."""
     started = time.perf_counter()
     for n, source in enumerate(cells):
         reply = runner.run_cell(source, timeout=timeout)
+        first = next((line.strip() for line in source.splitlines() if line.strip()), "")[:60]
         if reply.get("status") != "ok":
-            first = next((line.strip() for line in source.splitlines() if line.strip()), "")[:60]
             why = f"{reply.get('ename')}: {str(reply.get('evalue'))[:200]}"
             raise NotUsable(f"its cell {n + 1} (\"{first}\") does not run cleanly there ({why})")
+        why = safe()  # said as soon as it is known: the rest need not run
+        if why:
+            raise NotUsable(f"{why} (from its cell {n + 1}, \"{first}\")")
     return time.perf_counter() - started
 
 
@@ -299,10 +304,8 @@ def run(
             os.dup2(devnull, fd)  # what the trusted cells print goes nowhere
         os.close(devnull)
         runner, allow = prepare(settings)
-        seconds = _run_cells(runner, list(spec["cells"]), float(spec["timeout"]))
-        why = fork_safe(sock, allow, (int(spec.get("max_files", 10_000)), int(spec.get("max_bytes", 256 * 2**20))))
-        if why:
-            raise NotUsable(why)
+        limits = (int(spec.get("max_files", 10_000)), int(spec.get("max_bytes", 256 * 2**20)))
+        seconds = _run_cells(runner, list(spec["cells"]), float(spec["timeout"]), lambda: fork_safe(sock, allow, limits))
         # Nothing of the request that started it stays in its children's reach.
         spec.clear()
         settings.clear()
@@ -310,7 +313,8 @@ def run(
         gc.collect()
         gc.freeze()
         # Measured before any child shares its pages.
-        _send(sock, {"ready": {"seconds": round(seconds, 3), "memory_mb": private_mb()}})
+        cpu = os.times()
+        _send(sock, {"ready": {"seconds": round(seconds, 3), "memory_mb": private_mb(), "cpu": round(cpu.user + cpu.system, 3)}})
     except NotUsable as exc:
         _send(sock, {"failed": str(exc)})
         os._exit(0)

@@ -82,6 +82,7 @@ class Graded:
     replays: int = 0  # fresh starts and resumes after failing cells
     resumes: int = 0  # of which from a fork point in the same child
     shared_cells: int = 0  # cells run for it by a shared checkpoint
+    unshared: str = ""  # why the shared checkpoint for it was not used, if one was asked for
     cells_run: int = 0  # cells sent to its children (replays included)
     #: Reviews in force, by exercise (set when the gradebook re-renders a reviewed submission).
     reviews: dict[str, Any] = field(default_factory=dict)
@@ -89,12 +90,12 @@ class Graded:
     # the children's own set-up: filesystem, limits, privileges, filter),
     # running cells, probing in the child, judging here; "replay": what the
     # replays cost before they reached the failed cell again (restarts and
-    # cells run twice); "peak_mb" where a cgroup measured it. For the
-    # benchmark and the curious.
+    # cells run twice), "after": the cells after it in the replays; "peak_mb"
+    # where a cgroup measured it. For the benchmark and the curious.
     timing: dict[str, float] = field(
         default_factory=lambda: {
-            "start": 0.0, "setup": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "replay": 0.0, "child_cpu": 0.0,
-            "grader_cpu": 0.0,
+            "start": 0.0, "setup": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "replay": 0.0, "after": 0.0,
+            "child_cpu": 0.0, "grader_cpu": 0.0,
         }
     )
 
@@ -439,6 +440,7 @@ class _Run:
         self.points = grader.point_gap is not None
         self._since = 0.0  # seconds of cells since the last fork point
         self._replaying: tuple[float, int] | None = None  # (since when, the failed cell) while a replay catches up
+        self._failed_at: int | None = None  # the cell the last replay dropped
         # The cells that are the trusted template's own, and those a shared checkpoint can run.
         self.trusted, self.position = 0, 0
         try:
@@ -515,7 +517,7 @@ class _Run:
                 raise
             # Forked from the checkpoint, the child could not be set up:
             # grade without it (and say so once).
-            self.grader.broken_checkpoints[spec["key"]] = str(exc)
+            self.grader.broken_checkpoints[spec["key"]] = self.graded.unshared = str(exc)
             warn_once(f"checkpoint:{exc}", f"shared checkpoint not used ({exc}); grading without it")
             session = Session(self.grader.zygote, self._settings(workdir, cgroup, None), self.limits, self.deadline, cgroup)
             session.start()
@@ -523,6 +525,7 @@ class _Run:
         self.graded.timing["setup"] += sum(v for v in session.hello.get("setup_ms", {}).values() if isinstance(v, (int, float))) / 1000
         why = session.checkpoint.get("why")
         if spec is not None and not session.checkpoint.get("used") and why:
+            self.graded.unshared = str(why)
             warn_once(f"checkpoint:{why}", f"the shared checkpoint of {self.graded.lesson} is not used: {why}")
         return session
 
@@ -599,6 +602,7 @@ class _Run:
         """A replay reached the failed cell again: what it cost until then."""
         if self._replaying is not None and index >= self._replaying[1]:
             self.graded.timing["replay"] += time.perf_counter() - self._replaying[0]
+            self._failed_at = self._replaying[1]
             self._replaying = None
 
     def _resume(self, session: Session, culprit: int) -> int | None:
@@ -634,6 +638,8 @@ class _Run:
             self.graded.cells_run += 1
             self.graded.timing["cells"] += reply.seconds
             self._since += reply.seconds
+            if self._failed_at is not None and i > self._failed_at and self._replaying is None:
+                self.graded.timing["after"] += reply.seconds
             if reply.kind == "ok" and reply.message.get("status") == "ok":
                 last_ok = i
                 i += 1

@@ -345,3 +345,37 @@ def test_a_second_run_skips_what_is_already_graded(batch):
         status = cli.main(["grade", str(batch.subs), "--out", str(batch.out), "--quiet"])
     assert status == 0
     assert f"{len(CASES)} submission(s): 0 graded, {len(CASES)} already graded" in stdout.getvalue()
+
+
+# -- issue 17: the same batch without checkpoints and fork points, and with a fork point before every cell
+@pytest.fixture(scope="module")
+def variants(batch):
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    limits = Limits(cell_timeout=3, total_timeout=60, memory_mb=2048, output_mb=5)
+    out = {}
+    for name, options in {"fresh": {"checkpoints": 0, "point_gap": None}, "points": {"point_gap": 0.0}}.items():
+        # The same grader secret: the same hidden inputs, so the same messages.
+        report = run(Options(paths=[batch.subs], out=batch.out.parent / f"out-{name}", jobs=2, limits=limits, progress=False,
+                             secret_file=batch.out / "grader-secret.key", **options))
+        out[name] = (batch.out.parent / f"out-{name}", {o.submission.learner: o.graded for o in report.outcomes})
+    return out
+
+
+def _shown(folder: Path, name: str) -> tuple:
+    res = json.loads((folder / name / "99_demo" / "results.json").read_text())
+    return res["score"], res["output"], [(t["name"], t["score"], t["status"], t["output"]) for t in res["tests"]]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_each_case_is_graded_the_same_with_and_without_checkpoints_and_fork_points(batch, variants, name):
+    for folder, _ in variants.values():
+        assert _shown(folder, name) == _shown(batch.out, name)
+
+
+def test_the_hostile_cases_were_replayed_from_fork_points(variants):
+    _, points = variants["points"]
+    _, fresh = variants["fresh"]
+    assert sum(g.resumes for g in points.values() if g) > 0
+    assert all(g.resumes == 0 and g.shared_cells == 0 for g in fresh.values() if g)

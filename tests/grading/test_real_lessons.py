@@ -1,13 +1,20 @@
 """The grader on the course's real lessons: solutions get full marks, untouched
-learner notebooks get 0 with every exercise not attempted."""
+learner notebooks get 0 with every exercise not attempted, and (issue 17) the
+grades and messages are the same with the shared checkpoints and fork points
+as without them, on the solutions, the untouched notebooks and notebooks whose
+every answer is wrong (and breaks the lesson cells that use it)."""
 from __future__ import annotations
 
+import copy
+import json
+import secrets
 import shutil
 from pathlib import Path
 
 import pytest
 
-from mlcourse.exercises import LESSONS
+from mlcourse.exercises import LESSONS, exercises_of
+from mlcourse.exercises import notebook as nbio
 from mlcourse.grading.batch import Options, run
 from mlcourse.grading.sandbox import Limits
 
@@ -16,20 +23,59 @@ RELEASED = [
     lesson for lesson in LESSONS
     if (REPO / "notebooks" / f"{lesson}.ipynb").exists() and (REPO / "solutions" / f"{lesson}.ipynb").exists()
 ]
+KINDS = ("solver", "newcomer", "wrong")
+# The grader before issue 17, and fork points before every cell that can fail.
+CONFIGS = {
+    "default": {},
+    "fresh": {"checkpoints": 0, "point_gap": None},
+    "points": {"point_gap": 0.0},
+}
+
+
+def wrong_notebook(lesson: str) -> dict:
+    """The solution, with every answer replaced (after the right code) by one that runs and gives None."""
+    nb = copy.deepcopy(nbio.read(REPO / "solutions" / f"{lesson}.ipynb"))
+    answers = {ex.id: ex.answer for ex in exercises_of(lesson)}
+    for _, cell, ex_id in nbio.answer_cells(nb):
+        answer = answers.get(ex_id)
+        if answer is None:
+            continue
+        wrong = f"def {answer.name}(*args, **kwargs):\n    return None" if answer.kind == "function" else f"{answer.name} = None"
+        cell["source"] = f"{nbio.source(cell)}\n\n{wrong}\n"
+    return nb
+
+
+def seen(graded) -> list:
+    """What the learner sees: every exercise's status, score and message, and the notes."""
+    return [(r.exercise, str(r.status), r.score, r.message) for r in graded.results] + sorted(graded.notes)
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def runs(tmp_path_factory):
     if not RELEASED:
         pytest.skip("no lesson released yet")
     root = tmp_path_factory.mktemp("real")
     for lesson in RELEASED:
-        for kind, who in (("solutions", "solver"), ("notebooks", "newcomer")):
+        for who in KINDS:
             target = root / "subs" / f"{who}-{lesson}" / f"{lesson}.ipynb"
             target.parent.mkdir(parents=True)
-            shutil.copy(REPO / kind / f"{lesson}.ipynb", target)
-    report = run(Options(paths=[root / "subs"], out=root / "out", jobs=2, limits=Limits(cell_timeout=120), progress=False))
-    return {o.submission.learner: o.graded for o in report.outcomes}
+            if who == "wrong":
+                target.write_text(json.dumps(wrong_notebook(lesson)))
+            else:
+                shutil.copy(REPO / ("solutions" if who == "solver" else "notebooks") / f"{lesson}.ipynb", target)
+    secret = root / "grader-secret.key"  # the same hidden inputs in every run, so the same messages
+    secret.write_text(secrets.token_hex(32))
+    out = {}
+    for name, options in CONFIGS.items():
+        report = run(Options(paths=[root / "subs"], out=root / f"out-{name}", jobs=2, limits=Limits(cell_timeout=120),
+                             progress=False, secret_file=secret, **options))
+        out[name] = {o.submission.learner: o.graded for o in report.outcomes}
+    return out
+
+
+@pytest.fixture(scope="module")
+def graded(runs):
+    return runs["default"]
 
 
 @pytest.mark.parametrize("lesson", RELEASED)
@@ -47,3 +93,28 @@ def test_untouched_learner_notebook_is_not_attempted(graded, lesson):
     assert {r.status for r in g.results} == {"not attempted"}, [(r.exercise, r.message) for r in g.results]
     # Run All reaches the end: no cell of the untouched notebook was dropped.
     assert not any("was skipped" in n for n in g.notes), g.notes
+    # Every cell of it is the template's own: the shared checkpoint ran them all,
+    # unless its cells leave what a fork does not copy (the grader says so).
+    if g.shared_cells:
+        assert g.cells_run == 0
+    else:
+        assert "leave threads running" in g.unshared or "leave processes running" in g.unshared, g.unshared
+
+
+@pytest.mark.parametrize("lesson", RELEASED)
+@pytest.mark.parametrize("who", KINDS)
+def test_checkpoints_and_fork_points_change_no_grade_and_no_message(runs, lesson, who):
+    learner = f"{who}-{lesson}"
+    fresh = runs["fresh"][learner]
+    assert fresh.shared_cells == 0 and fresh.resumes == 0
+    for name in ("default", "points"):
+        assert seen(runs[name][learner]) == seen(fresh), name
+
+
+def test_the_wrong_answers_were_replayed_from_fork_points(runs):
+    wrong = [runs["points"][f"wrong-{lesson}"] for lesson in RELEASED]
+    fresh = [runs["fresh"][f"wrong-{lesson}"] for lesson in RELEASED]
+    assert sum(g.replays for g in fresh) > 0  # the wrong answers do break later cells
+    assert sum(g.resumes for g in wrong) > 0
+    # A resume runs fewer cells than a replay in a fresh child.
+    assert sum(g.cells_run for g in wrong) < sum(g.cells_run for g in fresh)
