@@ -641,7 +641,7 @@ def mapped_bytes() -> int:
     return 0
 
 
-def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int = 1024) -> None:
+def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int = 1024, mapped: int | None = None) -> None:
     """Hard resource limits for this process and everything it starts.
 
     ``RLIMIT_AS`` makes a 30 GB allocation fail with MemoryError instead of
@@ -661,7 +661,7 @@ def set_limits(*, memory_mb: int, fsize_mb: int, cpu_seconds: int, nofile: int =
         except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             pass
 
-    lim(resource.RLIMIT_AS, mapped_bytes() + memory_mb * 1024 * 1024)
+    lim(resource.RLIMIT_AS, (mapped_bytes() if mapped is None else mapped) + memory_mb * 1024 * 1024)
     lim(resource.RLIMIT_FSIZE, fsize_mb * 1024 * 1024)
     soft_cpu = max(1, cpu_seconds)
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)

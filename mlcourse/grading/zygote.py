@@ -1,11 +1,12 @@
 """The fork server: heavy libraries imported once, a fresh isolated child per run.
 
-Started once per grading session as ``python -m mlcourse.grading.zygote FD``
-(see :class:`mlcourse.grading.sandbox.Zygote`). At start it imports numpy,
-pandas, scikit-learn, matplotlib (Agg), IPython and each lesson's probes (never
-its answer key: it refuses to start if a ``checks`` module got loaded), builds
-an IPython shell with its history turned off and draws one figure, so fonts
-and caches are warm. Then, for each request, it forks:
+Started once per grading session as ``python -m mlcourse.grading.zygote FD
+CHECKPOINTS CHECKPOINT_MB`` (see :class:`mlcourse.grading.sandbox.Zygote`).
+At start it imports numpy, pandas, scikit-learn, matplotlib (Agg), IPython
+and each lesson's probes (never its answer key: it refuses to start if a
+``checks`` module got loaded), builds an IPython shell with its history
+turned off and draws one figure, so fonts and caches are warm. Then, for each
+request, it forks:
 
 * the first fork (the *intermediate*) takes a session of its own (no
   controlling terminal), joins the submission's cgroup (:mod:`.cgroups`),
@@ -14,20 +15,30 @@ and caches are warm. Then, for each request, it forks:
 * the second fork (the *init* of the new PID namespace) builds its root from
   the allow-list (:data:`ALLOW`, :func:`~.isolation.fresh_root`), sets
   resource limits, drops its capabilities (and root, for an unprivileged
-  user), loads the seccomp filter (:mod:`.seccomp`) and runs
-  :class:`~mlcourse.grading.runner.Runner` on the notebook's cells.
+  user), loads the seccomp filter (:mod:`.seccomp`), then becomes the keeper
+  (:mod:`.keeper`): it forks the runner, which serves the notebook's cells
+  (:class:`~mlcourse.grading.runner.Runner`), and keeps its fork points.
+
+A request may name a shared checkpoint of the lesson's trusted cells
+(:mod:`.checkpoint`): the fork server then makes it once (a process forked
+from here that runs those cells in namespaces and a root of its own) and has
+it fork the intermediate instead; what each submission must have of its own
+(session, cgroup, namespaces, scratch space, ``/proc``, limits, user,
+capabilities, filter) is applied after that fork, as for a child forked from
+here.
 
 The fork server itself runs in a session of its own, started so by the
 grader. It forgets each request once the child is forked: no child finds the
-grader's settings in its memory.
+grader's settings, or another request's, in its memory.
 
 Forking from here rather than from the grader matters twice: it costs a few
 milliseconds instead of the ~2 s of imports, and the child inherits nothing of
 the grader's state (other submissions, results, the gradebook).
 
 Messages to and from the grader travel over a ``SOCK_SEQPACKET`` socket, one
-JSON object per packet; a spawn request carries the child's three pipe ends
-as ``SCM_RIGHTS`` file descriptors.
+JSON object per packet; a spawn request carries the child's three pipe ends,
+its keeper's control socket and its cgroup files as ``SCM_RIGHTS`` file
+descriptors.
 """
 from __future__ import annotations
 
@@ -373,6 +384,7 @@ def _init(settings: dict, fds: list[int], ns_problem: str | None, problems: list
             memory_mb=int(limits["memory_mb"]),
             fsize_mb=int(limits["fsize_mb"]),
             cpu_seconds=int(limits["cpu_seconds"]),
+            mapped=None if checkpoint is None else CHECKPOINT_MAPPED,
         )
         # Without namespaces too: the child cannot mount, trace or signal
         # other users' processes, and (a root grader's) reads what nobody can.
@@ -550,8 +562,10 @@ def _prepare_checkpoint(settings: dict) -> tuple[Any, list[str]]:
     # would fail under them in a child fails here too.
     import resource
 
+    global CHECKPOINT_MAPPED
+    CHECKPOINT_MAPPED = isolation.mapped_bytes()
     for which, value in (
-        (resource.RLIMIT_AS, isolation.mapped_bytes() + int(limits["memory_mb"]) * 2**20),
+        (resource.RLIMIT_AS, CHECKPOINT_MAPPED + int(limits["memory_mb"]) * 2**20),
         (resource.RLIMIT_FSIZE, int(limits["fsize_mb"]) * 2**20),
     ):
         _, hard = resource.getrlimit(which)
@@ -588,8 +602,10 @@ def _start_checkpoint(server: _Server, msg: dict) -> Any:
     return cp
 
 
-# Set in a checkpoint process: the runner its children serve with.
+# Set in a checkpoint process: the runner its children serve with, and the
+# address space it had before its cells (its children's memory limit counts them).
 CHECKPOINT: Any = None
+CHECKPOINT_MAPPED: int | None = None
 
 
 def _spawn_from_checkpoint(settings: dict, fds: list[int], close: list[int]) -> None:
@@ -779,6 +795,10 @@ class _Server:
             for _, fds in self.table.stop(cp):
                 for fd in fds:
                     os.close(fd)
+            try:
+                os.waitpid(cp.pid, 0)
+            except ChildProcessError:
+                pass
 
 
 def peak_rss_mb() -> float:
