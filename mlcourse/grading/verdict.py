@@ -659,7 +659,8 @@ class _Run:
             resumed = self._resume(session, culprit)
             if resumed is None:
                 return False
-            i, self._since = resumed, 0.0
+            # The point it went back to is the runner now: take another there.
+            i, self._since = resumed, self.grader.point_gap or 0.0
             last_ok = resumed - 1 if resumed > 0 else None
         self._caught_up(len(self.cells))
         return True
