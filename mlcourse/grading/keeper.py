@@ -19,7 +19,8 @@ after changing the notebook's variables), the grader asks the keeper to
    the System V IPC objects are exactly as they were when it was taken
    (:func:`fingerprint`): a fresh run would not see what the failing cell, or
    the cells since the point, wrote there;
-3. the latest usable point gets fresh pipes to the grader and becomes the
+3. the latest usable point gets fresh pipes to the grader and, once it says
+   it is awake (a point the failing cell killed never does), becomes the
    runner; the grader runs the cells from that point on.
 
 A point is taken only when the runner is alone (one thread, no child
@@ -263,7 +264,13 @@ class Keeper:
                     continue
                 try:
                     socket.send_fds(point.sock, [b'{"go": true}'], fds)
+                    # It answers once awake: a point the learner's code killed
+                    # just before (its SIGKILL still on its way) never does.
+                    ready, _, _ = select.select([point.sock], [], [], KILL_WAIT)
+                    woke = bool(ready) and point.sock.recv(64) == b'{"awake": true}'
                 except OSError:
+                    woke = False
+                if not woke:
                     self._drop(point)
                     continue
                 point.sock.close()

@@ -618,6 +618,10 @@ class Runner:
             msg, fds = b"", []
         if msg != b'{"go": true}' or _len(fds) != 3:
             _exit(0)
+        try:
+            wake.send(b'{"awake": true}')
+        except OSError:
+            _exit(0)
         wake.close()
         req, resp, out = fds
         _dup2(out, 1)
