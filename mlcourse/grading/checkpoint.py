@@ -105,6 +105,9 @@ class Checkpoint:
     # requests forwarded and not answered yet: id -> (message, file descriptors kept until then)
     inflight: dict[Any, tuple[dict, list[int]]] = field(default_factory=dict)
     forks: int = 0
+    # Refused for now (the others held the memory and were busy), not for good:
+    # its key may be made again once they are idle.
+    for_now: bool = False
 
 
 class Table:
@@ -169,7 +172,9 @@ class Table:
         return pending
 
     def fail(self, cp: Checkpoint, why: str) -> list[tuple[dict, list[int]]]:
-        self.failed[cp.key] = why
+        """Stop a checkpoint that cannot be used, and remember why (unless refused only for now)."""
+        if not cp.for_now:
+            self.failed[cp.key] = why
         return self.stop(cp)
 
     def ready(self, cp: Checkpoint, report: dict) -> str | None:
@@ -185,7 +190,13 @@ class Table:
         while self.memory_mb() > self.budget_mb:
             idle = sorted((c for c in self.live.values() if c is not cp and not c.inflight), key=lambda c: c.used)
             if not idle:
-                break
+                # The others are forking children: the budget holds, this one
+                # waits (its submissions fork from the fork server meanwhile).
+                cp.for_now = True
+                self.stats["refused"] += 1
+                others = round(self.memory_mb() - cp.memory_mb, 1)
+                return (f"the other checkpoints, busy, hold {others:g} MB of the {self.budget_mb:g} MB for checkpoints "
+                        f"and it needs {cp.memory_mb:g} MB")
             self.stop(idle[0])
         self.stats["peak_mb"] = max(self.stats["peak_mb"], self.memory_mb())
         return None

@@ -526,7 +526,8 @@ class _Run:
         why = session.checkpoint.get("why")
         if spec is not None and not session.checkpoint.get("used") and why:
             self.graded.unshared = str(why)
-            warn_once(f"checkpoint:{why}", f"the shared checkpoint of {self.graded.lesson} is not used: {why}")
+            if not session.checkpoint.get("for_now"):
+                warn_once(f"checkpoint:{why}", f"the shared checkpoint of {self.graded.lesson} is not used: {why}")
         return session
 
     def _attempt(self) -> bool:

@@ -695,7 +695,9 @@ class _Server:
             cp = _start_checkpoint(self, msg)
             why = None if cp is not None else self.table.failed.get(str(spec.get("key")), "it could not be started")
         if cp is None:
-            self.fork(msg, fds, {"used": False, "why": why})
+            # Refused while the others are busy is for now only: the grader need not warn.
+            for_now = self.table.limit > 0 and str(spec.get("key")) not in self.table.failed
+            self.fork(msg, fds, {"used": False, "why": why, "for_now": for_now})
             return
         cp.used = time.monotonic()
         forwarded = {"op": "spawn", "id": msg.get("id"), "settings": {**msg["settings"], "checkpoint": None}}
@@ -749,7 +751,7 @@ class _Server:
         if cp.key not in self.table.live:
             return
         for m, fds in self.table.fail(cp, why):
-            self.fork(m, fds, {"used": False, "why": why})
+            self.fork(m, fds, {"used": False, "why": why, "for_now": cp.for_now})
 
     def reap(self) -> None:
         while True:

@@ -313,6 +313,20 @@ def test_the_table_keeps_at_most_its_limit_stopping_the_least_recently_used_idle
     assert table.refuse({"key": "busy"}) is None  # a live one is always found
 
 
+def test_a_checkpoint_over_the_budget_while_the_others_are_busy_is_refused_for_now_only():
+    table = checkpoint.Table(limit=4, budget_mb=100)
+    a = _entry(table, "a", used=1.0, busy=True)  # forking a child
+    assert table.ready(a, {"memory_mb": 60}) is None
+    b = _entry(table, "b", used=2.0)
+    why = table.ready(b, {"memory_mb": 70})
+    assert why is not None and "busy" in why and b.for_now
+    table.fail(b, why)
+    # The budget held: only a is live; b is not remembered as unusable.
+    assert set(table.live) == {"a"} and table.memory_mb() == 60 and "b" not in table.failed
+    assert table.refuse({"key": "b"}) is None  # it may be made again
+    assert table.report()["peak_mb"] == 60
+
+
 def test_the_table_counts_memory_and_refuses_a_checkpoint_over_the_budget():
     table = checkpoint.Table(limit=4, budget_mb=100)
     a = _entry(table, "a", used=1.0)
@@ -324,3 +338,33 @@ def test_the_table_counts_memory_and_refuses_a_checkpoint_over_the_budget():
     assert "over the 100 MB" in table.ready(c, {"memory_mb": 150})
     report = table.report()
     assert report["built"] == 3 and report["peak_mb"] == 70 and report["build_seconds"] == 1.5
+
+
+def test_jobs_share_the_fork_servers_checkpoints_within_their_limit(demo_lessons, make_submission, write_nb, tmp_path):
+    from mlcourse.grading.batch import Options, run
+
+    subs = tmp_path / "subs"
+    for n in range(3):
+        write_nb(subs / f"honest-{n}" / "99_demo.ipynb", make_submission())
+        write_nb(subs / f"untouched-{n}" / "99_demo.ipynb", make_submission(answers={}))
+    limits = Limits(cell_timeout=10, total_timeout=120)
+    shared = run(Options(paths=[subs], out=tmp_path / "out", jobs=2, limits=limits, progress=False))
+    # Two checkpoints (after the setup cell; after every cell), made once
+    # each and shared by both workers' six children.
+    cps = shared.fork_server["checkpoints"]
+    assert cps["built"] == 2 and cps["forks"] == 6 and cps["live"] == 2, cps
+    assert 0 < cps["peak_mb"] == cps["live_mb"] and shared.fork_server["fork_server_peak_mb"] > 0
+    grades = {o.submission.learner: (o.graded.score, o.graded.shared_cells) for o in shared.outcomes}
+    assert grades == {**{f"honest-{n}": (5, 1) for n in range(3)}, **{f"untouched-{n}": (0, 5) for n in range(3)}}
+
+    # One checkpoint at a time: they take turns, never two live, the grades unchanged.
+    one = run(Options(paths=[subs], out=tmp_path / "out-one", jobs=2, limits=limits, progress=False, checkpoints=1))
+    cps = one.fork_server["checkpoints"]
+    assert cps["live"] == 1 and cps["built"] >= 2 and cps["built"] == cps["stopped"] + 1 - len(cps["failed"]), cps
+    assert {o.submission.learner: o.graded.score for o in one.outcomes} == {k: v[0] for k, v in grades.items()}
+    # A budget smaller than either checkpoint: none is kept, and the grader says why.
+    none = run(Options(paths=[subs], out=tmp_path / "out-none", jobs=2, limits=limits, progress=False, checkpoint_mb=0.001))
+    cps = none.fork_server["checkpoints"]
+    assert cps["live"] == 0 and cps["forks"] == 0 and cps["peak_mb"] == 0
+    assert all("over the 0.001 MB" in o.graded.unshared and o.graded.shared_cells == 0 for o in none.outcomes)
+    assert {o.submission.learner: o.graded.score for o in none.outcomes} == {k: v[0] for k, v in grades.items()}
