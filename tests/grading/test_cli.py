@@ -176,3 +176,25 @@ def test_a_submission_whose_results_cannot_be_saved_does_not_stop_the_batch(smal
     assert "NOT SAVED: OSError: [Errno 28] No space left on device" in out.getvalue() and "1 NOT SAVED" in out.getvalue()
     assert (tmp_path / "out" / "bob" / "99_demo" / "results.json").is_file()
     assert not (tmp_path / "out" / "ann").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [(["--checkpoints", "-1"], "--checkpoints must be 0 (none) or more"),
+     (["--checkpoint-memory", "0"], "--checkpoint-memory must be positive")],
+)
+def test_bad_checkpoint_options_are_refused_with_what_to_give(tmp_path, argv, message):
+    status, _, err = grade(str(tmp_path), "--out", str(tmp_path / "out"), *argv)
+    assert status != 0 and message in err
+    assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+def test_checkpoint_options_reach_the_batch(tmp_path, monkeypatch):
+    from mlcourse.grading import batch
+
+    seen = []
+    monkeypatch.setattr(batch, "main", lambda opts: seen.append(opts) or 0)
+    assert grade(str(tmp_path), "--checkpoints", "0", "--checkpoint-memory", "256")[0] == 0
+    assert grade(str(tmp_path))[0] == 0
+    assert (seen[0].checkpoints, seen[0].checkpoint_mb) == (0, 256)
+    assert (seen[1].checkpoints, seen[1].checkpoint_mb) == (batch.CHECKPOINTS, batch.CHECKPOINT_MB)
