@@ -245,7 +245,8 @@ def test_without_namespaces_a_root_grader_makes_the_answer_key_private_before_le
     answers["overview.next_stage"] = (
         f"import pathlib\nseen = pathlib.Path({str(checks)!r}).stat().st_mode & 0o077\n"
         "def next_stage(stage):\n    assert seen == 0, 'the answer key was readable'\n"
-        "    order = ['Data', 'Train', 'Deploy', 'Monitor']\n    if stage not in order:\n        raise ValueError(f'unknown stage: {stage!r}')\n"
+        "    order = ['Data', 'Train', 'Deploy', 'Monitor']\n"
+        "    if stage not in order:\n        raise ValueError(f'unknown stage: {stage!r}')\n"
         "    return order[(order.index(stage) + 1) % 4]"
     )
     path = tmp_path / "subs" / "fallback" / f"{OVERVIEW}.ipynb"
