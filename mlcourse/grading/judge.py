@@ -174,6 +174,11 @@ class Judges:
             # Starting a process records the working folder; a grader started
             # in a folder deleted since (a temporary one) could start none.
             os.chdir("/")
+        main = sys.modules.get("__main__")
+        if main is not None and not hasattr(main, "__spec__"):
+            # IPython's stand-in for __main__ has no __spec__, which starting a
+            # process reads: a grader run from a notebook or a shell test.
+            main.__spec__ = None
         worker = _Worker(self._context(), self.memory_mb)
         with self._lock:
             self.started += 1

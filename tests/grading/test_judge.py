@@ -1,6 +1,7 @@
 """Bounded judging (:mod:`mlcourse.grading.judge`): the learner's data cannot stall or swell the grader."""
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -49,11 +50,19 @@ def test_a_worker_gives_the_same_verdict_as_the_exercise_itself(echo, judges):
     assert judges.started >= 1  # judged in a worker, not in this process
 
 
-def test_workers_start_even_when_the_graders_folder_is_gone(echo, tmp_path, monkeypatch):
-    gone = tmp_path / "gone"
-    gone.mkdir()
-    monkeypatch.chdir(gone)
-    gone.rmdir()
+class _IPythonMain:
+    """Like IPython's stand-in for ``__main__``: a plain object, no ``__spec__``."""
+
+
+@pytest.mark.parametrize("where", ["a deleted folder", "an IPython shell"])
+def test_workers_start_where_the_grader_runs(echo, tmp_path, monkeypatch, where):
+    if where == "a deleted folder":
+        gone = tmp_path / "gone"
+        gone.mkdir()
+        monkeypatch.chdir(gone)
+        gone.rmdir()
+    else:
+        monkeypatch.setitem(sys.modules, "__main__", _IPythonMain())
     judges = Judges(Limits(judge_seconds=30))
     try:
         assert judges.judge(echo, LESSON, 1, _probe(echo, "right")).status == PASSED
