@@ -25,27 +25,95 @@ _MAX_SHOWN = 60
 
 
 def show(plain: Any, limit: int = _MAX_SHOWN) -> str:
-    """A short, readable rendering of plain data for messages."""
+    """A short rendering of plain data for messages, written as Python would print the value.
+
+    Tuples, sets and dicts with other keys than strings print as themselves,
+    never as their tagged plain form; a frame, series or large array is named
+    with its size instead of printed.
+
+    Examples
+    --------
+    >>> from mlcourse.exercises.plain import to_plain
+    >>> show(to_plain([("amount", 3), {1, 2}, {4: "x"}, None]))
+    "[('amount', 3), {1, 2}, {4: 'x'}, None]"
+    >>> show(to_plain(tuple(range(100))), limit=20)
+    '(0, 1, 2, 3, 4, 5...'
+    """
+    text = _render(plain, limit + 1, top=True)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _render(plain: Any, budget: int, top: bool = False) -> str:
+    """``plain`` as Python would print it; stops adding items once ``budget`` characters are written."""
+    if isinstance(plain, list):
+        return _items("[", plain, "]", budget)
     if isinstance(plain, dict):
         tag = plain.get(TAG)
-        if tag == "DataFrame":
-            return f"a DataFrame with {len(plain.get('index', []))} rows and columns {plain.get('columns')}"
-        if tag == "Series":
-            return f"a Series of {len(plain.get('data', []))} values"
-        if tag == "ndarray":
-            return f"an array of shape {tuple(plain.get('shape', []))}"
-        if tag == "object":
-            return str(plain.get("repr"))
-        if tag == "datetime":
-            return str(plain.get("value"))
-        if tag in ("tuple", "set"):
-            text = repr(plain.get("items"))
-            text = "(" + text[1:-1] + ")" if tag == "tuple" else "{" + text[1:-1] + "}"
-            return text if len(text) <= limit else text[: limit - 3] + "..."
-        if tag == "ellipsis":
-            return "..."
-    text = repr(plain)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        if tag is None:
+            return _pairs([[k, v] for k, v in plain.items()], budget)
+        items = plain.get("items")
+        if tag == "tuple" and isinstance(items, list):
+            return _items("(", items, ",)" if len(items) == 1 else ")", budget)
+        if tag == "set" and isinstance(items, list):
+            return _items("{", items, "}", budget) if items else "set()"
+        if tag == "dict" and isinstance(items, list):
+            return _pairs(items, budget)
+        described = _described(plain, tag)
+        return described if top else f"<{described}>"
+    return repr(plain)
+
+
+def _described(plain: dict, tag: Any) -> str:
+    """What a value without a short printed form is, in words."""
+    if tag == "DataFrame":
+        rows = len(plain.get("index", []))
+        return f"a DataFrame with {rows} row{'' if rows == 1 else 's'} and columns {_render(plain.get('columns'), 200)}"
+    if tag == "Series":
+        return f"a Series of {len(plain.get('data', []))} values"
+    if tag == "ndarray":
+        shape = tuple(plain.get("shape", []))
+        data = plain.get("data")
+        if len(shape) == 1 and isinstance(data, list) and len(data) <= 10:
+            return f"array({_items('[', data, ']', 200)})"
+        return f"an array of shape {shape}"
+    if tag == "object":
+        return str(plain.get("repr"))
+    if tag == "function":
+        return f"the function {plain.get('name')}"
+    if tag == "datetime":
+        return str(plain.get("value"))
+    if tag == "timedelta":
+        return f"{plain.get('seconds')!r} seconds"
+    if tag == "ellipsis":
+        return "..."
+    return str(tag)
+
+
+def _items(open_: str, items: list, close: str, budget: int) -> str:
+    parts: list[str] = []
+    used = len(open_)
+    for item in items:
+        if used > budget:
+            parts.append("...")
+            break
+        text = _render(item, budget - used)
+        parts.append(text)
+        used += len(text) + 2
+    return open_ + ", ".join(parts) + close
+
+
+def _pairs(pairs: list, budget: int) -> str:
+    parts: list[str] = []
+    used = 1
+    for pair in pairs:
+        if used > budget:
+            parts.append("...")
+            break
+        key, value = (pair[0], pair[1]) if isinstance(pair, list) and len(pair) == 2 else (pair, None)
+        text = f"{_render(key, budget - used)}: {_render(value, budget - used)}"
+        parts.append(text)
+        used += len(text) + 2
+    return "{" + ", ".join(parts) + "}"
 
 
 def _is_number(v: Any) -> bool:
@@ -176,9 +244,9 @@ class Compare:
         if missing or extra:
             parts = []
             if missing:
-                parts.append(f"missing keys {missing}")
+                parts.append(f"missing keys {show(missing, 200)}")
             if extra:
-                parts.append(f"unexpected keys {extra}")
+                parts.append(f"unexpected keys {show(extra, 200)}")
             return f"the dict{self._at(where)} has " + " and ".join(parts)
         for k in expected:
             d = self.diff(expected[k], got[k], f"{where}[{k!r}]" if where else f"key {k!r}")
@@ -215,7 +283,23 @@ class Compare:
         return Compare(self.rtol, self.atol, ignore_order=True)._list(expected["items"], got["items"], where)
 
     def _tag_dict(self, expected: dict, got: dict, where: str) -> str | None:
-        return Compare(self.rtol, self.atol, ignore_order=True)._list(expected["items"], got["items"], where)
+        # Keys that are not strings: matched by their printed form, then values compared key by key.
+        exp = {show(k, 200): (k, v) for k, v in expected["items"]}
+        mine = {show(k, 200): v for k, v in got["items"]}
+        missing = [exp[k][0] for k in exp if k not in mine]
+        extra = [k for k in mine if k not in exp]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {show(missing, 200)}")
+            if extra:
+                parts.append(f"unexpected keys [{', '.join(extra)}]")
+            return f"the dict{self._at(where)} has " + " and ".join(parts)
+        for k, (_, v) in exp.items():
+            d = self.diff(v, mine[k], f"{where}[{k}]" if where else f"key {k}")
+            if d:
+                return d
+        return None
 
     def _tag_datetime(self, expected: dict, got: dict, where: str) -> str | None:
         if expected.get("value") == got.get("value"):
@@ -230,12 +314,12 @@ class Compare:
             if missing or extra:
                 parts = []
                 if missing:
-                    parts.append(f"missing columns {missing}")
+                    parts.append(f"missing columns {show(missing, 200)}")
                 if extra:
-                    parts.append(f"unexpected columns {extra}")
+                    parts.append(f"unexpected columns {show(extra, 200)}")
                 return "the DataFrame has " + " and ".join(parts)
             if not self.ignore_column_order:
-                return f"the DataFrame's columns are in a different order: expected {ecols}, got {gcols}"
+                return f"the DataFrame's columns are in a different order: expected {show(ecols, 200)}, got {show(gcols, 200)}"
         erows, grows = len(expected["index"]), len(got.get("index", []))
         if erows != grows:
             return f"expected a DataFrame with {erows} rows, got {grows} rows"
