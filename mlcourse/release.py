@@ -23,7 +23,7 @@ from pathlib import Path
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import points_text, stub_message
 
-PROMPT = "# Exercise {id}: {title} ({points})."
+PROMPT = nbio.PROMPT
 PROMPT_2 = "# Write your answer below, then run the check cell that follows."
 
 

@@ -5,7 +5,9 @@ jsonschema, and this module sits on the learner's path (``solution()``).
 
 An answer cell carries ``{"mlcourse": {"exercise": "<id>"}}`` in its metadata;
 its solution sits between a ``# BEGIN SOLUTION`` and an ``# END SOLUTION`` line.
-A check cell carries ``{"mlcourse": {"check": "<id>"}}``.
+A check cell carries ``{"mlcourse": {"check": "<id>"}}``. In a learner's
+notebook an answer cell also starts its answer with a :data:`PROMPT` line,
+which is what a kernel sees of it (cell metadata never reaches the kernel).
 """
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+#: The line ``mlcourse release`` writes first into a learner's answer cell, naming its exercise.
+PROMPT = "# Exercise {id}: {title} ({points})."
+#: That line found in a cell's source: its exercise id (a learner may change the rest of the line).
+PROMPT_LINE = re.compile(r"^[ \t]*#\s*Exercise\s+([A-Za-z0-9_.\-]+)\s*:", re.M)
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\s*$")
 END = re.compile(r"^[ \t]*#\s*END SOLUTION\s*$")
 

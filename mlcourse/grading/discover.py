@@ -33,7 +33,6 @@ import errno
 import hashlib
 import logging
 import os
-import re
 import stat
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -49,7 +48,7 @@ log = logging.getLogger("mlcourse.grading")
 # is refused before it is parsed, so a hostile upload cannot exhaust memory.
 MAX_BYTES = 100 * 1024 * 1024
 
-PROMPT = re.compile(r"^[ \t]*#\s*Exercise\s+([A-Za-z0-9_.\-]+)\s*:", re.M)
+PROMPT = nbio.PROMPT_LINE
 
 
 @dataclass
