@@ -195,7 +195,7 @@ def test_checks_in_the_graded_edition_run_the_public_tests_as_the_full_definitio
     # The solution passes; the swapped stages pass the public form test only, and the grader has a hidden one.
     stage = got["overview.stage_order"]
     assert stage[0]["status"] == "passed" and stage[1]["status"] == "passed" and stage[2]["status"] == "failed"
-    assert "the grader adds 1 hidden test(s)" in stage[1]["render"]
+    assert "the grader adds 1 hidden test;" in stage[1]["render"]
     nxt = got["overview.next_stage"]
     assert nxt[0]["status"] == "passed" and nxt[1]["status"] == "error" and nxt[2]["status"] == "failed"
     assert "expected 'Train', got 'Data' [called with 'Data']" in nxt[2]["render"]

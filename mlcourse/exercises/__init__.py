@@ -51,7 +51,7 @@ class GradedExercise:
         print(f"{self.id}: during grading the grader checks this exercise itself.")
 
     def hint(self) -> None:
-        print(f"💡 Hints for {self.id} are {_not_now()}.")
+        print(f"Hints for {self.id} are {_not_now()}.")
 
     def solution(self) -> None:
         print(f"The solution of {self.id} is {_not_now()}.")
@@ -116,9 +116,18 @@ def _lessons() -> list[str]:
 
 
 def lesson(name: str) -> Lesson:
-    """Load a lesson's exercises; this lesson becomes the one ``progress()`` shows."""
+    """Load a lesson's exercises; this lesson becomes the one ``progress()`` shows.
+
+    In a notebook it also starts watching the answer cells' runs (see
+    :mod:`mlcourse.exercises.cells`), so a check knows when its answer cell
+    last failed.
+    """
     result = Lesson(name)
     _current[:] = [name]
+    if not graded_run():
+        from mlcourse.exercises import cells
+
+        cells.watch()
     return result
 
 
@@ -148,8 +157,8 @@ def progress_table(lesson_name: str | None = None) -> list[dict[str, Any]]:
 
 
 def progress(lesson_name: str | None = None) -> None:
-    """Print the exercises of a lesson (default: the current one) and their status."""
-    from mlcourse.exercises.engine import _ICONS
+    """Show the exercises of a lesson (default: the current one; every lesson without one) and their status."""
+    from mlcourse.exercises import feedback
 
     if graded_run():
         print(f"Progress is {_not_now()}.")
@@ -159,19 +168,7 @@ def progress(lesson_name: str | None = None) -> None:
         for name in _lessons():
             progress(name)
         return
-    rows = progress_table(lesson_name)
-    done = sum(1 for r in rows if r["status"] == "passed")
-    score = sum(r["score"] for r in rows)
-    total = sum(r["points"] for r in rows)
-    width = 20
-    filled = int(round(width * (score / total))) if total else 0
-    title = lesson_name or "all lessons"
-    print(f"Progress in {title}: {done}/{len(rows)} exercises passed, {score:g}/{total:g} points")
-    print("[" + "#" * filled + "." * (width - filled) + "]")
-    for r in rows:
-        extra = f", {r['hints']} hint(s)" if r["hints"] else ""
-        extra += ", solution viewed" if r["solution viewed"] else ""
-        print(f" {_ICONS.get(r['status'], '?')} {r['exercise']:<28} {r['score']:>4g}/{r['points']:<3g} {r['status']}{extra}")
+    feedback.show(feedback.progress_view(lesson_name, progress_table(lesson_name)))
 
 
 __all__ = [

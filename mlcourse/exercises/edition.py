@@ -50,7 +50,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from mlcourse.exercises import probes
+from mlcourse.exercises import feedback, probes
 from mlcourse.exercises.compare import Compare
 from mlcourse.exercises.engine import Answer, Exercise, Reference, Result, Test, returned_verdict, value_verdict
 from mlcourse.exercises.plain import from_plain
@@ -164,12 +164,12 @@ class EditionExercise(Exercise):
 
     def hint(self) -> None:
         if not self.hints_on:
-            print(f"💡 {HINTS_OFF} [{self.id}]")
+            feedback.show(feedback.note_view(self.id, HINTS_OFF))
             return
         super().hint()
 
     def solution(self) -> None:
-        print(f"{SOLUTIONS_OFF} [{self.id}]")
+        feedback.show(feedback.note_view(self.id, SOLUTIONS_OFF))
 
 
 def _exercise(entry: Mapping[str, Any], hints_on: bool) -> EditionExercise:

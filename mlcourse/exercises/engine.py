@@ -40,7 +40,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlcourse.exercises import catalog, guard, probes
+from mlcourse.exercises import cache, catalog, feedback, guard, probes
+from mlcourse.exercises.cache import per_inputs
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.plain import TAG, PlainError, from_plain, kind, to_plain
 from mlcourse.exercises.protocol import ExerciseSpec, ProbeReport, Status, TestReport
@@ -272,9 +273,13 @@ def returns(
     'your function changed its input in pla'
     """
 
+    @per_inputs
+    def reference(a: tuple) -> Any:
+        # The reference sees a rebuilt copy, as the answer does, and is computed once per inputs object.
+        return to_plain(expected(*from_plain(to_plain(a))))
+
     def verdict(got: Any, a: tuple) -> str | None:
-        exp = to_plain(expected(*from_plain(to_plain(a))))
-        return returned_verdict(exp, got, a, compare=compare, mistakes=mistakes, tail=describe(a), keeps_inputs=keeps_inputs)
+        return returned_verdict(reference(a), got, a, compare=compare, mistakes=mistakes, tail=describe(a), keeps_inputs=keeps_inputs)
 
     probe = probes.call_keeping_inputs if keeps_inputs else probes.call
     ref = Reference(
@@ -336,8 +341,12 @@ def value_is(
     wrong type, or the known mistake, or says the value is not right.
     """
 
+    known: list = []
+
     def verdict(got: Any, _: Any) -> str | None:
-        return value_verdict(to_plain(expected()), got, compare=compare, mistakes=mistakes, reveal=reveal)
+        if not known:  # the expected value depends on nothing: computed once
+            known.append(to_plain(expected()))
+        return value_verdict(known[0], got, compare=compare, mistakes=mistakes, reveal=reveal)
 
     ref = Reference(expected=lambda _: expected(), compare=compare, reveal=reveal, mistakes=tuple(mistakes))
     return Test(name=name, probe=probe, verdict=verdict, weight=weight, public=public, reference=ref)
@@ -388,7 +397,8 @@ def holds(
     >>> t.judge(2, None) is None, t.judge(3, None)
     (True, 'not 2')
     """
-    ref = Reference(expected=expected) if expected is not None else None
+    # The reference depends on the inputs alone: computed once per kept inputs object (see mlcourse.exercises.cache).
+    ref = Reference(expected=per_inputs(expected)) if expected is not None else None
     return Test(name=name, probe=probe, verdict=verdict, inputs=inputs, weight=weight, public=public, reference=ref)
 
 
@@ -407,9 +417,6 @@ class TestResult:
         return {"name": self.name, "status": str(self.status), "message": self.message, "traceback": self.traceback}
 
 
-_ICONS = {PASSED: "✅", FAILED: "❌", ERROR: "💥", NOT_ATTEMPTED: "⏳"}
-
-
 @dataclass
 class Result:
     """The outcome of checking one exercise."""
@@ -426,10 +433,11 @@ class Result:
     needs_review: bool = False
     answer_text: str = ""
     #: In the graded edition the notebook runs the public tests only: how many
-    #: hidden tests the grader adds, and what to do when stuck (no solutions there).
+    #: hidden tests the grader adds, and what to do when stuck (no solutions
+    #: there; empty: the usual pointer to hint() and solution()).
     hidden_tests: int = 0
     public_only: bool = False
-    stuck: str = "Stuck? Run .hint() for a hint, or .solution() to see one answer."
+    stuck: str = ""
 
     @property
     def passed(self) -> int:
@@ -449,23 +457,15 @@ class Result:
         }
 
     def render(self) -> str:
-        """The check cell's output, written for the learner."""
-        head = f"{_ICONS[self.status]} {self.title} [{self.exercise}]: {self.status}"
-        if self.public_only and self.status != NOT_ATTEMPTED:
-            hidden = f"; the grader adds {self.hidden_tests} hidden test(s)" if self.hidden_tests else ""
-            head += f" ({self.passed}/{len(self.tests)} public tests{hidden}; {points_text(self.points)} in all)"
-        elif self.tests and self.status != NOT_ATTEMPTED:
-            head += f" ({self.passed}/{len(self.tests)} tests, {self.score:g}/{self.points:g} points)"
-        lines = [head]
-        if self.message:
-            lines.append("   " + self.message.replace("\n", "\n   "))
-        for t in self.tests:
-            if t.traceback and self.status == ERROR:
-                lines.append("   " + t.traceback.rstrip().replace("\n", "\n   "))
-                break
-        if self.status in (FAILED, ERROR) and self.stuck:
-            lines.append("   " + self.stuck)
-        return "\n".join(lines)
+        """The check cell's output as text, written for the learner (see :mod:`~mlcourse.exercises.feedback`)."""
+        return feedback.result_text(self)
+
+    def view(self) -> feedback.View:
+        """The check cell's output: HTML in JupyterLab, :meth:`render`'s text elsewhere."""
+        return feedback.result_view(self)
+
+    def _repr_html_(self) -> str:
+        return feedback.result_html(self)
 
     def __str__(self) -> str:
         return self.render()
@@ -474,15 +474,78 @@ class Result:
 # --------------------------------------------------------------------------
 # The probe half: runs where the learner's objects live
 # --------------------------------------------------------------------------
+def returns_a_value(fn: Any) -> bool | None:
+    """Whether a function's code has a ``return`` with a value (None: cannot tell, e.g. a builtin).
+
+    Read from the byte code, so it works wherever the function came from. A
+    generator counts as giving a value.
+
+    Examples
+    --------
+    >>> def forgot(x):
+    ...     x * 2
+    >>> def sometimes(x):
+    ...     if x:
+    ...         return x
+    >>> returns_a_value(forgot), returns_a_value(sometimes), returns_a_value(lambda x: None), returns_a_value(len)
+    (False, True, False, None)
+    """
+    import dis
+    import inspect
+    import types
+
+    try:
+        code = getattr(fn, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            return None
+        if code.co_flags & (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR):
+            return True
+        previous = None
+        for ins in dis.get_instructions(code):
+            if ins.opname == "RETURN_CONST" and ins.argval is not None:
+                return True
+            if ins.opname == "RETURN_VALUE" and not (
+                previous is not None and previous.opname == "LOAD_CONST" and previous.argval is None
+            ):
+                return True
+            previous = ins
+        return False
+    except Exception:  # a hostile object's attributes may raise anything
+        return None
+
+
 def _learner_traceback(exc: BaseException) -> str:
-    """The traceback cut down to the learner's own frames."""
+    """The traceback cut down to the learner's own frames, each cell named as JupyterLab numbers it.
+
+    ``answer cell [7], line 5, in fingerprint`` rather than IPython's
+    temporary file name; a frame of a file (a module the learner wrote)
+    keeps its path.
+    """
     import mlcourse
 
     pkg = os.path.dirname(mlcourse.__file__)
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(pkg)]
     frames = [f for f in frames if "site-packages" not in f.filename and "/lib/python" not in f.filename] or frames
-    text = "".join(traceback.format_list(frames[-3:]))
-    return text + f"{type(exc).__name__}: {_exc_text(exc)}"
+    lines = []
+    for f in frames[-3:]:
+        lines.append(f"  {_frame_place(f.filename)}, line {f.lineno}, in {f.name}\n")
+        if f.line:
+            lines.append(f"    {f.line.strip()}\n")
+    return "".join(lines) + f"{type(exc).__name__}: {_exc_text(exc)}"
+
+
+def _frame_place(filename: str) -> str:
+    """Where a traceback frame is: a notebook cell by its number, else the file."""
+    try:
+        if catalog.graded_run():
+            # The grader runs a rebuilt copy of the notebook: its cell numbers are not the learner's.
+            return "your cell" if filename.startswith("<") or "ipykernel_" in filename else f'File "{filename}"'
+        from mlcourse.exercises import cells
+
+        found = cells.place(filename)
+    except Exception:  # naming a cell is a nicety; the traceback must come out anyway
+        found = None
+    return found or f'File "{filename}"'
 
 
 def _exc_text(exc: BaseException) -> str:
@@ -563,6 +626,10 @@ def probe_plan(plan: ProbePlan, namespace: Mapping[str, Any], inputs: Sequence[A
     report: ProbeReport = {"answer": "present", "type": kind(to_plain_safe(answer))}
     if plan.answer.kind == "function" and not callable(answer):
         return {"answer": "not_callable", "type": report["type"], "tests": []}
+    if plan.answer.kind == "function":
+        gives = returns_a_value(answer)
+        if gives is not None:
+            report["returns_value"] = gives
     tests: list[TestReport] = []
     for probe, x in zip(plan.probes, inputs):
         with plan.sentinels.refusing() as called:
@@ -643,6 +710,11 @@ class Exercise:
         for i, t in enumerate(self.tests):
             out.append(t.inputs(np.random.default_rng([seed, i])) if t.inputs else None)
         return out
+
+    def kept_inputs(self, seed: int | None = None) -> list:
+        """The inputs :meth:`run` judges with for ``seed``, drawn once and kept (see :mod:`~mlcourse.exercises.cache`)."""
+        seed = self.seed() if seed is None else seed
+        return cache.prepared(self, (self.id, seed), lambda: self.make_inputs(seed), copies=False)[0]
 
     def spec(self) -> ExerciseSpec:
         """What the grading child is told: the answer, each test's probe by name, the forbidden names.
@@ -741,10 +813,16 @@ class Exercise:
         first = next(t for t in results if t.status != PASSED)
         status = ERROR if any(t.status == ERROR for t in results) else FAILED
         message = f"On {first.name}: {first.message}" if first.name else first.message
-        if self._always_none(raw) and FORGOT_RETURN.say not in message:
-            # A function that gives None on every input has no `return`, whatever each verdict said.
+        if self._forgot_return(probed, raw) and FORGOT_RETURN.say not in message:
+            # A function without a `return` value, or that gives None on every input, most likely
+            # lost its `return`, whatever each verdict said.
             message = f"{message}. {FORGOT_RETURN.say}"
         return self._result(status, message, results)
+
+    def _forgot_return(self, probed: Any, raw: list) -> bool:
+        if self.answer.kind != "function":
+            return False
+        return probed.get("returns_value") is False or self._always_none(raw)
 
     def _always_none(self, raw: list) -> bool:
         """Whether a function answer returned None on every test that ran to the end."""
@@ -796,8 +874,10 @@ class Exercise:
         reference the verdict computes. The shortcut check reads the cell that
         defined the answer.
         """
-        inputs = self.make_inputs(seed)
-        copies = [from_plain(to_plain(x)) if x is not None else None for x in inputs]
+        seed = self.seed() if seed is None else seed
+        # Inputs per (exercise, seed) are drawn once and kept: the verdicts get the kept objects,
+        # the answer a fresh copy rebuilt from their plain data (see mlcourse.exercises.cache).
+        inputs, copies = cache.prepared(self, (self.id, seed), lambda: self.make_inputs(seed))
         probed = self.probe(namespace, copies)
         sources: list[tuple[str, str]] = []
         if self.forbid:
@@ -807,31 +887,45 @@ class Exercise:
 
     # -- the learner's notebook API ----------------------------------------
     def check(self) -> None:
-        """Check your answer and print what is right or wrong with it."""
+        """Check your answer and show what is right or wrong with it.
+
+        When the answer cell's latest run failed, the check says so instead of
+        judging the older definition still in memory; when the answer is not
+        defined at all (the kernel restarted) but was checked before, it shows
+        that stored result and asks for the answer cell to be run again.
+        """
+        from mlcourse.exercises import cells
         from mlcourse.exercises import store as progress
 
         ns = _caller_namespace()
-        try:
-            result = self.run(ns)
-        except Exception as exc:  # the check cell must never raise: Run All reaches the end
-            result = self._result(ERROR, f"the check itself failed ({type(exc).__name__}: {exc}); please report this.", [])
+        last = cells.last_run(self.id)
+        if last is not None and last.ok is False:
+            result = self._result(ERROR, _failed_run_message(last), [])
+        elif self.answer.name not in ns and _attempted_before(progress.load().get(self.id)):
+            entry = progress.load()[self.id]
+            feedback.show(feedback.earlier_view(self.id, self.title, self.answer.name, entry))
+            return
+        else:
+            try:
+                result = self.run(ns)
+            except Exception as exc:  # the check cell must never raise: Run All reaches the end
+                result = self._result(ERROR, f"the check itself failed ({type(exc).__name__}: {exc}); please report this.", [])
         progress.record(result)
-        print(result.render())
+        feedback.show(feedback.result_view(result, self.short))
 
     def hint(self) -> None:
         """Show the next hint (each call reveals one more)."""
         from mlcourse.exercises import store as progress
 
         if catalog.graded_run():
-            print(f"💡 Hints for {self.id} are {catalog.NOT_DURING_GRADING}.")
+            print(f"Hints for {self.id} are {catalog.NOT_DURING_GRADING}.")
             return
         if not self.hints:
-            print(f"💡 No hints for {self.id}; try .solution().")
+            feedback.show(feedback.note_view(self.id, f"this exercise has no hints; `ex.{self.short}.solution()` shows one answer."))
             return
         n = progress.next_hint(self.id, len(self.hints))
-        print(f"💡 Hint {n} of {len(self.hints)} [{self.id}]: {self.hints[n - 1]}")
-        if n == len(self.hints):
-            print("   That was the last hint; .solution() shows one answer.")
+        last = f"That was the last hint; `ex.{self.short}.solution()` shows one answer." if n == len(self.hints) else ""
+        feedback.show(feedback.hint_view(self.id, n, len(self.hints), self.hints[n - 1], last))
 
     def solution(self) -> None:
         """Show one correct answer (from the solutions notebook)."""
@@ -842,16 +936,7 @@ class Exercise:
             print(f"The solution of {self.id} is {catalog.NOT_DURING_GRADING}.")
             return
         progress.note_solution(self.id)
-        code = solution_source(self.id)
-        try:
-            from IPython.display import Markdown, display
-
-            if _in_ipython():
-                display(Markdown(f"**Solution [{self.id}]**\n\n```python\n{code}```"))
-                return
-        except ImportError:  # pragma: no cover - IPython comes with jupyterlab
-            pass
-        print(f"Solution [{self.id}]:\n{code}")
+        feedback.show(feedback.solution_view(self.id, self.title, solution_source(self.id)))
 
     def attempted(self) -> bool:
         """True once the answer is defined and is not the stub (for guarding later cells)."""
@@ -898,6 +983,19 @@ def _as_text(value: Any) -> str:
     return show(value, limit=MAX_ANSWER_TEXT)
 
 
+def _failed_run_message(run: Any) -> str:
+    where = f" ([{run.count}])" if run.count is not None else ""
+    return (
+        f"your last run of this answer cell{where} failed ({run.error}): fix it and run it again, then this check. "
+        "Until it runs without an error, the check does not judge the older version still in memory."
+    )
+
+
+def _attempted_before(entry: Any) -> bool:
+    """Whether a stored progress entry holds a real check of an answer (not 'not attempted')."""
+    return isinstance(entry, dict) and entry.get("status") in (PASSED, FAILED, ERROR)
+
+
 def _returned_none(value: Any) -> bool:
     """Whether a function answer's plain result says it returned None (also through call_keeping_inputs)."""
     if isinstance(value, dict) and set(value) == {"returned", "changed"}:
@@ -923,15 +1021,6 @@ def to_plain_safe(obj: Any) -> Any:
 def _is_function_stub(fn: Any) -> bool:
     code = getattr(fn, "__code__", None)
     return bool(code) and any(isinstance(c, str) and STUB_MARKER in c for c in code.co_consts)
-
-
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-
-        return get_ipython() is not None
-    except ImportError:  # pragma: no cover
-        return False
 
 
 def _caller_namespace() -> Mapping[str, Any]:

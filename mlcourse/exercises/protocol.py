@@ -88,12 +88,16 @@ class ProbeReport(TypedDict, total=False):
     """The probe's answer for one exercise.
 
     ``answer`` is ``"present"`` (then ``type`` and ``tests``), ``"missing"``,
-    ``"stub"`` or ``"not_callable"`` (then ``type``).
+    ``"stub"`` or ``"not_callable"`` (then ``type``). For a function answer,
+    ``returns_value`` says whether its code has a ``return`` with a value
+    (absent when that cannot be told): a failure without one is told it
+    forgot its ``return``.
     """
 
     answer: str
     type: str
     tests: list[TestReport]
+    returns_value: bool
 
 
 __all__ = ["AnswerSpec", "ExerciseSpec", "ProbeReport", "Status", "TestReport", "TestSpec"]

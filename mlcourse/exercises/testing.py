@@ -4,7 +4,9 @@ An author (and the test suite) tries answers in the notebook's own context:
 :func:`walk` runs a lesson's solutions notebook top to bottom in one IPython
 shell and, at each answer cell, also tries the learner's stub and any wrong
 answers given, checking each with the exercise's own check, then restores the
-solution before moving on. One pass per lesson keeps it fast.
+solution before moving on. One pass per lesson keeps it fast. It also makes
+sure no check changed the inputs the engine keeps between checks
+(:class:`VerdictChangedInputs`).
 
 :func:`on_seeds` checks an answer (source text, run after the lesson's setup
 in a fresh namespace) on many seeds, such as :func:`secret_seeds`: a verdict
@@ -27,8 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from mlcourse.exercises import notebook
+from mlcourse.exercises.compare import Compare
 from mlcourse.exercises.definitions import find
 from mlcourse.exercises.engine import Result
+from mlcourse.exercises.plain import to_plain
 
 
 @dataclass
@@ -42,6 +46,15 @@ class Tried:
 
 class CellFailed(RuntimeError):
     """A solutions notebook cell raised while walking the lesson."""
+
+
+class VerdictChangedInputs(AssertionError):
+    """An exercise's verdict (or reference) changed the inputs it judges with.
+
+    The engine keeps a test's inputs between checks (see
+    :mod:`mlcourse.exercises.cache`), so a verdict that changes them would
+    change every later check of the exercise.
+    """
 
 
 def _shell():
@@ -111,6 +124,8 @@ def _walk(lesson: str, wrong: Mapping[str, Sequence[str]]) -> dict[str, Tried]:
                 _run(shell, src, f"{lesson} cell {i}")
                 continue
             ex = find(ex_id)
+            kept = ex.kept_inputs()
+            before = to_plain(kept)
             _run(shell, stubs[ex_id], f"{lesson} stub of {ex_id}")
             stub = ex.run(ns)
             results = []
@@ -120,6 +135,8 @@ def _walk(lesson: str, wrong: Mapping[str, Sequence[str]]) -> dict[str, Tried]:
                 results.append(ex.run(ns))
             _run(shell, src, f"{lesson} solution of {ex_id}")
             tried[ex_id] = Tried(stub=stub, solution=ex.run(ns), wrong=results)
+            if Compare()(before, to_plain(kept)) is not None or ex.kept_inputs() is not kept:
+                raise VerdictChangedInputs(f"{ex_id}: checking it changed the inputs its verdicts judge with")
     finally:
         shell.reset(new_session=False)
     return tried

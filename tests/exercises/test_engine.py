@@ -374,3 +374,97 @@ def test_a_review_answer_text_is_the_whole_answer_readable():
     text = essay.run({"essay": answer}).answer_text
     assert text.startswith("situation:\n" + long_text) and "action:\n- Data: we checked the labels." in text
     assert "__plain__" not in text and len(text) > 2_000
+
+
+# -- what does not depend on the answer is computed once per (exercise, seed) -------------------
+def test_inputs_and_references_are_computed_once_per_seed_however_often_the_learner_checks():
+    calls = {"inputs": 0, "reference": 0}
+
+    def inputs(rng):
+        calls["inputs"] += 1
+        return (pd.DataFrame({"a": rng.normal(size=5)}),)
+
+    def reference(df):
+        calls["reference"] += 1
+        return df.mean().round(6).to_dict()
+
+    ex = Exercise(id="demo.cached", title="c", points=1, answer=Function("means"), tests=[returns("a frame", inputs, reference)])
+    for _ in range(3):
+        assert ex.run({"means": right}).status == PASSED
+        assert ex.run({"means": lambda df: {}}).status == FAILED
+    assert calls == {"inputs": 1, "reference": 1}
+    assert ex.run({"means": right}, seed=5).status == PASSED
+    assert calls == {"inputs": 2, "reference": 2}
+    assert ex.kept_inputs() is ex.kept_inputs() and ex.kept_inputs(5) is not ex.kept_inputs()
+
+
+def test_an_answer_that_mutates_its_input_cannot_reach_the_kept_inputs_or_the_next_check():
+    def vandal(df):
+        result = df.mean().round(6).to_dict()
+        df.iloc[:, :] = 99.0
+        return result
+
+    kept = pd.DataFrame(MEANS.kept_inputs()[1][0]).copy()
+    assert MEANS.run({"means": vandal}).status == PASSED  # right values, computed on its own copy
+    assert MEANS.kept_inputs()[1][0].equals(kept)
+    seen = []
+    assert MEANS.run({"means": lambda df: seen.append(df.copy()) or right(df)}).status == PASSED
+    assert seen[1].equals(kept) and not (seen[1] == 99.0).any().any()
+
+
+def test_a_value_exercise_computes_its_expected_value_once():
+    calls = []
+    ex = Exercise(id="demo.v1", title="v", points=1, answer=Value("v"), tests=[value_is("v", lambda: calls.append(1) or 7)])
+    for v in (7, 8, 7):
+        ex.run({"v": v})
+    assert len(calls) == 1
+
+
+def test_forgot_return_is_read_from_the_code_even_when_the_probe_gathers_several_results():
+    gather = Exercise(
+        id="demo.gather", title="g", points=1, answer=Function("f"),
+        tests=[holds("two calls", lambda fn, _: {"first": fn(1), "second": fn(2), "n": 2},
+                     lambda got, _: None if (got["first"], got["second"]) == (2, 4) else "not doubled")],
+    )
+
+    def no_return(x):
+        x * 2
+
+    def wrong_value(x):
+        return x * 3
+
+    r = gather.run({"f": no_return})
+    assert r.status == FAILED and "forget a `return`" in r.message
+    assert "forget a `return`" not in gather.run({"f": wrong_value}).message
+    assert gather.probe({"f": no_return}, [None])["returns_value"] is False
+    assert gather.probe({"f": wrong_value}, [None])["returns_value"] is True
+    assert "returns_value" not in gather.probe({"f": len}, [None])  # a builtin: cannot tell, so nothing is said
+
+
+def test_every_function_exercise_of_the_course_has_a_reference_that_returns_a_value():
+    # The forgotten-return hint fires for any failing function without a `return` value:
+    # it may never meet an exercise whose right answer has none.
+    import ast
+
+    from mlcourse.exercises import all_exercises
+    from mlcourse.exercises.notebook import solution_source
+
+    for _, ex in all_exercises():
+        if ex.answer.kind != "function":
+            continue
+        tree = ast.parse(solution_source(ex.id))
+        (fn,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == ex.answer.name]
+        ns: dict = {}
+        exec(compile(ast.Module(body=[fn], type_ignores=[]), "<solution>", "exec"), ns)
+        assert engine.returns_a_value(ns[fn.name]), ex.id
+
+
+def test_messages_never_show_plain_data_tags():
+    pairs = Exercise(
+        id="demo.pairs", title="p", points=1, answer=Function("pairs"),
+        tests=[returns("a list", lambda rng: ([3, 1],), lambda xs: [(x, x * 2) for x in xs])],
+    )
+    r = pairs.run({"pairs": lambda xs: [(x, x) for x in xs]})
+    assert r.status == FAILED and "__plain__" not in r.render() and "__plain__" not in r._repr_html_()
+    r = pairs.run({"pairs": lambda xs: {1: (2, 3)}})
+    assert "__plain__" not in r.message and "{1: (2, 3)}" in r.message
