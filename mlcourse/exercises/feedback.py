@@ -174,7 +174,11 @@ def _shape(shape: str, size: int = 10) -> str:
         ring = f"position:absolute;left:1px;top:1px;width:{size - 6}px;height:{size - 6}px;border:2px solid currentColor;border-radius:50%"
         return f'<span style="{box}"><span style="{ring}"></span></span>'
     if shape == "bang":
-        return f'<span style="{box};font-weight:700;text-align:center;line-height:{size}px">!</span>'
+        part = f"position:absolute;left:{size / 2 - 1:.1f}px;width:2px;background:currentColor"
+        return (
+            f'<span style="{box}"><span style="{part};top:0;height:{size * 0.62:.1f}px"></span>'
+            f'<span style="{part};top:{size * 0.8:.1f}px;height:2px"></span></span>'
+        )
     return ""
 
 

@@ -409,7 +409,7 @@ class LabPage:
         self.page.locator("#jp-menu-panel").get_by_role("menuitem", name=menu, exact=True).click()
         # The item's exact label, then at most its keyboard shortcut: "Run All
         # Cells" must not match "Restart Kernel and Run All Cells…".
-        label = re.compile(rf"^{re.escape(item)}(\s+\S+)?$")
+        label = re.compile(rf"^{re.escape(item)}(\s+\S.*)?$")
         self.page.locator(".lm-Menu").get_by_role("menuitem", name=label).click()
 
     def run_all(self) -> None:
@@ -462,18 +462,25 @@ class LabPage:
             if isinstance(c.get("metadata", {}).get("mlcourse"), dict) and "check" in c["metadata"]["mlcourse"]
         ]
 
-    def expect_check(self, index: int, pattern: str) -> None:
-        """The check cell's output is visible and its first line matches ``pattern``."""
+    def feedback(self, index: int):
+        """The rendered feedback card (``check()``, ``hint()``...) in a cell's output."""
+        return self.cell(index).locator(".jp-OutputArea-output .mlcourse-feedback").first
+
+    def expect_check(self, index: int, exercise: str, status: str, timeout: int = AFTER_RUN_TIMEOUT_MS):
+        """The check cell shows the rendered card of ``exercise`` with ``status``; returns the card."""
         from playwright.sync_api import expect
 
         self.focus = index
-        output = self.cell(index).locator(".jp-OutputArea-output").first
+        card = self.feedback(index)
         # Run All has finished: what is there now is final, no need to wait long.
-        expect(output).to_be_visible(timeout=AFTER_RUN_TIMEOUT_MS)
-        expect(output).to_contain_text(re.compile(pattern), timeout=AFTER_RUN_TIMEOUT_MS)
+        expect(card).to_be_visible(timeout=timeout)
+        expect(card).to_have_attribute("data-status", status, timeout=timeout)
+        expect(card.locator("code").first).to_have_text(exercise, timeout=timeout)
+        expect(card.locator(".mlcourse-badge").first).to_have_text(status, timeout=timeout)
+        return card
 
-    def expect_every_check(self, mark: str, status: str) -> list[tuple[int, str]]:
-        """Run All reached the end, and every check cell reads ``<mark> <title> [<id>]: <status>``.
+    def expect_every_check(self, status: str) -> list[tuple[int, str]]:
+        """Run All reached the end, and every check cell shows its exercise's card with ``status``.
 
         Returns the check cells, as :meth:`check_cells` does.
         """
@@ -482,8 +489,83 @@ class LabPage:
         checks = self.check_cells()
         assert checks, f"{self.name} has no check cell"
         for index, exercise in checks:
-            self.expect_check(index, rf"^{mark} .+ \[{re.escape(exercise)}\]: {status}")
+            self.expect_check(index, exercise, status)
         return checks
+
+    def index_of(self, exercise: str, kind: str = "exercise") -> int:
+        """The index of the answer cell (``kind="exercise"``) or check cell (``"check"``) of an exercise."""
+        for i, c in enumerate(self.cells):
+            meta = c.get("metadata", {}).get("mlcourse")
+            if isinstance(meta, dict) and meta.get(kind) == exercise:
+                return i
+        raise LookupError(f"{self.name} has no {kind} cell for {exercise}")
+
+    def set_source(self, index: int, text: str) -> None:
+        """Replace a code cell's text, as typing it would (inserted whole: no auto-closed brackets)."""
+        editor = self.cell(index).locator(".cm-content").first
+        editor.click()
+        self.page.keyboard.press("Control+a")
+        self.page.keyboard.insert_text(text)
+        self.page.keyboard.press("Escape")  # back to command mode, the cell still selected
+
+    def run_cell(self, index: int) -> int:
+        """Run one cell (Ctrl+Enter), wait until it has finished, and return its execution count.
+
+        The prompt may read the same number before and after (a restarted
+        kernel counts from 1 again), so what is awaited is a change of the
+        prompt after the keypress, ending in a number.
+        """
+        prompt = self.cell(index).locator(".jp-InputArea-prompt").first
+        handle = prompt.element_handle()
+        prompt.click()
+        self.page.evaluate(
+            """(el) => {
+                el.__mlcourseRan = false;
+                new MutationObserver(() => { el.__mlcourseRan = true; })
+                    .observe(el, {childList: true, characterData: true, subtree: true});
+            }""",
+            handle,
+        )
+        self.page.keyboard.press("Control+Enter")
+        self.page.wait_for_function(
+            r"(el) => el.__mlcourseRan && /^\[\d+\]:$/.test(el.textContent.trim())",
+            arg=handle,
+            timeout=EXPECT_TIMEOUT_MS,
+            polling=100,
+        )
+        return int(re.search(r"\d+", prompt.text_content()).group())
+
+    def restart_kernel(self) -> None:
+        """Kernel > Restart Kernel..., confirmed, as a learner does; returns once the kernel is idle again."""
+        from playwright.sync_api import expect
+
+        self.menu("Kernel", "Restart Kernel…")
+        self.page.locator(".jp-Dialog").get_by_role("button", name="Confirm Kernel Restart").click()
+        expect(self.page.locator(".jp-Dialog")).to_have_count(0)
+        expect(self.kernel_idle).to_be_visible()
+
+    def cells_screenshot(self, target: Path, first: int, last: int) -> None:
+        """A picture of cells ``first``..``last`` (the README's pictures of a check), small PNG."""
+        from PIL import Image
+
+        self.page.mouse.move(0, 0)
+        self.cell(first).scroll_into_view_if_needed()
+        self.page.evaluate(
+            """([nb, i]) => nb.querySelectorAll('.jp-Cell')[i].scrollIntoView({block: 'start'})""",
+            [self.notebook.element_handle(), first],
+        )
+        self.page.wait_for_timeout(300)
+        top, bottom = self.cell(first).bounding_box(), self.cell(last).bounding_box()
+        clip = {"x": top["x"], "y": top["y"], "width": max(top["width"], bottom["width"]),
+                "height": bottom["y"] + bottom["height"] - top["y"]}
+        raw = target.with_suffix(".raw.png")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=str(raw), clip=clip)
+        Image.open(raw).convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            target, optimize=True
+        )
+        raw.unlink()
+        print(f"check screenshot: {target} ({target.stat().st_size // 1024} KiB)")
 
     def show_trouble(self) -> None:
         """Scroll the first traceback, or else the cell being checked, into view."""

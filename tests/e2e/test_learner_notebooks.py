@@ -12,8 +12,8 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-# The engine's own words for an untouched exercise: a check cell prints
-# "⏳ <title> [<id>]: not attempted", a stub raises "...: not attempted yet".
+# The engine's own words for an untouched exercise: a check cell shows a card
+# whose badge reads "not attempted", a stub raises "...: not attempted yet".
 NOT_ATTEMPTED = "not attempted"
 
 
@@ -25,7 +25,7 @@ def test_untouched_lesson_runs_all_with_every_check_not_attempted(learner_page):
 
     unexpected = [(i, text) for i, text in lab.tracebacks() if NOT_ATTEMPTED not in text]
     assert unexpected == [], f"tracebacks in {lab.name}: {unexpected}"
-    checks = lab.expect_every_check("⏳", NOT_ATTEMPTED)
+    checks = lab.expect_every_check(NOT_ATTEMPTED)
 
     target = os.environ.get("MLCOURSE_LESSON_SCREENSHOT")
     if target and lab.name == os.environ.get("MLCOURSE_LESSON_SCREENSHOT_OF", "01_data.ipynb"):

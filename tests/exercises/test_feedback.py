@@ -7,8 +7,7 @@ import re
 import pandas as pd
 import pytest
 
-from mlcourse.exercises import feedback, progress_table
-from mlcourse.exercises import engine
+from mlcourse.exercises import engine, feedback, progress_table
 from mlcourse.exercises.engine import ERROR, Exercise, Function, Mistake, Result, returns
 
 MEANS = Exercise(
@@ -78,7 +77,9 @@ def test_the_html_is_the_same_on_every_run_and_holds_no_ids():
         assert not re.search(r'\sid=|<style|<script', first[status].view().html)
 
 
-@pytest.mark.parametrize(("score", "points", "text"), [(4 / 3, 2, "1.33 / 2"), (2, 2, "2 / 2"), (0.6667, 2, "0.67 / 2"), (1.5, 3, "1.5 / 3")])
+@pytest.mark.parametrize(
+    ("score", "points", "text"), [(4 / 3, 2, "1.33 / 2"), (2, 2, "2 / 2"), (0.6667, 2, "0.67 / 2"), (1.5, 3, "1.5 / 3")]
+)
 def test_scores_print_as_people_write_them(score, points, text):
     assert feedback.score_text(score, points) == text
 
