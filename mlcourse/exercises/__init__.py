@@ -127,7 +127,7 @@ def lesson(name: str) -> Lesson:
     if not graded_run():
         from mlcourse.exercises import cells
 
-        cells.watch()
+        cells.watch(answers={e.id: e.answer.name for e in result})
     return result
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,8 @@ class Run:
 
 
 _runs: dict[str, Run] = {}
+# Exercise id -> the name its answer defines (to notice a fix made in a cell without the prompt line).
+_names: dict[str, str] = {}
 # Execution count -> the exercises whose answer cell ran with that count.
 _answer_counts: dict[int, tuple[str, ...]] = {}
 # IPython's name for a cell it compiled without a kernel: <ipython-input-N-hash>.
@@ -77,11 +80,15 @@ def _shell() -> Any:
     return get() if callable(get) else None
 
 
-def watch(shell: Any = None) -> bool:
+def watch(shell: Any = None, answers: Mapping[str, str] | None = None) -> bool:
     """Record how each answer cell's runs end, from now on (once per shell).
 
+    ``answers`` maps exercise ids to the names their answers define: a cell
+    without the prompt line that runs and defines such a name supersedes a
+    failed run (a learner who deleted the prompt line while fixing the cell).
     Returns False outside IPython (a plain script has no cells).
     """
+    _names.update(answers or {})
     shell = shell if shell is not None else _shell()
     events = getattr(shell, "events", None)
     if events is None:
@@ -107,15 +114,35 @@ def _before(info: Any) -> None:
 
 
 def _after(result: Any) -> None:
-    ids = answer_ids(getattr(getattr(result, "info", None), "raw_cell", ""))
-    if not ids:
-        return
+    source = getattr(getattr(result, "info", None), "raw_cell", "")
+    ids = answer_ids(source)
     count = result.execution_count if isinstance(result.execution_count, int) else None
     error = result.error_before_exec or result.error_in_exec
+    if not ids:
+        if error is None:
+            for ex_id, run in list(_runs.items()):
+                if run.ok is False and ex_id in _names and defines(source, _names[ex_id]):
+                    _runs[ex_id] = Run(ex_id, count, True)
+        return
     if count is not None:
         _answer_counts[count] = tuple(ids)
     for ex_id in ids:
         _runs[ex_id] = Run(ex_id, count, error is None, describe(error) if error is not None else "")
+
+
+def defines(source: str, name: str) -> bool:
+    """Whether a cell's top level defines ``name`` (``def name``, ``class name``, ``name = ...``).
+
+    Examples
+    --------
+    >>> defines("import x\\ndef fingerprint(df):\\n    return 1\\n", "fingerprint"), defines("k: int = 3", "k")
+    (True, True)
+    >>> defines("print(fingerprint(df))\\nk == 3", "fingerprint"), defines("k == 3", "k")
+    (False, False)
+    """
+    word = re.escape(name)
+    pattern = rf"^(?:(?:async\s+)?def\s+{word}\b|class\s+{word}\b|{word}\s*(?::[^=\n]*)?=(?!=)|{word}\s*,)"
+    return isinstance(source, str) and re.search(pattern, source, re.M) is not None
 
 
 def describe(error: BaseException) -> str:
@@ -167,3 +194,4 @@ def forget() -> None:
     """Forget every recorded run (a new kernel session, and tests)."""
     _runs.clear()
     _answer_counts.clear()
+    _names.clear()

@@ -899,11 +899,11 @@ class Exercise:
 
         ns = _caller_namespace()
         last = cells.last_run(self.id)
+        earlier = progress.load().get(self.id) if self.answer.name not in ns else None
         if last is not None and last.ok is False:
             result = self._result(ERROR, _failed_run_message(last), [])
-        elif self.answer.name not in ns and _attempted_before(progress.load().get(self.id)):
-            entry = progress.load()[self.id]
-            feedback.show(feedback.earlier_view(self.id, self.title, self.answer.name, entry))
+        elif earlier is not None and _attempted_before(earlier):
+            feedback.show(feedback.earlier_view(self.id, self.title, self.answer.name, earlier))
             return
         else:
             try:

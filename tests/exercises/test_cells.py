@@ -121,3 +121,13 @@ def test_lesson_starts_watching_the_cells_once():
 
 def test_outside_ipython_there_is_nothing_to_watch():
     assert cells.watch(object()) is False
+
+
+def test_a_fix_in_a_cell_without_the_prompt_line_supersedes_the_failed_run(shell, capsys):
+    cells.watch(shell, answers={"demo.cells_k": "k"})
+    run(shell, K_CELL + "k = (5\n")
+    assert "your last run of this answer cell" in check(shell, capsys)
+    run(shell, "print(k == 5)\n")  # uses k, defines nothing: the failed run still stands
+    assert "your last run of this answer cell" in check(shell, capsys)
+    run(shell, "k = 5\n")  # the learner deleted the prompt line while fixing the cell
+    assert "passed" in check(shell, capsys)
