@@ -17,6 +17,13 @@ exercise's :meth:`Exercise.spec` (never its references, verdicts or hints),
 and the verdict in its own process, with the very same definitions: there is
 one version of a check. :func:`probe_plan` is the probe half for both.
 
+In the notebook, :meth:`Exercise.check` draws a test's inputs and computes
+its references once per (exercise, seed) and keeps them
+(:mod:`~mlcourse.exercises.cache`), asks :mod:`~mlcourse.exercises.cells`
+how the answer cell last ran (a failed run is reported, never judged), and
+shows the result through :mod:`~mlcourse.exercises.feedback` (HTML in
+JupyterLab, text elsewhere).
+
 Examples
 --------
 >>> import numpy as np
