@@ -249,7 +249,8 @@ def _score(result: Any, html_: bool = False) -> str:
     if getattr(result, "public_only", False):
         hidden = int(getattr(result, "hidden_tests", 0) or 0)
         more = f"; the grader adds {hidden} hidden test{'' if hidden == 1 else 's'}" if hidden else ""
-        text = f"public tests: {result.passed} of {n} passed{more}; {number_text(result.points)} point{'' if result.points == 1 else 's'} in all"
+        points = f"{number_text(result.points)} point{'' if result.points == 1 else 's'}"
+        text = f"public tests: {result.passed} of {n} passed{more}; {points} in all"
         return _esc(text) if html_ else text
     score = score_text(result.score, result.points)
     tests = f"{_tests_text(result)} passed" if n else ""

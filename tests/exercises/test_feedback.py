@@ -124,3 +124,12 @@ def test_an_unknown_status_in_a_hand_edited_progress_file_still_shows():
 def test_a_result_made_by_hand_renders():
     r = Result("demo.y", "Y", 1, ERROR, 0.0, "boom", [engine.TestResult("t", ERROR, "boom", "  cell [3], line 1, in f\nValueError: boom")])
     assert "cell [3], line 1" in r.render() and r._repr_html_().startswith('<div class="mlcourse-feedback"')
+
+
+def test_the_graded_edition_shows_its_public_tests_and_its_own_advice():
+    r = results()["failed"]
+    r.public_only, r.hidden_tests, r.stuck = True, 2, "Read the message above: it names the input."
+    text, html = r.view().text, r.view().html
+    assert "failed (public tests: 2 of 3 passed; the grader adds 2 hidden tests; 2 points in all)" in text
+    assert "Read the message above" in text and ".solution()" not in text
+    assert "public tests: 2 of 3 passed" in html and ".solution()" not in html
