@@ -124,9 +124,30 @@ def _update(exercise_id: str, **changes: Any) -> dict:
     return entry
 
 
+#: The statuses of a check that judged an answer.
+JUDGED = ("passed", "failed", "error")
+
+
 def record(result: Any) -> None:
-    """Store a check's outcome (a :class:`~mlcourse.exercises.engine.Result`)."""
+    """Store a check's outcome (a :class:`~mlcourse.exercises.engine.Result`).
+
+    A "not attempted" check (the answer is missing or still the stub, as in a
+    fresh copy of a lesson) judged nothing, so it never replaces a judged
+    result: the progress keeps the last answer that was checked.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from types import SimpleNamespace as R
+    >>> os.environ["MLCOURSE_HOME"] = tempfile.mkdtemp()
+    >>> record(R(exercise="demo.a", status="passed", score=2.0, points=2.0))
+    >>> record(R(exercise="demo.a", status="not attempted", score=0.0, points=2.0))
+    >>> load()["demo.a"]["status"], load()["demo.a"]["score"]
+    ('passed', 2.0)
+    """
     previous = load().get(result.exercise, {})
+    if str(result.status) not in JUDGED and previous.get("status") in JUDGED:
+        return
     best = max(float(previous.get("best_score", 0.0)), float(result.score))
     _update(
         result.exercise,

@@ -112,3 +112,13 @@ def test_progress_command_reports_a_corrupted_file(isolated_home):
     assert proc.returncode == 0
     assert "set aside as" in proc.stderr and "progress.unreadable-" in proc.stderr
     assert "Progress in 01_data" in proc.stdout
+
+
+def test_a_check_that_judged_nothing_never_replaces_a_judged_result():
+    store.record(result("data.keep", "failed", 0.5))
+    store.record(result("data.keep", "not attempted", 0.0))  # a fresh copy of the lesson, Run All
+    assert (store.load()["data.keep"]["status"], store.load()["data.keep"]["score"]) == ("failed", 0.5)
+    store.record(result("data.keep", "passed", 1.0))
+    assert store.load()["data.keep"]["status"] == "passed"
+    store.record(result("data.new", "not attempted", 0.0))
+    assert store.load()["data.new"]["status"] == "not attempted"
