@@ -38,8 +38,10 @@ Examples
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import gc
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
@@ -66,6 +68,23 @@ class _Prepared:
 _prepared: OrderedDict[Hashable, _Prepared] = OrderedDict()
 
 
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic garbage collector while plain data (tens of thousands of small dicts) is built.
+
+    Plain data holds no cycles, yet each burst of new containers triggers a
+    collection that walks every object of the learner's kernel (frames,
+    fitted models): in a lesson's kernel that costs more than the conversion.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def prepared(owner: object, key: Hashable, make: Callable[[], list], copies: bool = True) -> tuple[list, list | None]:
     """The inputs ``make()`` draws for ``key``, and a fresh copy of them for the answer to use.
 
@@ -85,7 +104,8 @@ def prepared(owner: object, key: Hashable, make: Callable[[], list], copies: boo
     entry = _prepared.get(key)
     if entry is None or entry.owner is not owner:
         inputs = make()
-        pristine = [from_plain(to_plain(x)) if x is not None else None for x in inputs]
+        with _no_gc():
+            pristine = [from_plain(to_plain(x)) if x is not None else None for x in inputs]
         entry = _Prepared(owner, inputs, pristine)
         _prepared[key] = entry
         while len(_prepared) > MAX_PREPARED:
