@@ -42,6 +42,14 @@ from collections import defaultdict
 
 TARGET = 0.3
 PARTS = ("answer", "inputs", "copy", "verdicts")
+# What each part of a check's overhead is, and whether a re-check pays it again.
+WHY = {
+    "inputs": "drawing the fresh inputs, once per seed: a re-check reuses them",
+    "copy": "rebuilding the answer's copy of the inputs from plain data, once per seed: a re-check copies the kept one",
+    "verdicts": "the verdicts; a reference a verdict computes itself is computed again on every check "
+    "(holds(..., expected=) or cache.per_inputs keep it per seed)",
+    "rest": "refusing forbidden names, the answer's results to plain data, display, saving the progress",
+}
 
 
 class Instruments:
@@ -151,7 +159,7 @@ def report(rows: list[dict]) -> None:
         for r in over:
             c = r[key]
             where = max(("inputs", "copy", "verdicts", "rest"), key=lambda k: c[k])
-            print(f"  above: {r['exercise']}: {overhead(c):.2f} s, most in {where} ({c[where]:.2f} s)")
+            print(f"  above: {r['exercise']}: {overhead(c):.2f} s, most in {where} ({c[where]:.2f} s: {WHY[where]})")
 
 
 def main() -> None:
