@@ -12,6 +12,9 @@ model), none of which changes between checks.
   rebuilds them); each check gets a deep copy of that, which costs a
   fraction of rebuilding it, so an answer that mutates its input still
   cannot reach the next check or the reference.
+* :func:`collector_paused` keeps Python's cyclic garbage collector from
+  walking the learner's whole kernel again and again while a check builds
+  plain data and runs its verdicts.
 * :func:`per_inputs` caches a function of a test's inputs (a reference
   value) by the identity of the inputs object: the verdict of a check gets
   the very same inputs object while it is kept here, so a reference is
@@ -69,12 +72,24 @@ _prepared: OrderedDict[Hashable, _Prepared] = OrderedDict()
 
 
 @contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic garbage collector while plain data (tens of thousands of small dicts) is built.
+def collector_paused():
+    """Pause Python's cyclic garbage collector for the trusted steps of one check.
 
-    Plain data holds no cycles, yet each burst of new containers triggers a
-    collection that walks every object of the learner's kernel (frames,
-    fitted models): in a lesson's kernel that costs more than the conversion.
+    Building plain data (tens of thousands of small dicts) and computing a
+    verdict set off collections that walk every object of the learner's
+    kernel (its frames, fitted models): in a lesson's kernel those cost more
+    than the work itself. A check is short, and whatever cycles it leaves
+    are collected once the collector is back. A collector the caller turned
+    off stays off.
+
+    Examples
+    --------
+    >>> import gc
+    >>> with collector_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
     """
     was = gc.isenabled()
     gc.disable()
@@ -104,7 +119,7 @@ def prepared(owner: object, key: Hashable, make: Callable[[], list], copies: boo
     entry = _prepared.get(key)
     if entry is None or entry.owner is not owner:
         inputs = make()
-        with _no_gc():
+        with collector_paused():
             pristine = [from_plain(to_plain(x)) if x is not None else None for x in inputs]
         entry = _Prepared(owner, inputs, pristine)
         _prepared[key] = entry

@@ -890,7 +890,8 @@ class Exercise:
         if self.forbid:
             source = guard.defining_source(namespace.get(self.answer.name))
             sources = [("", source)] if source else []
-        return self.judge(probed, inputs, answer_sources=sources)
+        with cache.collector_paused():
+            return self.judge(probed, inputs, answer_sources=sources)
 
     # -- the learner's notebook API ----------------------------------------
     def check(self) -> None:

@@ -468,3 +468,22 @@ def test_messages_never_show_plain_data_tags():
     assert r.status == FAILED and "__plain__" not in r.render() and "__plain__" not in r._repr_html_()
     r = pairs.run({"pairs": lambda xs: {1: (2, 3)}})
     assert "__plain__" not in r.message and "{1: (2, 3)}" in r.message
+
+
+def test_verdicts_run_with_the_collector_paused_and_the_learner_code_without():
+    import gc
+
+    seen = {}
+
+    def probe(f, _):
+        seen["answer"] = gc.isenabled()
+        return f([2, 1])
+
+    def verdict(got, _):
+        seen["verdict"] = gc.isenabled()
+        return None if got == [1, 2] else "not sorted"
+
+    ex = Exercise(id="demo.gc", title="Sort", points=1, answer=Function("f"), tests=[holds("a list", probe, verdict)])
+    assert ex.run({"f": sorted}).status == PASSED
+    assert seen == {"answer": True, "verdict": False} and gc.isenabled()
+    assert ex.run({"f": lambda xs: 1 / 0}).status == ERROR and gc.isenabled()
