@@ -25,6 +25,7 @@ but :mod:`mlcourse.paths`, and that only when :func:`home` is called.
 from __future__ import annotations
 
 import logging
+import os
 
 __version__ = "0.1.0"
 
@@ -32,6 +33,11 @@ __version__ = "0.1.0"
 # Python's last-resort handler would print the package's warnings to stderr,
 # interleaving with notebook output.
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# MLflow (the lessons' experiment tracker) starts its telemetry when it is
+# imported and would try the network; the course never sends anything. A
+# learner's own setting stands.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 __all__ = ["__version__", "home"]
 
