@@ -78,11 +78,13 @@ def roc_auc(y: Any, scores: Any) -> float:
 
 
 def average_precision(y: Any, scores: Any) -> float:
-    """Average precision (the area under the step-wise precision-recall curve), or PR-AUC.
+    """Average precision, the course's PR-AUC: a step-wise summary of the precision-recall curve.
 
     scikit-learn's ``average_precision_score``: precision at each distinct
     score, weighted by the recall it adds; rows with the same score count as
-    one threshold.
+    one threshold. It is a weighted mean of precisions, not an area: no line
+    is drawn between the curve's points (the trapezoidal area under the curve
+    would credit precision no threshold reaches).
 
     Parameters
     ----------

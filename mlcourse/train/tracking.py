@@ -78,10 +78,12 @@ def _quiet_mlflow() -> None:
     its tables: it is addressed to MLflow's authors.
     """
     warnings.filterwarnings("ignore", message=r".*``noload`` loader strategy is deprecated")
-    for name in ("mlflow", "alembic"):
+    for name, level in (("mlflow", logging.WARNING), ("alembic", logging.WARNING), ("mlflow.sklearn", logging.ERROR)):
+        # mlflow.sklearn warns on every model saved with (cloud)pickle; lessons log their own models that way
+        # and say why once (a tree's skops file is one skops will not vouch for).
         logger = logging.getLogger(name)
-        if logger.level in (logging.NOTSET, logging.INFO, logging.DEBUG):
-            logger.setLevel(logging.WARNING)
+        if logger.level in (logging.NOTSET, logging.INFO, logging.DEBUG, logging.WARNING):
+            logger.setLevel(level)
 
 
 def default_requirements(model_uri: str, flavor: str, fallback: Any = None, **_: Any) -> Any:

@@ -110,8 +110,9 @@ def evaluate(model: Any, X: Any, y: Any, *, average: str = "binary", pos_label: 
     -------
     dict
         ``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc`` and
-        ``pr_auc`` (average precision, the area under the precision-recall
-        curve: the headline metric for a rare positive class) as plain floats
+        ``pr_auc`` (average precision, a step-wise summary of the
+        precision-recall curve rather than an area: the headline metric for
+        a rare positive class) as plain floats
         (the two AUCs are NaN when the model offers neither
         ``predict_proba`` nor ``decision_function``, or ``y`` holds a single
         class; ``pr_auc`` is binary only), and ``confusion_matrix`` as a

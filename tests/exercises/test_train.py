@@ -2,8 +2,6 @@
 the learner's stub, the solution, and typical wrong answers."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,9 +10,6 @@ from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
 from mlcourse.exercises.testing import walk
 from mlcourse.exercises.train import checks as T
-
-# A wrong answer below calls the package's best_run on a log with a broken line, which it reports.
-pytestmark = pytest.mark.filterwarnings("ignore:.*skipping corrupt line:RuntimeWarning")
 
 PIPELINE = (
     "make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown='ignore'), CATEGORICAL), "
@@ -142,74 +137,255 @@ BY_ACCURACY = SEARCH.format(extra="n_iter=4, cv=3") + ".fit(X_tune, y_tune)\n"
 ONLY_THE_WINNER = SEARCH.format(extra="n_iter=4, cv=3, scoring='average_precision'") + ".fit(X_tune, y_tune).best_estimator_\n"
 NOT_FITTED = SEARCH.format(extra="n_iter=4, cv=3, scoring='average_precision'") + "\n"
 
-# -- train.best_from_log -------------------------------------------------------------
-IGNORES_DIRECTION = '''
-def best_from_log(path, metric, greater_is_better=True):
+# -- train.log_to_mlflow -------------------------------------------------------------
+_LOG = """
+def log_candidate(model, params, metrics, data_fingerprint, run_name):
+    with mlflow.start_run(run_name=run_name) as run:
+        {body}
+    return run.info.run_id
+"""
+_FULL = ('mlflow.log_params(params)\n        mlflow.log_metrics(metrics)\n'
+         '        mlflow.set_tag("data_fingerprint", data_fingerprint)\n'
+         '        mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle")')
+
+
+def _log(body=_FULL):
+    return _LOG.format(body=body)
+
+
+LOG_METRICS_AS_PARAMS = _log(_FULL.replace("mlflow.log_metrics(metrics)", "mlflow.log_params(metrics)"))
+LOG_NO_MODEL = _log(_FULL.replace('mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle")',
+                                  "pass"))
+LOG_NO_FINGERPRINT = _log(_FULL.replace('mlflow.set_tag("data_fingerprint", data_fingerprint)', "pass"))
+LOG_DEFAULT_SKOPS = _log(_FULL.replace(', serialization_format="cloudpickle"', ""))
+LOG_LEFT_OPEN = """
+def log_candidate(model, params, metrics, data_fingerprint, run_name):
+    run = mlflow.start_run(run_name=run_name)
+    mlflow.log_params(params)
+    mlflow.log_metrics(metrics)
+    mlflow.set_tag("data_fingerprint", data_fingerprint)
+    mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle")
+    return run.info.run_id
+"""
+LOG_NO_RETURN = _log(_FULL).replace("    return run.info.run_id\n", "")
+LOG_PICKLE_FILE = _log(_FULL.replace(
+    'mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle")',
+    'path = os.path.join(tempfile.mkdtemp(), "model.joblib")\n        joblib.dump(model, path)\n'
+    '        mlflow.log_artifact(path)')).replace("def log_candidate", "import os, tempfile, joblib\n\ndef log_candidate")
+LOG_RIGHT_BY_HAND = """
+def log_candidate(model, params, metrics, data_fingerprint, run_name):
+    run = mlflow.start_run(run_name=run_name)
+    try:
+        for key, value in params.items():
+            mlflow.log_param(key, value)
+        for key, value in metrics.items():
+            mlflow.log_metric(key, float(value))
+        mlflow.set_tags({"data_fingerprint": data_fingerprint, "stage": "experiment"})
+        mlflow.sklearn.log_model(model, name="model", skops_trusted_types=["sklearn.tree._tree.Tree"])
+    finally:
+        mlflow.end_run()
+    return run.info.run_id
+"""
+LOG_RIGHT_RUN_OBJECT = """
+def log_candidate(model, params, metrics, data_fingerprint, run_name):
+    with mlflow.start_run(run_name=run_name):
+        mlflow.log_params({**params, "data_fingerprint": data_fingerprint})
+        mlflow.log_metrics(metrics)
+        mlflow.sklearn.log_model(model, name="model", serialization_format="pickle")
+        return mlflow.active_run()
+"""
+
+# -- train.best_tracked_run ------------------------------------------------------------
+QUERY_RIGHT_ORDER_BY = """
+def best_run_id(experiment_name, metric, data_fingerprint, greater_is_better=True):
+    runs = mlflow.search_runs(experiment_names=[experiment_name],
+                              order_by=[f"metrics.{metric} {'DESC' if greater_is_better else 'ASC'}"])
+    runs = runs[runs["tags.data_fingerprint"] == data_fingerprint]
+    runs = runs[runs[f"metrics.{metric}"].notna()]
+    return runs.iloc[0]["run_id"]
+"""
+QUERY_RIGHT_CLIENT_LOOP = """
+import math
+from mlflow.tracking import MlflowClient
+
+def best_run_id(experiment_name, metric, data_fingerprint, greater_is_better=True):
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(experiment_name)
+    best_id, best_value = None, None
+    for run in client.search_runs([experiment.experiment_id]):
+        value = run.data.metrics.get(metric)
+        if run.data.tags.get("data_fingerprint") != data_fingerprint or value is None or math.isnan(value):
+            continue
+        if best_value is None or (value >= best_value if greater_is_better else value <= best_value):
+            best_id, best_value = run.info.run_id, value   # ties: the last one seen wins
+    return best_id
+"""
+QUERY_ANY_DATA = """
+def best_run_id(experiment_name, metric, data_fingerprint, greater_is_better=True):
+    runs = mlflow.search_runs(experiment_names=[experiment_name]).dropna(subset=[f"metrics.{metric}"])
+    return runs.sort_values(f"metrics.{metric}", ascending=not greater_is_better)["run_id"].iloc[0]
+"""
+QUERY_ALWAYS_MAX = """
+def best_run_id(experiment_name, metric, data_fingerprint, greater_is_better=True):
+    runs = mlflow.search_runs(experiment_names=[experiment_name],
+                              filter_string=f"tags.data_fingerprint = '{data_fingerprint}'")
+    return runs.loc[runs[f"metrics.{metric}"].idxmax(), "run_id"]
+"""
+QUERY_EVERY_EXPERIMENT = """
+def best_run_id(experiment_name, metric, data_fingerprint, greater_is_better=True):
+    runs = mlflow.search_runs(search_all_experiments=True, filter_string=f"tags.data_fingerprint = '{data_fingerprint}'")
+    runs = runs.dropna(subset=[f"metrics.{metric}"])
+    return runs.sort_values(f"metrics.{metric}", ascending=not greater_is_better)["run_id"].iloc[0]
+"""
+QUERY_RETURNS_ROW = """
+def best_run_id(experiment_name, metric, data_fingerprint, greater_is_better=True):
+    runs = mlflow.search_runs(experiment_names=[experiment_name],
+                              filter_string=f"tags.data_fingerprint = '{data_fingerprint}'").dropna(subset=[f"metrics.{metric}"])
+    return runs.sort_values(f"metrics.{metric}", ascending=not greater_is_better).iloc[0]
+"""
+
+# -- issue 12: method, layout, scorer -------------------------------------------------
+FIT_ON_ALL_ROWS = "model = " + PIPELINE.format(final="LogisticRegression(max_iter=1000)") + ".fit(X, y)\n"
+TP_FIRST = """
+def metrics_from_confusion(cm):
+    (tp, fp), (fn, tn) = np.asarray(cm)   # read as [[TP, FP], [FN, TN]]
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return {"accuracy": float((tp + tn) / np.sum(cm)), "precision": float(p), "recall": float(r), "f1": float(f)}
+"""
+NO_SHUFFLE = PLAIN_KFOLD.replace("KFold(n_splits=5, shuffle=True, random_state=0)", "StratifiedKFold(n_splits=5)")
+OTHER_SEED = PLAIN_KFOLD.replace("KFold(n_splits=5, shuffle=True, random_state=0)",
+                                 "StratifiedKFold(n_splits=5, shuffle=True, random_state=1)")
+SEARCHED_ON_ALL_ROWS = SEARCH.format(extra="n_iter=4, cv=3, scoring='average_precision'") + ".fit(X, y)\n"
+REFIT_FALSE = SEARCH.format(extra="n_iter=4, cv=3, scoring='average_precision', refit=False") + ".fit(X_tune, y_tune)\n"
+LABEL_SCORER = ("from sklearn.metrics import make_scorer\n"
+                + SEARCH.format(extra="n_iter=4, cv=3, scoring=make_scorer(average_precision_score)")
+                + ".fit(X_tune, y_tune)\n")
+
+# -- correct answers written differently from the solution -------------------------------
+RIGHT = {
+    "train.why_accuracy": ['why_accuracy = "B"', 'why_accuracy = " (b) "'],
+    "train.beat_baseline": [
+        "model = " + PIPELINE.format(final="RandomForestClassifier(n_estimators=40, max_depth=8, min_samples_leaf=20, "
+                                            "random_state=0)") + ".fit(X_train, y_train)\n",
+        "from sklearn.compose import ColumnTransformer\nfrom sklearn.pipeline import Pipeline\n"
+        "model = Pipeline([('prep', ColumnTransformer([('cat', OneHotEncoder(handle_unknown='ignore'), CATEGORICAL), "
+        "('num', 'passthrough', NUMERIC)])), ('tree', DecisionTreeClassifier(max_depth=5, min_samples_leaf=50, "
+        "random_state=0))]).fit(X_train, y_train)\n",
+    ],
+    "train.metrics_from_confusion": [
+        """
+def metrics_from_confusion(cm):
+    tn, fp, fn, tp = (int(v) for v in np.ravel(cm))
+    def ratio(a, b):
+        return a / b if b else 0.0
+    precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    return {"accuracy": ratio(tp + tn, tn + fp + fn + tp), "precision": precision, "recall": recall,
+            "f1": ratio(2 * tp, 2 * tp + fp + fn)}
+""",
+        """
+def metrics_from_confusion(cm):
+    rows = np.asarray(cm, dtype=float)
+    tp, tn = rows[1, 1], rows[0, 0]
+    flagged, frauds = rows[:, 1].sum(), rows[1, :].sum()
+    p = np.divide(tp, flagged, out=np.zeros(()), where=flagged > 0)
+    r = np.divide(tp, frauds, out=np.zeros(()), where=frauds > 0)
+    f = np.divide(2 * p * r, p + r, out=np.zeros(()), where=(p + r) > 0)
+    return dict(accuracy=float((tp + tn) / rows.sum()), precision=float(p), recall=float(r), f1=float(f))
+""",
+    ],
+    "train.best_threshold": [
+        """
+def best_threshold(y_true, scores, cost_fn, cost_fp):
+    y, s = np.asarray(y_true), np.asarray(scores, dtype=float)
+    order = np.argsort(-s, kind="stable")
+    ys, ss = y[order], s[order]
+    tp = np.cumsum(ys == 1); fp = np.cumsum(ys == 0)
+    last = np.r_[ss[1:] != ss[:-1], True]       # the last row of each group of equal scores
+    cost = cost_fn * (tp[-1] - tp[last]) + cost_fp * fp[last]
+    return float(ss[last][np.argmin(cost)])
+""",
+        """
+def best_threshold(y_true, scores, cost_fn, cost_fp):
     best = None
-    for line in open(path):
-        try:
-            run = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        v = run.get("metrics", {}).get(metric)
-        if isinstance(v, (int, float)) and (best is None or v > best["metrics"][metric]):
-            best = run
-    return best
-'''
-LAST_OF_TIES = '''
-def best_from_log(path, metric, greater_is_better=True):
-    best = None
-    for line in open(path):
-        try:
-            run = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        v = run.get("metrics", {}).get(metric)
-        if not isinstance(v, (int, float)):
-            continue
-        if best is None or (v >= best["metrics"][metric] if greater_is_better else v <= best["metrics"][metric]):
-            best = run
-    return best
-'''
-TRUSTS_EVERY_LINE = '''
-def best_from_log(path, metric, greater_is_better=True):
-    runs = [json.loads(line) for line in open(path) if line.strip()]
-    runs = [r for r in runs if isinstance(r["metrics"].get(metric), (int, float))]
-    return (max if greater_is_better else min)(runs, key=lambda r: r["metrics"][metric])
-'''
-NULLS_COMPARED = '''
-def best_from_log(path, metric, greater_is_better=True):
-    runs = []
-    for line in open(path):
-        try:
-            runs.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
-    runs = [r for r in runs if metric in r["metrics"]]
-    return (max if greater_is_better else min)(runs, key=lambda r: r["metrics"][metric])
-'''
-PACKAGE_SHORTCUT = '''
-def best_from_log(path, metric, greater_is_better=True):
-    return training.best_run(metric, path, greater_is_better=greater_is_better)
-'''
+    for t in sorted(set(float(v) for v in scores), reverse=True):   # ties: the highest threshold wins
+        missed = sum(1 for yt, sc in zip(y_true, scores) if yt == 1 and sc < t)
+        alarms = sum(1 for yt, sc in zip(y_true, scores) if yt == 0 and sc >= t)
+        cost = cost_fn * missed + cost_fp * alarms
+        if best is None or cost < best[0]:
+            best = (cost, t)
+    return best[1]
+""",
+    ],
+    "train.cv_estimate": [
+        """
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import cross_validate
+from sklearn.pipeline import Pipeline
+
+def cv_estimate(X, y):
+    pipeline = Pipeline([
+        ("prep", ColumnTransformer([("cat", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
+                                    ("num", StandardScaler(), NUMERIC)])),
+        ("clf", LogisticRegression(max_iter=1000)),
+    ])
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    scores = cross_validate(pipeline, X, y, cv=cv, scoring="average_precision")["test_score"]
+    return {"pipeline": pipeline, "cv": cv, "scores": list(scores)}
+""",
+        """
+from sklearn.metrics import get_scorer
+
+def cv_estimate(X, y):
+    pipeline = make_model(LogisticRegression(max_iter=1000))
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)
+    scores = cross_val_score(pipeline, X, y, cv=cv, scoring=get_scorer("average_precision"))
+    return dict(pipeline=pipeline, cv=cv, scores=scores)
+""",
+    ],
+    "train.tune_within_budget": [
+        "from sklearn.metrics import get_scorer\nfrom sklearn.model_selection import GridSearchCV\n"
+        "search = GridSearchCV(make_model(DecisionTreeClassifier(random_state=0)), "
+        "{'decisiontreeclassifier__max_depth': [4, 6], 'decisiontreeclassifier__min_samples_leaf': [20, 100]}, "
+        "cv=StratifiedKFold(3, shuffle=True, random_state=0), scoring=get_scorer('average_precision'))"
+        ".fit(X_tune, y_tune)\n",
+        "from sklearn.metrics import make_scorer\nfrom scipy.stats import loguniform\n"
+        "search = RandomizedSearchCV(make_model(LogisticRegression(max_iter=1000)), "
+        "{'logisticregression__C': loguniform(1e-3, 10)}, n_iter=6, cv=2, random_state=1, "
+        "scoring=make_scorer(average_precision_score, response_method='predict_proba')).fit(X_tune, y_tune)\n",
+    ],
+    "train.log_to_mlflow": [LOG_RIGHT_BY_HAND, LOG_RIGHT_RUN_OBJECT],
+    "train.best_tracked_run": [QUERY_RIGHT_ORDER_BY, QUERY_RIGHT_CLIENT_LOOP],
+}
 
 WRONG = {
     "train.why_accuracy": ['why_accuracy = "a"', 'why_accuracy = "d"', "why_accuracy = 2"],
-    "train.beat_baseline": [DUMMY, LEAKY_MODEL, UNFITTED, ON_NUMPY, DEEP_TREE],
-    "train.metrics_from_confusion": [TRANSPOSED, UNGUARDED_INT, UNGUARDED_NUMPY, ARITHMETIC_F1, SKLEARN_METRICS],
+    "train.beat_baseline": [DUMMY, LEAKY_MODEL, UNFITTED, ON_NUMPY, DEEP_TREE, FIT_ON_ALL_ROWS],
+    "train.metrics_from_confusion": [TRANSPOSED, UNGUARDED_INT, UNGUARDED_NUMPY, ARITHMETIC_F1, SKLEARN_METRICS, TP_FIRST],
     "train.best_threshold": [DEFAULT_HALF, BEST_F1, SWAPPED_COSTS, STRICTLY_ABOVE],
-    "train.cv_estimate": [SCALED_OUTSIDE, PLAIN_KFOLD, SCORED_BY_ACCURACY, UNSEEDED_FOLDS, CV_AS_NUMBER],
-    "train.tune_within_budget": [OVER_BUDGET, BY_ACCURACY, ONLY_THE_WINNER, NOT_FITTED],
-    "train.best_from_log": [IGNORES_DIRECTION, LAST_OF_TIES, TRUSTS_EVERY_LINE, NULLS_COMPARED, PACKAGE_SHORTCUT],
+    "train.cv_estimate": [SCALED_OUTSIDE, PLAIN_KFOLD, SCORED_BY_ACCURACY, UNSEEDED_FOLDS, CV_AS_NUMBER, NO_SHUFFLE,
+                          OTHER_SEED],
+    "train.tune_within_budget": [OVER_BUDGET, BY_ACCURACY, ONLY_THE_WINNER, NOT_FITTED, SEARCHED_ON_ALL_ROWS, REFIT_FALSE,
+                                 LABEL_SCORER],
+    "train.log_to_mlflow": [LOG_METRICS_AS_PARAMS, LOG_NO_MODEL, LOG_NO_FINGERPRINT, LOG_DEFAULT_SKOPS, LOG_LEFT_OPEN,
+                            LOG_NO_RETURN, LOG_PICKLE_FILE],
+    "train.best_tracked_run": [QUERY_ANY_DATA, QUERY_ALWAYS_MAX, QUERY_EVERY_EXPERIMENT, QUERY_RETURNS_ROW],
 }
+
 
 @pytest.fixture(scope="module")
 def tried():
-    return walk("02_train", WRONG)
+    """Each exercise's stub, solution, correct alternatives (first) and wrong answers (after them)."""
+    walked = walk("02_train", {k: RIGHT[k] + WRONG[k] for k in WRONG})
+    for ex_id, t in walked.items():
+        t.right, t.wrong = t.wrong[: len(RIGHT[ex_id])], t.wrong[len(RIGHT[ex_id]):]
+    return walked
 
 
 def test_every_exercise_of_the_lesson_is_tried(tried):
-    assert set(tried) == {e.id for e in exercises_of("02_train")} == set(WRONG)
+    assert set(tried) == {e.id for e in exercises_of("02_train")} == set(WRONG) == set(RIGHT)
+    assert all(len(RIGHT[k]) >= 2 and len(WRONG[k]) >= 3 for k in WRONG)
 
 
 @pytest.mark.parametrize("ex_id", sorted(WRONG))
@@ -217,6 +393,12 @@ def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
     t = tried[ex_id]
     assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
     assert t.solution.status == PASSED and t.solution.score == t.solution.points, t.solution.render()
+
+
+@pytest.mark.parametrize("ex_id", sorted(RIGHT))
+def test_answers_written_differently_get_full_marks(tried, ex_id):
+    for result in tried[ex_id].right:
+        assert result.status == PASSED and result.score == result.points, result.render()
 
 
 def _failed(result, *phrases, status=FAILED):
@@ -234,23 +416,34 @@ def test_why_accuracy_wrong_answers_are_named(tried):
 
 
 def test_beat_baseline_wrong_answers_are_named(tried):
-    dummy, leaky, unfitted, numpy_fit, deep_tree = tried["train.beat_baseline"].wrong
+    dummy, leaky, unfitted, numpy_fit, deep_tree, all_rows = tried["train.beat_baseline"].wrong
     _failed(dummy, "same score", "dummy baseline", "fresh transactions")
     _failed(leaky, "['chargeback']", "recorded only after the outcome")
     _failed(unfitted, "not fitted yet")
     _failed(numpy_fit, "no column names", "DataFrame")
     _failed(deep_tree, "not clearly better than the dummy", "unpruned tree")
-    assert all(r.score == 0 for r in (dummy, leaky, unfitted, numpy_fit, deep_tree))
+    _failed(all_rows, "fitted on all 20 000 rows, the test set included", "X_train, y_train")
+    assert all(r.score == 0 for r in (dummy, leaky, unfitted, numpy_fit, deep_tree, all_rows))
 
 
 def test_metrics_from_confusion_wrong_answers_are_named(tried):
-    transposed, int_div, numpy_div, arithmetic, shortcut = tried["train.metrics_from_confusion"].wrong
+    transposed, int_div, numpy_div, arithmetic, shortcut, tp_first = tried["train.metrics_from_confusion"].wrong
     _failed(transposed, "Precision and recall are swapped", "confusion matrix [[4875, 952], [31, 142]]")
     _failed(int_div, "ZeroDivisionError", "zero_division=0", status=ERROR)
     _failed(numpy_div, "NaN", "zero_division=0")
     _failed(arithmetic, "harmonic mean")
     _failed(shortcut, "sklearn.metrics.accuracy_score", "Write the logic yourself")
-    assert shortcut.score == 0
+    _failed(tp_first, "read as [[TP, FP], [FN, TN]]", "[[TN, FP], [FN, TP]]")
+    assert shortcut.score == 0 and tp_first.score == 0
+
+
+def test_metrics_from_confusion_visible_example_alone_earns_nothing():
+    ex = T.metrics_from_confusion
+    hard_wired = T.reference_metrics(np.array([[4875, 952], [31, 142]]))
+    lesson_only = {"metrics_from_confusion": lambda cm: dict(hard_wired)}
+    result = ex.run(lesson_only, seed=5)
+    assert result.tests[0].status == PASSED and result.score == 0
+    assert ex.public_tests == [0]
 
 
 def test_best_threshold_wrong_answers_are_named(tried):
@@ -264,32 +457,49 @@ def test_best_threshold_wrong_answers_are_named(tried):
 
 
 def test_cv_estimate_wrong_answers_are_named(tried):
-    outside, kfold, accuracy, unseeded, number = tried["train.cv_estimate"].wrong
+    outside, kfold, accuracy, unseeded, number, no_shuffle, other_seed = tried["train.cv_estimate"].wrong
     _failed(outside, "only ['LogisticRegression']", "preprocessing leakage")
     _failed(kfold, "'cv' is a KFold", "StratifiedKFold")
     _failed(accuracy, "looks like accuracy", "average_precision")
     _failed(unseeded, "without a random_state")
     _failed(number, "'cv' is a number")
-    assert outside.score < outside.points
+    _failed(no_shuffle, "not shuffled", "shuffle=True, random_state=0")
+    _failed(other_seed, "random_state=1", "fixes random_state=0")
+    assert outside.score < outside.points and no_shuffle.score < no_shuffle.points
 
 
 def test_tune_within_budget_wrong_answers_are_named(tried):
-    over, accuracy, winner, unfitted = tried["train.tune_within_budget"].wrong
+    over, accuracy, winner, unfitted, all_rows, no_refit, labels = tried["train.tune_within_budget"].wrong
     _failed(over, "5 candidates x 3 folds = 15 fits", "budget is 12")
     _failed(accuracy, "accuracy", "scoring='average_precision'")
     _failed(winner, "`search` is a Pipeline")
     _failed(unfitted, "not fitted yet")
+    _failed(all_rows, "all 20 000 rows, the test set included", "X_tune, y_tune")
+    _failed(no_refit, "refit=False", "kept no model")
+    assert "not fitted" not in no_refit.message
+    _failed(labels, "does not compute average precision", "response_method='predict_proba'")
     assert unfitted.score == 0
 
 
-def test_best_from_log_wrong_answers_are_named(tried):
-    direction, last, trusting, nulls, shortcut = tried["train.best_from_log"].wrong
-    _failed(direction, "*smallest*")
-    _failed(last, "the earlier one in the log wins")
-    _failed(trusting, "JSONDecodeError", "killed mid-write", status=ERROR)
-    _failed(nulls, "TypeError", "skip them", status=ERROR)
-    _failed(shortcut, "mlcourse.train.training.best_run", "Write the logic yourself")
-    assert shortcut.score == 0
+def test_log_to_mlflow_wrong_answers_are_named(tried):
+    as_params, no_model, no_fingerprint, skops, left_open, no_return, pickle_file = tried["train.log_to_mlflow"].wrong
+    _failed(as_params, "logged as parameters", "mlflow.log_metrics(metrics)")
+    _failed(no_model, "the run has no model", "mlflow.sklearn.log_model")
+    _failed(no_fingerprint, "does not record which data", "set_tag('data_fingerprint'")
+    _failed(skops, "MlflowException", "serialization_format='cloudpickle'", status=ERROR)
+    _failed(left_open, "still RUNNING", "with mlflow.start_run")
+    _failed(no_return, "forget a `return`")
+    _failed(pickle_file, "no MLflow model", "model.joblib")
+    assert all(r.score == 0 for r in tried["train.log_to_mlflow"].wrong)
+
+
+def test_best_tracked_run_wrong_answers_are_named(tried):
+    any_data, always_max, every_experiment, row = tried["train.best_tracked_run"].wrong
+    _failed(any_data, "learned from other data", "tags.data_fingerprint")
+    _failed(always_max, "the best run has the smallest")
+    _failed(every_experiment, "of experiment 'sandbox'", "experiment_names=[experiment_name]")
+    _failed(row, "expected the run id", "got a Series")
+    assert any_data.score == 0
 
 
 # -- the verdicts on their own, away from the notebook -------------------------------
@@ -315,19 +525,33 @@ def test_reference_metrics_match_the_by_hand_formulas_and_zero_division():
     assert m["precision"] == pytest.approx(5 / 15) and m["recall"] == pytest.approx(5 / 10)
 
 
-def test_log_inputs_hold_a_tie_a_null_a_missing_metric_and_a_broken_line():
-    lines, metric, greater = T._log_inputs(np.random.default_rng(1))
-    parsed = []
-    for line in lines:
-        try:
-            parsed.append(json.loads(line))
-        except json.JSONDecodeError:
-            parsed.append(None)
-    assert parsed[-1] is None  # the run killed mid-write
-    values = [r["metrics"].get(metric, "missing") for r in parsed if r]
-    assert None in values and "missing" in values
-    numbers = [v for v in values if isinstance(v, float)]
-    assert numbers.count(max(numbers)) == 2
+@pytest.mark.parametrize("seed", range(30))
+def test_every_query_case_holds_its_traps(seed):
+    rng = np.random.default_rng(seed)
+    for case, tie in ((T._query_inputs(rng), True), (T._query_inputs_lower(rng), False)):
+        runs = T._flat_runs(case)
+        ours = [r for exp, r in runs if exp == case["experiment"] and r["tags"]["data_fingerprint"] == case["data_fingerprint"]]
+        assert any(r["metrics"].get(case["metric"], 0) is None for r in ours)  # NaN
+        assert any(case["metric"] not in r["metrics"] for r in ours)  # missing
+        best = T.reference_best_runs(case)
+        assert len(best) == (2 if tie else 1)
+        value = runs[best[0]][1]["metrics"][case["metric"]]
+        def better(v, value=value, greater=case["greater"]):
+            return v > value if greater else v < value
+
+        # A better run on other data, and a better one in another experiment, in every draw.
+        assert any(better(r["metrics"][case["metric"]]) for exp, r in runs
+                   if exp == case["experiment"] and r["tags"]["data_fingerprint"] != case["data_fingerprint"])
+        assert any(better(r["metrics"][case["metric"]]) for exp, r in runs if exp != case["experiment"])
+
+
+def test_logging_cases_always_include_a_tree_and_every_kind_of_parameter():
+    for seed in range(30):
+        case = T._logging_inputs(np.random.default_rng(seed))
+        assert {r["model"]["kind"] for r in case["runs"]} == {"tree", "logistic"}
+        for run in case["runs"]:
+            kinds = {type(v) for v in run["params"].values()}
+            assert {int, float, str, bool, type(None)} <= kinds
 
 
 def test_inputs_survive_the_trip_to_the_grader():

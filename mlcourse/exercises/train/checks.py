@@ -1,6 +1,6 @@
 """Exercises of lesson 02, Train: baselines, honest metrics, validation, tuning, tracking.
 
-Seven declarative exercises, in the order the lesson asks them:
+Eight declarative exercises, in the order the lesson asks them:
 
 * ``train.why_accuracy``: why 97 % accuracy means nothing here (multiple choice);
 * ``train.beat_baseline``: a fitted model, judged on fresh transactions it never saw;
@@ -8,7 +8,10 @@ Seven declarative exercises, in the order the lesson asks them:
 * ``train.best_threshold``: the decision threshold that minimises a business cost;
 * ``train.cv_estimate``: a stratified k-fold estimate with a leak-free Pipeline;
 * ``train.tune_within_budget``: a hyperparameter search that stays within a budget of fits;
-* ``train.best_from_log``: the best run of a JSON-lines experiment log.
+* ``train.log_to_mlflow``: one run logged to MLflow with its parameters, metrics,
+  data fingerprint and model, read back from the store;
+* ``train.best_tracked_run``: the best run on the same data, found with
+  ``mlflow.search_runs`` in a store the check fills.
 
 Models are judged by behaviour, never by their source: the probe scores the
 learner's fitted model on transactions generated at check time (a fresh
@@ -24,17 +27,13 @@ This module is the lesson's answer key; what the grading child runs is in
 """
 from __future__ import annotations
 
-import json
 import math
-import tempfile
-import warnings
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mlcourse.exercises.compare import Compare, show
+from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Model, Value, holds, returns
 from mlcourse.exercises.plain import TAG, kind
 from mlcourse.exercises.probes import call
@@ -43,11 +42,11 @@ from mlcourse.exercises.train.probes import (
     cv_scores_probe,
     cv_structure_probe,
     letter,
-    log_probe,
+    logging_probe,
     probe_model,
+    query_probe,
     search_model_probe,
     search_probe,
-    write_log,
 )
 
 # --------------------------------------------------------------------------
@@ -70,6 +69,9 @@ MIN_RECALL_AT_5 = 0.20
 #: Above this PR-AUC a model reads the answer: the true fraud rule itself scores about 0.25-0.37.
 MAX_HONEST_PR_AUC = 0.60
 ALERT_SHARE = 0.05
+#: The lesson's split: 14 000 of the 20 000 rows train, the rest are the test set.
+TRAIN_ROWS = 14_000
+ALL_ROWS = 20_000
 
 
 def reference_pipeline(seed: int = 0):
@@ -188,6 +190,13 @@ def model_verdict(got: Any, frame: Any, *, what: str = "your model") -> str | No
         return (
             f"{what} has no column names (feature_names_in_): fit it on the DataFrame X_train, not on a NumPy array, "
             "so it can be given new transactions by column name"
+        )
+    seen = got.get("rows_seen")
+    if type(seen) is int and seen > TRAIN_ROWS:
+        share = "all 20 000 rows, the test set included" if seen == ALL_ROWS else f"{seen:,} rows"
+        return (
+            f"{what} was fitted on {share}, but the training split has {TRAIN_ROWS:,}: fit it on X_train, y_train "
+            "only. A model that has seen the test rows makes its test score a memory test, not an estimate"
         )
     used = [c for c in features if c in LEAKY + [LABEL]]
     if used:
@@ -346,6 +355,27 @@ def _swapped(got: Any, a: Any, exp: Any) -> bool:
     return math.isclose(gp, er, rel_tol=1e-6) and math.isclose(gr, ep, rel_tol=1e-6)
 
 
+#: Ways of reading the matrix other than [[TN, FP], [FN, TP]], each as (tn, fp, fn, tp) positions in cm.ravel().
+_LAYOUTS = {
+    "[[TP, FP], [FN, TN]]": (3, 1, 2, 0),
+    "[[TP, FN], [FP, TN]]": (3, 2, 1, 0),
+}
+
+
+def _misread_layout(got: Any, a: Any, exp: Any) -> str | None:
+    """The layout whose metrics the answer gave, when it is not the task's."""
+    try:
+        cells = np.asarray(a[0]).ravel().tolist()
+    except Exception:
+        return None
+    for layout, (tn, fp, fn, tp) in _LAYOUTS.items():
+        other = reference_metrics(_cm(cells[tn], cells[fp], cells[fn], cells[tp]))
+        if other != exp and all(_num(got, k) is not None and math.isclose(_num(got, k), v, rel_tol=1e-6, abs_tol=1e-12)
+                                for k, v in other.items()):
+            return layout
+    return None
+
+
 def _nan_for_undefined(got: Any, a: Any, exp: Any) -> bool:
     return any(isinstance(v, float) and math.isnan(v) for v in (got or {}).values()) if isinstance(got, dict) else False
 
@@ -358,6 +388,14 @@ def _arithmetic_f1(got: Any, a: Any, exp: Any) -> bool:
 
 
 _METRIC_MISTAKES = [
+    Mistake(
+        _misread_layout,
+        lambda got, a, exp: (
+            f"Your numbers are those of a matrix read as {_misread_layout(got, a, exp)}. The matrix is laid out as "
+            "scikit-learn's confusion_matrix returns it, [[TN, FP], [FN, TP]]: rows are the true class (legit, then "
+            "fraud), columns the decision, so TP is cm[1, 1] and TN is cm[0, 0]."
+        ),
+    ),
     Mistake(
         _swapped,
         "Precision and recall are swapped. Precision = TP / (TP + FP): of the transactions flagged, the share that "
@@ -389,9 +427,12 @@ metrics_from_confusion = Exercise(
     points=2,
     answer=Function("metrics_from_confusion"),
     tests=[
+        # The visible example earns nothing by itself: every test that awards points has fresh inputs.
+        returns("the lesson's confusion matrix", _lesson_cm, reference_metrics, mistakes=_METRIC_MISTAKES,
+                describe=_show_cm, weight=0, public=True),
+    ] + [
         returns(n, args, reference_metrics, mistakes=_METRIC_MISTAKES, describe=_show_cm)
         for n, args in (
-            ("the lesson's confusion matrix", _lesson_cm),
             ("a fresh random confusion matrix", _random_cm),
             ("a model that flags nothing (TP = FP = 0)", _nothing_flagged_cm),
             ("a model whose every alert is false (TP = 0)", _all_false_alarms_cm),
@@ -541,7 +582,8 @@ best_threshold = Exercise(
     points=3,
     answer=Function("best_threshold"),
     tests=[
-        holds("the small example from the lesson", call, _threshold_verdict, inputs=_threshold_example),
+        holds("the small example from the lesson", call, _threshold_verdict, inputs=_threshold_example, weight=0,
+              public=True),
         holds("fresh random scores", call, _threshold_verdict, inputs=_threshold_inputs),
         holds("fresh random scores with many ties", call, _threshold_verdict, inputs=_tied_threshold_inputs),
     ],
@@ -559,6 +601,7 @@ best_threshold = Exercise(
 # train.cv_estimate: stratified k-fold with a leak-free Pipeline
 # --------------------------------------------------------------------------
 CV_SPLITS = 5
+CV_SEED = 0
 CV_TOLERANCE = 0.03
 
 
@@ -607,10 +650,21 @@ def _cv_structure_verdict(got: Any, a: tuple) -> str | None:
         )
     if got.get("n_splits") != CV_SPLITS:
         return f"use {CV_SPLITS} folds (n_splits={CV_SPLITS}); yours has {got.get('n_splits')}"
-    if got.get("shuffle") and got.get("random_state") is None:
+    if not got.get("shuffle"):
+        return (
+            "the folds are not shuffled: without shuffle=True, StratifiedKFold deals out the rows in the order they "
+            "are stored, so each fold is a block of neighbouring rows (here, of neighbouring days), and the estimate "
+            "depends on how the table happens to be sorted. The task fixes shuffle=True, random_state=0."
+        )
+    if got.get("random_state") is None:
         return (
             "the folds are shuffled without a random_state, so every run draws different folds and different "
             "scores: set random_state=0."
+        )
+    if got.get("random_state") != CV_SEED:
+        return (
+            f"the folds are shuffled with random_state={got.get('random_state')}; the task fixes random_state={CV_SEED}, "
+            "so that your folds, and your scores, are the reference's."
         )
     return None
 
@@ -697,18 +751,44 @@ def _search_verdict(got: Any, frame: Any) -> str | None:
             f"your search ran {got['n_candidates']} candidates x {got['n_splits']} folds = {fits} fits; the budget is "
             f"{BUDGET}. Fewer candidates (n_iter) or fewer folds."
         )
-    if got.get("scoring") != TUNE_SCORING:
-        what = "the estimator's default, accuracy" if got.get("scoring") is None else repr(got.get("scoring"))
+    scoring = got.get("scoring")
+    if scoring != TUNE_SCORING and got.get("scoring_is_average_precision") is not True:
+        if scoring is None:
+            return (
+                "the search chose its winner by the estimator's default, accuracy. On 3 % fraud, accuracy prefers "
+                f"models that flag nothing: set scoring='{TUNE_SCORING}'."
+            )
+        if isinstance(scoring, str) and "average_precision" in scoring and got.get("scoring_is_average_precision") is False:
+            return (
+                f"your scorer {scoring} does not compute average precision on the model's scores: a make_scorer without "
+                "response_method='predict_proba' scores predict()'s 0/1 labels. Use "
+                f"scoring='{TUNE_SCORING}' (or get_scorer('{TUNE_SCORING}'))."
+            )
         return (
-            f"the search chose its winner by {what}. On 3 % fraud, accuracy prefers models that flag nothing: set "
-            f"scoring='{TUNE_SCORING}'."
+            f"the search chose its winner by {show(scoring)}, which is not average precision. On 3 % fraud, accuracy "
+            f"prefers models that flag nothing: set scoring='{TUNE_SCORING}'."
+        )
+    seen = got.get("rows_seen")
+    if type(seen) is int and seen > TRAIN_ROWS:
+        share = "all 20 000 rows, the test set included" if seen == ALL_ROWS else f"{seen:,} rows"
+        return (
+            f"your search was fitted on {share}: search on X_tune, y_tune (a sample of the training rows). Choosing "
+            "hyperparameters with test rows in the folds makes the final test score optimistic."
         )
     if not got.get("refit"):
-        return "the search has no best_estimator_: keep refit=True (the default) so the winner is refitted on all the training data."
+        return (
+            "the search ran with refit=False, so it kept no model (there is no search.best_estimator_): keep refit=True "
+            "(the default), so the winner is refitted on all the tuning rows."
+        )
     return None
 
 
 def _search_model_verdict(got: Any, frame: Any) -> str | None:
+    if isinstance(got, dict) and got.get("no_model") == "refit":
+        return (
+            "the search ran with refit=False, so it kept no model to judge (no search.best_estimator_): keep "
+            "refit=True (the default)."
+        )
     return model_verdict(got, frame, what="the search's best model")
 
 
@@ -732,137 +812,314 @@ tune_within_budget = Exercise(
 
 
 # --------------------------------------------------------------------------
-# train.best_from_log: the best run of a JSON-lines log
+# train.log_to_mlflow: one run, with everything needed to compare and rebuild it
 # --------------------------------------------------------------------------
+_PARAM_NAMES = ["C", "max_depth", "min_samples_leaf", "n_estimators", "class_weight", "solver", "seed", "penalty"]
+_METRIC_NAMES = ["pr_auc", "roc_auc", "recall", "precision", "f1"]
 
 
-def _record(rng: np.random.Generator, i: int, metrics: dict, model: str) -> dict:
+def _hex(rng: np.random.Generator, n: int) -> str:
+    return "".join(rng.choice(list("0123456789abcdef"), n))
+
+
+def _logged_run(rng: np.random.Generator, i: int, kind_: str) -> dict:
+    """One run to log: every kind of parameter value MLflow turns into text (int, float, str, bool, None)."""
+    names = [str(n) for n in rng.permutation(_PARAM_NAMES)[:5]]
+    values = [int(rng.integers(2, 40)), round(float(rng.uniform(0.01, 10)), 4), str(rng.choice(["lbfgs", "saga"])),
+              bool(rng.integers(0, 2)), None]
+    metrics = {str(m): round(float(rng.uniform(0.05, 0.95)), 4) for m in rng.permutation(_METRIC_NAMES)[:3]}
+    metrics["n_frauds"] = int(rng.integers(50, 200))  # an int metric is logged as a float
     return {
-        "run_id": "".join(rng.choice(list("0123456789abcdef"), 32)),
-        "timestamp": f"2026-03-{1 + i // 24:02d}T{i % 24:02d}:{int(rng.integers(0, 60)):02d}:00.000000+00:00",
-        "model": model,
-        "params": {"max_depth": int(rng.integers(2, 12)), "seed": int(rng.integers(0, 100))},
+        "run_name": f"{rng.choice(['forest', 'tree', 'logistic', 'mlp'])}-{i}-{int(rng.integers(100, 999))}",
+        "params": dict(zip(names, values)),
         "metrics": metrics,
-        "data_fingerprint": "".join(rng.choice(list("0123456789abcdef"), 16)),
-        "tags": {"stage": "tuning"},
-        "mlcourse_version": "0.1.0",
-        "sklearn_version": "1.9.1",
+        "data_fingerprint": _hex(rng, 64),
+        "model": {"seed": int(rng.integers(0, 10_000)), "C": round(float(rng.uniform(0.05, 5)), 3),
+                  "kind": kind_},
     }
 
 
-def _log_lines(rng: np.random.Generator, metric: str, greater: bool, *, tie: bool, corrupt: bool) -> list[str]:
-    n = int(rng.integers(6, 11))
-    models = ["logistic regression", "decision tree", "random forest", "neural network"]
-    lo, hi = (0.05, 0.35) if greater else (800.0, 2500.0)
-    records = []
-    for i in range(n):
-        value = round(float(rng.uniform(lo, hi)), 4)
-        records.append(_record(rng, i, {metric: value, "accuracy": round(float(rng.uniform(0.95, 0.99)), 4)},
-                               str(rng.choice(models))))
-    # Runs that must be skipped: the metric missing, or logged as null (NaN in the run).
-    best_value = (max if greater else min)(r["metrics"][metric] for r in records)
-    decoy = best_value * (1.5 if greater else 0.5)
-    records.insert(int(rng.integers(0, len(records))), _record(rng, n, {"accuracy": 0.999, "other": decoy}, "dummy"))
-    records.insert(int(rng.integers(0, len(records))), _record(rng, n + 1, {metric: None, "accuracy": 0.97}, "neural network"))
-    if tie:
-        # A later run ties the best one: the earlier run wins.
-        first = next(i for i, r in enumerate(records) if r["metrics"].get(metric) == best_value)
-        at = int(rng.integers(first + 1, len(records) + 1))
-        records.insert(at, _record(rng, n + 2, {metric: best_value, "accuracy": 0.96}, "random forest"))
-    lines = [json.dumps(r) for r in records]
-    if corrupt:
-        lines.append(json.dumps(_record(rng, n + 3, {metric: decoy}, "interrupted"))[:57])  # a run killed mid-write
-    return lines
+def _logging_example(rng: np.random.Generator) -> dict:
+    return {"experiment": "check-example", "runs": [
+        {"run_name": "logistic-C1", "params": {"C": 1.0, "max_iter": 1000, "class_weight": None},
+         "metrics": {"pr_auc": 0.236, "roc_auc": 0.885}, "data_fingerprint": "3f2a9c0d51e4b7a8",
+         "model": {"seed": 0, "C": 1.0}},
+    ]}
 
 
-def _log_example(rng: np.random.Generator) -> tuple:
-    records = [
-        {"run_id": "a1", "model": "dummy", "params": {}, "metrics": {"pr_auc": 0.029, "accuracy": 0.971}},
-        {"run_id": "b2", "model": "logistic regression", "params": {"C": 1.0}, "metrics": {"pr_auc": 0.236, "accuracy": 0.971}},
-        {"run_id": "c3", "model": "neural network", "params": {"hidden": 16}, "metrics": {"pr_auc": None, "accuracy": 0.971}},
-        {"run_id": "d4", "model": "random forest", "params": {"n_estimators": 50}, "metrics": {"pr_auc": 0.279, "accuracy": 0.972}},
-    ]
-    return [json.dumps(r) for r in records], "pr_auc", True
+def _logging_inputs(rng: np.random.Generator) -> dict:
+    # Two calls: each must make a run of its own, and end it.
+    # A tree in every draw: MLflow's default format, skops, will not vouch for one (see the task).
+    kinds = rng.permutation(["tree", "logistic"])
+    return {"experiment": f"check-{_hex(rng, 6)}", "runs": [_logged_run(rng, i, str(k)) for i, k in enumerate(kinds)]}
 
 
-def _log_inputs(rng: np.random.Generator) -> tuple:
-    return _log_lines(rng, "pr_auc", True, tie=True, corrupt=True), "pr_auc", True
+def _as_logged(value: Any) -> str:
+    """A parameter value as MLflow stores it: its ``str``."""
+    return str(value)
 
 
-def _log_inputs_lower(rng: np.random.Generator) -> tuple:
-    return _log_lines(rng, "cost", False, tie=False, corrupt=True), "cost", False
-
-
-def reference_best(lines: Sequence[str], metric: str, greater_is_better: bool) -> dict:
-    """What :func:`mlcourse.train.training.best_run` returns for a log holding ``lines``."""
-    from mlcourse.train.training import best_run
-
-    with tempfile.TemporaryDirectory() as d, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return best_run(metric, write_log(d, lines), greater_is_better=greater_is_better)
-
-
-def _log_verdict(got: Any, a: tuple) -> str | None:
-    lines, metric, greater = a
-    where = f"a log of {len(lines)} lines, metric {metric!r}, greater_is_better={greater}"
-    value = got
-    expected = reference_best(lines, metric, greater)
-    if value is None:
-        return f"your function returned None: did you forget a `return` statement? [{where}]"
-    if not isinstance(value, dict) or TAG in value:
+def _run_problem(call: dict, run: dict, i: int) -> str | None:
+    """What is wrong with one call's logging (None when nothing is), in the order a learner would fix it."""
+    runs = call.get("runs") if isinstance(call.get("runs"), list) else []
+    where = f"call {i + 1} (run_name={run['run_name']!r})"
+    returned = call.get("returned")
+    if not runs:
         return (
-            f"expected the run's whole record (the dict json.loads gives for its line), got {kind(value)} "
-            f"({show(value)}) [{where}]"
+            f"{where} logged no run in the active experiment. Start one with mlflow.start_run(run_name=run_name) and "
+            "log inside it; do not set a tracking URI or an experiment inside the function (the lesson sets them once, "
+            "and the check gives your function a store of its own)"
         )
-    problem = Compare()(expected, value)
-    if problem is None:
-        return None
-    exp_id, got_id = expected.get("run_id"), value.get("run_id")
-    got_metrics = value.get("metrics") if isinstance(value.get("metrics"), dict) else {}
-    cause = ""
-    if got_id == exp_id:
-        cause = "That is the right run, but not its record as written: return the dict from json.loads unchanged."
-    elif "run_id" not in value:
-        cause = "Return the whole record (run_id, model, params, metrics, ...), not a part of it."
-    elif got_metrics.get(metric) == expected["metrics"][metric]:
-        cause = f"Two runs tie on {metric!r}: the earlier one in the log wins (as in best_run)."
-    elif not greater and got_metrics.get(metric) is not None:
-        cause = (
-            f"With greater_is_better=False the best run has the *smallest* {metric!r}: you seem to have taken the "
-            "largest."
+    if len(runs) > 1:
+        return f"{where} made {len(runs)} runs: log the parameters, metrics, tag and model of one candidate in one run"
+    got = runs[0]
+    if got.get("status") == "RUNNING":
+        return (
+            f"{where}: the run is still RUNNING after your function returned. End it: `with mlflow.start_run(...):` "
+            "ends it when the block ends (or call mlflow.end_run())"
         )
-    elif metric not in got_metrics or got_metrics.get(metric) is None:
-        cause = f"That run has no numeric {metric!r}: skip runs where the metric is missing or null."
-    return (
-        f"expected run {exp_id} ({expected.get('model')}, {metric}={expected['metrics'][metric]}), got run {got_id} "
-        f"({value.get('model')}, {metric}={got_metrics.get(metric)}). {cause}".rstrip()
-        + f" [{where}]"
-    )
+    if returned is None:
+        return f"{where} returned None: did you forget a `return` statement? Return the run's id (run.info.run_id)"
+    if isinstance(returned, dict):
+        return f"{where} returned a {returned.get('returned_type')}: return the run's id, a string (run.info.run_id)"
+    if returned != got.get("id"):
+        return f"{where} returned {show(returned)}, but the run it logged has the id {got.get('id')!r}: return run.info.run_id"
+    if got.get("name") != run["run_name"]:
+        return f"{where}: the run is named {got.get('name')!r}; name it with mlflow.start_run(run_name=run_name)"
+    params = {k: v for k, v in (got.get("params") or {}).items() if k != "data_fingerprint"}
+    metrics = got.get("metrics") or {}
+    as_params = [m for m in run["metrics"] if m in params]
+    if as_params:
+        return (
+            f"{where}: the metrics {as_params} were logged as parameters. Parameters are the settings you chose; "
+            "metrics are numbers you sort and compare runs by, and only metrics can be (search_runs' order_by "
+            "'metrics.pr_auc DESC'): use mlflow.log_metrics(metrics)"
+        )
+    expected = {k: _as_logged(v) for k, v in run["params"].items()}
+    missing = [k for k in expected if k not in params]
+    if missing:
+        extra = [k for k in params if k not in expected]
+        text = f"{where}: {len(missing)} of the {len(expected)} parameters are missing, first {missing[0]!r}"
+        if extra:
+            text += f" (the run has parameters {extra} instead)"
+        return text + ": log the dict you were given, key by key: mlflow.log_params(params)"
+    wrong = [k for k in expected if params[k] != expected[k]]
+    if wrong:
+        k = wrong[0]
+        return f"{where}: parameter {k!r} is logged as {params[k]!r}, but the value given was {run['params'][k]!r}"
+    missing = [k for k in run["metrics"] if k not in metrics]
+    if missing:
+        return (f"{where}: {len(missing)} of the {len(run['metrics'])} metrics are missing, first {missing[0]!r}: "
+                "mlflow.log_metrics(metrics)")
+    wrong = [k for k, v in run["metrics"].items() if not math.isclose(float(metrics[k]), float(v), rel_tol=1e-9)]
+    if wrong:
+        k = wrong[0]
+        return f"{where}: metric {k!r} is logged as {metrics[k]!r}, but the value given was {run['metrics'][k]!r}"
+    tags = got.get("tags") or {}
+    fingerprint = run["data_fingerprint"]
+    if fingerprint not in (tags.get("data_fingerprint"), (got.get("params") or {}).get("data_fingerprint")):
+        elsewhere = [k for k, v in {**tags, **params}.items() if v == fingerprint]
+        if elsewhere:
+            return (
+                f"{where}: the data fingerprint is logged as {elsewhere[0]!r}; name it 'data_fingerprint' "
+                "(mlflow.set_tag('data_fingerprint', data_fingerprint)), the name runs are filtered by"
+            )
+        return (
+            f"{where}: the run does not record which data it learned from: mlflow.set_tag('data_fingerprint', "
+            "data_fingerprint). Without it, runs on different data get compared as if they were alike"
+        )
+    models = got.get("models") or []
+    if not models:
+        files = got.get("artifacts") or []
+        if files:
+            return (
+                f"{where}: the run holds the files {files} but no MLflow model. Log it with "
+                "mlflow.sklearn.log_model(model, name='model'): an MLflow model records its flavor, signature and "
+                "requirements, so it can be loaded and registered by its URI"
+            )
+        return f"{where}: the run has no model: mlflow.sklearn.log_model(model, name='model')"
+    model = models[0]
+    if model.get("error"):
+        return f"{where}: the logged model could not be loaded back ({model['error']})"
+    if model.get("name") != "model":
+        return f"{where}: the model is logged as {model.get('name')!r}; the task (and the next cells) call it 'model': name='model'"
+    if model.get("same_predictions") is not True:
+        return f"{where}: the logged model does not predict like the model your function was given: log `model` itself"
+    return None
 
 
-best_from_log = Exercise(
-    id="train.best_from_log",
-    title="Pick the best run from the log",
-    points=2,
-    answer=Function("best_from_log"),
+def _logging_verdict(got: Any, case: dict) -> str | None:
+    if not isinstance(got, dict) or not isinstance(got.get("calls"), list) or len(got["calls"]) != len(case["runs"]):
+        return "the check could not read what your function logged"
+    for i, (one, run) in enumerate(zip(got["calls"], case["runs"])):
+        problem = _run_problem(one if isinstance(one, dict) else {}, run, i)
+        if problem:
+            return problem
+    return None
+
+
+log_to_mlflow = Exercise(
+    id="train.log_to_mlflow",
+    title="Log a run to MLflow",
+    points=3,
+    answer=Function("log_candidate"),
     tests=[
-        holds("a four-run log", log_probe, _log_verdict, inputs=_log_example),
-        holds("a fresh log with a tie, a null and a broken last line", log_probe, _log_verdict, inputs=_log_inputs),
-        holds("a fresh log where lower is better", log_probe, _log_verdict, inputs=_log_inputs_lower),
+        holds("the lesson's example run", logging_probe, _logging_verdict,
+              inputs=_logging_example, weight=0, public=True),
+        holds("two fresh runs, one after the other", logging_probe, _logging_verdict,
+              inputs=_logging_inputs),
     ],
     hints=(
-        "Read the file line by line; `json.loads(line)` gives one run. Wrap it in try/except json.JSONDecodeError "
-        "and skip lines that do not parse (a run killed mid-write leaves half a line).",
-        "Take `value = run.get('metrics', {}).get(metric)` and skip the run unless it is an int or float (None means "
-        "the metric was NaN when logged).",
-        "Keep the first best: replace it only when a value is strictly better (> when greater_is_better, < "
-        "otherwise). Return the whole record.",
+        "Everything goes inside one `with mlflow.start_run(run_name=run_name) as run:` block, which also ends the run.",
+        "Inside it: mlflow.log_params(params), mlflow.log_metrics(metrics), mlflow.set_tag('data_fingerprint', "
+        "data_fingerprint) and mlflow.sklearn.log_model(model, name='model', serialization_format='cloudpickle').",
+        "After the block, `return run.info.run_id`. Do not call mlflow.set_tracking_uri or set_experiment inside the "
+        "function: the lesson points MLflow at its store once.",
     ),
-    forbid=("mlcourse.train.training.best_run", "mlcourse.train.training.load_runs", "mlcourse.train.training._read_records"),
     on_error={
-        "JSONDecodeError": "The last line of the log is broken (a run killed mid-write): skip lines that "
-        "json.loads cannot read.",
-        "TypeError": "Some runs have no value for the metric (null, or the key is missing): skip them before comparing.",
-        "KeyError": "Some runs did not log this metric at all: use run['metrics'].get(metric) and skip them.",
+        "MlflowException": "If MLflow says a run is already active or a parameter cannot change its value, a run was "
+        "left open: use `with mlflow.start_run(run_name=run_name) as run:` so every call ends its own run. If it "
+        "says the model references untrusted types, that is skops refusing a tree: log the model with "
+        "serialization_format='cloudpickle' (as the task says).",
+    },
+)
+
+
+# --------------------------------------------------------------------------
+# train.best_tracked_run: the best run on the same data, with mlflow.search_runs
+# --------------------------------------------------------------------------
+def _query_run(name: str, metrics: dict, fingerprint: str, params: dict | None = None) -> dict:
+    return {"name": name, "metrics": metrics, "tags": {"data_fingerprint": fingerprint}, "params": params or {}}
+
+
+def _query_case(rng: np.random.Generator, *, metric: str, greater: bool, tie: bool) -> dict:
+    """An experiment whose best run is trained on other data, next to one whose runs are all better.
+
+    Built in every draw: a better run on other data, a run without the metric,
+    a run whose metric is NaN (logged as null), and a better run in another
+    experiment; with ``tie``, two runs share the best value (either is right).
+    """
+    ours, theirs = _hex(rng, 16), _hex(rng, 16)
+    lo, hi = (0.05, 0.35) if greater else (0.2, 0.9)
+    n = int(rng.integers(4, 8))
+    values = np.round(np.sort(rng.uniform(lo, hi, n)), 4)
+    while len(np.unique(values)) < n:  # distinct, so only the planned tie ties
+        values = np.round(np.sort(rng.uniform(lo, hi, n)), 4)
+    best = float(values[-1] if greater else values[0])
+    better = round(best * 1.4 if greater else best * 0.6, 4)
+    models = ["logistic", "tree", "forest", "mlp"]
+    runs = [_query_run(f"{rng.choice(models)}-{i}", {metric: float(v)}, ours, {"seed": i}) for i, v in enumerate(rng.permutation(values))]
+    runs.insert(int(rng.integers(0, len(runs) + 1)), _query_run("forest-other-data", {metric: better}, theirs))
+    runs.insert(int(rng.integers(0, len(runs) + 1)), _query_run("dummy", {"accuracy": 0.971}, ours))
+    runs.insert(int(rng.integers(0, len(runs) + 1)), _query_run("mlp-diverged", {metric: None}, ours))
+    if tie:
+        runs.insert(int(rng.integers(0, len(runs) + 1)), _query_run("forest-again", {metric: best}, ours))
+    experiment = f"fraud-{_hex(rng, 4)}"
+    sandbox = [_query_run("sandbox-best", {metric: better}, ours)]
+    return {"experiments": [{"name": experiment, "runs": runs}, {"name": "sandbox", "runs": sandbox}],
+            "experiment": experiment, "metric": metric, "data_fingerprint": ours, "greater": greater}
+
+
+def _query_example(rng: np.random.Generator) -> dict:
+    ours, theirs = "3f2a9c0d51e4b7a8", "9b1e7d22c0f4a613"
+    runs = [
+        _query_run("dummy", {"pr_auc": 0.029}, ours),
+        _query_run("logistic", {"pr_auc": 0.236}, ours),
+        _query_run("forest-more-data", {"pr_auc": 0.301}, theirs),
+        _query_run("forest", {"pr_auc": 0.275}, ours),
+    ]
+    return {"experiments": [{"name": "fraud-example", "runs": runs}], "experiment": "fraud-example", "metric": "pr_auc",
+            "data_fingerprint": ours, "greater": True}
+
+
+def _query_inputs(rng: np.random.Generator) -> dict:
+    return _query_case(rng, metric="pr_auc", greater=True, tie=True)
+
+
+def _query_inputs_lower(rng: np.random.Generator) -> dict:
+    return _query_case(rng, metric="log_loss", greater=False, tie=False)
+
+
+def _flat_runs(case: dict) -> list[tuple[str, dict]]:
+    return [(e["name"], r) for e in case["experiments"] for r in e["runs"]]
+
+
+def reference_best_runs(case: dict) -> list[int]:
+    """Positions (in the order the runs were made) of the best runs: any of them is right."""
+    metric, greater = case["metric"], case["greater"]
+    candidates = [
+        (i, r["metrics"][metric]) for i, (exp, r) in enumerate(_flat_runs(case))
+        if exp == case["experiment"] and r["tags"].get("data_fingerprint") == case["data_fingerprint"]
+        and r["metrics"].get(metric) is not None
+    ]
+    best = (max if greater else min)(v for _, v in candidates)
+    return [i for i, v in candidates if v == best]
+
+
+def _query_verdict(got: Any, case: dict) -> str | None:
+    metric, greater = case["metric"], case["greater"]
+    where = (f" [experiment {case['experiment']!r}, metric {metric!r}, data_fingerprint "
+             f"{case['data_fingerprint']!r}, greater_is_better={greater}]")
+    if not isinstance(got, dict) or not isinstance(got.get("ids"), list):
+        return "the check could not read your answer"
+    returned, ids = got.get("returned"), got["ids"]
+    if returned is None:
+        return "your function returned None: did you forget a `return` statement?" + where
+    if isinstance(returned, dict):
+        return f"expected the run id (a string, the 'run_id' column), got a {returned.get('returned_type')}" + where
+    if not isinstance(returned, str):
+        return f"expected the run id (a string, the 'run_id' column), got {kind(returned)} ({show(returned)})" + where
+    if returned not in ids:
+        return f"{returned!r} is not the id of a run in the store: return the run_id column's value" + where
+    best = reference_best_runs(case)
+    i = ids.index(returned)
+    if i in best:
+        return None
+    runs = _flat_runs(case)
+    exp, run = runs[i]
+    value = run["metrics"].get(metric)
+    shown = run["name"] + (f" ({metric}={value})" if value is not None else "")
+    if exp != case["experiment"]:
+        return (f"you chose run {shown} of experiment {exp!r}: search only the experiment you are given, "
+                "mlflow.search_runs(experiment_names=[experiment_name])") + where
+    if run["tags"].get("data_fingerprint") != case["data_fingerprint"]:
+        return (f"you chose run {shown}, which learned from other data (its data_fingerprint is "
+                f"{run['tags']['data_fingerprint']!r}): scores on other data are not comparable. Keep only the runs "
+                "whose tag matches: filter_string=\"tags.data_fingerprint = '...'\"") + where
+    if value is None:
+        text = "has no value for it" if metric not in run["metrics"] else "logged it as NaN (a run that diverged)"
+        return f"you chose run {run['name']}, which {text}: skip runs without a number for {metric!r}" + where
+    best_value = runs[best[0]][1]["metrics"][metric]
+    if (value > best_value) != greater:
+        direction = "smallest" if not greater else "largest"
+        return (f"you chose run {shown}; with greater_is_better={greater} the best run has the {direction} "
+                f"{metric!r}, and another run has {best_value}") + where
+    return f"you chose run {shown}, but another run on the same data has {metric}={best_value}" + where
+
+
+best_tracked_run = Exercise(
+    id="train.best_tracked_run",
+    title="Query MLflow for the best run on the same data",
+    points=2,
+    answer=Function("best_run_id"),
+    tests=[
+        holds("the lesson's four-run example", query_probe, _query_verdict,
+              inputs=_query_example, weight=0, public=True),
+        holds("a fresh experiment with a tie, runs on other data, a missing and a NaN metric",
+              query_probe, _query_verdict, inputs=_query_inputs),
+        holds("a fresh experiment where lower is better", query_probe,
+              _query_verdict, inputs=_query_inputs_lower),
+    ],
+    hints=(
+        "mlflow.search_runs(experiment_names=[experiment_name], filter_string=...) returns a DataFrame, one row per "
+        "run, with columns such as run_id, metrics.pr_auc and tags.data_fingerprint.",
+        "filter_string=f\"tags.data_fingerprint = '{data_fingerprint}'\" keeps the runs on the same data; "
+        "dropna(subset=[f'metrics.{metric}']) drops runs without the metric.",
+        "Sort by f'metrics.{metric}' (ascending=not greater_is_better) and return the first row's run_id; or pass "
+        "order_by=[f'metrics.{metric} DESC'] to search_runs.",
+    ),
+    on_error={
+        "KeyError": "A run without the metric has no such column in search_runs' table when no run has it; the runs "
+        "here all live in one table: check the column name (metrics.<name>, tags.<name>).",
     },
 )
