@@ -75,6 +75,52 @@ def _run(shell, source: str, where: str) -> None:
         raise CellFailed(f"{where} raised {type(err).__name__}: {err}\n{out.getvalue()[-2000:]}")
 
 
+def walk_seeds(lesson: str, answers: Mapping[str, Sequence[str]], seeds: Sequence[int]) -> dict[str, list[list[Result]]]:
+    """Run a lesson once and check its solution and each given answer on every seed.
+
+    Returns ``{exercise: [[result per seed] for the solution, then per answer]}``.
+
+    The verdict of an answer must not depend on the secret seed: a test of
+    issue 12 runs the reference, other right answers and typical wrong ones
+    on many seeds and compares their statuses. Each answer cell is run once
+    (a fitted model stays fitted); only the check's inputs change with the
+    seed. The solution is restored before the next cell, as in :func:`walk`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with tempfile.TemporaryDirectory(prefix="mlcourse-walk-") as home:
+        previous = os.environ.get("MLCOURSE_HOME")
+        os.environ["MLCOURSE_HOME"] = home
+        try:
+            solution_nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
+            shell = _shell()
+            shell.reset(new_session=False)
+            out: dict[str, list[list[Result]]] = {}
+            try:
+                for i, cell in enumerate(solution_nb["cells"]):
+                    if cell.get("cell_type") != "code" or notebook.check_id(cell):
+                        continue
+                    src = notebook.without_markers(notebook.source(cell))
+                    ex_id = notebook.exercise_id(cell)
+                    if ex_id and ex_id in answers:
+                        ex = find(ex_id)
+                        out[ex_id] = []
+                        for answer in (src, *answers[ex_id]):
+                            _run(shell, src, f"{lesson} solution of {ex_id}")
+                            _run(shell, answer, f"{lesson} answer to {ex_id}")
+                            out[ex_id].append([ex.run(shell.user_ns, seed=seed) for seed in seeds])
+                    _run(shell, src, f"{lesson} cell {i}")
+            finally:
+                shell.reset(new_session=False)
+            return out
+        finally:
+            if previous is None:
+                os.environ.pop("MLCOURSE_HOME", None)
+            else:
+                os.environ["MLCOURSE_HOME"] = previous
+
+
 def walk(lesson: str, wrong: Mapping[str, Sequence[str]] | None = None) -> dict[str, Tried]:
     """Run a lesson and check the stub, the solution and ``wrong`` answers of each exercise.
 
