@@ -1,6 +1,6 @@
 """Exercises of lesson 05, End to end: the outline's pipeline, its blind spots, and the closed loop.
 
-Three declarative exercises, in the order the lesson asks them:
+Four declarative exercises, in the order the lesson asks them:
 
 * ``end_to_end.run_pipeline``: the outline's four stages as one re-runnable
   function of its data, judged by its figures on the outline's table
@@ -9,6 +9,10 @@ Three declarative exercises, in the order the lesson asks them:
 * ``end_to_end.drifted_features``: a per-feature two-sample test that catches the
   drift a global mean misses, on fresh batches of the outline's data whose
   shifts cancel out;
+* ``end_to_end.promote``: register a model in MLflow's registry and move the
+  ``production`` alias to it, keeping the version it replaces as ``previous``,
+  judged on registries the check fills (a first promotion, production not on
+  the newest version, two promotions in a row);
 * ``end_to_end.plan_retraining``: from a monitoring state, decide whether to
   retrain and on which window of labelled days (never unlabelled days,
   never the old pattern before a drift), judged on the feedback loop's own
@@ -30,16 +34,20 @@ import numpy as np
 import pandas as pd
 
 from mlcourse.exercises.end_to_end.probes import (
+    BACK,
     FOREST,
+    LIVE,
     OUTLINE,
     TARGET,
     classification_table,
     drift_probe,
     drift_verdict,
     pipeline_probe,
-    pipeline_verdict,
+    pipelines_verdict,
     plan_probe,
     plan_verdict,
+    promote_probe,
+    promote_verdict,
 )
 from mlcourse.exercises.engine import Exercise, Function, holds
 
@@ -106,6 +114,20 @@ def _outline_spec(rng: np.random.Generator) -> dict:
     return {**OUTLINE, "production_rows": PRODUCTION_ROWS, "threshold": THRESHOLD}
 
 
+def _outline_and_fresh(rng: np.random.Generator) -> list[dict]:
+    # The outline's figures must come out, and no points go to the fixed table alone.
+    return [_outline_spec(rng), _fresh_spec(rng)]
+
+
+def _fresh_specs(rng: np.random.Generator) -> list[dict]:
+    return [_fresh_spec(rng)]
+
+
+def reference_pipelines(specs: list[dict]) -> list[dict]:
+    """The expected figures of ``run_pipeline`` on each table of ``specs``."""
+    return [reference_pipeline(spec) for spec in specs]
+
+
 def _fresh_spec(rng: np.random.Generator) -> dict:
     return {
         "n_samples": int(rng.integers(300, 520)),
@@ -122,10 +144,10 @@ run_pipeline = Exercise(
     points=3,
     answer=Function("run_pipeline"),
     tests=[
-        holds("the outline's table", pipeline_probe, pipeline_verdict, inputs=_outline_spec,
-              expected=reference_pipeline, weight=2, public=True),
-        holds("a fresh make_classification table", pipeline_probe, pipeline_verdict, inputs=_fresh_spec,
-              expected=reference_pipeline),
+        holds("the outline's table and a fresh one", pipeline_probe, pipelines_verdict, inputs=_outline_and_fresh,
+              expected=reference_pipelines, weight=2, public=True),
+        holds("a fresh make_classification table", pipeline_probe, pipelines_verdict, inputs=_fresh_specs,
+              expected=reference_pipelines),
     ],
     hints=(
         "Follow the replay above stage by stage, but take everything from the arguments: X is every column of "
@@ -359,5 +381,68 @@ plan_retraining = Exercise(
         "is known): check for None before doing arithmetic with them.",
         "KeyError": "The state has the keys today, label_delay_days, performance, baseline_performance, "
         "drift_share and drift_start_day; the policy's limits are the function's keyword arguments.",
+    },
+)
+
+
+# --------------------------------------------------------------------------
+# end_to_end.promote: MLflow's registry, aliases and the way back
+# --------------------------------------------------------------------------
+def _promote_example(rng: np.random.Generator) -> dict:
+    return {"name": "fraud-detector", "existing": [[LIVE]], "promotions": 1}
+
+
+def _promote_inputs(rng: np.random.Generator) -> dict:
+    """Production on an older version than the newest (a rejected candidate above it), then two promotions."""
+    n = int(rng.integers(2, 5))
+    live = int(rng.integers(0, n - 1))
+    existing = [[] for _ in range(n)]
+    existing[live].append(LIVE)
+    existing[-1].append("candidate")
+    return {"name": f"fraud-{''.join(rng.choice(list('abcdef'), 4))}", "existing": existing, "promotions": 2}
+
+
+def _promote_empty(rng: np.random.Generator) -> dict:
+    return {"name": f"new-model-{int(rng.integers(100, 999))}", "existing": [], "promotions": 2}
+
+
+def reference_promotions(case: dict) -> list[dict]:
+    """After each promotion: the new version's number and every alias."""
+    aliases = {a: i + 1 for i, names in enumerate(case["existing"]) for a in names}
+    latest = len(case["existing"])
+    out = []
+    for _ in range(case["promotions"]):
+        latest += 1
+        if LIVE in aliases:
+            aliases[BACK] = aliases[LIVE]
+        aliases[LIVE] = latest
+        out.append({"version": latest, "aliases": dict(aliases)})
+    return out
+
+
+promote = Exercise(
+    id="end_to_end.promote",
+    title="Register a model and move the production alias",
+    points=3,
+    answer=Function("promote"),
+    tests=[
+        holds("the lesson's registry, version 1 in production", promote_probe, promote_verdict,
+              inputs=_promote_example, weight=0, public=True),
+        holds("a fresh registry where production is not the newest version, two promotions", promote_probe,
+              promote_verdict, inputs=_promote_inputs, expected=reference_promotions, weight=2),
+        holds("a model not registered yet, two promotions", promote_probe, promote_verdict, inputs=_promote_empty,
+              expected=reference_promotions),
+    ],
+    hints=(
+        "`version = mlflow.register_model(model_uri, name)` creates the model's next version (and the registered "
+        "model itself, the first time); `version.version` is its number.",
+        "`client = MlflowClient()`; `client.get_registered_model(name).aliases` maps each alias to a version "
+        "number: read where 'production' points before you move it.",
+        "If 'production' exists: `client.set_registered_model_alias(name, 'previous', old)`; then "
+        "`client.set_registered_model_alias(name, 'production', version.version)`; return int(version.version).",
+    ),
+    on_error={
+        "MlflowException": "A registered model or alias that does not exist yet raises: the first promotion has no "
+        "'production' to keep, so check the aliases dict (client.get_registered_model(name).aliases) instead.",
     },
 )

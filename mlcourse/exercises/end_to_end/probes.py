@@ -1,15 +1,19 @@
 """The probes of lesson 05 (End to end): what the grading child runs.
 
 Each builds what the learner's function is given (a ``make_classification``
-table, a pair of batches, a list of monitoring states) and reports plain facts
-about what it returned: the pipeline's figures and the fitted forest's
-settings, the names of the drifted features, each retraining plan. Nothing
+table, a pair of batches, a list of monitoring states, an MLflow registry of
+its own) and reports plain facts about what it returned: the pipeline's
+figures and the fitted forest's settings, the names of the drifted features,
+each retraining plan, the registry after each promotion. Nothing
 here knows an answer; the references and verdicts are in
 :mod:`mlcourse.exercises.end_to_end.checks`.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
+import shutil
 from typing import Any
 
 import numpy as np
@@ -74,18 +78,25 @@ def forest_facts(model: Any) -> dict:
     return facts
 
 
-def pipeline_probe(fn: Any, spec: dict) -> Any:
-    """Build the table, run the learner's pipeline on it, keep the figures and facts about the model."""
+def _one_pipeline(fn: Any, spec: dict) -> dict:
     df = classification_table(spec["n_samples"], spec["n_features"], spec["random_state"])
+    before = df.copy()
     result = fn(df, production_rows=spec["production_rows"], threshold=spec["threshold"])
+    # The lesson's later cells use its df: a pipeline must leave the table it is given as it was.
+    changed = not (list(df.columns) == list(before.columns) and df.equals(before))
     if not isinstance(result, dict):
-        return {"not_a_dict": result}
+        return {"not_a_dict": result, "changed_input": changed}
     figures = {k: result[k] for k in _FIGURES if k in result}
-    out: dict = {"keys": [str(k) for k in result], "figures": figures}
+    out: dict = {"keys": [str(k) for k in result], "figures": figures, "changed_input": changed}
     if "model" in result:
         model = result["model"]
         out["model"] = None if model is None else forest_facts(model)
     return out
+
+
+def pipeline_probe(fn: Any, specs: list) -> list:
+    """Build each table, run the learner's pipeline on it, keep the figures and facts about the model."""
+    return [_one_pipeline(fn, spec) for spec in specs]
 
 
 def drift_probe(fn: Any, case: dict) -> Any:
@@ -184,8 +195,13 @@ def _model_problem(facts: Any, ref: dict, figures: dict, n_train: int) -> str | 
 def pipeline_verdict(got: Any, spec: dict, ref: dict) -> str | None:
     """Judge ``run_pipeline``'s figures on the table ``spec`` against ``ref`` (the reference's figures and near misses)."""
     where = f" [{_describe_table(spec)}; {_call_text(spec)}]"
-    if got is None:
+    if not isinstance(got, dict):
         return "the check could not run your function" + where
+    if got.get("changed_input"):
+        return (
+            "run_pipeline changed the table it was given (df.pop, an in-place drop or a new column): the lesson's "
+            "later cells use df as it was. Leave df alone: df.drop(columns='target') returns a new frame" + where
+        )
     if "not_a_dict" in got:
         value = got["not_a_dict"]
         if value is None:
@@ -253,6 +269,17 @@ def pipeline_verdict(got: Any, spec: dict, ref: dict) -> str | None:
             f"first_prediction is {show(first)}, expected {exp['first_prediction']}: the forest's prediction for the "
             "first row of the test split (X_test[:1])" + where
         )
+    return None
+
+
+def pipelines_verdict(got: Any, specs: list, refs: list) -> str | None:
+    """The first problem over every table the test ran the pipeline on (``refs``: the reference's, table by table)."""
+    if not isinstance(got, list) or len(got) != len(specs) or len(refs) != len(specs):
+        return "the check could not run your function"
+    for one, spec, ref in zip(got, specs, refs):
+        problem = pipeline_verdict(one, spec, ref)
+        if problem:
+            return problem
     return None
 
 
@@ -397,4 +424,142 @@ def plan_verdict(got: Any, cases: list, expected: list) -> str | None:
         hint = _plan_mistake(mine, exp, case)
         text = f"expected {exp}, got {mine}"
         return text + (f". {hint}" if hint else "") + where
+    return None
+
+
+# --------------------------------------------------------------------------
+# end_to_end.promote: MLflow's model registry, read back from a store of its own
+# --------------------------------------------------------------------------
+def _tiny_model(seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 3))
+    return LogisticRegression().fit(X, (X[:, 0] > 0).astype(int))
+
+
+def _registry_facts(client: Any, name: str) -> dict:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException:
+        return {"exists": False, "versions": [], "aliases": {}}
+    versions = client.search_model_versions(f"name = '{name}'")
+    return {
+        "exists": True,
+        "versions": sorted(({"version": int(v.version), "source": str(v.source), "model_id": getattr(v, "model_id", None),
+                             "stage": str(v.current_stage)} for v in versions), key=lambda v: v["version"]),
+        "aliases": {str(k): int(v) for k, v in (model.aliases or {}).items()},
+    }
+
+
+def promote_probe(fn: Any, case: dict) -> dict:
+    """Fill a fresh registry as the case says, promote the case's new models through the learner's function.
+
+    Reports, after each call, what it returned, the model URI it was given,
+    and every version of the model with its source and stage, and the
+    aliases: the verdict knows what the registry held before.
+    """
+    import mlflow
+
+    from mlcourse.exercises.train.probes import call_in_thread
+    from mlcourse.train import tracking
+
+    store = tracking.local_store()
+    calls = []
+    # One small MLflow model, saved once and copied for each promotion: a model URI of its own for each,
+    # without the tracking-store work of logging one (the lesson's models:/ URIs register the same way).
+    models = store.folder / "models"
+    mlflow.sklearn.save_model(_tiny_model(0), models / "base")
+    with store.activate("registry-check"):
+        client = store.client()
+        name = case["name"]
+        for i, aliases in enumerate(case["existing"]):
+            if i == 0:
+                client.create_registered_model(name)
+            version = client.create_model_version(name, source=(models / "base").as_uri())
+            for alias in aliases:
+                client.set_registered_model_alias(name, alias, version.version)
+        for i in range(case["promotions"]):
+            shutil.copytree(models / "base", models / f"new-{i}")
+            uri = (models / f"new-{i}").as_uri()
+            with contextlib.redirect_stderr(io.StringIO()):  # MLflow's "Created version ..." lines, once per call
+                returned = call_in_thread(fn, uri, name)
+            version = getattr(returned, "version", returned)  # a ModelVersion counts as its number
+            if not (version is None or isinstance(version, (str, int, float, bool))):
+                version = {"returned_type": type(returned).__name__}
+            calls.append({"returned": version, "uri": uri, "registry": _registry_facts(client, name)})
+    return {"calls": calls}
+
+
+#: The alias of the live version, and of the one it replaced (a rollback moves production back to it).
+LIVE, BACK = "production", "previous"
+
+
+def _promote_problem(call: dict, expected: dict, before: dict, i: int, case: dict) -> str | None:
+    reg = call.get("registry") or {}
+    where = f"promotion {i + 1} of {case['promotions']} (the registry held {len(case['existing']) + i} version(s))"
+    versions = reg.get("versions") or []
+    new = [v for v in versions if v["version"] > expected["version"] - 1]
+    if not new:
+        return f"{where}: no new version was registered: mlflow.register_model(model_uri, name)"
+    if len(new) > 1:
+        return f"{where}: {len(new)} new versions were registered for one model: register it once"
+    mine = new[0]
+    if call.get("uri") not in (mine.get("source"),) and not (mine.get("model_id") and str(call.get("uri")).endswith(mine["model_id"])):
+        return f"{where}: the new version is not the model you were given ({mine.get('source')}): register model_uri"
+    aliases = reg.get("aliases") or {}
+    returned = call.get("returned")
+    if returned is None:
+        return f"{where}: your function returned None: did you forget a `return`? Return the new version's number"
+    if isinstance(returned, dict):
+        return f"{where}: your function returned a {returned.get('returned_type')}: return the new version's number"
+    if isinstance(returned, bool) or str(returned) != str(expected["version"]):
+        return f"{where}: your function returned {show(returned)}, but the version it registered is {mine['version']}"
+    if aliases.get(LIVE) != expected["aliases"][LIVE]:
+        if mine.get("stage") not in (None, "None"):
+            return (
+                f"{where}: you moved the version to the stage {mine['stage']!r}. Stages are deprecated in MLflow: "
+                f"point the alias instead, client.set_registered_model_alias(name, '{LIVE}', version)"
+            )
+        now = aliases.get(LIVE)
+        return (
+            f"{where}: the alias '{LIVE}' points at " + (f"version {now}" if now else "nothing")
+            + f", not at the version you registered: client.set_registered_model_alias(name, '{LIVE}', version)"
+        )
+    if BACK in expected["aliases"] and aliases.get(BACK) != expected["aliases"][BACK]:
+        was = before.get(LIVE)
+        now = aliases.get(BACK)
+        if now is None:
+            return (
+                f"{where}: the version '{LIVE}' pointed at before (version {was}) has no alias '{BACK}' now: set it "
+                "before moving production, so that a rollback is one alias move"
+            )
+        if now == expected["version"] - 1:
+            return (
+                f"{where}: '{BACK}' points at version {now}, the newest before yours, but '{LIVE}' pointed at "
+                f"version {was}: read the alias (client.get_model_version_by_alias) instead of counting versions"
+            )
+        return f"{where}: '{BACK}' points at version {now}; '{LIVE}' pointed at version {was} before your promotion"
+    if BACK not in expected["aliases"] and BACK in aliases:
+        return f"{where}: nothing was in production before, so there is no version to keep as '{BACK}'"
+    others = {k: v for k, v in expected["aliases"].items() if k not in (LIVE, BACK)}
+    moved = [k for k, v in others.items() if aliases.get(k) != v]
+    if moved:
+        return f"{where}: the alias {moved[0]!r} moved or disappeared: leave the other aliases as they are"
+    return None
+
+
+def promote_verdict(got: Any, case: dict, expected: list) -> str | None:
+    """Judge the registry after each promotion against ``expected``, the reference's version and aliases."""
+    calls = got.get("calls") if isinstance(got, dict) else None
+    if not isinstance(calls, list) or len(calls) != case["promotions"] or len(expected) != case["promotions"]:
+        return "the check could not read your registry"
+    before = {a: i + 1 for i, names in enumerate(case["existing"]) for a in names}
+    for i, (call, exp) in enumerate(zip(calls, expected)):
+        problem = _promote_problem(call if isinstance(call, dict) else {}, exp, before, i, case)
+        if problem:
+            return problem
+        before = exp["aliases"]
     return None

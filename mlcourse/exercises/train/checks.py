@@ -27,6 +27,7 @@ This module is the lesson's answer key; what the grading child runs is in
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -89,10 +90,19 @@ def reference_pipeline(seed: int = 0):
 
 
 def fresh_transactions(rng: np.random.Generator, n: int = 5_000) -> pd.DataFrame:
-    """Transactions the learner's model has never seen, from a seed drawn at check time."""
+    """Transactions the learner's model has never seen, from a seed drawn at check time.
+
+    The same draw gives the same frame, made once (a grader checks many
+    answers on one secret seed); the probe gets a copy, and the verdict only
+    reads it.
+    """
+    return _transactions(int(rng.integers(1_000, 1_000_000)), n)
+
+
+@functools.lru_cache(maxsize=8)
+def _transactions(seed: int, n: int) -> pd.DataFrame:
     from mlcourse.data.generate import make_transactions
 
-    seed = int(rng.integers(1_000, 1_000_000))
     frame = make_transactions(n, seed=seed)
     frame.attrs = {}  # only the table crosses to the probe
     return frame
@@ -605,21 +615,34 @@ CV_SEED = 0
 CV_TOLERANCE = 0.03
 
 
-def _cv_inputs(rng: np.random.Generator, n: int = 3_000) -> tuple:
+def _cv_inputs(rng: np.random.Generator, n: int = 2_500) -> tuple:
     frame = fresh_transactions(rng, n=n)
     return frame[FEATURES], frame[LABEL]
 
 
 def _cv_small_inputs(rng: np.random.Generator) -> tuple:
-    return _cv_inputs(rng, n=1_500)  # only the structure is inspected: a small sample is enough
+    return _cv_inputs(rng, n=800)  # only the structure is inspected: a small sample is enough
 
 
 def reference_cv(X: pd.DataFrame, y: pd.Series) -> list[float]:
     """PR-AUC of the lesson's Pipeline in stratified, shuffled 5-fold cross-validation."""
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    key = (int(pd.util.hash_pandas_object(X, index=False).sum()), tuple(np.asarray(y, dtype=int).tolist()))
+    return list(_reference_cv(key, X, y))
 
-    cv = StratifiedKFold(n_splits=CV_SPLITS, shuffle=True, random_state=0)
-    return [float(s) for s in cross_val_score(reference_pipeline(), X, y, cv=cv, scoring=CV_SCORING)]
+
+_CV_CACHE: dict = {}
+
+
+def _reference_cv(key: tuple, X: pd.DataFrame, y: pd.Series) -> tuple[float, ...]:
+    # Computed once per sample: every answer checked on the same secret seed shares it.
+    if key not in _CV_CACHE:
+        from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+        cv = StratifiedKFold(n_splits=CV_SPLITS, shuffle=True, random_state=CV_SEED)
+        if len(_CV_CACHE) > 16:
+            _CV_CACHE.clear()
+        _CV_CACHE[key] = tuple(float(s) for s in cross_val_score(reference_pipeline(), X, y, cv=cv, scoring=CV_SCORING))
+    return _CV_CACHE[key]
 
 
 _PREPROCESSORS = ("ColumnTransformer", "OneHotEncoder", "StandardScaler", "MinMaxScaler", "RobustScaler",
@@ -1001,7 +1024,7 @@ def _query_case(rng: np.random.Generator, *, metric: str, greater: bool, tie: bo
     """
     ours, theirs = _hex(rng, 16), _hex(rng, 16)
     lo, hi = (0.05, 0.35) if greater else (0.2, 0.9)
-    n = int(rng.integers(4, 8))
+    n = int(rng.integers(3, 6))
     values = np.round(np.sort(rng.uniform(lo, hi, n)), 4)
     while len(np.unique(values)) < n:  # distinct, so only the planned tie ties
         values = np.round(np.sort(rng.uniform(lo, hi, n)), 4)
