@@ -2,11 +2,15 @@
 the learner's stub, the solution, and typical wrong answers."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.testing import walk
+from mlcourse.exercises.testing import walk, walk_seeds
+
+# A wrong answer uses MLflow's deprecated registry stages, which MLflow warns about.
+pytestmark = pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")
 
 # -- end_to_end.run_pipeline ---------------------------------------------------
 _PIPELINE = """
@@ -41,6 +45,18 @@ PIPELINE_FIT_ON_ALL = _pipeline(fit="X, y")
 PIPELINE_PRODUCTION_ALL_TEST = _pipeline(production_mean="X_test.mean()")
 PIPELINE_DEFAULT_DEPTH = _pipeline(forest="n_estimators=100, random_state=42")
 PIPELINE_MEAN_WITH_TARGET = _pipeline(train_mean="np.column_stack([X_train, y_train]).mean()")
+PIPELINE_POPS_TARGET = """
+def run_pipeline(df, production_rows=100, threshold=0.1):
+    y = df.pop("target").to_numpy()
+    X = df.to_numpy()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+    model = RandomForestClassifier(n_estimators=100, max_depth=10, random_state=42).fit(X_train, y_train)
+    train_mean, production_mean = float(X_train.mean()), float(X_test[:production_rows].mean())
+    return {"n_train": len(X_train), "n_test": len(X_test), "model": model,
+            "accuracy": accuracy_score(y_test, model.predict(X_test)), "first_prediction": int(model.predict(X_test[:1])[0]),
+            "train_mean": train_mean, "production_mean": production_mean,
+            "drift_alert": abs(train_mean - production_mean) > threshold}
+"""
 PIPELINE_NO_RETURN = """
 def run_pipeline(df, production_rows=100, threshold=0.1):
     X = df.drop(columns="target").to_numpy()
@@ -72,6 +88,72 @@ def drifted_features(reference, current, alpha=0.05):
 DRIFT_RETURNS_PVALUES = """
 def drifted_features(reference, current, alpha=0.05):
     return {c: ks_2samp(reference[c], current[c]).pvalue for c in reference.columns}
+"""
+
+# -- end_to_end.promote --------------------------------------------------------
+_PROMOTE = """
+from mlflow.tracking import MlflowClient
+
+def promote(model_uri, name):
+    client = MlflowClient()
+    version = mlflow.register_model(model_uri, name)
+    aliases = client.get_registered_model(name).aliases
+    {keep}
+    {move}
+    return {ret}
+"""
+
+
+def _promote(keep='if "production" in aliases:\n        client.set_registered_model_alias(name, "previous", aliases["production"])',
+             move='client.set_registered_model_alias(name, "production", version.version)', ret="int(version.version)"):
+    return _PROMOTE.format(keep=keep, move=move, ret=ret)
+
+
+PROMOTE_NO_PREVIOUS = _promote(keep="pass")
+PROMOTE_COUNTS_VERSIONS = _promote(
+    keep='if int(version.version) > 1:\n        client.set_registered_model_alias(name, "previous", int(version.version) - 1)')
+PROMOTE_STAGES = _promote(move='client.transition_model_version_stage(name, version.version, "Production")')
+PROMOTE_NO_RETURN = _promote(ret="None")
+PROMOTE_FIRST_TIME_CRASH = """
+from mlflow.tracking import MlflowClient
+
+def promote(model_uri, name):
+    client = MlflowClient()
+    old = client.get_model_version_by_alias(name, "production").version
+    version = mlflow.register_model(model_uri, name)
+    client.set_registered_model_alias(name, "previous", old)
+    client.set_registered_model_alias(name, "production", version.version)
+    return int(version.version)
+"""
+PROMOTE_RIGHT_CLIENT = """
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+
+def promote(model_uri, name):
+    client = MlflowClient()
+    try:
+        client.create_registered_model(name)
+    except MlflowException:
+        pass                                     # registered before
+    try:
+        live = client.get_model_version_by_alias(name, "production").version
+    except MlflowException:
+        live = None                              # nothing in production yet
+    new = client.create_model_version(name, source=model_uri)
+    if live is not None:
+        client.set_registered_model_alias(name, "previous", live)
+    client.set_registered_model_alias(name, "production", new.version)
+    return str(new.version)
+"""
+PROMOTE_RIGHT_RETURNS_VERSION = """
+def promote(model_uri, name):
+    client = mlflow.MlflowClient()
+    before = client.get_registered_model(name).aliases if client.search_registered_models(f"name = '{name}'") else {}
+    registered = mlflow.register_model(model_uri, name)
+    for alias, version in (("previous", before.get("production")), ("production", registered.version)):
+        if version is not None:
+            client.set_registered_model_alias(name, alias, version)
+    return client.get_model_version(name, registered.version)
 """
 
 # -- end_to_end.plan_retraining ------------------------------------------------
@@ -110,11 +192,91 @@ def plan_retraining(state, max_drop=0.1, max_drift_share=0.5, train_days=14, min
     return state["drift_share"] is not None and state["drift_share"] >= max_drift_share
 """
 
+RIGHT = {
+    "end_to_end.run_pipeline": [
+        """
+def run_pipeline(df, production_rows=100, threshold=0.1):
+    X, y = df.drop(columns="target"), df["target"]
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+    model = RandomForestClassifier(random_state=42, max_depth=10, n_estimators=100)
+    model.fit(X_train, y_train)
+    train_mean = X_train.to_numpy().mean()
+    production_mean = X_test.iloc[:production_rows].to_numpy().mean()
+    return dict(n_train=len(X_train), n_test=len(X_test), model=model, accuracy=model.score(X_test, y_test),
+                first_prediction=model.predict(X_test.iloc[[0]])[0].item(), train_mean=float(train_mean),
+                production_mean=float(production_mean), drift_alert=bool(abs(train_mean - production_mean) > threshold))
+""",
+        """
+def run_pipeline(df, production_rows=100, threshold=0.1):
+    features = [c for c in df.columns if c != "target"]
+    X_train, X_test, y_train, y_test = train_test_split(df[features].values, df["target"].values, test_size=0.2,
+                                                        random_state=42)
+    forest = RandomForestClassifier(n_estimators=100, max_depth=10, random_state=42).fit(X_train, y_train)
+    predictions = forest.predict(X_test)
+    means = np.mean(X_train), np.mean(X_test[0:production_rows])
+    return {"n_train": X_train.shape[0], "n_test": X_test.shape[0], "model": forest,
+            "accuracy": float((predictions == y_test).mean()), "first_prediction": int(predictions[0]),
+            "train_mean": float(means[0]), "production_mean": float(means[1]),
+            "drift_alert": bool(abs(means[0] - means[1]) > threshold)}
+""",
+    ],
+    "end_to_end.drifted_features": [
+        """
+from scipy import stats
+
+def drifted_features(reference, current, alpha=0.05):
+    drifted = []
+    for column in reference.columns:
+        result = stats.kstest(reference[column].to_numpy(), current[column].to_numpy())  # two samples: KS 2-sample
+        if result.pvalue <= alpha:
+            drifted.append(column)
+    return drifted
+""",
+        """
+def drifted_features(reference, current, alpha=0.05):
+    p_values = {c: ks_2samp(reference[c], current[c], method="auto").pvalue for c in current.columns}
+    return [c for c in reference.columns if p_values[c] <= alpha]
+""",
+    ],
+    "end_to_end.promote": [PROMOTE_RIGHT_CLIENT, PROMOTE_RIGHT_RETURNS_VERSION],
+    "end_to_end.plan_retraining": [
+        """
+def plan_retraining(state, max_drop=0.1, max_drift_share=0.5, train_days=14, min_train_days=7):
+    wait = {"retrain": False, "window": None}
+    fired = False
+    if state["performance"] is not None and state["baseline_performance"] - state["performance"] >= max_drop:
+        fired = True
+    if state["drift_share"] is not None and state["drift_share"] >= max_drift_share:
+        fired = True
+    if not fired:
+        return wait
+    end = state["today"] - state["label_delay_days"]
+    begin = end - train_days if state["drift_start_day"] is None else max(end - train_days, state["drift_start_day"])
+    return wait if end - begin < min_train_days else {"retrain": True, "window": [begin, end]}
+""",
+        """
+def plan_retraining(state, max_drop=0.1, max_drift_share=0.5, train_days=14, min_train_days=7):
+    s = dict(state)
+    drop = None if s["performance"] is None else s["baseline_performance"] - s["performance"]
+    triggers = [drop is not None and drop >= max_drop, (s["drift_share"] or 0) >= max_drift_share]
+    labelled_until = s["today"] - s["label_delay_days"]
+    starts = [labelled_until - train_days] + ([s["drift_start_day"]] if s["drift_start_day"] is not None else [])
+    start = max(starts)
+    if any(triggers) and labelled_until - start >= min_train_days:
+        return {"retrain": True, "window": (start, labelled_until)}
+    return {"retrain": False, "window": None}
+""",
+    ],
+}
+
 WRONG = {
     "end_to_end.run_pipeline": [
         PIPELINE_NO_SEED, PIPELINE_SPLIT_SEED, PIPELINE_TARGET_AS_FEATURE, PIPELINE_FIT_ON_ALL,
         PIPELINE_PRODUCTION_ALL_TEST, PIPELINE_DEFAULT_DEPTH, PIPELINE_MEAN_WITH_TARGET, PIPELINE_NO_RETURN,
+        PIPELINE_POPS_TARGET,
     ],
+    "end_to_end.promote": [PROMOTE_NO_PREVIOUS, PROMOTE_COUNTS_VERSIONS, PROMOTE_STAGES, PROMOTE_NO_RETURN,
+                           PROMOTE_FIRST_TIME_CRASH],
     "end_to_end.drifted_features": [
         DRIFT_GLOBAL_MEAN, DRIFT_REVERSED, DRIFT_MEAN_PER_FEATURE, DRIFT_STATISTIC, DRIFT_SHORTCUT,
         DRIFT_RETURNS_PVALUES,
@@ -128,12 +290,22 @@ WRONG = {
 
 @pytest.fixture(scope="module")
 def tried():
-    return walk("05_end_to_end", WRONG)
+    """Each exercise's stub, solution, correct alternatives (first) and wrong answers (after them)."""
+    walked = walk("05_end_to_end", {k: RIGHT[k] + WRONG[k] for k in WRONG})
+    for ex_id, t in walked.items():
+        t.right, t.wrong = t.wrong[: len(RIGHT[ex_id])], t.wrong[len(RIGHT[ex_id]):]
+    return walked
 
 
 def test_every_exercise_is_walked(tried):
-    assert sorted(tried) == sorted(e.id for e in exercises_of("05_end_to_end"))
-    assert len(exercises_of("05_end_to_end")) >= 3
+    assert sorted(tried) == sorted(e.id for e in exercises_of("05_end_to_end")) == sorted(WRONG) == sorted(RIGHT)
+    assert all(len(RIGHT[k]) >= 2 and len(WRONG[k]) >= 3 for k in WRONG)
+
+
+@pytest.mark.parametrize("ex_id", sorted(RIGHT))
+def test_answers_written_differently_get_full_marks(tried, ex_id):
+    for result in tried[ex_id].right:
+        assert result.status == PASSED and result.score == result.points, result.render()
 
 
 @pytest.mark.parametrize("ex_id", [e.id for e in exercises_of("05_end_to_end")])
@@ -163,6 +335,7 @@ def _wrong(tried, ex_id, i):
         (5, "max_depth=None"),
         (6, "includes the 0/1 target column"),
         (7, "returned None"),
+        (8, "changed the table it was given"),
     ],
 )
 def test_run_pipeline_mistakes_are_named(tried, i, expected):
@@ -204,6 +377,31 @@ def test_drifted_features_global_mean_fails_every_drifted_batch(tried):
     by_name = {t.name: t.status for t in result.tests}
     assert by_name["a batch where opposite shifts cancel in the global mean"] == FAILED
     assert by_name["another such batch, tested at alpha=0.01"] == FAILED
+
+
+# -- end_to_end.promote --------------------------------------------------------
+@pytest.mark.parametrize(
+    "i, expected",
+    [
+        (0, "has no alias 'previous' now"),
+        (1, "the newest before yours"),
+        (2, "Stages are deprecated"),
+        (3, "returned None"),
+        (4, "MlflowException"),
+    ],
+)
+def test_promote_mistakes_are_named(tried, i, expected):
+    result = _wrong(tried, "end_to_end.promote", i)
+    assert expected in result.message, result.message
+    # Counting versions is right while production is the newest version; reading a missing alias breaks only
+    # the first promotion of a model.
+    assert result.score == 0 or i in (1, 4)
+
+
+def test_promote_visible_example_alone_earns_nothing():
+    from mlcourse.exercises.end_to_end import checks as end_to_end
+
+    assert end_to_end.promote.public_tests == [0] and end_to_end.promote.tests[0].weight == 0
 
 
 # -- end_to_end.plan_retraining ------------------------------------------------
@@ -280,3 +478,30 @@ def test_in_process_client_answers_like_the_test_client(tmp_path):
         got.pop("uptime_s", None), want.pop("uptime_s", None)
         assert got == want
         assert a.headers.get("X-Model-Version") == b.headers.get("x-model-version")
+
+
+# -- the same verdict on every secret seed -------------------------------------------
+SEEDS = [int(s) for s in np.random.default_rng(20261205).integers(0, 2**31 - 1, 30)]
+SEEDED_WRONG = {
+    "end_to_end.run_pipeline": [PIPELINE_PRODUCTION_ALL_TEST, PIPELINE_MEAN_WITH_TARGET, PIPELINE_POPS_TARGET],
+    "end_to_end.drifted_features": [DRIFT_GLOBAL_MEAN, DRIFT_MEAN_PER_FEATURE, DRIFT_STATISTIC],
+    "end_to_end.promote": [PROMOTE_NO_PREVIOUS, PROMOTE_COUNTS_VERSIONS, PROMOTE_STAGES],
+    "end_to_end.plan_retraining": [PLAN_ENDS_TODAY, PLAN_NO_MINIMUM, PLAN_STRICT],
+}
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    return walk_seeds("05_end_to_end", {k: RIGHT[k] + SEEDED_WRONG[k] for k in SEEDED_WRONG}, SEEDS)
+
+
+@pytest.mark.parametrize("ex_id", sorted(SEEDED_WRONG))
+def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id):
+    n_right = 1 + len(RIGHT[ex_id])  # the solution, then the alternatives
+    for i, per_seed in enumerate(seeded[ex_id]):
+        statuses = {r.status for r in per_seed}
+        if i < n_right:
+            assert statuses == {PASSED}, [r.render() for r in per_seed if r.status != PASSED][:1]
+        else:
+            assert len(statuses) == 1 and PASSED not in statuses, (i, [r.render() for r in per_seed][:2])
+            assert len({r.score for r in per_seed}) == 1, (i, sorted({r.score for r in per_seed}))

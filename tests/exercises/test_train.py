@@ -8,7 +8,7 @@ import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.testing import walk
+from mlcourse.exercises.testing import walk, walk_seeds
 from mlcourse.exercises.train import checks as T
 
 PIPELINE = (
@@ -566,3 +566,69 @@ def test_inputs_survive_the_trip_to_the_grader():
                 pd.testing.assert_frame_equal(back, x)
             else:
                 assert to_plain(back) == to_plain(x)
+
+
+# -- the same verdict on every secret seed -------------------------------------------
+SEEDS = [int(s) for s in np.random.default_rng(20261204).integers(0, 2**31 - 1, 30)]
+# Cheap enough to try every answer on 30 seeds; three wrong answers each, those whose
+# verdict rests on the fresh inputs.
+SEEDED_WRONG = {
+    "train.beat_baseline": [DUMMY, DEEP_TREE, FIT_ON_ALL_ROWS],
+    "train.metrics_from_confusion": [TRANSPOSED, ARITHMETIC_F1, TP_FIRST],
+    "train.best_threshold": [BEST_F1, SWAPPED_COSTS, STRICTLY_ABOVE],
+    "train.cv_estimate": [SCORED_BY_ACCURACY, NO_SHUFFLE, OTHER_SEED],
+    "train.tune_within_budget": [BY_ACCURACY, SEARCHED_ON_ALL_ROWS, LABEL_SCORER],
+    "train.log_to_mlflow": [LOG_METRICS_AS_PARAMS, LOG_NO_FINGERPRINT, LOG_DEFAULT_SKOPS],
+    "train.best_tracked_run": [QUERY_ANY_DATA, QUERY_ALWAYS_MAX, QUERY_EVERY_EXPERIMENT],
+}
+
+
+@pytest.fixture(scope="module")
+def seeded():
+    return walk_seeds("02_train", {k: RIGHT[k] + SEEDED_WRONG[k] for k in SEEDED_WRONG}, SEEDS)
+
+
+@pytest.mark.parametrize("ex_id", sorted(SEEDED_WRONG))
+def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id):
+    results = seeded[ex_id]
+    n_right = 1 + len(RIGHT[ex_id])  # the solution, then the alternatives
+    for i, per_seed in enumerate(results):
+        statuses = {r.status for r in per_seed}
+        if i < n_right:
+            assert statuses == {PASSED}, [r.render() for r in per_seed if r.status != PASSED][:1]
+        else:
+            assert len(statuses) == 1 and PASSED not in statuses, (i, [r.render() for r in per_seed][:2])
+            assert len({r.score for r in per_seed}) == 1, (i, sorted({r.score for r in per_seed}))
+
+
+def _graded(tmp_path, lesson, answers):
+    """Grade the lesson's solutions notebook with some answer cells replaced: ``{exercise: result}``."""
+    from mlcourse.exercises import notebook
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
+    for _, cell, ex_id in notebook.answer_cells(nb):
+        if ex_id in answers:
+            cell["source"] = answers[ex_id]
+    target = tmp_path / "subs" / "learner" / f"{lesson}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(notebook.dumps(nb), encoding="utf-8")
+    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=120),
+                         progress=False))
+    (outcome,) = report.outcomes
+    return {r.exercise: r for r in outcome.graded.results}
+
+
+def test_the_grader_gives_the_notebook_check_s_verdicts(tried, tmp_path):
+    wrong = {"train.log_to_mlflow": LOG_NO_FINGERPRINT, "train.best_tracked_run": QUERY_ANY_DATA,
+             "train.cv_estimate": NO_SHUFFLE}
+    graded = _graded(tmp_path, "02_train", wrong)
+    for ex_id, source in wrong.items():
+        in_notebook = tried[ex_id].wrong[WRONG[ex_id].index(source)]
+        assert (graded[ex_id].status, graded[ex_id].score) == (in_notebook.status, in_notebook.score), graded[ex_id].message
+        assert graded[ex_id].status == FAILED
+    right = tried["train.tune_within_budget"].solution
+    assert (graded["train.tune_within_budget"].status, graded["train.tune_within_budget"].score) == (right.status, right.score)
+    for result in (graded["train.log_to_mlflow"], tried["train.log_to_mlflow"].wrong[2]):
+        assert "does not record which data it learned from" in result.message
