@@ -529,7 +529,7 @@ def test_reference_metrics_match_the_by_hand_formulas_and_zero_division():
 def test_every_query_case_holds_its_traps(seed):
     rng = np.random.default_rng(seed)
     for case, tie in ((T._query_inputs(rng), True), (T._query_inputs_lower(rng), False)):
-        runs = T._flat_runs(case)
+        runs = T.flat_runs(case)
         ours = [r for exp, r in runs if exp == case["experiment"] and r["tags"]["data_fingerprint"] == case["data_fingerprint"]]
         assert any(r["metrics"].get(case["metric"], 0) is None for r in ours)  # NaN
         assert any(case["metric"] not in r["metrics"] for r in ours)  # missing

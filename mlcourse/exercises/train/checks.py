@@ -36,45 +36,57 @@ import pandas as pd
 
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Model, Value, holds, returns
-from mlcourse.exercises.plain import TAG, kind
+from mlcourse.exercises.plain import kind
 from mlcourse.exercises.probes import call
-from mlcourse.exercises.train.probes import (
+from mlcourse.exercises.train.probes import (  # noqa: F401 - the lesson's facts, read here from one source
+    ALERT_SHARE,
+    ALL_ROWS,
+    BUDGET,
+    CATEGORICAL,
     CV_SCORING,
+    CV_SEED,
+    CV_SPLITS,
+    CV_TOLERANCE,
+    FEATURES,
+    LABEL,
+    LEAKY,
+    MAX_HONEST_PR_AUC,
+    MIN_PR_AUC,
+    MIN_PR_AUC_LIFT,
+    MIN_RECALL_AT_5,
+    MIN_ROC_AUC,
+    NUMERIC,
+    TRAIN_ROWS,
+    TUNE_SCORING,
     cv_scores_probe,
     cv_structure_probe,
+    cv_structure_probe_on_sample,
+    cv_structure_verdict,
+    flat_runs,
+    float_array,
     letter,
     logging_probe,
+    logging_verdict,
+    model_verdict,
+    model_verdict_on_sample,
     probe_model,
+    probe_model_on_sample,
     query_probe,
+    query_verdict,
+    recall_at_budget,
     search_model_probe,
     search_probe,
+    search_probe_on_sample,
+    search_verdict,
+    threshold_verdict,
+    total_cost,
+    why_form_verdict,
 )
+
 
 # --------------------------------------------------------------------------
 # The lesson's data and its reference model
 # --------------------------------------------------------------------------
-#: Columns recorded only after the outcome (lesson 01): never features.
-LEAKY = ["chargeback", "chargeback_at"]
-CATEGORICAL = ["merchant_category", "country", "channel"]
-NUMERIC = ["amount", "hour", "account_age_days", "customer_age", "is_foreign"]
-FEATURES = CATEGORICAL + NUMERIC
-LABEL = "is_fraud"
-
-#: The bands a model must reach on fresh transactions (about 3 % fraud). The
-#: PR-AUC bar is relative to the batch's own fraud rate (what a constant score
-#: gets), because a fresh batch of 5 000 rows holds only 100-170 frauds.
-MIN_PR_AUC = 0.06
-MIN_PR_AUC_LIFT = 2.5
-MIN_ROC_AUC = 0.72
-MIN_RECALL_AT_5 = 0.20
-#: Above this PR-AUC a model reads the answer: the true fraud rule itself scores about 0.25-0.37.
-MAX_HONEST_PR_AUC = 0.60
-ALERT_SHARE = 0.05
-#: The lesson's split: 14 000 of the 20 000 rows train, the rest are the test set.
-TRAIN_ROWS = 14_000
-ALL_ROWS = 20_000
-
-
 def reference_pipeline(seed: int = 0):
     """The lesson's baseline: one-hot + scaling + logistic regression, in one Pipeline."""
     from sklearn.compose import make_column_transformer
@@ -108,24 +120,6 @@ def _transactions(seed: int, n: int) -> pd.DataFrame:
     return frame
 
 
-def _array(plain: Any) -> np.ndarray:
-    """A 1-D float array from plain data (a tagged ndarray, a list, or a number)."""
-    if isinstance(plain, dict) and plain.get(TAG) == "ndarray":
-        plain = plain.get("data", [])
-    try:
-        return np.asarray(plain, dtype=float).ravel()
-    except (TypeError, ValueError):
-        return np.asarray([], dtype=float)
-
-
-def _describe_frame(frame: Any) -> str:
-    try:
-        y = np.asarray(frame[LABEL])
-        return f"[{len(y):,} fresh transactions, {int(y.sum())} frauds ({y.mean():.1%})]"
-    except Exception:
-        return "[fresh transactions]"
-
-
 # --------------------------------------------------------------------------
 # train.why_accuracy: the accuracy paradox
 # --------------------------------------------------------------------------
@@ -152,7 +146,12 @@ why_accuracy = Exercise(
     title="Why accuracy misleads on fraud",
     points=1,
     answer=Value("why_accuracy"),
-    tests=[holds("your choice", letter, _why_verdict)],
+    tests=[
+        holds("your choice", letter, _why_verdict),
+        # The visible example of a graded cohort: the answer's form, never whether it is right. It weighs
+        # nothing and comes last, so the full verdict's message is the one shown.
+        holds("the form of your choice", letter, why_form_verdict, weight=0, public=True),
+    ],
     hints=(
         "Work out what a model that answers 'not fraud' for every payment scores: its accuracy, and how many frauds "
         "it catches.",
@@ -167,103 +166,17 @@ why_accuracy = Exercise(
 # --------------------------------------------------------------------------
 
 
-def recall_at_budget(y: np.ndarray, scores: np.ndarray, share: float = ALERT_SHARE) -> float:
-    """Recall when the top ``share`` of transactions by score are reviewed.
-
-    Ties at the cut are shared fairly: a group of equal scores that only
-    partly fits in the budget contributes its frauds in proportion (the
-    expected recall of breaking the tie at random), so a constant score
-    gets exactly ``share``.
-    """
-    y = np.asarray(y, dtype=int)
-    s = np.asarray(scores, dtype=float)
-    k = int(round(share * len(y)))
-    if y.sum() == 0 or k == 0:
-        return 0.0
-    cut = np.sort(s)[::-1][k - 1]
-    above = s > cut
-    tied = s == cut
-    room = k - int(above.sum())
-    caught = y[above].sum() + y[tied].sum() * room / tied.sum()
-    return float(caught / y.sum())
+#: The public tests' fixed sample: a seed and a size (plain inputs the graded edition stores as they are).
+PUBLIC_SAMPLE = {"seed": 2026, "rows": 5_000}
+PUBLIC_CV_SAMPLE = {"seed": 2027, "rows": 800}
 
 
-def model_verdict(got: Any, frame: Any, *, what: str = "your model") -> str | None:
-    """Judge :func:`probe_model`'s facts against the bands; None when the model passes."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
+def _public_sample(rng: np.random.Generator) -> dict:
+    return dict(PUBLIC_SAMPLE)
 
-    if not isinstance(got, dict):
-        return "the check could not read your model's predictions"
-    where = _describe_frame(frame)
-    features = got.get("features")
-    if features is None:
-        return (
-            f"{what} has no column names (feature_names_in_): fit it on the DataFrame X_train, not on a NumPy array, "
-            "so it can be given new transactions by column name"
-        )
-    seen = got.get("rows_seen")
-    if type(seen) is int and seen > TRAIN_ROWS:
-        share = "all 20 000 rows, the test set included" if seen == ALL_ROWS else f"{seen:,} rows"
-        return (
-            f"{what} was fitted on {share}, but the training split has {TRAIN_ROWS:,}: fit it on X_train, y_train "
-            "only. A model that has seen the test rows makes its test score a memory test, not an estimate"
-        )
-    used = [c for c in features if c in LEAKY + [LABEL]]
-    if used:
-        return (
-            f"{what} uses {used}: {'the label itself' if LABEL in used else 'columns recorded only after the outcome'} "
-            "(lesson 01). At prediction time they do not exist yet; drop them from the features."
-        )
-    if got.get("missing"):
-        return (
-            f"{what} expects columns that raw transactions do not have: {got['missing']}. Put feature engineering "
-            "inside the Pipeline (a FunctionTransformer or ColumnTransformer step), so the model takes raw transactions."
-        )
-    y = np.asarray(frame[LABEL], dtype=int)
-    scores = _array(got.get("scores"))
-    if scores.shape != y.shape:
-        return f"{what} returned {scores.size} scores for {y.size} transactions"
-    if not np.all(np.isfinite(scores)):
-        return f"{what} returned scores that are not finite numbers (NaN or infinity) {where}"
-    pr_auc = float(average_precision_score(y, scores))
-    roc = float(roc_auc_score(y, scores))
-    recall5 = recall_at_budget(y, scores)
-    summary = f"PR-AUC {pr_auc:.3f}, ROC-AUC {roc:.3f}, recall of a 5 % alert budget {recall5:.2f}"
-    if np.ptp(scores) == 0:
-        return (
-            f"{what} gives every transaction the same score, so it ranks nothing: {summary}. "
-            f"That is the dummy baseline; fit a model that uses the features (e.g. a logistic regression). {where}"
-        )
-    if pr_auc > MAX_HONEST_PR_AUC:
-        return (
-            f"{what} is too good to be true: {summary}. The true fraud rule itself stays below "
-            f"{MAX_HONEST_PR_AUC}; a feature must carry the answer (leakage). {where}"
-        )
-    problems = []
-    pr_bar = max(MIN_PR_AUC, MIN_PR_AUC_LIFT * float(y.mean()))
-    if pr_auc < pr_bar:
-        problems.append(
-            f"PR-AUC {pr_auc:.3f} (expected at least {pr_bar:.3f}, {MIN_PR_AUC_LIFT:g}x what a constant score gets: "
-            f"{y.mean():.3f})"
-        )
-    if roc < MIN_ROC_AUC:
-        problems.append(f"ROC-AUC {roc:.3f} (expected at least {MIN_ROC_AUC}; chance is 0.5)")
-    if recall5 < MIN_RECALL_AT_5:
-        problems.append(
-            f"recall {recall5:.2f} when the 5 % highest-scored transactions are reviewed (expected at least "
-            f"{MIN_RECALL_AT_5}; random alerts catch 0.05)"
-        )
-    if not problems:
-        return None
-    cause = ""
-    if got.get("estimator") in ("DecisionTreeClassifier", "ExtraTreeClassifier") and got.get("max_depth") is None:
-        cause = (
-            " Likely cause: an unpruned tree memorises its training rows and gives 0/1 scores; limit max_depth or "
-            "min_samples_leaf."
-        )
-    elif roc < 0.6:
-        cause = " Likely cause: the model barely uses the features (check the preprocessing and that it was fitted on X_train, y_train)."
-    return f"{what} is not clearly better than the dummy: " + "; ".join(problems) + "." + cause + f" {where}"
+
+def _public_cv_sample(rng: np.random.Generator) -> dict:
+    return dict(PUBLIC_CV_SAMPLE)
 
 
 def _model_inputs(rng: np.random.Generator) -> pd.DataFrame:
@@ -275,7 +188,12 @@ beat_baseline = Exercise(
     title="Beat the dummy baseline",
     points=3,
     answer=Model("model"),
-    tests=[holds("fresh transactions the model never saw", probe_model, model_verdict, inputs=_model_inputs)],
+    tests=[
+        # The visible example of a graded cohort: the same bands on a fixed sample, for no points.
+        holds("a fixed sample of new transactions", probe_model_on_sample, model_verdict_on_sample,
+              inputs=_public_sample, weight=0, public=True),
+        holds("fresh transactions the model never saw", probe_model, model_verdict, inputs=_model_inputs),
+    ],
     hints=(
         "Start from the lesson's recipe: a ColumnTransformer with OneHotEncoder(handle_unknown='ignore') on "
         "CATEGORICAL and StandardScaler() on NUMERIC, then LogisticRegression(max_iter=1000), all in one Pipeline.",
@@ -466,15 +384,6 @@ metrics_from_confusion = Exercise(
 # --------------------------------------------------------------------------
 # train.best_threshold: the threshold that minimises a business cost
 # --------------------------------------------------------------------------
-def total_cost(y: np.ndarray, scores: np.ndarray, threshold: float, cost_fn: float, cost_fp: float) -> float:
-    """Cost of flagging every transaction with ``score >= threshold``."""
-    y = np.asarray(y, dtype=int)
-    flagged = np.asarray(scores, dtype=float) >= threshold
-    fn = int(np.sum((y == 1) & ~flagged))
-    fp = int(np.sum((y == 0) & flagged))
-    return float(cost_fn * fn + cost_fp * fp)
-
-
 def _costs_by_threshold(y: np.ndarray, scores: np.ndarray, cost_fn: float, cost_fp: float) -> tuple[np.ndarray, np.ndarray]:
     """(distinct scores ascending, cost when flagging score >= each), vectorised."""
     y = np.asarray(y, dtype=int)
@@ -511,6 +420,14 @@ def _f1_threshold(y: np.ndarray, scores: np.ndarray) -> float:
     return float(thresholds[int(np.argmax(f1))])
 
 
+def reference_thresholds(a: tuple) -> dict:
+    """What :func:`threshold_verdict` compares with: the cheapest threshold, and two typical mistakes' thresholds."""
+    y, scores, cost_fn, cost_fp = a
+    return {"best": reference_threshold(y, scores, cost_fn, cost_fp),
+            "costs_swapped": reference_threshold(y, scores, cost_fp, cost_fn),
+            "best_f1": _f1_threshold(y, scores)}
+
+
 def _threshold_example(rng: np.random.Generator) -> tuple:
     y = np.array([0, 0, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1])
     scores = np.array([0.01, 0.02, 0.02, 0.03, 0.04, 0.05, 0.07, 0.09, 0.1, 0.12,
@@ -538,64 +455,17 @@ def _tied_threshold_inputs(rng: np.random.Generator) -> tuple:
     return _threshold_inputs(rng, decimals=2)
 
 
-def _threshold_verdict(got: Any, a: tuple) -> str | None:
-    y, scores, cost_fn, cost_fp = a
-    y = np.asarray(y, dtype=int)
-    scores = np.asarray(scores, dtype=float)
-    where = (
-        f"{len(y)} transactions, {int(y.sum())} frauds, cost_fn={cost_fn:g}, cost_fp={cost_fp:g}"
-    )
-    if got is None:
-        return f"your function returned None: did you forget a `return` statement? [{where}]"
-    if type(got) not in (int, float) or isinstance(got, bool):
-        return f"expected the threshold as a number, got {kind(got)} ({show(got)}) [{where}]"
-    best_t = reference_threshold(y, scores, cost_fn, cost_fp)
-    best_c = total_cost(y, scores, best_t, cost_fn, cost_fp)
-    got_c = total_cost(y, scores, got, cost_fn, cost_fp)
-    if math.isfinite(got) and got_c <= best_c + 1e-9 * max(1.0, best_c):
-        return None
-
-    def breakdown(t: float) -> str:
-        flagged = scores >= t
-        fn = int(np.sum((y == 1) & ~flagged))
-        fp = int(np.sum((y == 0) & flagged))
-        return f"{fp} false alarms x {cost_fp:g} + {fn} missed frauds x {cost_fn:g} = {cost_fp * fp + cost_fn * fn:g}"
-
-    message = (
-        f"your threshold {got:g} costs {breakdown(got)}; the cheapest threshold, {best_t:g}, costs {breakdown(best_t)}"
-    )
-    distinct = np.unique(scores)
-    lower = distinct[distinct < best_t]
-    cause = ""
-    if got > 1 and got > scores.max():
-        cause = "It looks like a cost, not a threshold: return the threshold itself."
-    elif math.isclose(got, 0.5):
-        cause = (
-            "0.5 is the default cut of predict(). With a missed fraud costing "
-            f"{cost_fn / cost_fp:g}x a false alarm, the cheapest cut is much lower."
-        )
-    elif math.isclose(got, reference_threshold(y, scores, cost_fp, cost_fn)):
-        cause = "It looks like cost_fn and cost_fp are swapped: a missed fraud (a false negative) costs cost_fn."
-    elif math.isclose(got, _f1_threshold(y, scores)):
-        cause = (
-            "That threshold maximises F1. F1 weighs a missed fraud and a false alarm alike; here a miss costs "
-            f"{cost_fn / cost_fp:g}x more, so minimise the cost itself."
-        )
-    elif len(lower) and math.isclose(got, float(lower[-1])):
-        cause = "Flag a transaction when score >= threshold (not >): with '>' your search lands one score too low."
-    return f"{message}. {cause}".rstrip() + f" [{where}]"
-
-
 best_threshold = Exercise(
     id="train.best_threshold",
     title="The threshold that minimises the business cost",
     points=3,
     answer=Function("best_threshold"),
     tests=[
-        holds("the small example from the lesson", call, _threshold_verdict, inputs=_threshold_example, weight=0,
-              public=True),
-        holds("fresh random scores", call, _threshold_verdict, inputs=_threshold_inputs),
-        holds("fresh random scores with many ties", call, _threshold_verdict, inputs=_tied_threshold_inputs),
+        holds("the small example from the lesson", call, threshold_verdict, inputs=_threshold_example,
+              expected=reference_thresholds, weight=0, public=True),
+        holds("fresh random scores", call, threshold_verdict, inputs=_threshold_inputs, expected=reference_thresholds),
+        holds("fresh random scores with many ties", call, threshold_verdict, inputs=_tied_threshold_inputs,
+              expected=reference_thresholds),
     ],
     hints=(
         "For one threshold t: flagged = scores >= t; FN = frauds not flagged; FP = legitimate payments flagged; "
@@ -610,11 +480,6 @@ best_threshold = Exercise(
 # --------------------------------------------------------------------------
 # train.cv_estimate: stratified k-fold with a leak-free Pipeline
 # --------------------------------------------------------------------------
-CV_SPLITS = 5
-CV_SEED = 0
-CV_TOLERANCE = 0.03
-
-
 def _cv_inputs(rng: np.random.Generator, n: int = 2_500) -> tuple:
     frame = fresh_transactions(rng, n=n)
     return frame[FEATURES], frame[LABEL]
@@ -645,59 +510,12 @@ def _reference_cv(key: tuple, X: pd.DataFrame, y: pd.Series) -> tuple[float, ...
     return _CV_CACHE[key]
 
 
-_PREPROCESSORS = ("ColumnTransformer", "OneHotEncoder", "StandardScaler", "MinMaxScaler", "RobustScaler",
-                  "SimpleImputer", "OrdinalEncoder", "FunctionTransformer", "FeatureUnion", "TargetEncoder")
-
-
-def _cv_structure_verdict(got: Any, a: tuple) -> str | None:
-    if not isinstance(got, dict):
-        return "the check could not read your answer"
-    if got.get("pipeline") != "Pipeline" or not got.get("steps"):
-        return (
-            f"'pipeline' is a {got.get('pipeline')}, not a sklearn Pipeline. Put the preprocessing and the model in one "
-            "Pipeline and cross-validate that, so each fold fits its own encoder and scaler."
-        )
-    steps = got["steps"]
-    if len(steps) < 2 or not any(s in _PREPROCESSORS for s in steps[:-1]):
-        return (
-            f"your Pipeline is only {steps}: the encoding and scaling are not inside it. Anything fitted before "
-            "cross-validation (a scaler fitted on all rows) has seen the validation folds: that is preprocessing "
-            "leakage (lesson 01). Make them steps of the Pipeline."
-        )
-    if got.get("cv") != "StratifiedKFold":
-        if got.get("cv") == "int":
-            return "'cv' is a number: pass the splitter itself, StratifiedKFold(n_splits=5, shuffle=True, random_state=0)."
-        return (
-            f"'cv' is a {got.get('cv')}. With about 3 % fraud, unstratified folds can get very different numbers of "
-            "frauds (a fold with 20 and one with 40), which makes the scores jumpy; use StratifiedKFold."
-        )
-    if got.get("n_splits") != CV_SPLITS:
-        return f"use {CV_SPLITS} folds (n_splits={CV_SPLITS}); yours has {got.get('n_splits')}"
-    if not got.get("shuffle"):
-        return (
-            "the folds are not shuffled: without shuffle=True, StratifiedKFold deals out the rows in the order they "
-            "are stored, so each fold is a block of neighbouring rows (here, of neighbouring days), and the estimate "
-            "depends on how the table happens to be sorted. The task fixes shuffle=True, random_state=0."
-        )
-    if got.get("random_state") is None:
-        return (
-            "the folds are shuffled without a random_state, so every run draws different folds and different "
-            "scores: set random_state=0."
-        )
-    if got.get("random_state") != CV_SEED:
-        return (
-            f"the folds are shuffled with random_state={got.get('random_state')}; the task fixes random_state={CV_SEED}, "
-            "so that your folds, and your scores, are the reference's."
-        )
-    return None
-
-
 def _cv_scores_verdict(got: Any, a: tuple) -> str | None:
     X, y = a
     where = f"a fresh sample of {len(y):,} transactions ({int(np.sum(y))} frauds)"
     if not isinstance(got, dict):
         return "the check could not read your answer"
-    values = _array(got.get("scores"))
+    values = float_array(got.get("scores"))
     if values.size != CV_SPLITS:
         return f"'scores' should hold one score per fold ({CV_SPLITS}), got {values.size} on {where}"
     if "recompute_error" in got:
@@ -705,7 +523,7 @@ def _cv_scores_verdict(got: Any, a: tuple) -> str | None:
             f"your Pipeline cannot take the raw features on {where} ({got['recompute_error']}). Preprocessing done "
             "outside the Pipeline is neither cross-validated nor shipped with the model: move it inside."
         )
-    redo = _array(got.get("recomputed"))
+    redo = float_array(got.get("recomputed"))
     reference = np.asarray(reference_cv(X, y))
     mean = float(values.mean())
     if mean > 0.8:
@@ -734,7 +552,10 @@ cv_estimate = Exercise(
     points=3,
     answer=Function("cv_estimate"),
     tests=[
-        holds("the pipeline and splitter, on a fresh sample", cv_structure_probe, _cv_structure_verdict,
+        # The visible example of a graded cohort: the splitter and pipeline, on a fixed sample, for no points.
+        holds("the pipeline and splitter, on a fixed sample", cv_structure_probe_on_sample, cv_structure_verdict,
+              inputs=_public_cv_sample, weight=0, public=True),
+        holds("the pipeline and splitter, on a fresh sample", cv_structure_probe, cv_structure_verdict,
               inputs=_cv_small_inputs),
         holds("the fold scores, on a fresh sample", cv_scores_probe, _cv_scores_verdict, inputs=_cv_inputs),
     ],
@@ -756,56 +577,6 @@ cv_estimate = Exercise(
 # --------------------------------------------------------------------------
 # train.tune_within_budget: a search that respects its budget
 # --------------------------------------------------------------------------
-BUDGET = 12  # candidates x folds, the final refit not counted
-TUNE_SCORING = "average_precision"
-
-
-def _search_verdict(got: Any, frame: Any) -> str | None:
-    if not isinstance(got, dict):
-        return "the check could not read your search"
-    if not got.get("is_search"):
-        return (
-            f"`search` is a {got.get('class')}: keep the fitted GridSearchCV or RandomizedSearchCV itself in `search` "
-            "(its best model is search.best_estimator_)."
-        )
-    fits = got["n_candidates"] * got["n_splits"]
-    if fits > BUDGET:
-        return (
-            f"your search ran {got['n_candidates']} candidates x {got['n_splits']} folds = {fits} fits; the budget is "
-            f"{BUDGET}. Fewer candidates (n_iter) or fewer folds."
-        )
-    scoring = got.get("scoring")
-    if scoring != TUNE_SCORING and got.get("scoring_is_average_precision") is not True:
-        if scoring is None:
-            return (
-                "the search chose its winner by the estimator's default, accuracy. On 3 % fraud, accuracy prefers "
-                f"models that flag nothing: set scoring='{TUNE_SCORING}'."
-            )
-        if isinstance(scoring, str) and "average_precision" in scoring and got.get("scoring_is_average_precision") is False:
-            return (
-                f"your scorer {scoring} does not compute average precision on the model's scores: a make_scorer without "
-                "response_method='predict_proba' scores predict()'s 0/1 labels. Use "
-                f"scoring='{TUNE_SCORING}' (or get_scorer('{TUNE_SCORING}'))."
-            )
-        return (
-            f"the search chose its winner by {show(scoring)}, which is not average precision. On 3 % fraud, accuracy "
-            f"prefers models that flag nothing: set scoring='{TUNE_SCORING}'."
-        )
-    seen = got.get("rows_seen")
-    if type(seen) is int and seen > TRAIN_ROWS:
-        share = "all 20 000 rows, the test set included" if seen == ALL_ROWS else f"{seen:,} rows"
-        return (
-            f"your search was fitted on {share}: search on X_tune, y_tune (a sample of the training rows). Choosing "
-            "hyperparameters with test rows in the folds makes the final test score optimistic."
-        )
-    if not got.get("refit"):
-        return (
-            "the search ran with refit=False, so it kept no model (there is no search.best_estimator_): keep refit=True "
-            "(the default), so the winner is refitted on all the tuning rows."
-        )
-    return None
-
-
 def _search_model_verdict(got: Any, frame: Any) -> str | None:
     if isinstance(got, dict) and got.get("no_model") == "refit":
         return (
@@ -821,7 +592,10 @@ tune_within_budget = Exercise(
     points=3,
     answer=Model("search"),
     tests=[
-        holds("the search: budget, scoring, refit", search_probe, _search_verdict, inputs=_model_inputs),
+        # The visible example of a graded cohort: the search's settings, read on a fixed sample, for no points.
+        holds("the search's budget, scoring and refit, on a fixed sample", search_probe_on_sample, search_verdict,
+              inputs=_public_sample, weight=0, public=True),
+        holds("the search: budget, scoring, refit", search_probe, search_verdict, inputs=_model_inputs),
         holds("its best model, on fresh transactions", search_model_probe, _search_model_verdict, inputs=_model_inputs),
     ],
     hints=(
@@ -877,119 +651,15 @@ def _logging_inputs(rng: np.random.Generator) -> dict:
     return {"experiment": f"check-{_hex(rng, 6)}", "runs": [_logged_run(rng, i, str(k)) for i, k in enumerate(kinds)]}
 
 
-def _as_logged(value: Any) -> str:
-    """A parameter value as MLflow stores it: its ``str``."""
-    return str(value)
-
-
-def _run_problem(call: dict, run: dict, i: int) -> str | None:
-    """What is wrong with one call's logging (None when nothing is), in the order a learner would fix it."""
-    runs = call.get("runs") if isinstance(call.get("runs"), list) else []
-    where = f"call {i + 1} (run_name={run['run_name']!r})"
-    returned = call.get("returned")
-    if not runs:
-        return (
-            f"{where} logged no run in the active experiment. Start one with mlflow.start_run(run_name=run_name) and "
-            "log inside it; do not set a tracking URI or an experiment inside the function (the lesson sets them once, "
-            "and the check gives your function a store of its own)"
-        )
-    if len(runs) > 1:
-        return f"{where} made {len(runs)} runs: log the parameters, metrics, tag and model of one candidate in one run"
-    got = runs[0]
-    if got.get("status") == "RUNNING":
-        return (
-            f"{where}: the run is still RUNNING after your function returned. End it: `with mlflow.start_run(...):` "
-            "ends it when the block ends (or call mlflow.end_run())"
-        )
-    if returned is None:
-        return f"{where} returned None: did you forget a `return` statement? Return the run's id (run.info.run_id)"
-    if isinstance(returned, dict):
-        return f"{where} returned a {returned.get('returned_type')}: return the run's id, a string (run.info.run_id)"
-    if returned != got.get("id"):
-        return f"{where} returned {show(returned)}, but the run it logged has the id {got.get('id')!r}: return run.info.run_id"
-    if got.get("name") != run["run_name"]:
-        return f"{where}: the run is named {got.get('name')!r}; name it with mlflow.start_run(run_name=run_name)"
-    params = {k: v for k, v in (got.get("params") or {}).items() if k != "data_fingerprint"}
-    metrics = got.get("metrics") or {}
-    as_params = [m for m in run["metrics"] if m in params]
-    if as_params:
-        return (
-            f"{where}: the metrics {as_params} were logged as parameters. Parameters are the settings you chose; "
-            "metrics are numbers you sort and compare runs by, and only metrics can be (search_runs' order_by "
-            "'metrics.pr_auc DESC'): use mlflow.log_metrics(metrics)"
-        )
-    expected = {k: _as_logged(v) for k, v in run["params"].items()}
-    missing = [k for k in expected if k not in params]
-    if missing:
-        extra = [k for k in params if k not in expected]
-        text = f"{where}: {len(missing)} of the {len(expected)} parameters are missing, first {missing[0]!r}"
-        if extra:
-            text += f" (the run has parameters {extra} instead)"
-        return text + ": log the dict you were given, key by key: mlflow.log_params(params)"
-    wrong = [k for k in expected if params[k] != expected[k]]
-    if wrong:
-        k = wrong[0]
-        return f"{where}: parameter {k!r} is logged as {params[k]!r}, but the value given was {run['params'][k]!r}"
-    missing = [k for k in run["metrics"] if k not in metrics]
-    if missing:
-        return (f"{where}: {len(missing)} of the {len(run['metrics'])} metrics are missing, first {missing[0]!r}: "
-                "mlflow.log_metrics(metrics)")
-    wrong = [k for k, v in run["metrics"].items() if not math.isclose(float(metrics[k]), float(v), rel_tol=1e-9)]
-    if wrong:
-        k = wrong[0]
-        return f"{where}: metric {k!r} is logged as {metrics[k]!r}, but the value given was {run['metrics'][k]!r}"
-    tags = got.get("tags") or {}
-    fingerprint = run["data_fingerprint"]
-    if fingerprint not in (tags.get("data_fingerprint"), (got.get("params") or {}).get("data_fingerprint")):
-        elsewhere = [k for k, v in {**tags, **params}.items() if v == fingerprint]
-        if elsewhere:
-            return (
-                f"{where}: the data fingerprint is logged as {elsewhere[0]!r}; name it 'data_fingerprint' "
-                "(mlflow.set_tag('data_fingerprint', data_fingerprint)), the name runs are filtered by"
-            )
-        return (
-            f"{where}: the run does not record which data it learned from: mlflow.set_tag('data_fingerprint', "
-            "data_fingerprint). Without it, runs on different data get compared as if they were alike"
-        )
-    models = got.get("models") or []
-    if not models:
-        files = got.get("artifacts") or []
-        if files:
-            return (
-                f"{where}: the run holds the files {files} but no MLflow model. Log it with "
-                "mlflow.sklearn.log_model(model, name='model'): an MLflow model records its flavor, signature and "
-                "requirements, so it can be loaded and registered by its URI"
-            )
-        return f"{where}: the run has no model: mlflow.sklearn.log_model(model, name='model')"
-    model = models[0]
-    if model.get("error"):
-        return f"{where}: the logged model could not be loaded back ({model['error']})"
-    if model.get("name") != "model":
-        return f"{where}: the model is logged as {model.get('name')!r}; the task (and the next cells) call it 'model': name='model'"
-    if model.get("same_predictions") is not True:
-        return f"{where}: the logged model does not predict like the model your function was given: log `model` itself"
-    return None
-
-
-def _logging_verdict(got: Any, case: dict) -> str | None:
-    if not isinstance(got, dict) or not isinstance(got.get("calls"), list) or len(got["calls"]) != len(case["runs"]):
-        return "the check could not read what your function logged"
-    for i, (one, run) in enumerate(zip(got["calls"], case["runs"])):
-        problem = _run_problem(one if isinstance(one, dict) else {}, run, i)
-        if problem:
-            return problem
-    return None
-
-
 log_to_mlflow = Exercise(
     id="train.log_to_mlflow",
     title="Log a run to MLflow",
     points=3,
     answer=Function("log_candidate"),
     tests=[
-        holds("the lesson's example run", logging_probe, _logging_verdict,
+        holds("the lesson's example run", logging_probe, logging_verdict,
               inputs=_logging_example, weight=0, public=True),
-        holds("two fresh runs, one after the other", logging_probe, _logging_verdict,
+        holds("two fresh runs, one after the other", logging_probe, logging_verdict,
               inputs=_logging_inputs),
     ],
     hints=(
@@ -1063,61 +733,16 @@ def _query_inputs_lower(rng: np.random.Generator) -> dict:
     return _query_case(rng, metric="log_loss", greater=False, tie=False)
 
 
-def _flat_runs(case: dict) -> list[tuple[str, dict]]:
-    return [(e["name"], r) for e in case["experiments"] for r in e["runs"]]
-
-
 def reference_best_runs(case: dict) -> list[int]:
     """Positions (in the order the runs were made) of the best runs: any of them is right."""
     metric, greater = case["metric"], case["greater"]
     candidates = [
-        (i, r["metrics"][metric]) for i, (exp, r) in enumerate(_flat_runs(case))
+        (i, r["metrics"][metric]) for i, (exp, r) in enumerate(flat_runs(case))
         if exp == case["experiment"] and r["tags"].get("data_fingerprint") == case["data_fingerprint"]
         and r["metrics"].get(metric) is not None
     ]
     best = (max if greater else min)(v for _, v in candidates)
     return [i for i, v in candidates if v == best]
-
-
-def _query_verdict(got: Any, case: dict) -> str | None:
-    metric, greater = case["metric"], case["greater"]
-    where = (f" [experiment {case['experiment']!r}, metric {metric!r}, data_fingerprint "
-             f"{case['data_fingerprint']!r}, greater_is_better={greater}]")
-    if not isinstance(got, dict) or not isinstance(got.get("ids"), list):
-        return "the check could not read your answer"
-    returned, ids = got.get("returned"), got["ids"]
-    if returned is None:
-        return "your function returned None: did you forget a `return` statement?" + where
-    if isinstance(returned, dict):
-        return f"expected the run id (a string, the 'run_id' column), got a {returned.get('returned_type')}" + where
-    if not isinstance(returned, str):
-        return f"expected the run id (a string, the 'run_id' column), got {kind(returned)} ({show(returned)})" + where
-    if returned not in ids:
-        return f"{returned!r} is not the id of a run in the store: return the run_id column's value" + where
-    best = reference_best_runs(case)
-    i = ids.index(returned)
-    if i in best:
-        return None
-    runs = _flat_runs(case)
-    exp, run = runs[i]
-    value = run["metrics"].get(metric)
-    shown = run["name"] + (f" ({metric}={value})" if value is not None else "")
-    if exp != case["experiment"]:
-        return (f"you chose run {shown} of experiment {exp!r}: search only the experiment you are given, "
-                "mlflow.search_runs(experiment_names=[experiment_name])") + where
-    if run["tags"].get("data_fingerprint") != case["data_fingerprint"]:
-        return (f"you chose run {shown}, which learned from other data (its data_fingerprint is "
-                f"{run['tags']['data_fingerprint']!r}): scores on other data are not comparable. Keep only the runs "
-                "whose tag matches: filter_string=\"tags.data_fingerprint = '...'\"") + where
-    if value is None:
-        text = "has no value for it" if metric not in run["metrics"] else "logged it as NaN (a run that diverged)"
-        return f"you chose run {run['name']}, which {text}: skip runs without a number for {metric!r}" + where
-    best_value = runs[best[0]][1]["metrics"][metric]
-    if (value > best_value) != greater:
-        direction = "smallest" if not greater else "largest"
-        return (f"you chose run {shown}; with greater_is_better={greater} the best run has the {direction} "
-                f"{metric!r}, and another run has {best_value}") + where
-    return f"you chose run {shown}, but another run on the same data has {metric}={best_value}" + where
 
 
 best_tracked_run = Exercise(
@@ -1126,12 +751,12 @@ best_tracked_run = Exercise(
     points=2,
     answer=Function("best_run_id"),
     tests=[
-        holds("the lesson's four-run example", query_probe, _query_verdict,
-              inputs=_query_example, weight=0, public=True),
+        holds("the lesson's four-run example", query_probe, query_verdict,
+              inputs=_query_example, expected=reference_best_runs, weight=0, public=True),
         holds("a fresh experiment with a tie, runs on other data, a missing and a NaN metric",
-              query_probe, _query_verdict, inputs=_query_inputs),
+              query_probe, query_verdict, inputs=_query_inputs, expected=reference_best_runs),
         holds("a fresh experiment where lower is better", query_probe,
-              _query_verdict, inputs=_query_inputs_lower),
+              query_verdict, inputs=_query_inputs_lower, expected=reference_best_runs),
     ],
     hints=(
         "mlflow.search_runs(experiment_names=[experiment_name], filter_string=...) returns a DataFrame, one row per "
