@@ -427,7 +427,7 @@ promote = Exercise(
     answer=Function("promote"),
     tests=[
         holds("the lesson's registry, version 1 in production", promote_probe, promote_verdict,
-              inputs=_promote_example, weight=0, public=True),
+              inputs=_promote_example, expected=reference_promotions, weight=0, public=True),
         holds("a fresh registry where production is not the newest version, two promotions", promote_probe,
               promote_verdict, inputs=_promote_inputs, expected=reference_promotions, weight=2),
         holds("a model not registered yet, two promotions", promote_probe, promote_verdict, inputs=_promote_empty,
