@@ -190,9 +190,10 @@ def score_metrics(y: Any, scores: Any, threshold: float = 0.5) -> dict[str, floa
 
     ``pr_auc`` is average precision (precision at each threshold weighted
     by the recall it adds: a step-wise summary, not an area) and ``roc_auc``
-    the area under the ROC curve, equal to scikit-learn's ``average_precision_score`` and
-    ``roc_auc_score`` (computed directly, because backtests call this
-    thousands of times); both are NaN when ``y`` holds a single class.
+    the area under the ROC curve. They equal scikit-learn's
+    ``average_precision_score`` and ``roc_auc_score`` (computed directly,
+    because backtests call this thousands of times); both are NaN when ``y``
+    holds a single class.
     Precision and recall use ``score >= threshold``.
 
     Examples
