@@ -215,6 +215,24 @@ class LocalStore:
             # The active experiment has no public getter or reset; put the module's own back.
             fluent._active_experiment_id = before[2]
 
+    def close(self) -> None:
+        """Let go of this store: dispose of MLflow's database engines for it, and remove its folder if it is ours.
+
+        MLflow keeps one engine per database URI for the life of the process,
+        each holding open files: a check that makes a store per call closes
+        it, or a long grading run would run out of file descriptors.
+        """
+        import sys
+
+        for module in ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store"):
+            engines = getattr(getattr(sys.modules.get(module), "SqlAlchemyStore", None), "_engine_map", None)
+            engine = engines.pop(self.uri, None) if isinstance(engines, dict) else None
+            if engine is not None:
+                engine.dispose()
+        for keep in [k for k in _KEEP if Path(k.name) == self.folder]:
+            _KEEP.remove(keep)
+            keep.cleanup()
+
     def ui_command(self) -> str:
         """The command that browses this store in MLflow's web UI (needs the full ``mlflow`` package)."""
         return f"mlflow ui --backend-store-uri {self.uri} --default-artifact-root {self.artifacts.as_uri()}"

@@ -76,3 +76,21 @@ def test_importing_mlcourse_switches_mlflow_telemetry_off_before_mlflow_loads():
             "print(json.dumps([os.environ.get('MLFLOW_DISABLE_TELEMETRY'), get_telemetry_client() is None]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == ["true", True]
+
+
+def test_closing_a_store_lets_go_of_its_files():
+    def open_files() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    stores = [tracking.local_store() for _ in range(3)]
+    for store in stores:  # warm: MLflow's own modules and caches
+        store.client().search_experiments()
+        store.close()
+    before = open_files()
+    for _ in range(15):
+        store = tracking.local_store()
+        with store.activate("check"):
+            store.client().search_runs([store.experiment("check")])
+        store.close()
+        assert not store.folder.exists()  # a throwaway store's folder goes with it
+    assert open_files() <= before + 2  # one engine per store left open would be 15 or more

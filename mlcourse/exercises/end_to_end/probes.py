@@ -461,12 +461,20 @@ def promote_probe(fn: Any, case: dict) -> dict:
     and every version of the model with its source and stage, and the
     aliases: the verdict knows what the registry held before.
     """
-    import mlflow
-
-    from mlcourse.exercises.train.probes import call_in_thread
     from mlcourse.train import tracking
 
     store = tracking.local_store()
+    try:
+        return _promote_in(store, fn, case)
+    finally:
+        store.close()
+
+
+def _promote_in(store: Any, fn: Any, case: dict) -> dict:
+    import mlflow
+
+    from mlcourse.exercises.train.probes import call_in_thread
+
     calls = []
     # One small MLflow model, saved once and copied for each promotion: a model URI of its own for each,
     # without the tracking-store work of logging one (the lesson's models:/ URIs register the same way).

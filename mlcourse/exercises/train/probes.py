@@ -330,26 +330,36 @@ def logging_probe(fn: Any, case: dict) -> dict:
 
     store = tracking.local_store()
     calls = []
-    with store.activate(case["experiment"]) as experiment_id:
-        client = store.client()
-        for run in case["runs"]:
-            model, X = small_model(run["model"])
-            before = {r.info.run_id for r in client.search_runs([experiment_id])}
-            returned = call_in_thread(fn, model, dict(run["params"]), dict(run["metrics"]), run["data_fingerprint"],
-                                      run["run_name"])
-            new = [r for r in client.search_runs([experiment_id]) if r.info.run_id not in before]
-            originals = {r.info.run_id: (model, X) for r in new}
-            calls.append({"returned": _returned_id(returned), "runs": [_run_facts(store, r, originals) for r in new]})
+    try:
+        with store.activate(case["experiment"]) as experiment_id:
+            client = store.client()
+            for run in case["runs"]:
+                model, X = small_model(run["model"])
+                before = {r.info.run_id for r in client.search_runs([experiment_id])}
+                returned = call_in_thread(fn, model, dict(run["params"]), dict(run["metrics"]),
+                                          run["data_fingerprint"], run["run_name"])
+                new = [r for r in client.search_runs([experiment_id]) if r.info.run_id not in before]
+                originals = {r.info.run_id: (model, X) for r in new}
+                calls.append({"returned": _returned_id(returned), "runs": [_run_facts(store, r, originals) for r in new]})
+    finally:
+        store.close()
     return {"calls": calls}
 
 
 def query_probe(fn: Any, case: dict) -> dict:
     """Fill a fresh store with the case's runs, in order, and ask the learner's function for the best one."""
-    from mlflow.entities import Metric, Param
-
     from mlcourse.train import tracking
 
     store = tracking.local_store()
+    try:
+        return _query_in(store, fn, case)
+    finally:
+        store.close()
+
+
+def _query_in(store: Any, fn: Any, case: dict) -> dict:
+    from mlflow.entities import Metric, Param
+
     ids = []
     with store.activate():
         client = store.client()
