@@ -505,3 +505,37 @@ def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id):
         else:
             assert len(statuses) == 1 and PASSED not in statuses, (i, [r.render() for r in per_seed][:2])
             assert len({r.score for r in per_seed}) == 1, (i, sorted({r.score for r in per_seed}))
+
+
+# -- the grader gives the notebook check's verdicts ----------------------------------
+def _graded(tmp_path, lesson, answers):
+    """Grade the lesson's solutions notebook with some answer cells replaced: ``{exercise: result}``."""
+    from mlcourse.exercises import notebook
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
+    for _, cell, ex_id in notebook.answer_cells(nb):
+        if ex_id in answers:
+            cell["source"] = answers[ex_id]
+    target = tmp_path / "subs" / "learner" / f"{lesson}.ipynb"
+    target.parent.mkdir(parents=True)
+    target.write_text(notebook.dumps(nb), encoding="utf-8")
+    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=120),
+                         progress=False))
+    (outcome,) = report.outcomes
+    return {r.exercise: r for r in outcome.graded.results}
+
+
+def test_the_grader_gives_the_notebook_check_s_verdicts(tried, tmp_path):
+    wrong = {"end_to_end.promote": PROMOTE_NO_PREVIOUS, "end_to_end.run_pipeline": PIPELINE_DEFAULT_DEPTH}
+    graded = _graded(tmp_path, "05_end_to_end", wrong)
+    for ex_id, source in wrong.items():
+        in_notebook = tried[ex_id].wrong[WRONG[ex_id].index(source)]
+        assert (graded[ex_id].status, graded[ex_id].score) == (in_notebook.status, in_notebook.score), graded[ex_id].message
+        assert graded[ex_id].status == FAILED
+    assert "has no alias 'previous' now" in graded["end_to_end.promote"].message
+    assert "max_depth=None" in graded["end_to_end.run_pipeline"].message
+    right = tried["end_to_end.plan_retraining"].solution
+    assert (graded["end_to_end.plan_retraining"].status, graded["end_to_end.plan_retraining"].score) == (
+        right.status, right.score) == (PASSED, right.points)
