@@ -540,6 +540,16 @@ def _cv_scores_verdict(got: Any, a: tuple) -> str | None:
         )
     redo = float_array(got.get("recomputed"))
     reference = np.asarray(reference_cv(X, y))
+    fixed = {"cv": "StratifiedKFold", "n_splits": CV_SPLITS, "shuffle": True, "random_state": CV_SEED}
+    if isinstance(got.get("folds"), dict) and got["folds"] != fixed:
+        # Other folds give other scores, closer or further from the reference's by chance: judged on every seed
+        # alike, whatever the sample.
+        return (
+            f"your scores come from other folds than the task fixes ({got['folds']['cv']}, n_splits="
+            f"{got['folds']['n_splits']}, shuffle={got['folds']['shuffle']}, random_state={got['folds']['random_state']}), "
+            "so they cannot be compared with the reference's: use StratifiedKFold(n_splits=5, shuffle=True, "
+            f"random_state=0) [{where}]"
+        )
     mean = float(values.mean())
     if mean > 0.8:
         return (
@@ -597,6 +607,13 @@ def _search_model_verdict(got: Any, frame: Any) -> str | None:
         return (
             "the search ran with refit=False, so it kept no model to judge (no search.best_estimator_): keep "
             "refit=True (the default)."
+        )
+    scoring = got.get("search_scoring", TUNE_SCORING) if isinstance(got, dict) else TUNE_SCORING
+    if scoring != TUNE_SCORING and got.get("scoring_is_average_precision") is not True:
+        # Whether a model picked by another metric clears the bands depends on the sample: judged alike on every seed.
+        return (
+            f"the search's best model was picked by {show(scoring if scoring is not None else 'accuracy')}, not by "
+            f"average precision, so it is not the model the task asks for: set scoring='{TUNE_SCORING}'."
         )
     return model_verdict(got, frame, what="the search's best model")
 

@@ -154,6 +154,16 @@ def _unpack_cv(result: Any) -> tuple[Any, Any, Any]:
     return result["pipeline"], result["cv"], result["scores"]
 
 
+def _splitter_facts(cv: Any) -> dict:
+    seed = getattr(cv, "random_state", None)
+    return {
+        "cv": type(cv).__name__,
+        "n_splits": int(cv.get_n_splits()) if hasattr(cv, "get_n_splits") else None,
+        "shuffle": bool(getattr(cv, "shuffle", False)),
+        "random_state": seed if isinstance(seed, int) else None,
+    }
+
+
 def cv_structure_probe(fn: Any, a: tuple) -> dict:
     X, y = a
     pipeline, cv, _ = _unpack_cv(fn(X, y))
@@ -161,10 +171,7 @@ def cv_structure_probe(fn: Any, a: tuple) -> dict:
     return {
         "pipeline": type(pipeline).__name__,
         "steps": [type(step).__name__ for _, step in steps] if isinstance(steps, list) else None,
-        "cv": type(cv).__name__,
-        "n_splits": int(cv.get_n_splits()) if hasattr(cv, "get_n_splits") else None,
-        "shuffle": bool(getattr(cv, "shuffle", False)),
-        "random_state": getattr(cv, "random_state", None) if isinstance(getattr(cv, "random_state", None), int) else None,
+        **_splitter_facts(cv),
     }
 
 
@@ -174,7 +181,7 @@ def cv_scores_probe(fn: Any, a: tuple) -> dict:
 
     X, y = a
     pipeline, cv, scores = _unpack_cv(fn(X.copy(), y.copy()))
-    out: dict = {"scores": np.asarray(scores, dtype=float).ravel()}
+    out: dict = {"scores": np.asarray(scores, dtype=float).ravel(), "folds": _splitter_facts(cv)}
     try:
         out["recomputed"] = cross_val_score(clone(pipeline), X, y, cv=cv, scoring=CV_SCORING).astype(float)
     except Exception as exc:  # the Pipeline cannot take the raw frame
@@ -246,7 +253,13 @@ def search_model_probe(search: Any, frame: Any) -> dict:
 
             raise NotFittedError("the search has not been fitted")
         best = search  # judged as a model; the other test explains what a search is
-    return probe_model(best, frame)
+    facts = probe_model(best, frame)
+    if hasattr(search, "cv_results_"):
+        # The model a search keeps is the one its scoring picked: a pick by another metric is judged as such.
+        facts["search_scoring"] = search.scoring if isinstance(search.scoring, str) or search.scoring is None \
+            else repr(search.scoring)
+        facts["scoring_is_average_precision"] = _scorer_computes_average_precision(search, frame)
+    return facts
 
 
 # --------------------------------------------------------------------------
