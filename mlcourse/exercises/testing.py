@@ -12,6 +12,10 @@ sure no check changed the inputs the engine keeps between checks
 in a fresh namespace) on many seeds, such as :func:`secret_seeds`: a verdict
 that changes with the seed is a checker whose edge cases are left to chance.
 
+:func:`solutions` gives a lesson's reference answers as a learner would type
+them, and :func:`module_from_file` loads an answer bank (the right and wrong
+answers kept beside a lesson's tests, outside any package).
+
 Examples
 --------
 >>> results = walk("00_lifecycle_overview", {"overview.stage_order": ["stages = ['Data', 'Train', 'Monitor', 'Deploy']"]})
@@ -24,9 +28,12 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 
 from mlcourse.exercises import notebook
 from mlcourse.exercises.compare import Compare
@@ -191,6 +198,49 @@ def _walk(lesson: str, wrong: Mapping[str, Sequence[str]]) -> dict[str, Tried]:
 # --------------------------------------------------------------------------
 # Answers as source text, on many seeds
 # --------------------------------------------------------------------------
+def solutions(lesson: str) -> dict[str, str]:
+    """The answer cell of each exercise in the lesson's solutions notebook, without its solution markers.
+
+    Examples
+    --------
+    >>> print(solutions("00_lifecycle_overview")["overview.stage_order"])
+    stages = ["Data", "Train", "Deploy", "Monitor"]
+    """
+    nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
+    return {ex_id: notebook.without_markers(notebook.source(cell)) for _, cell, ex_id in notebook.answer_cells(nb)}
+
+
+def module_from_file(path: str | os.PathLike, name: str | None = None) -> ModuleType:
+    """The Python file at ``path``, loaded once as the module ``name`` (the file's own name by default): an answer
+    bank, a script.
+
+    Tests import by path, not as a package, so the answer banks beside them are loaded this way; the module is
+    kept in ``sys.modules`` (its dataclasses need it there) and shared by every test file that loads it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = (Path(folder) / "answers_example.py").write_text("RIGHT = {'x': ['x = 1']}")
+    >>> module_from_file(Path(folder) / "answers_example.py").RIGHT
+    {'x': ['x = 1']}
+    """
+    import importlib.util
+
+    path = Path(path)
+    name = name or path.stem
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
 def answer_namespace(source: str, prelude: str = "") -> dict:
     """A fresh namespace in which ``prelude`` (the lesson's setup) and then the answer ``source`` ran.
 

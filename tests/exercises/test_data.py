@@ -3,7 +3,6 @@ right answers written in other styles, and typical wrong answers with the messag
 The same answers on many secret seeds: test_data_seeds.py."""
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
@@ -14,17 +13,10 @@ import pytest
 from mlcourse import data
 from mlcourse.exercises import exercises_of, notebook
 from mlcourse.exercises.data import checks, probes
-from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.engine import ERROR
+from mlcourse.exercises.testing import module_from_file, solutions
 
-
-def _answers():
-    spec = importlib.util.spec_from_file_location("mlcourse_tests_answers_data", Path(__file__).with_name("answers_data.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ANSWERS = _answers()
+ANSWERS = module_from_file(Path(__file__).with_name("answers_data.py"))
 LESSON = "01_data"
 
 
@@ -48,29 +40,23 @@ def test_every_exercise_of_the_lesson_is_tried(tried):
 
 
 @pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
-def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
-    t = tried[ex_id][0]
-    assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
-    assert t.solution.status == PASSED and t.solution.score == t.solution.points
+def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id, expect):
+    expect.stub_then_solution(tried[ex_id][0])
 
 
 @pytest.mark.parametrize("ex_id", sorted(ANSWERS.RIGHT))
-def test_right_answers_in_other_styles_get_full_marks(tried, ex_id):
+def test_right_answers_in_other_styles_get_full_marks(tried, ex_id, expect):
     right = tried[ex_id][1]
     assert len(right) >= 2
-    for name, result in right.items():
-        assert result.status == PASSED and result.score == result.points, (name, result.message)
+    expect.full_marks(right)
 
 
 @pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
-def test_wrong_answers_fail_with_their_message(tried, ex_id):
+def test_wrong_answers_fail_with_their_message(tried, ex_id, expect):
     wrong = tried[ex_id][2]
     assert len(wrong) >= 3
     for name, result in wrong.items():
-        fragment = ANSWERS.WRONG[ex_id][name][1]
-        assert result.status in (FAILED, ERROR) and result.score < result.points, (name, result.status)
-        assert fragment in result.message, (name, result.message)
-        assert "__plain__" not in result.message, (name, result.message)
+        expect.told(result, [ANSWERS.WRONG[ex_id][name][1]], name=name)
 
 
 def test_every_test_that_awards_points_has_fresh_inputs():
@@ -194,29 +180,16 @@ def _normalised(message: str) -> str:
     return re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", message)
 
 
-def test_the_grader_agrees_with_the_notebook(tmp_path, tried):
+def test_the_grader_agrees_with_the_notebook(tried, grade_typed):
     """The same answers, graded by `mlcourse grade` (secret seeds, sandboxed child), get the notebook's verdicts."""
-    from mlcourse.grading.batch import Options, run
-    from mlcourse.grading.sandbox import Limits
-
     chosen = {"data.find_violations": "exclusive bounds", "data.clean_transactions": "in place",
               "data.time_split": "minus zero"}
-    nb = notebook.read(notebook.lesson_path(LESSON, "notebooks"))
-    solutions = {ex_id: notebook.without_markers(notebook.source(c)) for _, c, ex_id in
-                 notebook.answer_cells(notebook.read(notebook.lesson_path(LESSON, "solutions")))}
-    for _, cell, ex_id in notebook.answer_cells(nb):
-        text = ANSWERS.WRONG[ex_id][chosen[ex_id]][0] if ex_id in chosen else solutions[ex_id]
-        if ex_id == "data.find_violations":
-            text = solutions[ex_id].split("# BEGIN SOLUTION")[0].split("def find_violations")[0] + text
-        lines = notebook.source(cell).splitlines()
-        header = lines[: next(i for i, line in enumerate(lines) if not line.startswith("#"))]
-        cell["source"] = "\n".join([*header, text])
-    target = tmp_path / "subs" / "ann" / f"{LESSON}.ipynb"
-    target.parent.mkdir(parents=True)
-    target.write_text(notebook.dumps(nb))
-    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=120),
-                         progress=False))
-    graded = report.outcomes[0].graded
+    solved = solutions(LESSON)
+    typed = {ex_id: ANSWERS.WRONG[ex_id][name][0] for ex_id, name in chosen.items()}
+    # find_violations' cell keeps the solution's lines above the function (the schema it is tried on)
+    typed["data.find_violations"] = (solved["data.find_violations"].split("# BEGIN SOLUTION")[0].split("def find_violations")[0]
+                                     + typed["data.find_violations"])
+    graded = grade_typed(LESSON, typed)
     assert graded.error is None and not [n for n in graded.notes if "skipped" in n], graded.notes
     results = {r.exercise: r for r in graded.results}
     for ex_id, (t, _right, wrong) in tried.items():

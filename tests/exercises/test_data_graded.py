@@ -8,32 +8,21 @@ tests/test_release_graded.py.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-from mlcourse.exercises import edition, exercises_of, notebook
+from mlcourse.exercises import edition, exercises_of
 from mlcourse.exercises.engine import PASSED
-from mlcourse.exercises.testing import answer_namespace
+from mlcourse.exercises.testing import answer_namespace, module_from_file, solutions
 from mlcourse.release import build_edition, without_public_tests
 
 LESSON = "01_data"
 
 
-def _answers():
-    spec = importlib.util.spec_from_file_location("mlcourse_tests_answers_data", Path(__file__).with_name("answers_data.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ANSWERS = _answers()
-SOLUTIONS = {
-    ex_id: notebook.without_markers(notebook.source(cell))
-    for _, cell, ex_id in notebook.answer_cells(notebook.read(notebook.lesson_path(LESSON, "solutions")))
-}
+ANSWERS = module_from_file(Path(__file__).with_name("answers_data.py"))
+SOLUTIONS = solutions(LESSON)
 #: Answers whose form is wrong, so that even a form check (leaky_columns' only public test) fails.
 MALFORMED = {"data.leaky_columns": ('leaky_columns = "chargeback, chargeback_at"', "is one string")}
 

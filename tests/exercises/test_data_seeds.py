@@ -8,30 +8,16 @@ answers on 8, which keeps this file near a minute and a half of CPU time.
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from mlcourse.exercises import notebook
-from mlcourse.exercises.engine import PASSED
-from mlcourse.exercises.testing import on_seeds, secret_seeds
+from mlcourse.exercises.testing import module_from_file, on_seeds, secret_seeds, solutions
 
-
-def _answers():
-    spec = importlib.util.spec_from_file_location("mlcourse_tests_answers_data", Path(__file__).with_name("answers_data.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ANSWERS = _answers()
+ANSWERS = module_from_file(Path(__file__).with_name("answers_data.py"))
 SEEDS, FEWER_SEEDS, CORE_WRONG = 30, 8, 4
 HEAVY = {"data.join_sources", "data.clean_transactions", "data.fingerprint", "data.leak_auc"}
-SOLUTIONS = {
-    ex_id: notebook.without_markers(notebook.source(cell))
-    for _, cell, ex_id in notebook.answer_cells(notebook.read(notebook.lesson_path("01_data", "solutions")))
-}
+SOLUTIONS = solutions("01_data")
 
 
 def _n_seeds(ex_id: str, rank: int) -> int:
@@ -50,13 +36,6 @@ CASES = [
 
 
 @pytest.mark.parametrize(("ex_id", "name", "source", "fragment", "n_seeds"), CASES, ids=[f"{c[0]}: {c[1]}" for c in CASES])
-def test_same_verdict_on_every_secret_seed(ex_id, name, source, fragment, n_seeds):
+def test_same_verdict_on_every_secret_seed(ex_id, name, source, fragment, n_seeds, expect):
     results = on_seeds(ex_id, source, secret_seeds(ex_id, n_seeds), prelude=ANSWERS.PRELUDE)
-    verdicts = {(r.status, r.score, tuple(t.status for t in r.tests)) for r in results}
-    assert len(verdicts) == 1, sorted(verdicts)
-    first = results[0]
-    if fragment is None:
-        assert first.status == PASSED and first.score == first.points, first.message
-    else:
-        assert first.status != PASSED and first.score < first.points
-        assert all(fragment in r.message for r in results), [r.message for r in results if fragment not in r.message][:1]
+    expect.same_on_every_seed(results, fragment)

@@ -2,20 +2,16 @@
 the learner's stub, the solution, and typical wrong answers with the message that names the mistake."""
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED, stub_message
-from mlcourse.exercises.testing import walk
+from mlcourse.exercises.testing import module_from_file, walk
 
-_spec = importlib.util.spec_from_file_location("deploy_answers", Path(__file__).with_name("deploy_answers.py"))
-answers = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(answers)
+answers = module_from_file(Path(__file__).with_name("deploy_answers.py"))
 
 # -- deploy.save_with_hash / deploy.load_verified ----------------------------------------------
 SAVE_PICKLE_HASH = '''

@@ -7,65 +7,23 @@ and for a verdict that needs no stored value the very message, that the full def
 """
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import io
-import json
-import os
 import re
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import pytest
 
-from mlcourse import cli
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
+from mlcourse.exercises.testing import module_from_file
 from mlcourse.release import without_public_tests
 
-_spec = importlib.util.spec_from_file_location("deploy_answers", Path(__file__).with_name("deploy_answers.py"))
-answers = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(answers)
+answers = module_from_file(Path(__file__).with_name("deploy_answers.py"))
 
 LESSON = "03_deploy"
 
-SCRIPT = r'''
-import json, sys
-from mlcourse.exercises import edition, lesson
-assert edition.installed() and edition.lessons() == ["03_deploy"]
-tries = json.loads(sys.stdin.read())
-ex = lesson("03_deploy")
-out = {}
-for exercise_id, sources in tries["answers"].items():
-    results = []
-    for source in sources:
-        ns = {}
-        exec(compile(tries["prelude"], "<prelude>", "exec", dont_inherit=True), ns)
-        exec(compile(source, "<answer cell>", "exec", dont_inherit=True), ns)
-        r = getattr(ex, exercise_id.split(".", 1)[1]).run(ns)
-        results.append({"status": str(r.status), "tests": [[t.name, str(t.status), t.message] for t in r.tests]})
-    out[exercise_id] = results
-print(json.dumps(out))
-'''
-
-
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("graded")
-    text, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(text), contextlib.redirect_stderr(err):
-        status = cli.main(["release", "--edition", "graded", "--out", str(out), LESSON])
-    assert status == 0, err.getvalue()
-    assert f"{LESSON}: 10 exercise(s)" in text.getvalue()
-    wheel = next(out.glob("mlcourse-*+graded-py3-none-any.whl"))
-    with zipfile.ZipFile(wheel) as zf:
-        names = zf.namelist()
-        assert "mlcourse/exercises/deploy/probes.py" in names
-        assert not [n for n in names if n.endswith("deploy/checks.py") or "/_lessons/solutions/" in n]
-        zf.extractall(out / "site")
-    return out / "site"
+def site(release_graded):
+    return release_graded(LESSON, 10)
 
 
 def test_every_exercise_of_the_lesson_marks_a_public_test():
@@ -89,14 +47,10 @@ def _compiled(source: str):
     return compile(source, "<answer cell>", "exec", dont_inherit=True)
 
 
-def test_public_tests_in_the_graded_edition_judge_as_the_full_definitions(site):
+def test_public_tests_in_the_graded_edition_judge_as_the_full_definitions(site, run_in_edition):
     tries = {ex.id: [nbio.solution_source(ex.id), *(w.source for w in answers.BANK[ex.id][1])]
              for ex in exercises_of(LESSON)}
-    env = dict(os.environ, PYTHONPATH=str(site), MLCOURSE_HOME=str(site.parent / "home"))
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], input=json.dumps({"prelude": answers.PRELUDE, "answers": tries}),
-                          env=env, capture_output=True, text=True, timeout=600, cwd=site.parent)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    got = json.loads(proc.stdout)
+    got = run_in_edition(site, LESSON, answers.PRELUDE, tries)
     prelude: dict = {}
     exec(_compiled(answers.PRELUDE), prelude)
     for ex in exercises_of(LESSON):

@@ -7,21 +7,18 @@ that names their mistake.
 """
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
+from mlcourse.exercises.testing import module_from_file
 from mlcourse.grading.batch import Options, run
 from mlcourse.grading.sandbox import Limits
 
-_spec = importlib.util.spec_from_file_location("deploy_answers", Path(__file__).with_name("deploy_answers.py"))
-answers = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(answers)
+answers = module_from_file(Path(__file__).with_name("deploy_answers.py"))
 
 LESSON = "03_deploy"
 #: exercise -> which typical wrong answer of the bank the submission holds

@@ -7,8 +7,6 @@ verdict on each test and the message that names its mistake on every seed: no bo
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +15,9 @@ import pytest
 from mlcourse.exercises import find
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import ERROR, FAILED, PASSED
+from mlcourse.exercises.testing import module_from_file
 
-_spec = importlib.util.spec_from_file_location("deploy_answers", Path(__file__).with_name("deploy_answers.py"))
-answers = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
-_spec.loader.exec_module(answers)
+answers = module_from_file(Path(__file__).with_name("deploy_answers.py"))
 
 #: Seeds drawn the way the grader's are (63-bit), fixed here so a failure can be replayed.
 SEEDS = [int(s) for s in np.random.default_rng(20261204).integers(0, 2**63, size=30)]

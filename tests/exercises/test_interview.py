@@ -4,22 +4,15 @@ answers with their messages; the same answers on thirty secret seeds; the STAR r
 on their own; the question type's answer forms and the notebook showing every option."""
 from __future__ import annotations
 
-import contextlib
-import copy
-import importlib.util
-import io
-import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from mlcourse import cli
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
-from mlcourse.exercises.engine import FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.engine import FAILED, PASSED
 from mlcourse.exercises.interview.checks import (
     QUESTIONS,
     after_deploy,
@@ -37,21 +30,10 @@ from mlcourse.exercises.interview.review import (
     star_problems,
 )
 from mlcourse.exercises.plain import to_plain
-from mlcourse.exercises.testing import walk
+from mlcourse.exercises.testing import module_from_file, walk
 from mlcourse.grading.seeds import seed as secret_seed
 
-
-def load(name: str):
-    """A helper module next to this file (the tests import by path, not as a package)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-A = load("answers_interview")
+A = module_from_file(Path(__file__).with_name("answers_interview.py"))
 EXERCISES = {e.id: e for e in exercises_of("06_interview_prep")}
 
 
@@ -76,27 +58,19 @@ def test_every_exercise_of_the_lesson_is_tried(tried):
 
 
 @pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
-    t = tried[ex_id]
-    assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
-    assert t.solution.status == PASSED and t.solution.score == t.solution.points, t.solution.render()
+def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id, expect):
+    expect.stub_then_solution(tried[ex_id])
 
 
 @pytest.mark.parametrize("ex_id", sorted(A.RIGHT))
-def test_answers_written_differently_get_full_marks(tried, ex_id):
-    for i, result in enumerate(_right(tried, ex_id)):
-        assert result.status == PASSED and result.score == result.points, (i, result.render())
+def test_answers_written_differently_get_full_marks(tried, ex_id, expect):
+    expect.full_marks(dict(enumerate(_right(tried, ex_id))))
 
 
 @pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_each_wrong_answer_is_told_its_mistake(tried, ex_id):
+def test_each_wrong_answer_is_told_its_mistake(tried, ex_id, expect):
     for wrong, result in zip(A.WRONG[ex_id], _wrong(tried, ex_id)):
-        assert result.status == FAILED and result.score < result.points, (wrong.says, result.render())
-        if wrong.score is not None:
-            assert result.score == pytest.approx(wrong.score), (wrong.says, result.render())
-        for phrase in wrong.says:
-            assert phrase in result.message, (phrase, result.render())
-        assert "__plain__" not in result.message
+        expect.told(result, wrong.says, statuses=(FAILED,), score=wrong.score, name=wrong.says)
 
 
 def test_star_answers_are_flagged_for_review_with_their_text(tried):
@@ -274,25 +248,10 @@ def test_a_canary_is_not_a_shadow_in_either_lesson():
     assert not option.correct and "shadow deployment" in option.why
 
 
-def test_the_grader_gives_the_notebooks_verdicts(tried, tmp_path):
+def test_the_grader_gives_the_notebooks_verdicts(tried, grade_below_stub):
     """A learner notebook with two wrong answers (a keyword-stuffed STAR, a wrong letter), the rest solved."""
-    lesson = "06_interview_prep"
     wrong = {"interview.star_answer": A.WRONG["interview.star_answer"][0], "interview.skew": A.WRONG["interview.skew"][0]}
-    repo = Path(__file__).resolve().parents[2]
-    solved = {ex: nbio.without_markers(nbio.source(c))
-              for _, c, ex in nbio.answer_cells(nbio.read(repo / "solutions" / f"{lesson}.ipynb"))}
-    nb = copy.deepcopy(nbio.read(repo / "notebooks" / f"{lesson}.ipynb"))
-    for cell in nb["cells"]:
-        ex_id = nbio.exercise_id(cell)
-        if ex_id:
-            cell["source"] = nbio.source(cell) + "\n" + wrong[ex_id].source if ex_id in wrong else solved[ex_id]
-    target = tmp_path / "subs" / "learner" / f"{lesson}.ipynb"
-    target.parent.mkdir(parents=True)
-    target.write_text(nbio.dumps(nb))
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    results = json.loads((tmp_path / "out" / "learner" / lesson / "results.json").read_text())
-    graded = {t["extra_data"]["exercise"]: t for t in results["tests"]}
+    graded = grade_below_stub("06_interview_prep", {ex_id: w.source for ex_id, w in wrong.items()})
     for ex_id in EXERCISES:
         mine = _wrong(tried, ex_id)[0] if ex_id in wrong else tried[ex_id].solution
         assert (graded[ex_id]["extra_data"]["status"], graded[ex_id]["score"]) == (str(mine.status), mine.score), ex_id

@@ -4,9 +4,7 @@ message that names the mistake. The same answers run on thirty secret seeds in
 ``test_monitor_seeds.py``."""
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,23 +12,12 @@ import pandas as pd
 import pytest
 
 from mlcourse.exercises import exercises_of
-from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.engine import ERROR, FAILED
 from mlcourse.exercises.monitor import checks as M
 from mlcourse.exercises.plain import from_plain, to_plain
-from mlcourse.exercises.testing import walk
+from mlcourse.exercises.testing import module_from_file, walk
 
-
-def load(name: str):
-    """A helper module next to this file (the tests import by path, not as a package)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-A = load("answers_monitor")
+A = module_from_file(Path(__file__).with_name("answers_monitor.py"))
 STATUS = {"failed": FAILED, "error": ERROR}
 
 
@@ -55,29 +42,19 @@ def test_every_exercise_of_the_lesson_is_tried(tried):
 
 
 @pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
-    t = tried[ex_id]
-    assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
-    assert t.solution.status == PASSED and t.solution.score == t.solution.points, t.solution.render()
+def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id, expect):
+    expect.stub_then_solution(tried[ex_id])
 
 
 @pytest.mark.parametrize("ex_id", sorted(A.RIGHT))
-def test_answers_written_differently_get_full_marks(tried, ex_id):
-    for i, result in enumerate(_right(tried, ex_id)):
-        assert result.status == PASSED and result.score == result.points, (i, result.render())
+def test_answers_written_differently_get_full_marks(tried, ex_id, expect):
+    expect.full_marks(dict(enumerate(_right(tried, ex_id))))
 
 
 @pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_each_wrong_answer_is_told_its_mistake(tried, ex_id):
+def test_each_wrong_answer_is_told_its_mistake(tried, ex_id, expect):
     for wrong, result in zip(A.WRONG[ex_id], _wrong(tried, ex_id)):
-        assert result.status == STATUS[wrong.status], (wrong.says, result.render())
-        assert result.score < result.points
-        if wrong.score is not None:
-            assert result.score == pytest.approx(wrong.score), (wrong.says, result.render())
-        for phrase in wrong.says:
-            assert phrase in result.message, (phrase, result.render())
-        # never an internal representation in a message
-        assert "__plain__" not in result.message, result.message
+        expect.told(result, wrong.says, statuses=(STATUS[wrong.status],), score=wrong.score, name=wrong.says)
 
 
 def test_a_shortcut_scores_nothing(tried):

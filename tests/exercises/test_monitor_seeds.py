@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import linecache
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +22,7 @@ import pytest
 from mlcourse.exercises import exercises_of, guard, notebook
 from mlcourse.exercises.engine import ERROR, FAILED, PASSED, Exercise
 from mlcourse.exercises.plain import from_plain, to_plain
+from mlcourse.exercises.testing import module_from_file
 from mlcourse.grading.seeds import seed as secret_seed
 
 N_SEEDS = 30
@@ -31,16 +30,7 @@ N_SEEDS = 30
 SEEDED_WRONG = {"monitor.backtest_policies": 3, "monitor.output_alerts": 5, "monitor.should_retrain": 4, "monitor.feature_drift": 4}
 
 
-def load(name: str):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-A = load("answers_monitor")
+A = module_from_file(Path(__file__).with_name("answers_monitor.py"))
 EXERCISES = {e.id: e for e in exercises_of("04_monitor")}
 STATUS = {"failed": FAILED, "error": ERROR}
 

@@ -3,25 +3,17 @@ stub, the solution, right answers written in other styles, and typical wrong ans
 the message each must get. The same answers on many seeds: test_overview_seeds.py."""
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
 
 from mlcourse.exercises import exercises_of
-from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
+from mlcourse.exercises.engine import ERROR, FAILED
 from mlcourse.exercises.overview.checks import ACTIVITIES, EDGE_NAMES
+from mlcourse.exercises.testing import module_from_file
 
-
-def _answers():
-    spec = importlib.util.spec_from_file_location("mlcourse_tests_answers_overview", Path(__file__).with_name("answers_overview.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-ANSWERS = _answers()
+ANSWERS = module_from_file(Path(__file__).with_name("answers_overview.py"))
 LESSON = "00_lifecycle_overview"
 
 
@@ -54,29 +46,23 @@ def test_every_exercise_of_the_lesson_is_tried(tried):
 
 
 @pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
-def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
-    t = tried[ex_id][0]
-    assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
-    assert t.solution.status == PASSED and t.solution.score == t.solution.points
+def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id, expect):
+    expect.stub_then_solution(tried[ex_id][0])
 
 
 @pytest.mark.parametrize("ex_id", sorted(ANSWERS.RIGHT))
-def test_right_answers_in_other_styles_get_full_marks(tried, ex_id):
+def test_right_answers_in_other_styles_get_full_marks(tried, ex_id, expect):
     right = tried[ex_id][1]
     assert len(right) >= 2
-    for name, result in right.items():
-        assert result.status == PASSED and result.score == result.points, (name, result.message)
+    expect.full_marks(right)
 
 
 @pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
-def test_wrong_answers_fail_with_their_message(tried, ex_id):
+def test_wrong_answers_fail_with_their_message(tried, ex_id, expect):
     wrong = tried[ex_id][2]
     assert len(wrong) >= 3
     for name, result in wrong.items():
-        fragment = ANSWERS.WRONG[ex_id][name][1]
-        assert result.status in (FAILED, ERROR) and result.score < result.points, (name, result.status)
-        assert fragment in result.message, (name, result.message)
-        assert "__plain__" not in result.message, (name, result.message)
+        expect.told(result, [ANSWERS.WRONG[ex_id][name][1]], name=name)
 
 
 def test_stage_order_wrong_answers_earn_nothing(tried):
@@ -127,27 +113,11 @@ def _normalised(message: str) -> str:
     return re.sub(r"\d+", "#", message)
 
 
-def test_the_grader_agrees_with_the_notebook(tmp_path, tried):
+def test_the_grader_agrees_with_the_notebook(tried, grade_typed):
     """The same answers, graded by `mlcourse grade` (secret seeds, sandboxed child), get the notebook's verdicts."""
-    from mlcourse.exercises import notebook
-    from mlcourse.grading.batch import Options, run
-    from mlcourse.grading.sandbox import Limits
-
     wrong_name = "the empty name unquoted"
-    nb = notebook.read(notebook.lesson_path(LESSON, "notebooks"))
-    solutions = {ex_id: notebook.without_markers(notebook.source(c)) for _, c, ex_id in
-                 notebook.answer_cells(notebook.read(notebook.lesson_path(LESSON, "solutions")))}
-    for _, cell, ex_id in notebook.answer_cells(nb):
-        text = ANSWERS.WRONG[ex_id][wrong_name][0] if ex_id == "overview.next_stage" else solutions[ex_id]
-        lines = notebook.source(cell).splitlines()
-        header = lines[: next(i for i, line in enumerate(lines) if not line.startswith("#"))]
-        cell["source"] = "\n".join([*header, text])  # the learner keeps the cell's header and types the answer
-    target = tmp_path / "subs" / "ann" / f"{LESSON}.ipynb"
-    target.parent.mkdir(parents=True)
-    target.write_text(notebook.dumps(nb))
-    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=120),
-                         progress=False))
-    graded = {r.exercise: r for r in report.outcomes[0].graded.results}
+    typed = {"overview.next_stage": ANSWERS.WRONG["overview.next_stage"][wrong_name][0]}
+    graded = {r.exercise: r for r in grade_typed(LESSON, typed).results}
     in_notebook = {"overview.next_stage": tried["overview.next_stage"][2][wrong_name]}
     in_notebook.update({ex_id: tried[ex_id][0].solution for ex_id in ("overview.stage_order", "overview.activity_stage")})
     for ex_id, mine in in_notebook.items():
