@@ -57,6 +57,22 @@ def call_keeping_inputs(fn: Callable[..., Any], args: tuple) -> dict:
     return {"returned": returned, "changed": changed}
 
 
+def inputs_problem(got: Any, in_place: str) -> str | None:
+    """What a verdict on a report of :func:`call_keeping_inputs`'s form says before it judges the returned value:
+    that the report cannot be read, or ``in_place`` when the call changed an argument; None when neither.
+
+    Examples
+    --------
+    >>> inputs_problem(call_keeping_inputs(lambda xs: xs.sort(), ([2, 1],)), "sorted in place")
+    'sorted in place'
+    >>> inputs_problem(call_keeping_inputs(sorted, ([2, 1],)), "sorted in place") is None
+    True
+    """
+    if not (isinstance(got, dict) and set(got) == {"returned", "changed"}):
+        return "the check could not read what your function returned"
+    return in_place if got["changed"] else None
+
+
 def as_given(value: Any, inputs: Any) -> Any:
     """The learner's value, as it is (value exercises; ``inputs`` is unused)."""
     return value

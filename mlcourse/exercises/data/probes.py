@@ -30,6 +30,7 @@ from mlcourse import data as _data
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.engine import FORGOT_RETURN
 from mlcourse.exercises.plain import TAG, from_plain, kind
+from mlcourse.exercises.probes import inputs_problem
 
 
 # --------------------------------------------------------------------------
@@ -749,14 +750,13 @@ _CLEAN_STEPS = (
 def clean_verdict(got: Any, inputs: dict, expected: dict) -> str | None:
     """The cleaned table against the damaged input and ``expected``, the clean table it was made from
     (``{"transaction_id": [...], "amount": [...]}``, one entry per payment)."""
-    if not (isinstance(got, dict) and set(got) == {"returned", "changed"}):
-        return "the check could not read what your function returned"
-    if got["changed"]:
-        return (
-            "your function changed the caller's frame in place (sorted, deduplicated, repaired or added columns to it), "
-            "so the table the lesson goes on with is no longer the one it had. Work on a copy (`out = df.copy()`, or "
-            "the new frame that sort_values/drop_duplicates return, without inplace=True) and return that"
-        )
+    problem = inputs_problem(got, (
+        "your function changed the caller's frame in place (sorted, deduplicated, repaired or added columns to it), "
+        "so the table the lesson goes on with is no longer the one it had. Work on a copy (`out = df.copy()`, or "
+        "the new frame that sort_values/drop_duplicates return, without inplace=True) and return that"
+    ))
+    if problem:
+        return problem
     if got["returned"] is None:
         return FORGOT_RETURN.say
     out = _frame(got["returned"])
@@ -843,15 +843,24 @@ _LEAK_MISTAKES = {
 }
 
 
-def leak_verdict(got: Any, inputs: dict, expected: dict) -> str | None:
-    """The learner's pair against ``expected``: ``{"auc": [with, without]}`` and the pair each typical mistake
-    gives on the same split (``{"swapped": [...], "accuracy": [...], ...}``)."""
+def _two(got: Any, what: str) -> tuple[str | None, Any]:
+    """``(None, [first, second])`` when the learner returned a pair, else ``(the message, got)``; ``what`` names the
+    two things the task asks for."""
     if got is None:
-        return FORGOT_RETURN.say
+        return FORGOT_RETURN.say, got
     if isinstance(got, dict) and got.get(TAG) == "tuple":
         got = got["items"]
     if not (isinstance(got, list) and len(got) == 2):
-        return f"return two numbers, `auc_with, auc_without`; got {kind(got)} ({show(got)})"
+        return f"return {what}; got {kind(got)} ({show(got)})", got
+    return None, got
+
+
+def leak_verdict(got: Any, inputs: dict, expected: dict) -> str | None:
+    """The learner's pair against ``expected``: ``{"auc": [with, without]}`` and the pair each typical mistake
+    gives on the same split (``{"swapped": [...], "accuracy": [...], ...}``)."""
+    problem, got = _two(got, "two numbers, `auc_with, auc_without`")
+    if problem:
+        return problem
     if not all(type(v) in (int, float) for v in got):
         return f"both values must be numbers (ROC-AUC scores between 0 and 1); got {show(got)}"
     pair = (float(got[0]), float(got[1]))
@@ -887,20 +896,15 @@ def _time(part: pd.DataFrame) -> pd.Series:
 
 def time_split_verdict(got: Any, inputs: tuple) -> str | None:
     df, fraction = inputs
-    if not (isinstance(got, dict) and set(got) == {"returned", "changed"}):
-        return "the check could not read what your function returned"
-    if got["changed"]:
-        return (
-            "your function changed the caller's frame in place (sorted it with inplace=True, or reset its index): "
-            "leave `df` as it was and return new frames, e.g. `ordered = df.sort_values('timestamp')`"
-        )
-    got = got["returned"]
-    if got is None:
-        return FORGOT_RETURN.say
-    if isinstance(got, dict) and got.get(TAG) == "tuple":
-        got = got["items"]
-    if not (isinstance(got, list) and len(got) == 2):
-        return f"return two DataFrames, `train, test`; got {kind(got)} ({show(got)})"
+    problem = inputs_problem(got, (
+        "your function changed the caller's frame in place (sorted it with inplace=True, or reset its index): "
+        "leave `df` as it was and return new frames, e.g. `ordered = df.sort_values('timestamp')`"
+    ))
+    if problem:
+        return problem
+    problem, got = _two(got["returned"], "two DataFrames, `train, test`")
+    if problem:
+        return problem
     train, test = _frame(got[0]), _frame(got[1])
     if train is None or test is None:
         return f"return two DataFrames, `train, test`; got {kind(got[0])} and {kind(got[1])}"

@@ -1098,6 +1098,24 @@ def _unpack_gate(plain: Any) -> tuple[Any, Any] | None:
     return None
 
 
+def _gate_answer(got: Any, where: str, one_per: str, when_none: str) -> str | tuple[bool, list[str]]:
+    """A gate's answer read as (promote, reasons), or what is wrong with its form (``where`` ends the message;
+    ``when_none`` is what to do when the answer returned None)."""
+    if got is None:
+        return f"your function returned None: {when_none} {where}"
+    pair = _unpack_gate(got)
+    if pair is None:
+        return f"expected a pair (promote, reasons), got {kind(got)} ({show(got)}) {where}"
+    decision, reasons = pair
+    if type(decision) is not bool:
+        return f"the first item should be True or False, got {kind(decision)} ({show(decision)}) {where}"
+    if isinstance(reasons, dict) and reasons.get(TAG) == "tuple":
+        reasons = reasons["items"]
+    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
+        return f"the reasons should be a list of strings (one per {one_per}), got {kind(reasons)} ({show(reasons)}) {where}"
+    return decision, reasons
+
+
 def gate_verdict(got: Any, a: tuple, expected: bool) -> str | None:
     """``deploy.promotion_gate``: the learner's (promote, reasons) against ``expected``, the reference's decision."""
     y, inc, cand, behaviour, min_gain = a
@@ -1108,18 +1126,10 @@ def gate_verdict(got: Any, a: tuple, expected: bool) -> str | None:
     passed = [k for k, v in behaviour.items() if v]
     where = (f"[PR-AUC incumbent {pr_auc(y, inc):.4f}, candidate {pr_auc(y, cand):.4f} (gain {pr_gain:+.4f}), "
              f"min_gain={min_gain}, behaviour {behaviour}]")
-    if got is None:
-        return f"your function returned None: return a pair (promote, reasons) {where}"
-    pair = _unpack_gate(got)
-    if pair is None:
-        return f"expected a pair (promote, reasons), got {kind(got)} ({show(got)}) {where}"
-    decision, reasons = pair
-    if type(decision) is not bool:
-        return f"the first item should be True or False, got {kind(decision)} ({show(decision)}) {where}"
-    if isinstance(reasons, dict) and reasons.get(TAG) == "tuple":
-        reasons = reasons["items"]
-    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-        return f"the reasons should be a list of strings (one per failure), got {kind(reasons)} ({show(reasons)}) {where}"
+    answer = _gate_answer(got, where, "failure", "return a pair (promote, reasons)")
+    if isinstance(answer, str):
+        return answer
+    decision, reasons = answer
     if decision != expected:
         if decision and not behaviour:
             return (f"no behavioural tests were run, yet you promoted: all([]) is True in Python, so an empty suite "
@@ -1220,18 +1230,10 @@ def slice_verdict(got: Any, a: dict, expected: bool) -> str | None:
     facts = slice_facts(a)
     max_drop, m = a["max_drop"], a["min_positives"]
     where = f"[{len(facts)} slices, max_drop={max_drop:g}, min_positives={m}]"
-    if got is None:
-        return f"your function returned None: did you forget a `return` statement? Return (promote, reasons) {where}"
-    pair = _unpack_gate(got)
-    if pair is None:
-        return f"expected a pair (promote, reasons), got {kind(got)} ({show(got)}) {where}"
-    decision, reasons = pair
-    if type(decision) is not bool:
-        return f"the first item should be True or False, got {kind(decision)} ({show(decision)}) {where}"
-    if isinstance(reasons, dict) and reasons.get(TAG) == "tuple":
-        reasons = reasons["items"]
-    if not isinstance(reasons, list) or not all(isinstance(r, str) for r in reasons):
-        return f"the reasons should be a list of strings (one per slice), got {kind(reasons)} ({show(reasons)}) {where}"
+    answer = _gate_answer(got, where, "slice", "did you forget a `return` statement? Return (promote, reasons)")
+    if isinstance(answer, str):
+        return answer
+    decision, reasons = answer
     bad = [s for s, f in facts.items() if f["frauds"] >= m and slice_drop(f) > max_drop]
 
     def about(s: str) -> str:

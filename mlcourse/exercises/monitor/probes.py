@@ -12,6 +12,7 @@ here knows an answer; the references and the hidden tests' verdicts are in
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 #: The lesson's backtest: 8 weeks of 300 transactions a day, a concept drift from day 14.
@@ -143,16 +144,28 @@ def drifted_example_verdict(got: Any, inputs: Any, expected: list) -> str | None
     return None
 
 
-def feature_drift_example_verdict(got: Any, inputs: Any, expected: Any) -> str | None:
-    """``monitor.feature_drift`` on the notebook's windows: one row per feature, its test, statistic and flag."""
+def _frame_columns(got: Any, expected: Any, columns: Sequence[str], also: str = "",
+                   note: str = "") -> str | tuple[dict, dict]:
+    """The learner's frame and the reference's as columns, or what keeps the answer from being a frame with
+    ``columns`` (``also``: a column that may be the index instead; ``note`` ends the missing-columns message)."""
     if got is None:
         return "your function returned None: did you forget a `return` statement?"
     if not _is_frame(got):
-        return f"expected a DataFrame with the columns feature, test, statistic and drifted, got {_kind(got)}"
+        named = [also, *columns] if also else list(columns)
+        return f"expected a DataFrame with the columns {', '.join(named[:-1])} and {named[-1]}, got {_kind(got)}"
     rows, want = _columns(got), _columns(expected)
-    missing = [c for c in ("feature", "test", "statistic", "drifted") if c not in rows]
+    missing = [c for c in columns if c not in rows]
     if missing:
-        return f"your DataFrame has no column(s) {missing}"
+        return f"your DataFrame has no column(s) {missing}{note}"
+    return rows, want
+
+
+def feature_drift_example_verdict(got: Any, inputs: Any, expected: Any) -> str | None:
+    """``monitor.feature_drift`` on the notebook's windows: one row per feature, its test, statistic and flag."""
+    frames = _frame_columns(got, expected, ("feature", "test", "statistic", "drifted"))
+    if isinstance(frames, str):
+        return frames
+    rows, want = frames
     mine = {str(f): i for i, f in enumerate(rows["feature"])}
     if sorted(mine) != sorted(want["feature"]) or len(mine) != len(rows["feature"]):
         return f"expected one row per feature ({len(want['feature'])} rows), got {len(rows['feature'])}"
@@ -170,14 +183,11 @@ def feature_drift_example_verdict(got: Any, inputs: Any, expected: Any) -> str |
 
 def alerts_example_verdict(got: Any, inputs: Any, expected: Any) -> str | None:
     """``monitor.output_alerts`` on the notebook's log: one row per day, in order, and the days that alert."""
-    if got is None:
-        return "your function returned None: did you forget a `return` statement?"
-    if not _is_frame(got):
-        return f"expected a DataFrame with the columns day, requests, null_rate, score_psi and alert, got {_kind(got)}"
-    rows, want = _columns(got), _columns(expected)
-    missing = [c for c in ("requests", "null_rate", "score_psi", "alert") if c not in rows]
-    if missing:
-        return f"your DataFrame has no column(s) {missing} (the day may be the index)"
+    frames = _frame_columns(got, expected, ("requests", "null_rate", "score_psi", "alert"), also="day",
+                            note=" (the day may be the index)")
+    if isinstance(frames, str):
+        return frames
+    rows, want = frames
     if len(rows["alert"]) != len(want["alert"]):
         return f"expected one row per day of the log ({len(want['alert'])} rows), got {len(rows['alert'])}"
     flags = [bool(a) if type(a) is bool else None for a in rows["alert"]]

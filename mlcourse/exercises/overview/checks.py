@@ -19,16 +19,8 @@ from typing import Any
 
 from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, returns
-from mlcourse.exercises.overview.probes import (
-    STAGES,
-    _plain_mapping,
-    _stage_name_problem,
-    activity_form_verdict,
-    call_on_bad_names,
-    call_on_each,
-    stage_list_form_verdict,
-)
-from mlcourse.exercises.plain import TAG, kind
+from mlcourse.exercises.overview import probes
+from mlcourse.exercises.overview.probes import STAGES
 from mlcourse.exercises.probes import as_given
 
 # Why each stage sits where it does, for the learner's messages.
@@ -45,16 +37,9 @@ _WHY_HERE = {
 # --------------------------------------------------------------------------
 def stage_order_verdict(got: Any, _: Any) -> str | None:
     """Judge the learner's list of stages; name the first problem found."""
-    if isinstance(got, dict) and got.get(TAG) == "tuple":
-        return "`stages` is a tuple; make it a list (square brackets) of the four stage names"
-    if type(got) is str:
-        return "`stages` is one string; make it a list of four strings, one stage name each"
-    if type(got) is not list:
-        return f"`stages` should be a list of four stage names, but it is {kind(got)} ({show(got)})"
-    for i, item in enumerate(got):
-        problem = _stage_name_problem(item, f"item {i}")
-        if problem:
-            return problem
+    problem = probes.stage_list_problem(got)
+    if problem:
+        return problem
     for stage in STAGES:
         if got.count(stage) > 1:
             return f"{stage!r} appears {got.count(stage)} times; each stage comes once"
@@ -86,7 +71,7 @@ stage_order = Exercise(
         holds("your list of stages", as_given, stage_order_verdict),
         # The visible example of a graded cohort: the list's form, never its order. It weighs nothing and
         # comes last, so the full verdict's message (which names any problem of form too) is the one shown.
-        holds("the form of your list", as_given, stage_list_form_verdict, weight=0, public=True),
+        holds("the form of your list", as_given, probes.stage_list_form_verdict, weight=0, public=True),
     ],
     hints=(
         "Follow the straight arrows of the lifecycle figure, starting from the stage every project starts with.",
@@ -157,7 +142,7 @@ def _stage_verdict(stage: str):
     """
 
     def verdict(got: Any, _: Any) -> str | None:
-        mapping = _plain_mapping(got)
+        mapping = probes._plain_mapping(got)
         if mapping is None:
             return "`activity_stage` is not a dict"
         ours = [a for a, (s, _why) in ACTIVITIES.items() if s == stage]
@@ -188,7 +173,7 @@ activity_stage = Exercise(
     points=2,
     answer=Value("activity_stage"),
     tests=[
-        holds("the dict's keys and stage names", as_given, activity_form_verdict, inputs=_activity_names, public=True),
+        holds("the dict's keys and stage names", as_given, probes.activity_form_verdict, inputs=_activity_names, public=True),
         *[holds(f"the {stage} activities", as_given, _stage_verdict(stage)) for stage in STAGES],
     ],
     hints=(
@@ -316,10 +301,10 @@ next_stage = Exercise(
     answer=Function("next_stage"),
     tests=[
         *[returns(f"the stage {s!r}", _one(s), reference_next_stage, mistakes=_NEXT_MISTAKES, public=True) for s in STAGES],
-        holds("a fresh random sequence of stages", call_on_each, _each_verdict, inputs=random_stages),
+        holds("a fresh random sequence of stages", probes.call_on_each, _each_verdict, inputs=random_stages),
         holds(
             "names that are not stages ('', 'data', 'Monitor ', 'Training' and fresh ones)",
-            call_on_bad_names, _unknown_verdict, inputs=bad_names,
+            probes.call_on_bad_names, _unknown_verdict, inputs=bad_names,
         ),
     ],
     hints=(

@@ -84,8 +84,8 @@ def _stage_name_problem(item: Any, where: str) -> str | None:
     return f"{item!r} is not one of the four stage names shown in the lifecycle figure"
 
 
-def stage_list_form_verdict(got: Any, _: Any) -> str | None:
-    """The form of ``stages``: a list of four distinct stage names (never their order)."""
+def stage_list_problem(got: Any) -> str | None:
+    """What keeps ``stages`` from being a list of stage names (a tuple, a string, an item that is no stage), or None."""
     if isinstance(got, dict) and got.get(TAG) == "tuple":
         return "`stages` is a tuple; make it a list (square brackets) of the four stage names"
     if type(got) is str:
@@ -96,6 +96,14 @@ def stage_list_form_verdict(got: Any, _: Any) -> str | None:
         problem = _stage_name_problem(item, f"item {i}")
         if problem:
             return problem
+    return None
+
+
+def stage_list_form_verdict(got: Any, _: Any) -> str | None:
+    """The form of ``stages``: a list of four distinct stage names (never their order)."""
+    problem = stage_list_problem(got)
+    if problem:
+        return problem
     if len(got) != len(STAGES) or len(set(got)) != len(got):
         return f"`stages` should hold each of the {len(STAGES)} stages once; it has {len(got)} item(s), {len(set(got))} different"
     return None
