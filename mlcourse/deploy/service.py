@@ -47,6 +47,17 @@ def _preview(names: Sequence[str], limit: int = 10) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
+def _refuse_wrong_names(missing: list[str], extra: list[str], where: str = "") -> None:
+    """Raise :class:`InvalidInput` naming the ``missing`` and the unknown (``extra``) features, if there are any."""
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing feature(s): {_preview(missing)}")
+        if extra:
+            parts.append(f"unknown feature(s): {_preview(extra)}")
+        raise InvalidInput(where + "; ".join(parts), missing + extra)
+
+
 def _is_numeric(dtype: str) -> bool:
     return str(dtype).startswith(_NUMERIC_PREFIXES)
 
@@ -367,15 +378,8 @@ class ModelService:
 
     def _row_from_mapping(self, record: Mapping[str, Any], where: str = "") -> list[Any]:
         keys = [str(k) for k in record.keys()]
-        missing = [n for n in self.feature_names if n not in record]
-        extra = [k for k in keys if k not in self._index]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing feature(s): {_preview(missing)}")
-            if extra:
-                parts.append(f"unknown feature(s): {_preview(extra)}")
-            raise InvalidInput(where + "; ".join(parts), missing + extra)
+        _refuse_wrong_names([n for n in self.feature_names if n not in record], [k for k in keys if k not in self._index],
+                            where)
         return [self._value(record[n], i, where) for i, n in enumerate(self.feature_names)]
 
     def _row_from_sequence(self, record: Any, where: str = "") -> list[Any]:
@@ -434,15 +438,7 @@ class ModelService:
         import pandas as pd
 
         columns = [str(c) for c in frame.columns]
-        missing = [n for n in self.feature_names if n not in columns]
-        extra = [c for c in columns if c not in self._index]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing feature(s): {_preview(missing)}")
-            if extra:
-                parts.append(f"unknown feature(s): {_preview(extra)}")
-            raise InvalidInput("; ".join(parts), missing + extra)
+        _refuse_wrong_names([n for n in self.feature_names if n not in columns], [c for c in columns if c not in self._index])
         frame = frame.set_axis(columns, axis=1)[self.feature_names]
         numeric = [n for n, text in zip(self.feature_names, self._text) if not text]
         bad = [
