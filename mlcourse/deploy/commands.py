@@ -137,13 +137,15 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     say = lambda line="": print(line, file=out, flush=True)  # noqa: E731
     try:
         if getattr(args, "name", None):
-            _recover(root, args.name, say)
+            recover_and_say(root, args.name, say)
         return _RUN[args.registry_command](args, root, say)
     except (ModelNotFoundError, ModelIntegrityError, CorruptFileError, ValueError) as exc:
         raise CLIError(str(exc)) from None
 
 
-def _recover(root: Path, name: str, say: Any) -> None:
+def recover_and_say(root: Path, name: str, say: Any) -> None:
+    """Set the model's unreadable aliases file aside and rebuild it (:func:`mlcourse.deploy.registry.recover_aliases`),
+    and ``say`` so; nothing when the file reads fine or the model does not exist."""
     from mlcourse.deploy.registry import recover_aliases
 
     if not (root / name).is_dir():
@@ -161,11 +163,10 @@ _HEADLINE = ("roc_auc", "pr_auc", "recall", "accuracy")
 
 
 def _list(args: argparse.Namespace, root: Path, say: Any) -> int:
-    from mlcourse.deploy.registry import list_models, model_names, recover_aliases
+    from mlcourse.deploy.registry import list_models, model_names
 
     for name in model_names(root):
-        if recover_aliases(name, registry=root) is not None:
-            _recover(root, name, say)
+        recover_and_say(root, name, say)
     table = list_models(root)
     if table.empty:
         say(f"The registry {root} holds no model yet: `mlcourse serve` trains the course's default one, "

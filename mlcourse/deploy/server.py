@@ -180,18 +180,14 @@ def serve(
 
 def _what_to_serve(root: Path, model: str | None, say: Any) -> tuple[str, str]:
     """Step 2: the model name and alias (or version) to serve; aliases recovered, the default model trained."""
+    from mlcourse.deploy.commands import recover_and_say
     from mlcourse.deploy.default_model import train_default_model
-    from mlcourse.deploy.registry import model_names, recover_aliases
+    from mlcourse.deploy.registry import model_names
     from mlcourse.errors import CLIError
     from mlcourse.train.fraud_model import DEFAULT_MODEL
 
     for existing in model_names(root):
-        recovered = recover_aliases(existing, registry=root)
-        if recovered is not None:
-            moved, rebuilt = recovered
-            shown = ", ".join(f"{a} -> v{v}" for a, v in sorted(rebuilt.items())) or "none (no history)"
-            say(f"The aliases of {existing!r} could not be read: the file was set aside as {moved} "
-                f"and rebuilt from the alias history: {shown}")
+        recover_and_say(root, existing, say)
     from mlcourse.deploy.app import _production_model
 
     with_production = _production_model(root)

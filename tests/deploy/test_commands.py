@@ -148,3 +148,10 @@ def test_train_uses_the_given_settings(tmp_path, monkeypatch, capsys) -> None:
                              "--rows", "3000", "--n-estimators", "7", "--max-depth", "4"])
     assert calls == [{"registry": tmp_path, "n_rows": 3000, "seed": 5, "n_estimators": 7, "max_depth": 4,
                       "alias": "production"}]
+
+
+def test_list_sets_a_corrupt_aliases_file_aside_and_says_so(registry, capsys) -> None:
+    (registry / "fraud-detector" / "aliases.json").write_text("{")
+    code, out, _ = _run(["list", "--registry", str(registry)], capsys)
+    assert code == 0 and "The aliases of 'fraud-detector' could not be read: the file was set aside as" in out
+    assert "candidate -> v2, production -> v1" in out
