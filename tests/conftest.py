@@ -64,3 +64,30 @@ def fingerprint_without_public_test(monkeypatch: pytest.MonkeyPatch) -> str:
     name, ex = next((n, v) for n, v in vars(module).items() if getattr(v, "id", None) == "data.fingerprint")
     monkeypatch.setattr(module, name, dataclasses.replace(ex, tests=[dataclasses.replace(t, public=False) for t in ex.tests]))
     return ex.id
+
+
+@pytest.fixture(scope="session")
+def in_forked_child():
+    """``in_forked_child(look) -> dict``: ``look()`` run in a forked child (which may drop privileges or unshare
+    without touching this process), its dict sent back as JSON; an exception in it comes back as ``{"error": ...}``."""
+    import json
+    import os
+
+    def run(look) -> dict:
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report what it sees, then leave without cleanup
+            os.close(read)
+            try:
+                seen = look()
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                seen = {"error": f"{type(exc).__name__}: {exc}"}
+            os.write(write, json.dumps(seen).encode())
+            os._exit(0)
+        os.close(write)
+        with os.fdopen(read) as fh:
+            seen = json.loads(fh.read() or "{}")
+        os.waitpid(pid, 0)
+        return seen
+
+    return run

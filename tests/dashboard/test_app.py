@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import importlib.util
 import io
 import json
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -19,30 +17,15 @@ from mlcourse import cli
 from mlcourse.dashboard.app import create_app
 from mlcourse.dashboard.data import DashboardError, load, mistake_of, open_book, read, shape
 
-REPO = Path(__file__).resolve().parents[2]
 STAR = "interview.star_answer"
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_dashboard", REPO / "benchmarks" / "dashboard.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory) -> Path:
+def cohort(tmp_path_factory, gradebook_generator) -> Path:
     folder = tmp_path_factory.mktemp("cohort") / "graded"
-    _generator().make_gradebook(folder, learners=25, lessons=["00_lifecycle_overview", "06_interview_prep"],
+    gradebook_generator.make_gradebook(folder, learners=25, lessons=["00_lifecycle_overview", "06_interview_prep"],
                                 write_files=True)
     return folder
-
-
-@pytest.fixture
-def folder(cohort, tmp_path) -> Path:
-    target = tmp_path / "graded"
-    shutil.copytree(cohort, target)
-    return target
 
 
 @pytest.fixture

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import importlib.util
 import io
 import re
-import shutil
 import sqlite3
 from collections import defaultdict
 from pathlib import Path
@@ -28,16 +26,8 @@ from mlcourse.dashboard.data import NOTEBOOK, STATUSES, Grade, known_mistakes, l
 from mlcourse.grading.export import wide
 from mlcourse.grading.results import CSV_COLUMNS, GRADEBOOK, REVIEW_COLUMNS, Gradebook
 
-REPO = Path(__file__).resolve().parents[2]
 LESSONS = ["00_lifecycle_overview", "01_data", "06_interview_prep"]
 STAR = "interview.star_answer"
-
-
-def _generator():
-    spec = importlib.util.spec_from_file_location("bench_dashboard", REPO / "benchmarks" / "dashboard.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _record(book: Gradebook, learner: str, lesson: str, sha: str, graded_at: str, results: list, version: str,
@@ -50,11 +40,11 @@ def _record(book: Gradebook, learner: str, lesson: str, sha: str, graded_at: str
 
 
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory) -> Path:
+def cohort(tmp_path_factory, gradebook_generator) -> Path:
     from mlcourse.exercises.engine import Result
 
     folder = tmp_path_factory.mktemp("reference") / "graded"
-    _generator().make_gradebook(folder, learners=40, lessons=LESSONS, seed=3)
+    gradebook_generator.make_gradebook(folder, learners=40, lessons=LESSONS, seed=3)
     with Gradebook(folder / GRADEBOOK) as book:
         version = book.db.execute("SELECT grader_version FROM submissions WHERE lesson = ?", (LESSONS[0],)).fetchone()[0]
         star = book.db.execute("SELECT learner, sha256 FROM grades WHERE exercise = ? ORDER BY rowid", (STAR,)).fetchall()
@@ -84,13 +74,6 @@ def cohort(tmp_path_factory) -> Path:
                             "AND lesson = ? AND sha256 = ?", (LESSONS[1], row[0]))
         book.db.commit()
     return folder
-
-
-@pytest.fixture
-def folder(cohort, tmp_path) -> Path:
-    target = tmp_path / "graded"
-    shutil.copytree(cohort, target)
-    return target
 
 
 # --------------------------------------------------------------------------

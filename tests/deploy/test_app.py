@@ -28,13 +28,6 @@ set_hypothesis_home_dir(tempfile.mkdtemp(prefix="mlcourse-hypothesis-"))
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("registry")
-    train_default_model(registry=root, n_rows=3_000, n_estimators=15, max_depth=6)
-    return root
-
-
-@pytest.fixture(scope="module")
 def log(tmp_path_factory):
     return PredictionLog(tmp_path_factory.mktemp("log") / "predictions.db", flush_interval=0.02)
 

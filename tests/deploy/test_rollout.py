@@ -330,16 +330,24 @@ def _look(slot) -> None:
     slot.service  # noqa: B018 - the property looks at the alias
 
 
-def test_a_rollback_during_a_slow_load_wins(tmp_path, model, monkeypatch) -> None:
-    from mlcourse.deploy.registry import rollback
+def _loading_v2(tmp_path, model, monkeypatch, versions: int):
+    """A slot serving v1 of a registry of ``versions`` versions, with v2 promoted and held loading:
+    ``(registry, slow loads, slot)``."""
     from mlcourse.deploy.rollout import ModelSlot
 
-    registry = _registry_with(tmp_path, model, 2)
+    registry = _registry_with(tmp_path, model, versions)
     slow = _SlowLoads(monkeypatch, {2})
     slot = ModelSlot("m", registry=registry, reload_interval=3600)
     promote("m", 2, registry=registry)
     _look(slot)
     slow.wait_started(2)
+    return registry, slow, slot
+
+
+def test_a_rollback_during_a_slow_load_wins(tmp_path, model, monkeypatch) -> None:
+    from mlcourse.deploy.registry import rollback
+
+    registry, slow, slot = _loading_v2(tmp_path, model, monkeypatch, 2)
     assert slot.loading == 2 and slot.version == "m:v1"
     rollback("m", registry=registry)  # back to v1 while v2 is still loading
     _look(slot)
@@ -350,14 +358,7 @@ def test_a_rollback_during_a_slow_load_wins(tmp_path, model, monkeypatch) -> Non
 
 
 def test_the_last_alias_written_is_served_once_loaded(tmp_path, model, monkeypatch) -> None:
-    from mlcourse.deploy.rollout import ModelSlot
-
-    registry = _registry_with(tmp_path, model, 3)
-    slow = _SlowLoads(monkeypatch, {2})
-    slot = ModelSlot("m", registry=registry, reload_interval=3600)
-    promote("m", 2, registry=registry)
-    _look(slot)
-    slow.wait_started(2)
+    registry, slow, slot = _loading_v2(tmp_path, model, monkeypatch, 3)
     promote("m", 3, registry=registry)  # v3 is wanted while v2 loads
     _look(slot)
     slow.gates[2].set()

@@ -31,13 +31,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def registry(tmp_path_factory):
-    root = tmp_path_factory.mktemp("registry")
-    train_default_model(registry=root, n_rows=3_000, n_estimators=15, max_depth=6)
-    return root
-
-
-@pytest.fixture(scope="module")
 def server(registry, tmp_path_factory):
     """`mlcourse serve` in its own process; stopped (gracefully, like Ctrl-C) after the module."""
     port = _free_port()

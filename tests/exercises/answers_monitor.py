@@ -84,6 +84,13 @@ def latency_slo(log, slo_ms):
     return {"p50_ms": percentile(50), "p95_ms": p95, "p99_ms": percentile(99), "slo_met": bool(p95 <= slo_ms)}
 ''',
 ]
+# A right answer, which each of the wrong ones below changes in one place.
+_SLO_BASE = '''
+def latency_slo(log, slo_ms):
+    ok = log.loc[log["status"] == "ok", "latency_ms"]
+    p50, p95, p99 = np.percentile(ok, [50, 95, 99])
+    return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "slo_met": bool(p95 <= slo_ms)}
+'''
 WRONG["monitor.latency_slo"] = [
     Wrong('''
 def latency_slo(log, slo_ms):
@@ -97,30 +104,10 @@ def latency_slo(log, slo_ms):
     p50, p95, p99 = rank(50), rank(95), rank(99)
     return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "slo_met": bool(p95 <= slo_ms)}
 ''', ("method='inverted_cdf'", "linear interpolation")),
-    Wrong('''
-def latency_slo(log, slo_ms):
-    ok = log.loc[log["status"] == "ok", "latency_ms"]
-    p50, p95, p99 = np.percentile(ok, [0.5, 0.95, 0.99])
-    return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "slo_met": bool(p95 <= slo_ms)}
-''', ("np.percentile takes percents",)),
-    Wrong('''
-def latency_slo(log, slo_ms):
-    ok = log.loc[log["status"] == "ok", "latency_ms"]
-    p50, p95, p99 = np.percentile(ok, [50, 95, 99])
-    return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "slo_met": bool(p95 < slo_ms)}
-''', ("whose p95 equals the SLO", "use p95 <= slo_ms, not <")),
-    Wrong('''
-def latency_slo(log, slo_ms):
-    ok = log.loc[log["status"] == "ok", "latency_ms"]
-    p50, p95, p99 = np.percentile(ok, [50, 95, 99])
-    return {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "slo_met": bool(p99 <= slo_ms)}
-''', ("that meets its SLO", "the objective is on p95")),
-    Wrong('''
-def latency_slo(log, slo_ms):
-    ok = log.loc[log["status"] == "ok", "latency_ms"]
-    p50, p95, p99 = np.percentile(ok, [50, 95, 99])
-    result = {"p50_ms": float(p50), "p95_ms": float(p95), "p99_ms": float(p99), "slo_met": bool(p95 <= slo_ms)}
-''', ("did you forget a `return` statement?",)),
+    Wrong(_SLO_BASE.replace("[50, 95, 99]", "[0.5, 0.95, 0.99]"), ("np.percentile takes percents",)),
+    Wrong(_SLO_BASE.replace("p95 <= slo_ms", "p95 < slo_ms"), ("whose p95 equals the SLO", "use p95 <= slo_ms, not <")),
+    Wrong(_SLO_BASE.replace("p95 <= slo_ms", "p99 <= slo_ms"), ("that meets its SLO", "the objective is on p95")),
+    Wrong(_SLO_BASE.replace("    return {", "    result = {"), ("did you forget a `return` statement?",)),
     Wrong('''
 def latency_slo(log, slo_ms):
     row = service_monitoring.service_metrics(log, "1D").iloc[0]

@@ -92,36 +92,28 @@ def test_the_answer_key_paths_name_every_checks_module_and_the_solutions():
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="making files private for another user needs root")
-def test_as_root_the_answer_key_becomes_unreadable_to_an_unprivileged_user(restored_modes):
+def test_as_root_the_answer_key_becomes_unreadable_to_an_unprivileged_user(restored_modes, in_forked_child):
     assert protect_answer_key() == []
     target = PACKAGE / "exercises" / "data" / "checks.py"
     solutions = next(p for p in answer_key_paths() if p.name == "solutions")
     assert target.stat().st_mode & 0o077 == 0 and solutions.stat().st_mode & 0o077 == 0
     notebook = next(solutions.glob("*.ipynb"))
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the grading child's situation: an unprivileged uid
-        os.close(read)
-        try:
-            os.setgid(65534)
-            os.setuid(65534)
-            seen = {}
-            for what, path in (("checks", target), ("solution", notebook)):
-                try:
-                    path.read_bytes()
-                    seen[what] = "read"
-                except PermissionError:
-                    seen[what] = "refused"
-            probes = (PACKAGE / "exercises" / "data" / "probes.py").read_text()[:10]
-            seen["probes"] = "read" if probes else "empty"
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            seen = {"error": repr(exc)}
-        os.write(write, json.dumps(seen).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as fh:
-        seen = json.loads(fh.read() or "{}")
-    os.waitpid(pid, 0)
+
+    def look() -> dict:  # the grading child's situation: an unprivileged uid
+        os.setgid(65534)
+        os.setuid(65534)
+        seen = {}
+        for what, path in (("checks", target), ("solution", notebook)):
+            try:
+                path.read_bytes()
+                seen[what] = "read"
+            except PermissionError:
+                seen[what] = "refused"
+        probes = (PACKAGE / "exercises" / "data" / "probes.py").read_text()[:10]
+        seen["probes"] = "read" if probes else "empty"
+        return seen
+
+    seen = in_forked_child(look)
     assert seen == {"checks": "refused", "solution": "refused", "probes": "read"}
 
 

@@ -13,26 +13,15 @@ from mlcourse.exercises.testing import module_from_file, walk
 
 answers = module_from_file(Path(__file__).with_name("deploy_answers.py"))
 
+
+def _bank(ex_id: str, i: int) -> str:
+    """The bank's ``i``-th typical wrong answer to ``ex_id``, checked here for its whole message."""
+    return answers.BANK[ex_id][1][i].source
+
+
 # -- deploy.save_with_hash / deploy.load_verified ----------------------------------------------
-SAVE_PICKLE_HASH = '''
-import pickle
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.sha256(pickle.dumps(model)).hexdigest(),
-              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-    return record
-'''
-SAVE_PATH_HASH = '''
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.sha256(str(path).encode()).hexdigest(),
-              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-    return record
-'''
+SAVE_PICKLE_HASH = _bank("deploy.save_with_hash", 0)  # you hashed pickle.dumps(model), not the file
+SAVE_PATH_HASH = _bank("deploy.save_with_hash", 1)  # you hashed the path string
 SAVE_PLUS_JSON = '''
 def save_with_hash(model, path, metadata):
     joblib.dump(model, path)
@@ -43,142 +32,39 @@ def save_with_hash(model, path, metadata):
         json.dump(record, f)
     return record
 '''
-SAVE_NO_VERSIONS = '''
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest()}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-    return record
-'''
+SAVE_NO_VERSIONS = _bank("deploy.save_with_hash", 2)  # no 'versions' dict
 SAVE_SHORTCUT = '''
 from mlcourse.deploy import registry
 def save_with_hash(model, path, metadata):
     mv = registry.save_model(model, "x", registry=str(path) + "-reg")
     return mv.metadata
 '''
-LOAD_THEN_CHECK = '''
-def load_verified(path):
-    model = joblib.load(path)
-    expected = json.load(open(str(path) + ".json"))["sha256"]
-    if hashlib.sha256(open(path, "rb").read()).hexdigest() != expected:
-        raise ValueError("hash mismatch")
-    return model
-'''
-LOAD_NO_CHECK = '''
-def load_verified(path):
-    json.load(open(str(path) + ".json"))
-    return joblib.load(path)
-'''
-LOAD_ASSERT = '''
-def load_verified(path):
-    expected = json.load(open(str(path) + ".json"))["sha256"]
-    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == expected, "hash mismatch"
-    return joblib.load(path)
-'''
-LOAD_TEXT_MODE = '''
-def load_verified(path):
-    expected = json.load(open(str(path) + ".json"))["sha256"]
-    if hashlib.sha256(str(path).encode()).hexdigest() != expected:
-        raise ValueError("hash mismatch")
-    return joblib.load(path)
-'''
+LOAD_THEN_CHECK = _bank("deploy.load_verified", 0)  # but only after loading it
+LOAD_NO_CHECK = _bank("deploy.load_verified", 1)  # without checking its hash first: loading it ran code
+LOAD_ASSERT = _bank("deploy.load_verified", 3)  # python -O
+LOAD_TEXT_MODE = _bank("deploy.load_verified", 4)  # an intact model was refused
 LOAD_SHORTCUT = '''
 def load_verified(path):
     from mlcourse.deploy.registry import load_model
     return load_model(path)
 '''
-VR_BOOL = '''
-def validate_record(record, schema):
-    problems = []
-    names = [f["name"] for f in schema]
-    for f in schema:
-        n = f["name"]
-        if n not in record:
-            problems.append((n, "missing")); continue
-        v = record[n]
-        if f["dtype"].startswith(("int", "uint", "float")):
-            if not isinstance(v, (int, float)):
-                problems.append((n, "wrong_type"))
-            elif not math.isfinite(v):
-                problems.append((n, "not_finite"))
-        elif not isinstance(v, str):
-            problems.append((n, "wrong_type"))
-        elif f["categories"] is not None and v not in f["categories"]:
-            problems.append((n, "not_allowed"))
-    return problems + [(k, "unknown") for k in record if k not in names]
-'''
-VR_NAN_EQ = (
-    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
-    .replace('elif not math.isfinite(v):', 'elif v == float("nan") or v in (float("inf"), float("-inf")):')
+VR_BOOL = _bank("deploy.validate_record", 0)  # bool is a subclass of int
+VR_NAN_EQ = _bank("deploy.validate_record", 1)  # NaN compares unequal to everything
+VR_ISNAN = _bank("deploy.validate_record", 2)  # math.isnan(inf) is False
+VR_FIRST = _bank("deploy.validate_record", 7)  # report all of them
+VR_NO_UNKNOWN = _bank("deploy.validate_record", 5)  # a typo in a client's field name
+# None taken for missing, and a number given as text converted instead of refused
+VR_COERCE = answers._VR_BASE.replace("if n not in record:", "if n not in record or record[n] is None:").replace(
+    "            if isinstance(v, bool) or not isinstance(v, (int, float)):\n",
+    "            try:\n                v = float(v)\n            except (TypeError, ValueError):\n"
+    "                problems.append((n, \"wrong_type\")); continue\n            if isinstance(record[n], bool):\n",
 )
-VR_ISNAN = (
-    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
-    .replace('elif not math.isfinite(v):', 'elif math.isnan(v):')
-)
-VR_FIRST = '''
-def validate_record(record, schema):
-    for f in schema:
-        n = f["name"]
-        if n not in record:
-            return [(n, "missing")]
-        v = record[n]
-        if f["dtype"].startswith(("int", "uint", "float")):
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                return [(n, "wrong_type")]
-            if not math.isfinite(v):
-                return [(n, "not_finite")]
-        elif not isinstance(v, str):
-            return [(n, "wrong_type")]
-        elif f["categories"] is not None and v not in f["categories"]:
-            return [(n, "not_allowed")]
-    return [(k, "unknown") for k in record if k not in [f["name"] for f in schema]][:1]
-'''
-VR_NO_UNKNOWN = (
-    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
-    .replace('return problems + [(k, "unknown") for k in record if k not in names]', 'return problems')
-)
-VR_COERCE = '''
-def validate_record(record, schema):
-    problems = []
-    names = [f["name"] for f in schema]
-    for f in schema:
-        n = f["name"]
-        if n not in record or record[n] is None:
-            problems.append((n, "missing")); continue
-        v = record[n]
-        if f["dtype"].startswith(("int", "uint", "float")):
-            try:
-                v = float(v)
-            except (TypeError, ValueError):
-                problems.append((n, "wrong_type")); continue
-            if isinstance(record[n], bool):
-                problems.append((n, "wrong_type"))
-            elif not math.isfinite(v):
-                problems.append((n, "not_finite"))
-        elif not isinstance(v, str):
-            problems.append((n, "wrong_type"))
-        elif f["categories"] is not None and v not in f["categories"]:
-            problems.append((n, "not_allowed"))
-    return problems + [(k, "unknown") for k in record if k not in names]
-'''
-VR_NONE_MISSING = (
-    VR_BOOL.replace('if not isinstance(v, (int, float)):', 'if isinstance(v, bool) or not isinstance(v, (int, float)):')
-    .replace('if n not in record:', 'if n not in record or record[n] is None:')
-)
+VR_NONE_MISSING = _bank("deploy.validate_record", 6)  # 'missing' is for absent keys
 VR_CRASH = VR_BOOL.replace(
     'if not isinstance(v, (int, float)):\n                problems.append((n, "wrong_type"))\n            elif not math.isfinite(v):',
     'if not math.isfinite(v):',
 )
-CH_DROP_LAST = '''
-def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
-    parts = []
-    for i in range(len(frame) // chunk_size):
-        chunk = frame.iloc[i * chunk_size:(i + 1) * chunk_size]
-        parts.append(pd.DataFrame({id_column: chunk[id_column].to_numpy(),
-                                   "score": model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[id_column, "score"])
-'''
+CH_DROP_LAST = _bank("deploy.score_in_chunks", 0)  # the last, partial chunk
 CH_LOC = '''
 def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
     parts = []
@@ -189,25 +75,9 @@ def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
                                        "score": model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]}))
     return pd.concat(parts, ignore_index=True)
 '''
-CH_ALL_AT_ONCE = '''
-def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
-    return pd.DataFrame({id_column: frame[id_column].to_numpy(),
-                         "score": model.predict_proba(frame.drop(columns=[id_column]))[:, 1]})
-'''
-CH_SORTED = '''
-def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
-    frame = frame.sort_values(id_column)
-    ids, scores = [], []
-    for start in range(0, len(frame), chunk_size):
-        chunk = frame.iloc[start:start + chunk_size]
-        ids.append(chunk[id_column].to_numpy())
-        scores.append(model.predict_proba(chunk.drop(columns=[id_column]))[:, 1])
-    return pd.DataFrame({id_column: np.concatenate(ids), "score": np.concatenate(scores)})
-'''
-CH_LABELS = (
-    CH_SORTED.replace("    frame = frame.sort_values(id_column)\n", "")
-    .replace("model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]", "model.predict(chunk.drop(columns=[id_column]))")
-)
+CH_ALL_AT_ONCE = _bank("deploy.score_in_chunks", 1)  # score at most chunk_size rows per call
+CH_SORTED = _bank("deploy.score_in_chunks", 2)  # sorted by id, not in the input's order
+CH_LABELS = _bank("deploy.score_in_chunks", 5)  # 0/1 labels
 CH_WITH_ID = CH_SORTED.replace("    frame = frame.sort_values(id_column)\n", "").replace("chunk.drop(columns=[id_column])", "chunk")
 CH_MISALIGNED = '''
 def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
@@ -219,13 +89,7 @@ def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
     out["score"] = pd.concat(scores, ignore_index=True)
     return out
 '''
-G_NO_BEHAVIOUR = '''
-def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
-    gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
-    if gain < min_gain:
-        return False, [f"PR-AUC gain {gain:.4f} below {min_gain}"]
-    return True, []
-'''
+G_NO_BEHAVIOUR = _bank("deploy.promotion_gate", 0)  # a better PR-AUC does not excuse a failed behavioural test
 G_NO_MIN_GAIN = '''
 def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
     gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
@@ -250,18 +114,7 @@ G_ROC = (
         "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons",
     )
 )
-G_FIRST_REASON = '''
-def promotion_gate(y_true, incumbent_scores, candidate_scores, behaviour, min_gain=0.01):
-    gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)
-    if gain < min_gain:
-        return False, [f"PR-AUC gain {gain:.4f}"]
-    if not behaviour:
-        return False, ["no behavioural tests"]
-    for n, ok in behaviour.items():
-        if not ok:
-            return False, [f"failed: {n}"]
-    return True, []
-'''
+G_FIRST_REASON = _bank("deploy.promotion_gate", 5)  # Report every failure, not only the first
 G_SWAPPED = (
     G_ALL_EMPTY.replace(
         "average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores)",
@@ -272,65 +125,24 @@ G_SWAPPED = (
         "if not behaviour:\n        reasons.append('no tests')\n    return not reasons, reasons",
     )
 )
-R_RANDOM = '''
-import random
-def route(user_id, fraction):
-    return "candidate" if random.random() < fraction else "incumbent"
-'''
-R_HASH = '''
-def route(user_id, fraction):
-    return "candidate" if hash(user_id) % 10_000 < fraction * 10_000 else "incumbent"
-'''
-R_ORD_SUM = '''
-def route(user_id, fraction):
-    return "candidate" if sum(map(ord, user_id)) % 100 < fraction * 100 else "incumbent"
-'''
+R_RANDOM = _bank("deploy.route", 0)  # not sticky
+R_HASH = _bank("deploy.route", 1)  # PYTHONHASHSEED
+R_ORD_SUM = _bank("deploy.route", 2)  # should reach the candidate
 R_MODULO = '''
 def route(user_id, fraction):
     h = int(hashlib.sha256(user_id.encode()).hexdigest(), 16)
     return "candidate" if fraction > 0 and h % round(1 / fraction) == 0 else "incumbent"
 '''
-R_BOOL = '''
-def route(user_id, fraction):
-    return int.from_bytes(hashlib.sha256(user_id.encode()).digest()[:8], "big") / 2**64 < fraction
-'''
+R_BOOL = _bank("deploy.route", 3)  # 'candidate' or 'incumbent'
 R_SHORTCUT = '''
 from mlcourse.deploy.rollout import routes_to_candidate
 def route(user_id, fraction):
     return "candidate" if routes_to_candidate(user_id, fraction) else "incumbent"
 '''
-RB_COUNTS = '''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    if candidate["requests"] < min_requests:
-        return False
-    if candidate["errors"] > incumbent["errors"]:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
-'''
-RB_NO_WAIT = '''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0
-    if rate(candidate) - rate(incumbent) > max_error_increase:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
-'''
-RB_ZERO_DIV = '''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    if candidate["requests"] < min_requests:
-        return False
-    if candidate["errors"] / candidate["requests"] - incumbent["errors"] / incumbent["requests"] > max_error_increase:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
-'''
-RB_GE = '''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    if candidate["requests"] < min_requests:
-        return False
-    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0
-    if rate(candidate) - rate(incumbent) >= max_error_increase:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] >= max_p95_increase_ms
-'''
+RB_COUNTS = _bank("deploy.should_rollback", 0)  # compare error *rates*
+RB_NO_WAIT = _bank("deploy.should_rollback", 1)  # wait and return False until it has served min_requests
+RB_ZERO_DIV = _bank("deploy.should_rollback", 2)  # guard the division
+RB_GE = _bank("deploy.should_rollback", 3)  # *more than*
 RB_SHORTCUT = '''
 def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
     return bool(rollout.should_rollback(incumbent, candidate, rollout.RollbackRule(min_requests, max_error_increase, max_p95_increase_ms)))

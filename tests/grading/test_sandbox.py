@@ -205,7 +205,7 @@ def test_mountinfo_parsing_and_hideable():
     assert not isolation.hideable(Path("/opt"), [Path("/opt/venv")])
 
 
-def test_fallback_workdir_survives_when_tmp_holds_the_python_installation(tmp_path):
+def test_fallback_workdir_survives_when_tmp_holds_the_python_installation(tmp_path, in_forked_child):
     """A checkout with its venv in /tmp: /tmp cannot be replaced, and the
     per-submission folder inside the (hidden) batch folder must stay usable."""
     batch = Path(tempfile.mkdtemp(prefix="mlcourse-test-batch-", dir="/tmp"))
@@ -213,30 +213,21 @@ def test_fallback_workdir_survives_when_tmp_holds_the_python_installation(tmp_pa
     workdir = batch / "submission-1"
     workdir.mkdir()
     (batch / "other-learner.ipynb").write_text("secret")
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report what it sees, then leave without cleanup
-        os.close(read)
-        try:
-            isolation.unshare(isolation.CLONE_NEWNS)
-            report = isolation.isolate_filesystem(
-                hide=[str(batch)], protect=[str(install)], fallback_workdir=str(workdir), scratch_mb=16
-            )
-            Path(report.workdir, "answer.txt").write_text("ok")
-            seen = {
-                "workdir": report.workdir,
-                "writable": Path(report.workdir, "answer.txt").read_text() == "ok",
-                "other_hidden": not (batch / "other-learner.ipynb").exists(),
-                "install_visible": install.is_dir(),
-            }
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            seen = {"error": f"{type(exc).__name__}: {exc}"}
-        os.write(write, json.dumps(seen).encode())
-        os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as fh:
-        seen = json.loads(fh.read() or "{}")
-    os.waitpid(pid, 0)
+
+    def look() -> dict:
+        isolation.unshare(isolation.CLONE_NEWNS)
+        report = isolation.isolate_filesystem(
+            hide=[str(batch)], protect=[str(install)], fallback_workdir=str(workdir), scratch_mb=16
+        )
+        Path(report.workdir, "answer.txt").write_text("ok")
+        return {
+            "workdir": report.workdir,
+            "writable": Path(report.workdir, "answer.txt").read_text() == "ok",
+            "other_hidden": not (batch / "other-learner.ipynb").exists(),
+            "install_visible": install.is_dir(),
+        }
+
+    seen = in_forked_child(look)
     shutil.rmtree(batch, ignore_errors=True)
     shutil.rmtree(install, ignore_errors=True)
     assert seen == {"workdir": str(workdir), "writable": True, "other_hidden": True, "install_visible": True}

@@ -10,18 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import sklearn
+from sklearn import metrics as skm
 from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    confusion_matrix,
-    f1_score,
-    precision_score,
-    recall_score,
-    roc_auc_score,
-)
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -64,13 +56,13 @@ def test_evaluate_equals_sklearn(split):
     model = pipe().fit(X_tr, y_tr)
     result = evaluate(model, X_te, y_te)
     pred = model.predict(X_te)
-    assert result["accuracy"] == accuracy_score(y_te, pred)
-    assert result["precision"] == precision_score(y_te, pred)
-    assert result["recall"] == recall_score(y_te, pred)
-    assert result["f1"] == f1_score(y_te, pred)
-    assert result["roc_auc"] == roc_auc_score(y_te, model.predict_proba(X_te)[:, 1])
-    assert result["pr_auc"] == average_precision_score(y_te, model.predict_proba(X_te)[:, 1])
-    assert result["confusion_matrix"] == confusion_matrix(y_te, pred).tolist()
+    assert result["accuracy"] == skm.accuracy_score(y_te, pred)
+    assert result["precision"] == skm.precision_score(y_te, pred)
+    assert result["recall"] == skm.recall_score(y_te, pred)
+    assert result["f1"] == skm.f1_score(y_te, pred)
+    assert result["roc_auc"] == skm.roc_auc_score(y_te, model.predict_proba(X_te)[:, 1])
+    assert result["pr_auc"] == skm.average_precision_score(y_te, model.predict_proba(X_te)[:, 1])
+    assert result["confusion_matrix"] == skm.confusion_matrix(y_te, pred).tolist()
     assert isinstance(result["confusion_matrix"][0][0], int)
     assert all(type(result[m]) is float for m in METRICS)
     json.dumps(result)  # plain Python all the way down
@@ -79,12 +71,12 @@ def test_evaluate_equals_sklearn(split):
 def test_evaluate_uses_decision_function_or_gives_nan(split):
     X_tr, X_te, y_tr, y_te = split
     svm = LinearSVC().fit(X_tr, y_tr)
-    assert evaluate(svm, X_te, y_te)["roc_auc"] == roc_auc_score(y_te, svm.decision_function(X_te))
+    assert evaluate(svm, X_te, y_te)["roc_auc"] == skm.roc_auc_score(y_te, svm.decision_function(X_te))
 
     # Scoring the first class as positive flips the decision values.
     as_zero = evaluate(svm, X_te, y_te, pos_label=0)
-    assert as_zero["roc_auc"] == roc_auc_score(y_te == 0, -svm.decision_function(X_te))
-    assert as_zero["recall"] == recall_score(y_te, svm.predict(X_te), pos_label=0)
+    assert as_zero["roc_auc"] == skm.roc_auc_score(y_te == 0, -svm.decision_function(X_te))
+    assert as_zero["recall"] == skm.recall_score(y_te, svm.predict(X_te), pos_label=0)
 
     class LabelsOnly:
         def fit(self, X, y):
@@ -96,7 +88,7 @@ def test_evaluate_uses_decision_function_or_gives_nan(split):
 
     result = evaluate(LabelsOnly().fit(X_tr, y_tr), X_te, y_te)
     assert math.isnan(result["roc_auc"])
-    assert result["accuracy"] == accuracy_score(y_te, (X_te[:, 0] > 0).astype(int))
+    assert result["accuracy"] == skm.accuracy_score(y_te, (X_te[:, 0] > 0).astype(int))
 
 
 def test_evaluate_string_labels_and_multiclass():
@@ -104,16 +96,16 @@ def test_evaluate_string_labels_and_multiclass():
     model = LogisticRegression(max_iter=1000).fit(X, y)
     result = evaluate(model, X, y, average="macro")
     pred = model.predict(X)
-    assert result["f1"] == f1_score(y, pred, average="macro")
-    assert result["roc_auc"] == roc_auc_score(y, model.predict_proba(X), multi_class="ovr")
+    assert result["f1"] == skm.f1_score(y, pred, average="macro")
+    assert result["roc_auc"] == skm.roc_auc_score(y, model.predict_proba(X), multi_class="ovr")
     assert np.array(result["confusion_matrix"]).shape == (3, 3)
 
     yes_no = np.where(y[:200] == 1, "fraud", "ok")
     model = LogisticRegression(max_iter=1000).fit(X[:200], yes_no)
     result = evaluate(model, X[:200], yes_no, pos_label="fraud")
     proba = model.predict_proba(X[:200])[:, list(model.classes_).index("fraud")]
-    assert result["roc_auc"] == roc_auc_score(yes_no == "fraud", proba)
-    assert result["recall"] == recall_score(yes_no, model.predict(X[:200]), pos_label="fraud")
+    assert result["roc_auc"] == skm.roc_auc_score(yes_no == "fraud", proba)
+    assert result["recall"] == skm.recall_score(yes_no, model.predict(X[:200]), pos_label="fraud")
 
 
 def test_train_and_evaluate_fits_in_place(split):
