@@ -56,7 +56,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +64,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["DURABILITY", "PredictionLog", "SCHEMA"]
+__all__ = ["DURABILITY", "PredictionLog", "SCHEMA", "time_window"]
 
 logger = logging.getLogger("mlcourse.deploy.prediction_log")
 
@@ -135,6 +135,27 @@ def _seconds(value: Any) -> float:
     if hasattr(value, "timestamp"):
         return float(value.timestamp())
     raise TypeError(f"expected unix seconds, a datetime or an ISO date, got {type(value).__name__}")
+
+
+def time_window(column: str, since: Any, until: Any, to_seconds: Callable[[Any], float]) -> tuple[str, list[float]]:
+    """The SQL ``WHERE`` clause (empty when both bounds are None) and its parameters that keep the rows whose
+    ``column`` (unix seconds) lies in ``[since, until)``; ``to_seconds`` reads a bound given as a date.
+
+    Examples
+    --------
+    >>> time_window("ts", 10, None, float)
+    (' WHERE ts >= ?', [10.0])
+    >>> time_window("p.ts", None, None, float)
+    ('', [])
+    """
+    where, params = [], []
+    if since is not None:
+        where.append(f"{column} >= ?")
+        params.append(to_seconds(since))
+    if until is not None:
+        where.append(f"{column} < ?")
+        params.append(to_seconds(until))
+    return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
 def _connect(path: Path, *, durable: bool = False, busy_timeout: float = 10.0) -> sqlite3.Connection:
@@ -680,18 +701,10 @@ class PredictionLog:
         import pandas as pd
 
         self.flush()
-        where, params = [], []
-        if since is not None:
-            where.append("p.ts >= ?")
-            params.append(_seconds(since))
-        if until is not None:
-            where.append("p.ts < ?")
-            params.append(_seconds(until))
+        where, params = time_window("p.ts", since, until, _seconds)
         sql = (
             "SELECT " + ", ".join(f"p.{c}" for c in _COLUMNS) + ", l.label, l.arrived_at "
-            "FROM predictions p LEFT JOIN labels l ON l.request_id = p.request_id"
-            + (" WHERE " + " AND ".join(where) if where else "")
-            + " ORDER BY p.id"
+            "FROM predictions p LEFT JOIN labels l ON l.request_id = p.request_id" + where + " ORDER BY p.id"
         )
         conn = _connect(self.path)
         try:

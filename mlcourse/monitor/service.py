@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from mlcourse.deploy.prediction_log import time_window
 from mlcourse.monitor.thresholds import Threshold
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,16 +214,8 @@ def read_predictions(db: LogSource, since: Any = None, until: Any = None) -> pd.
         conn, close = _open(db)
         try:
             _check_table(conn, "predictions", PREDICTION_COLUMNS)
-            where, params = [], []
-            if since is not None:
-                where.append("ts >= ?")
-                params.append(_seconds(since))
-            if until is not None:
-                where.append("ts < ?")
-                params.append(_seconds(until))
-            sql = f"SELECT {', '.join(PREDICTION_COLUMNS)} FROM predictions"
-            if where:
-                sql += " WHERE " + " AND ".join(where)
+            where, params = time_window("ts", since, until, _seconds)
+            sql = f"SELECT {', '.join(PREDICTION_COLUMNS)} FROM predictions" + where
             rows = conn.execute(sql + " ORDER BY ts, id", params).fetchall()
         finally:
             if close:
