@@ -294,6 +294,17 @@ _FD_JS = '''            s = pd.DataFrame({"r": reference[c].value_counts(normali
                               "c": current[c].value_counts(normalize=True)}).fillna(0)
             d, t = jensenshannon(s["r"], s["c"]), "jensenshannon"
 '''
+# A right answer, which most of the wrong ones below change in one place.
+_FD_BASE = '''
+def feature_drift(reference, current):
+    rows = []
+    for c in reference.columns:
+        if pd.api.types.is_numeric_dtype(reference[c]) and pd.concat([reference[c], current[c]]).nunique() > 5:
+            d, t = wasserstein_distance(reference[c], current[c]) / max(np.std(reference[c]), 0.001), "wasserstein"
+        else:
+''' + _FD_JS + '''        rows.append({"feature": c, "test": t, "statistic": float(d), "drifted": d >= 0.1})
+    return pd.DataFrame(rows)
+'''
 WRONG["monitor.feature_drift"] = [
     Wrong('''
 def feature_drift(reference, current):
@@ -308,39 +319,14 @@ def feature_drift(reference, current):
             rows.append({"feature": c, "test": "jensenshannon", "statistic": d, "drifted": d >= 0.1})
     return pd.DataFrame(rows)
 ''', ("should be tested with 'wasserstein', got 'ks'", "more than 5 distinct values"), score=0.0),
-    Wrong('''
-def feature_drift(reference, current):
-    rows = []
-    for c in reference.columns:
-        if pd.api.types.is_numeric_dtype(reference[c]) and pd.concat([reference[c], current[c]]).nunique() > 5:
-            d, t = wasserstein_distance(reference[c], current[c]), "wasserstein"
-        else:
-''' + _FD_JS + '''        rows.append({"feature": c, "test": t, "statistic": float(d), "drifted": d >= 0.1})
-    return pd.DataFrame(rows)
-''', ("raw Wasserstein distance", "standard deviation")),
-    Wrong('''
-def feature_drift(reference, current):
-    rows = []
-    for c in reference.columns:
-        if pd.api.types.is_numeric_dtype(reference[c]) and pd.concat([reference[c], current[c]]).nunique() > 5:
-            d, t = wasserstein_distance(reference[c], current[c]) / max(np.std(reference[c]), 0.001), "wasserstein"
-        else:
-            r = reference[c].value_counts(normalize=True)
+    Wrong(_FD_BASE.replace(" / max(np.std(reference[c]), 0.001), \"wasserstein\"", ", \"wasserstein\""),
+          ("raw Wasserstein distance", "standard deviation")),
+    Wrong(_FD_BASE.replace(_FD_JS, """            r = reference[c].value_counts(normalize=True)
             k = current[c].value_counts(normalize=True).reindex(r.index, fill_value=0)
             d, t = jensenshannon(r, k), "jensenshannon"
-        rows.append({"feature": c, "test": t, "statistic": float(d), "drifted": d >= 0.1})
-    return pd.DataFrame(rows)
-''', ("a new country appears", "feature 'country'", "union of the values")),
-    Wrong('''
-def feature_drift(reference, current):
-    rows = []
-    for c in reference.columns:
-        if pd.api.types.is_numeric_dtype(reference[c]) and pd.concat([reference[c], current[c]]).nunique() >= 5:
-            d, t = wasserstein_distance(reference[c], current[c]) / max(np.std(reference[c]), 0.001), "wasserstein"
-        else:
-''' + _FD_JS + '''        rows.append({"feature": c, "test": t, "statistic": float(d), "drifted": d >= 0.1})
-    return pd.DataFrame(rows)
-''', ("nothing drifted", "feature 'items'", "5 distinct values", "more than 5 distinct values")),
+"""), ("a new country appears", "feature 'country'", "union of the values")),
+    Wrong(_FD_BASE.replace(".nunique() > 5", ".nunique() >= 5"),
+          ("nothing drifted", "feature 'items'", "5 distinct values", "more than 5 distinct values")),
     Wrong('''
 def feature_drift(reference, current):
     return monitoring.drift_report(reference, current).table[["feature", "test", "statistic", "drifted"]]
@@ -515,17 +501,21 @@ policies = [
 ]
 ''',
 ]
+
+def _calendar_and_alarm(rows: str) -> str:
+    """The answer shape the task asks for: the two-week calendar and an alarm policy of these table ``rows``."""
+    return f'''
+calendar = RetrainPolicy.scheduled(every_days=14)
+alarm = RetrainPolicy.from_table({rows}, name="alarm")
+policies = [calendar, alarm]
+'''
+
+
 WRONG["monitor.backtest_policies"] = [
-    Wrong('''
-calendar = RetrainPolicy.scheduled(every_days=14)
-alarm = RetrainPolicy.from_table([("trigger", "drift_share", ">=", 0.5), ("require", "new_labels", ">=", 1000)], name="alarm")
-policies = [calendar, alarm]
-''', ("never retrained", "concept drift", "performance_drop"), score=0.0),
-    Wrong('''
-calendar = RetrainPolicy.scheduled(every_days=14)
-alarm = RetrainPolicy.from_table([("trigger", "new_labels", ">=", 4200)], name="alarm")
-policies = [calendar, alarm]
-''', ("calendar in disguise", "new labels arrive at a steady 2,100 a week"), score=0.0),
+    Wrong(_calendar_and_alarm('[("trigger", "drift_share", ">=", 0.5), ("require", "new_labels", ">=", 1000)]'),
+          ("never retrained", "concept drift", "performance_drop"), score=0.0),
+    Wrong(_calendar_and_alarm('[("trigger", "new_labels", ">=", 4200)]'),
+          ("calendar in disguise", "new labels arrive at a steady 2,100 a week"), score=0.0),
     Wrong('''
 calendar = RetrainPolicy.scheduled(every_days=14)
 alarm = RetrainPolicy.from_table([("trigger", "model_age_days", ">=", 14), ("trigger", "drift_share", ">=", 0.5)],
@@ -536,16 +526,9 @@ policies = [calendar, alarm]
     Wrong('''
 policies = [RetrainPolicy.scheduled(every_days=7), RetrainPolicy.triggered()]
 ''', ("retrained 8 times in 8 weeks; every 14 days is 4 times",), score=0.0),
-    Wrong('''
-calendar = RetrainPolicy.scheduled(every_days=14)
-alarm = RetrainPolicy.from_table([("trigger", "new_labels", ">=", 1)], name="alarm")
-policies = [calendar, alarm]
-''', ("calendar in disguise", "new labels"), score=0.0),
-    Wrong('''
-calendar = RetrainPolicy.scheduled(every_days=14)
-alarm = RetrainPolicy.from_table([("trigger", "performance_drop", ">=", -1)], name="alarm")
-policies = [calendar, alarm]
-''', ("holds for every value performance_drop can take",), score=0.0),
+    Wrong(_calendar_and_alarm('[("trigger", "new_labels", ">=", 1)]'), ("calendar in disguise", "new labels"), score=0.0),
+    Wrong(_calendar_and_alarm('[("trigger", "performance_drop", ">=", -1)]'),
+          ("holds for every value performance_drop can take",), score=0.0),
     Wrong('''
 policies = RetrainPolicy.triggered()
 ''', ("should be a list of two RetrainPolicy objects",), score=0.0),
