@@ -17,13 +17,15 @@ import sys
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from types import ModuleType
+from typing import NamedTuple
 
 import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Result
-from mlcourse.exercises.testing import Tried, solutions
+from mlcourse.exercises.testing import Tried, solutions, walk
 
 
 class Expect:
@@ -68,6 +70,75 @@ class Expect:
 @pytest.fixture(scope="session")
 def expect() -> type[Expect]:
     return Expect
+
+
+# --------------------------------------------------------------------------
+# A lesson's answer bank, tried inside the lesson
+# --------------------------------------------------------------------------
+class Expected(NamedTuple):
+    """A typical wrong answer and the verdict it must get."""
+
+    source: str
+    says: tuple[str, ...]
+    statuses: tuple[str, ...]
+    score: float | None
+
+
+def bank_answers(bank: ModuleType) -> tuple[dict[str, dict], dict[str, dict[object, Expected]]]:
+    """An answer bank's ``(right, wrong)``, each by exercise and then by the answer's name (its position where the
+    bank does not name them): ``right`` the sources, ``wrong`` :class:`Expected`. A bank lists, per exercise, its
+    right answers (a list, or a dict by name) and its wrong ones (``Wrong`` objects, or ``(source, fragment)``
+    pairs by name, which may fail or raise)."""
+    right = {ex: dict(a) if isinstance(a, Mapping) else dict(enumerate(a)) for ex, a in bank.RIGHT.items()}
+    wrong: dict[str, dict[object, Expected]] = {}
+    for ex, answers in bank.WRONG.items():
+        if isinstance(answers, Mapping):
+            wrong[ex] = {name: Expected(src, (fragment,), (FAILED, ERROR), None) for name, (src, fragment) in answers.items()}
+        else:
+            wrong[ex] = {i: Expected(w.source, w.says, ({"failed": FAILED, "error": ERROR}[getattr(w, "status", "failed")],),
+                                     w.score) for i, w in enumerate(answers)}
+    return right, wrong
+
+
+class Walked(NamedTuple):
+    """One exercise's results in the lesson: the stub and the solution (``tried``), each answer's by name, and what
+    each wrong answer must be told (``expected``, by the same names)."""
+
+    tried: Tried
+    right: dict
+    wrong: dict
+    expected: dict[object, Expected]
+
+
+@pytest.fixture(scope="session")
+def walk_bank(tmp_path_factory):
+    """``walk_bank(lesson, bank) -> {exercise: Walked}``: the lesson walked once per session with the bank's right
+    answers, then its wrong ones (:func:`mlcourse.exercises.testing.walk`)."""
+    walked: dict[str, dict[str, Walked]] = {}
+
+    def run(lesson: str, bank: ModuleType) -> dict[str, Walked]:
+        if lesson not in walked:
+            right, wrong = bank_answers(bank)
+            answers = {ex: [*right[ex].values(), *(w.source for w in wrong[ex].values())] for ex in wrong}
+            # A lesson may store progress or hints under $MLCOURSE_HOME: a session-scoped walk runs before the
+            # per-test isolated home exists, so it gets its own (not the session's, which nbval shares).
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("MLCOURSE_HOME", str(tmp_path_factory.mktemp(f"walk-{lesson}-home")))
+                results = walk(lesson, answers)
+            walked[lesson] = {
+                ex: Walked(t, dict(zip(right[ex], t.wrong[:len(right[ex])])), dict(zip(wrong[ex], t.wrong[len(right[ex]):])),
+                           wrong[ex])
+                for ex, t in results.items()
+            }
+        return walked[lesson]
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def walked(request, walk_bank) -> dict[str, Walked]:
+    """The test module's lesson (its ``LESSON``) walked with its answer bank (its ``ANSWERS``), by exercise."""
+    return walk_bank(request.module.LESSON, request.module.ANSWERS)
 
 
 # --------------------------------------------------------------------------

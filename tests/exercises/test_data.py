@@ -1,6 +1,8 @@
 """Lesson 01 (Data) exercises, tried inside the lesson itself: the learner's stub, the solution,
 right answers written in other styles, and typical wrong answers with the message each must get.
-The same answers on many secret seeds: test_data_seeds.py."""
+The same answers on many secret seeds: test_data_seeds.py.
+The verdicts every lesson checks of its answer bank are in test_answer_banks.py; this module checks the
+lesson's particular messages on the same walk."""
 from __future__ import annotations
 
 import re
@@ -8,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from mlcourse import data
 from mlcourse.exercises import exercises_of, notebook
@@ -18,45 +19,6 @@ from mlcourse.exercises.testing import module_from_file, solutions
 
 ANSWERS = module_from_file(Path(__file__).with_name("answers_data.py"))
 LESSON = "01_data"
-
-
-@pytest.fixture(scope="module")
-def tried():
-    from mlcourse.exercises.testing import walk
-
-    answers = {
-        ex_id: [*ANSWERS.RIGHT[ex_id].values(), *(src for src, _ in ANSWERS.WRONG[ex_id].values())]
-        for ex_id in ANSWERS.WRONG
-    }
-    out = {}
-    for ex_id, t in walk(LESSON, answers).items():
-        n_right = len(ANSWERS.RIGHT[ex_id])
-        out[ex_id] = (t, dict(zip(ANSWERS.RIGHT[ex_id], t.wrong[:n_right])), dict(zip(ANSWERS.WRONG[ex_id], t.wrong[n_right:])))
-    return out
-
-
-def test_every_exercise_of_the_lesson_is_tried(tried):
-    assert set(tried) == {e.id for e in exercises_of(LESSON)} == set(ANSWERS.WRONG) == set(ANSWERS.RIGHT)
-
-
-@pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
-def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id, expect):
-    expect.stub_then_solution(tried[ex_id][0])
-
-
-@pytest.mark.parametrize("ex_id", sorted(ANSWERS.RIGHT))
-def test_right_answers_in_other_styles_get_full_marks(tried, ex_id, expect):
-    right = tried[ex_id][1]
-    assert len(right) >= 2
-    expect.full_marks(right)
-
-
-@pytest.mark.parametrize("ex_id", sorted(ANSWERS.WRONG))
-def test_wrong_answers_fail_with_their_message(tried, ex_id, expect):
-    wrong = tried[ex_id][2]
-    assert len(wrong) >= 3
-    for name, result in wrong.items():
-        expect.told(result, [ANSWERS.WRONG[ex_id][name][1]], name=name)
 
 
 def test_every_test_that_awards_points_has_fresh_inputs():
@@ -71,8 +33,8 @@ def test_every_test_that_awards_points_has_fresh_inputs():
             assert repr(a) != repr(b), (ex.id, test.name)
 
 
-def test_find_violations_messages(tried):
-    wrong = tried["data.find_violations"][2]
+def test_find_violations_messages(walked):
+    wrong = walked["data.find_violations"][2]
     hard_wired = wrong["the example, hard-wired"]
     assert hard_wired.score == 0  # the example alone earns nothing
     as_list = wrong["a list of tuples"]
@@ -106,8 +68,8 @@ def test_violation_frames_put_values_on_every_bound():
                     assert (df[column] == rules["max"]).any() and (df[column] > rules["max"]).any(), (key, column)
 
 
-def test_clean_transactions_messages(tried):
-    wrong = tried["data.clean_transactions"][2]
+def test_clean_transactions_messages(walked):
+    wrong = walked["data.clean_transactions"][2]
     # Keeping the first copy in row order goes wrong only when the rows arrive shuffled.
     in_order = wrong["first copy in row order"]
     assert in_order.passed == 1 and "rows shuffled" in in_order.message
@@ -151,8 +113,8 @@ def test_leak_draws_keep_every_mistake_apart():
         assert min(checks.leak_distance(p, scores["auc"]) for k, p in scores.items() if k != "auc") >= checks.LEAK_SEPARATION
 
 
-def test_time_split_messages(tried):
-    wrong = tried["data.time_split"][2]
+def test_time_split_messages(walked):
+    wrong = walked["data.time_split"][2]
     assert wrong["minus zero"].passed == 1 and wrong["a count cut off by int()"].passed == 1
     assert wrong["sorted in place"].score == 0
 
@@ -168,8 +130,8 @@ def test_skew_records_hold_the_edges():
         assert checks.reference_features_match(offline_features, online_local_hour, records)["is_night"] >= 2
 
 
-def test_features_match_messages(tried):
-    wrong = tried["data.features_match"][2]
+def test_features_match_messages(walked):
+    wrong = walked["data.features_match"][2]
     assert 0 < wrong["shared features only"].score < wrong["shared features only"].points
     # The expected dict is never printed whole: the first wrong feature is named, the others counted.
     assert "{" not in wrong["the first record only"].message.split(":", 1)[1]
@@ -180,7 +142,7 @@ def _normalised(message: str) -> str:
     return re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", message)
 
 
-def test_the_grader_agrees_with_the_notebook(tried, grade_typed):
+def test_the_grader_agrees_with_the_notebook(walked, grade_typed):
     """The same answers, graded by `mlcourse grade` (secret seeds, sandboxed child), get the notebook's verdicts."""
     chosen = {"data.find_violations": "exclusive bounds", "data.clean_transactions": "in place",
               "data.time_split": "minus zero"}
@@ -192,7 +154,7 @@ def test_the_grader_agrees_with_the_notebook(tried, grade_typed):
     graded = grade_typed(LESSON, typed)
     assert graded.error is None and not [n for n in graded.notes if "skipped" in n], graded.notes
     results = {r.exercise: r for r in graded.results}
-    for ex_id, (t, _right, wrong) in tried.items():
+    for ex_id, (t, _right, wrong) in walked.items():
         mine = wrong[chosen[ex_id]] if ex_id in chosen else t.solution
         theirs = results[ex_id]
         assert (theirs.status, theirs.score) == (str(mine.status), mine.score), (ex_id, theirs.message, mine.message)

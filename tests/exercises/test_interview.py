@@ -1,7 +1,9 @@
 """Lesson 06 (interview preparation) exercises, each tried inside the lesson itself: the
 learner's stub, the solution, correct answers written differently, and typical wrong
 answers with their messages; the same answers on thirty secret seeds; the STAR rules
-on their own; the question type's answer forms and the notebook showing every option."""
+on their own; the question type's answer forms and the notebook showing every option.
+The verdicts every lesson checks of its answer bank are in test_answer_banks.py; this module checks the
+lesson's particular messages on the same walk."""
 from __future__ import annotations
 
 import re
@@ -30,70 +32,35 @@ from mlcourse.exercises.interview.review import (
     star_problems,
 )
 from mlcourse.exercises.plain import to_plain
-from mlcourse.exercises.testing import module_from_file, walk
+from mlcourse.exercises.testing import module_from_file
 from mlcourse.grading.seeds import seed as secret_seed
 
-A = module_from_file(Path(__file__).with_name("answers_interview.py"))
+LESSON = "06_interview_prep"
+A = ANSWERS = module_from_file(Path(__file__).with_name("answers_interview.py"))
 EXERCISES = {e.id: e for e in exercises_of("06_interview_prep")}
 
 
-@pytest.fixture(scope="module")
-def tried():
-    answers = {ex: A.RIGHT[ex] + [w.source for w in A.WRONG[ex]] for ex in A.WRONG}
-    return walk("06_interview_prep", answers)
-
-
-def _right(tried, ex_id):
-    return tried[ex_id].wrong[:len(A.RIGHT[ex_id])]
-
-
-def _wrong(tried, ex_id):
-    return tried[ex_id].wrong[len(A.RIGHT[ex_id]):]
-
-
-def test_every_exercise_of_the_lesson_is_tried(tried):
-    assert set(tried) == set(EXERCISES) == set(A.WRONG) == set(A.RIGHT)
-    for ex_id in A.WRONG:
-        assert len(A.RIGHT[ex_id]) >= 2 and len(A.WRONG[ex_id]) >= 3, ex_id
-
-
-@pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id, expect):
-    expect.stub_then_solution(tried[ex_id])
-
-
-@pytest.mark.parametrize("ex_id", sorted(A.RIGHT))
-def test_answers_written_differently_get_full_marks(tried, ex_id, expect):
-    expect.full_marks(dict(enumerate(_right(tried, ex_id))))
-
-
-@pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_each_wrong_answer_is_told_its_mistake(tried, ex_id, expect):
-    for wrong, result in zip(A.WRONG[ex_id], _wrong(tried, ex_id)):
-        expect.told(result, wrong.says, statuses=(FAILED,), score=wrong.score, name=wrong.says)
-
-
-def test_star_answers_are_flagged_for_review_with_their_text(tried):
-    t = tried["interview.star_answer"]
+def test_star_answers_are_flagged_for_review_with_their_text(walked):
+    t = walked["interview.star_answer"].tried
     assert not t.stub.needs_review and t.stub.answer_text == ""
     for result in [t.solution, *t.wrong]:
         assert result.needs_review
     assert "situation" in t.solution.answer_text and "85%" in t.solution.answer_text
     assert len(t.solution.answer_text) > 500  # the whole answer, not an excerpt
-    assert not any(r.needs_review for r in tried["interview.skew"].wrong)
+    assert not any(r.needs_review for r in walked["interview.skew"].tried.wrong)
 
 
-def test_keyword_stuffing_gets_nothing_for_its_stages(tried):
-    stuffed = _wrong(tried, "interview.star_answer")[0]
+def test_keyword_stuffing_gets_nothing_for_its_stages(walked):
+    stuffed = list(walked["interview.star_answer"].wrong.values())[0]
     stages = {t.name: t.status for t in stuffed.tests}
     assert all(stages[f"the action's {s} stage"] == FAILED for s in ("data", "training", "deployment", "monitoring"))
     assert stages["the result"] == FAILED and stuffed.score < 1
-    no_reasons = _wrong(tried, "interview.star_answer")[1]
+    no_reasons = list(walked["interview.star_answer"].wrong.values())[1]
     assert no_reasons.score == pytest.approx(4 * 2 / 6, abs=1e-4)  # the parts and the result hold
 
 
-def test_star_lists_every_problem_at_once(tried):
-    keys = [r for w, r in zip(A.WRONG["interview.star_answer"], _wrong(tried, "interview.star_answer"))
+def test_star_lists_every_problem_at_once(walked):
+    keys = [r for w, r in zip(A.WRONG["interview.star_answer"], list(walked["interview.star_answer"].wrong.values()))
             if "Situation" in w.source][0]
     assert keys.message.startswith("On the four parts: ")
     assert re.search(r"\d things to fix:", keys.message)
@@ -248,12 +215,12 @@ def test_a_canary_is_not_a_shadow_in_either_lesson():
     assert not option.correct and "shadow deployment" in option.why
 
 
-def test_the_grader_gives_the_notebooks_verdicts(tried, grade_below_stub):
+def test_the_grader_gives_the_notebooks_verdicts(walked, grade_below_stub):
     """A learner notebook with two wrong answers (a keyword-stuffed STAR, a wrong letter), the rest solved."""
     wrong = {"interview.star_answer": A.WRONG["interview.star_answer"][0], "interview.skew": A.WRONG["interview.skew"][0]}
     graded = grade_below_stub("06_interview_prep", {ex_id: w.source for ex_id, w in wrong.items()})
     for ex_id in EXERCISES:
-        mine = _wrong(tried, ex_id)[0] if ex_id in wrong else tried[ex_id].solution
+        mine = list(walked[ex_id].wrong.values())[0] if ex_id in wrong else walked[ex_id].tried.solution
         assert (graded[ex_id]["extra_data"]["status"], graded[ex_id]["score"]) == (str(mine.status), mine.score), ex_id
     for ex_id, w in wrong.items():
         assert graded[ex_id]["score"] < graded[ex_id]["max_score"]

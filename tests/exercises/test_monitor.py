@@ -1,7 +1,9 @@
 """Lesson 04 (Monitor) exercises, each tried inside the lesson itself: the learner's stub,
 the solution, correct answers written differently, and typical wrong answers with the
 message that names the mistake. The same answers run on thirty secret seeds in
-``test_monitor_seeds.py``."""
+``test_monitor_seeds.py``.
+The verdicts every lesson checks of its answer bank are in test_answer_banks.py; this module checks the
+lesson's particular messages on the same walk."""
 from __future__ import annotations
 
 import math
@@ -15,51 +17,16 @@ from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED
 from mlcourse.exercises.monitor import checks as M
 from mlcourse.exercises.plain import from_plain, to_plain
-from mlcourse.exercises.testing import module_from_file, walk
+from mlcourse.exercises.testing import module_from_file
 
-A = module_from_file(Path(__file__).with_name("answers_monitor.py"))
+LESSON = "04_monitor"
+A = ANSWERS = module_from_file(Path(__file__).with_name("answers_monitor.py"))
 STATUS = {"failed": FAILED, "error": ERROR}
 
 
-@pytest.fixture(scope="module")
-def tried():
-    answers = {ex: A.RIGHT[ex] + [w.source for w in A.WRONG[ex]] for ex in A.WRONG}
-    return walk("04_monitor", answers)
-
-
-def _right(tried, ex_id):
-    return tried[ex_id].wrong[:len(A.RIGHT[ex_id])]
-
-
-def _wrong(tried, ex_id):
-    return tried[ex_id].wrong[len(A.RIGHT[ex_id]):]
-
-
-def test_every_exercise_of_the_lesson_is_tried(tried):
-    assert set(tried) == {e.id for e in exercises_of("04_monitor")} == set(A.WRONG) == set(A.RIGHT)
-    for ex_id in A.WRONG:
-        assert len(A.RIGHT[ex_id]) >= 2 and len(A.WRONG[ex_id]) >= 3, ex_id
-
-
-@pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id, expect):
-    expect.stub_then_solution(tried[ex_id])
-
-
-@pytest.mark.parametrize("ex_id", sorted(A.RIGHT))
-def test_answers_written_differently_get_full_marks(tried, ex_id, expect):
-    expect.full_marks(dict(enumerate(_right(tried, ex_id))))
-
-
-@pytest.mark.parametrize("ex_id", sorted(A.WRONG))
-def test_each_wrong_answer_is_told_its_mistake(tried, ex_id, expect):
-    for wrong, result in zip(A.WRONG[ex_id], _wrong(tried, ex_id)):
-        expect.told(result, wrong.says, statuses=(STATUS[wrong.status],), score=wrong.score, name=wrong.says)
-
-
-def test_a_shortcut_scores_nothing(tried):
+def test_a_shortcut_scores_nothing(walked):
     for ex_id, wrongs in A.WRONG.items():
-        for wrong, result in zip(wrongs, _wrong(tried, ex_id)):
+        for wrong, result in zip(wrongs, list(walked[ex_id].wrong.values())):
             if "shortcut" in wrong.tags:
                 assert result.score == 0 and result.status == FAILED, (ex_id, result.render())
 
@@ -74,14 +41,14 @@ def test_output_alerts_is_new_and_points_add_up():
 
 
 # -- the messages name the input they failed on ---------------------------------------------
-def test_messages_say_which_input_failed(tried):
+def test_messages_say_which_input_failed(walked):
     import re
 
-    no_floor = _wrong(tried, "monitor.psi")[0]
+    no_floor = list(walked["monitor.psi"].wrong.values())[0]
     assert re.search(r"\[reference of \d+ values, current of \d+ values, bins=\d+\]", no_floor.message)
-    everything = _wrong(tried, "monitor.latency_slo")[0]
+    everything = list(walked["monitor.latency_slo"].wrong.values())[0]
     assert "slo_ms=" in everything.message and "failed)" in everything.message
-    no_guard = _wrong(tried, "monitor.output_alerts")[0]
+    no_guard = list(walked["monitor.output_alerts"].wrong.values())[0]
     assert "min_requests=" in no_guard.message and "alerts differ; first:" in no_guard.message
 
 
