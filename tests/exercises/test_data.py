@@ -34,7 +34,7 @@ def test_every_test_that_awards_points_has_fresh_inputs():
 
 
 def test_find_violations_messages(walked):
-    wrong = walked["data.find_violations"][2]
+    wrong = walked["data.find_violations"].wrong
     hard_wired = wrong["the example, hard-wired"]
     assert hard_wired.score == 0  # the example alone earns nothing
     as_list = wrong["a list of tuples"]
@@ -69,7 +69,7 @@ def test_violation_frames_put_values_on_every_bound():
 
 
 def test_clean_transactions_messages(walked):
-    wrong = walked["data.clean_transactions"][2]
+    wrong = walked["data.clean_transactions"].wrong
     # Keeping the first copy in row order goes wrong only when the rows arrive shuffled.
     in_order = wrong["first copy in row order"]
     assert in_order.passed == 1 and "rows shuffled" in in_order.message
@@ -114,7 +114,7 @@ def test_leak_draws_keep_every_mistake_apart():
 
 
 def test_time_split_messages(walked):
-    wrong = walked["data.time_split"][2]
+    wrong = walked["data.time_split"].wrong
     assert wrong["minus zero"].passed == 1 and wrong["a count cut off by int()"].passed == 1
     assert wrong["sorted in place"].score == 0
 
@@ -131,7 +131,7 @@ def test_skew_records_hold_the_edges():
 
 
 def test_features_match_messages(walked):
-    wrong = walked["data.features_match"][2]
+    wrong = walked["data.features_match"].wrong
     assert 0 < wrong["shared features only"].score < wrong["shared features only"].points
     # The expected dict is never printed whole: the first wrong feature is named, the others counted.
     assert "{" not in wrong["the first record only"].message.split(":", 1)[1]
@@ -154,8 +154,8 @@ def test_the_grader_agrees_with_the_notebook(walked, grade_typed):
     graded = grade_typed(LESSON, typed)
     assert graded.error is None and not [n for n in graded.notes if "skipped" in n], graded.notes
     results = {r.exercise: r for r in graded.results}
-    for ex_id, (t, _right, wrong) in walked.items():
-        mine = wrong[chosen[ex_id]] if ex_id in chosen else t.solution
+    for ex_id, w in walked.items():
+        mine = w.wrong[chosen[ex_id]] if ex_id in chosen else w.tried.solution
         theirs = results[ex_id]
         assert (theirs.status, theirs.score) == (str(mine.status), mine.score), (ex_id, theirs.message, mine.message)
         assert _normalised(theirs.message) == _normalised(mine.message), ex_id

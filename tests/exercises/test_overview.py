@@ -17,11 +17,11 @@ LESSON = "00_lifecycle_overview"
 
 
 def test_stage_order_wrong_answers_earn_nothing(walked):
-    assert all(r.score == 0 for r in walked["overview.stage_order"][2].values())
+    assert all(r.score == 0 for r in walked["overview.stage_order"].wrong.values())
 
 
 def test_activity_stage_names_one_misplaced_activity_and_how_many(walked):
-    wrong = walked["overview.activity_stage"][2]
+    wrong = walked["overview.activity_stage"].wrong
     one = wrong["drift under Train"]
     assert one.passed == 4 and 0 < one.score < one.points  # only the Monitor test fails
     assert "of the 12 activities" not in one.message  # one misplaced: no count
@@ -35,7 +35,7 @@ def test_activity_stage_names_one_misplaced_activity_and_how_many(walked):
 
 
 def test_next_stage_partial_credit_and_messages(walked):
-    wrong = walked["overview.next_stage"][2]
+    wrong = walked["overview.next_stage"].wrong
     runs_off = wrong["runs off the end"]
     assert runs_off.status == ERROR and "IndexError" in runs_off.message
     assert 0 < runs_off.score < runs_off.points  # the three stages before Monitor still pass
@@ -69,8 +69,8 @@ def test_the_grader_agrees_with_the_notebook(walked, grade_typed):
     wrong_name = "the empty name unquoted"
     typed = {"overview.next_stage": ANSWERS.WRONG["overview.next_stage"][wrong_name][0]}
     graded = {r.exercise: r for r in grade_typed(LESSON, typed).results}
-    in_notebook = {"overview.next_stage": walked["overview.next_stage"][2][wrong_name]}
-    in_notebook.update({ex_id: walked[ex_id][0].solution for ex_id in ("overview.stage_order", "overview.activity_stage")})
+    in_notebook = {"overview.next_stage": walked["overview.next_stage"].wrong[wrong_name]}
+    in_notebook.update({ex_id: walked[ex_id].tried.solution for ex_id in ("overview.stage_order", "overview.activity_stage")})
     for ex_id, mine in in_notebook.items():
         theirs = graded[ex_id]
         assert (theirs.status, theirs.score) == (str(mine.status), mine.score), ex_id
