@@ -38,6 +38,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 # imported and would try the network; the course never sends anything. A
 # learner's own setting stands.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in lesson output
 
 __all__ = ["__version__", "home"]
 

@@ -58,7 +58,7 @@ def test_learner_notebook_keeps_ids_metadata_and_checks_but_no_solution(path):
             assert lc["outputs"] == [] and lc["execution_count"] is None
         if nbio.exercise_id(sc):
             hidden = nbio.solution_text(nbio.source(sc))
-            body = [ln for ln in hidden.splitlines() if ln.strip() and not ln.lstrip().startswith(("def ", '"""', "#"))]
+            body = [ln for ln in hidden.splitlines() if ln.strip() and not ln.lstrip().startswith(("def ", "class ", '"""', "#"))]
             learner_lines = {ln.strip() for ln in nbio.source(lc).splitlines()}
             for line in body:
                 if len(line.strip()) > 3:

@@ -499,7 +499,8 @@ class PredictionLog:
                 if not rows:
                     return conn
             try:
-                self._insert(conn, rows)
+                if not self._insert(conn, rows, receipts):
+                    continue  # answered 503 while waiting for the lock: withdrawn at the top
             except sqlite3.Error as exc:
                 self.failures += 1
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -572,12 +573,19 @@ class PredictionLog:
                        "(rows written since it vanished are not in it)", self.path)
         return _connect(self.path, durable=self.durability == "request", busy_timeout=self.busy_timeout)
 
-    def _insert(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    def _insert(self, conn: sqlite3.Connection, rows: list[tuple], receipts: list[tuple[_Ack, int, int]] = ()) -> bool:
+        """Write ``rows`` in one transaction; False (nothing written) when a receipt was cancelled meanwhile."""
         encoded = [r[:3] + (_encode(r[3]),) + r[4:] for r in rows]
         try:
-            conn.execute("BEGIN")
+            # The write lock first, then the receipts: a request answered 503
+            # while this waited for the lock is seen here, and its row withdrawn.
+            conn.execute("BEGIN IMMEDIATE")
+            if any(r[0].cancelled for r in receipts):
+                conn.execute("ROLLBACK")
+                return False
             conn.executemany(_INSERT, encoded)
             conn.execute("COMMIT")
+            return True
         except sqlite3.Error:
             try:
                 conn.execute("ROLLBACK")

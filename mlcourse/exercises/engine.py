@@ -494,8 +494,11 @@ def returns_a_value(fn: Any) -> bool | None:
     >>> def sometimes(x):
     ...     if x:
     ...         return x
-    >>> returns_a_value(forgot), returns_a_value(sometimes), returns_a_value(lambda x: None), returns_a_value(len)
-    (False, True, False, None)
+    >>> def maybe(x):
+    ...     return x if x else None
+    >>> returns_a_value(forgot), returns_a_value(sometimes), returns_a_value(maybe), returns_a_value(lambda x: None)
+    (False, True, True, False)
+    >>> returns_a_value(len)
     """
     import dis
     import inspect
@@ -511,8 +514,11 @@ def returns_a_value(fn: Any) -> bool | None:
         for ins in dis.get_instructions(code):
             if ins.opname == "RETURN_CONST" and ins.argval is not None:
                 return True
-            if ins.opname == "RETURN_VALUE" and not (
-                previous is not None and previous.opname == "LOAD_CONST" and previous.argval is None
+            # A return reached by a jump (`return a if c else None`) may return
+            # the value of another branch: only a plain `return None` is none.
+            if ins.opname == "RETURN_VALUE" and (
+                ins.is_jump_target
+                or not (previous is not None and previous.opname == "LOAD_CONST" and previous.argval is None)
             ):
                 return True
             previous = ins

@@ -203,8 +203,9 @@ def solutions(lesson: str) -> dict[str, str]:
 
     Examples
     --------
-    >>> print(solutions("00_lifecycle_overview")["overview.stage_order"])
-    stages = ["Data", "Train", "Deploy", "Monitor"]
+    >>> answers = solutions("00_lifecycle_overview")  # never printed here: this module ships to graded cohorts
+    >>> sorted(answers)[0], answers["overview.stage_order"].startswith("stages =")
+    ('overview.activity_stage', True)
     """
     nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
     return {ex_id: notebook.without_markers(notebook.source(cell)) for _, cell, ex_id in notebook.answer_cells(nb)}

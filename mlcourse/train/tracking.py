@@ -61,6 +61,10 @@ from typing import Any
 # starts at import time and would try the network. setdefault: a learner's
 # own choice stands.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # no progress bars in lesson output
+# MLflow imports tqdm.auto, which warns in a Jupyter kernel without ipywidgets
+# (progress bars fall back to text): noise on the lesson's first cell.
+warnings.filterwarnings("ignore", message="IProgress not found", module="tqdm")
 
 __all__ = ["LocalStore", "local_store", "default_requirements", "DB_NAME"]
 

@@ -49,10 +49,10 @@ def test_writes_are_batched_off_the_caller(tmp_path, monkeypatch) -> None:
     gate = threading.Event()
     original = PredictionLog._insert
 
-    def slow_insert(self, conn, rows):
+    def slow_insert(self, conn, rows, receipts=()):
         gate.wait(10)  # the database is "slow": write() must not wait for it
         batches.append(len(rows))
-        original(self, conn, rows)
+        return original(self, conn, rows, receipts)
 
     monkeypatch.setattr(PredictionLog, "_insert", slow_insert)
     for i in range(450):

@@ -366,37 +366,11 @@ def _expected_plans(cases: list) -> list[dict]:
     return [reference_plan(case["state"], **case["params"]) for case in cases]
 
 
-plan_retraining = Exercise(
-    id="end_to_end.plan_retraining",
-    title="Close the loop: when to retrain, and on which days",
-    points=3,
-    answer=Function("plan_retraining"),
-    tests=[
-        holds("the feedback loop's own situations", plan_probe, plan_verdict, inputs=_loop_cases, expected=_expected_plans,
-              public=True),
-        holds("fresh monitoring states", plan_probe, plan_verdict, inputs=_fresh_cases, expected=_expected_plans),
-        holds("edge cases", plan_probe, plan_verdict, inputs=_edge_cases, expected=_expected_plans),
-    ],
-    hints=(
-        "Two triggers, either is enough: `baseline_performance - performance >= max_drop` (only when performance is "
-        "not None) and `drift_share >= max_drift_share`. No trigger: `{'retrain': False, 'window': None}`.",
-        "Labels lag: days before `labelled_until = today - label_delay_days` are labelled. The window is "
-        "[labelled_until - train_days, labelled_until), but never starts before `drift_start_day` when one is known.",
-        "`start = max(labelled_until - train_days, drift_start_day)`; if `labelled_until - start < min_train_days`, "
-        "wait: `{'retrain': False, 'window': None}`; else `{'retrain': True, 'window': [start, labelled_until]}`.",
-    ),
-    on_error={
-        "TypeError": "performance is None while no labels have arrived (and drift_start_day is None when no drift "
-        "is known): check for None before doing arithmetic with them.",
-        "KeyError": "The state has the keys today, label_delay_days, performance, baseline_performance, "
-        "drift_share and drift_start_day; the policy's limits are the function's keyword arguments.",
-    },
-)
-
-
 # --------------------------------------------------------------------------
 # end_to_end.promote: MLflow's registry, aliases and the way back
 # --------------------------------------------------------------------------
+
+
 def _promote_example(rng: np.random.Generator) -> dict:
     return {"name": "fraud-detector", "existing": [[LIVE]], "promotions": 1}
 
@@ -453,5 +427,33 @@ promote = Exercise(
     on_error={
         "MlflowException": "A registered model or alias that does not exist yet raises: the first promotion has no "
         "'production' to keep, so check the aliases dict (client.get_registered_model(name).aliases) instead.",
+    },
+)
+
+
+plan_retraining = Exercise(
+    id="end_to_end.plan_retraining",
+    title="Close the loop: when to retrain, and on which days",
+    points=3,
+    answer=Function("plan_retraining"),
+    tests=[
+        holds("the feedback loop's own situations", plan_probe, plan_verdict, inputs=_loop_cases, expected=_expected_plans,
+              public=True),
+        holds("fresh monitoring states", plan_probe, plan_verdict, inputs=_fresh_cases, expected=_expected_plans),
+        holds("edge cases", plan_probe, plan_verdict, inputs=_edge_cases, expected=_expected_plans),
+    ],
+    hints=(
+        "Two triggers, either is enough: `baseline_performance - performance >= max_drop` (only when performance is "
+        "not None) and `drift_share >= max_drift_share`. No trigger: `{'retrain': False, 'window': None}`.",
+        "Labels lag: days before `labelled_until = today - label_delay_days` are labelled. The window is "
+        "[labelled_until - train_days, labelled_until), but never starts before `drift_start_day` when one is known.",
+        "`start = max(labelled_until - train_days, drift_start_day)`; if `labelled_until - start < min_train_days`, "
+        "wait: `{'retrain': False, 'window': None}`; else `{'retrain': True, 'window': [start, labelled_until]}`.",
+    ),
+    on_error={
+        "TypeError": "performance is None while no labels have arrived (and drift_start_day is None when no drift "
+        "is known): check for None before doing arithmetic with them.",
+        "KeyError": "The state has the keys today, label_delay_days, performance, baseline_performance, "
+        "drift_share and drift_start_day; the policy's limits are the function's keyword arguments.",
     },
 )
