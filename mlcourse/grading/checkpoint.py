@@ -50,7 +50,6 @@ import fcntl
 import gc
 import json
 import os
-import select
 import signal
 import socket
 import stat
@@ -340,21 +339,12 @@ def run(
 
 def serve(sock: socket.socket, spawn: Callable[[dict, list[int], list[int]], None]) -> None:
     """Fork a child per request; report each child's exit; until the fork server goes away."""
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.set_wakeup_fd(wake_w)
+    from mlcourse.grading.isolation import wait_ready, wake_on_child_exit
+
+    wake_r, wake_w = wake_on_child_exit()
     children: set[int] = set()
     while True:
-        try:
-            ready, _, _ = select.select([sock, wake_r], [], [])
-        except InterruptedError:  # pragma: no cover - PEP 475 retries select
-            continue
-        if wake_r in ready:
-            try:
-                os.read(wake_r, 4096)
-            except BlockingIOError:
-                pass
+        ready = wait_ready([sock], wake_r)
         while children:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG)

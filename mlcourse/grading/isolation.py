@@ -45,9 +45,12 @@ import ctypes
 import errno
 import os
 import resource
+import select
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUTS = 0x04000000
@@ -747,3 +750,39 @@ def become_subreaper() -> bool:
         return True
     except (OSError, AttributeError):
         return False
+
+
+def wake_on_child_exit() -> tuple[int, int]:
+    """A pipe ``(read end, write end)`` that a child's exit (SIGCHLD) makes readable.
+
+    The self-pipe trick: a process that waits in :func:`select.select` for its
+    sockets (the fork server, a checkpoint, the keeper) must also wake when one
+    of its children exits, to reap it. Pass the read end to :func:`wait_ready`.
+    """
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.set_wakeup_fd(wake_w)
+    return wake_r, wake_w
+
+
+def wait_ready(watched: Iterable[Any], wake_r: int) -> list[Any]:
+    """Block until one of ``watched`` or the wake pipe is readable; the ready ones.
+
+    The wake pipe (from :func:`wake_on_child_exit`) is drained, so the next
+    wait blocks again until another child exits; it stays in the list when it
+    woke the caller, who then reaps.
+    """
+    fds = [*watched, wake_r]
+    while True:
+        try:
+            ready, _, _ = select.select(fds, [], [])
+            break
+        except InterruptedError:  # pragma: no cover - PEP 475 retries select
+            continue
+    if wake_r in ready:
+        try:
+            os.read(wake_r, 4096)
+        except BlockingIOError:
+            pass
+    return ready

@@ -320,21 +320,11 @@ class Keeper:
 
     def serve(self) -> None:
         """Until the grader closes the control socket."""
-        wake_r, wake_w = os.pipe()
-        os.set_blocking(wake_w, False)
-        signal.signal(signal.SIGCHLD, lambda *_: None)
-        signal.set_wakeup_fd(wake_w)
+        from mlcourse.grading.isolation import wait_ready, wake_on_child_exit
+
+        wake_r, _ = wake_on_child_exit()
         while True:
-            watched = [self.ctl, wake_r] + ([self.points_sock] if self.points_sock is not None else [])
-            try:
-                ready, _, _ = select.select(watched, [], [])
-            except InterruptedError:  # pragma: no cover - PEP 475 retries select
-                continue
-            if wake_r in ready:
-                try:
-                    os.read(wake_r, 4096)
-                except BlockingIOError:
-                    pass
+            ready = wait_ready([self.ctl] + ([self.points_sock] if self.points_sock is not None else []), wake_r)
             self.reap()
             # The grader first: a runner flooding its registrations delays only itself.
             if self.ctl in ready and not self.answer():

@@ -47,7 +47,6 @@ import importlib
 import importlib.util
 import json
 import os
-import select
 import signal
 import socket
 import sys
@@ -811,25 +810,14 @@ def peak_rss_mb() -> float:
 
 def serve(sock: socket.socket, checkpoints: int = 0, checkpoint_mb: float = 0.0) -> None:
     """Answer spawn, kill and stats requests, report exits, until the grader goes away."""
-    from mlcourse.grading.isolation import become_subreaper
+    from mlcourse.grading.isolation import become_subreaper, wait_ready, wake_on_child_exit
 
     become_subreaper()
-    wake_r, wake_w = os.pipe()
-    os.set_blocking(wake_w, False)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.set_wakeup_fd(wake_w)
+    wake_r, wake_w = wake_on_child_exit()
     server = _Server(sock, [wake_r, wake_w], checkpoints, checkpoint_mb)
 
     while True:
-        try:
-            ready, _, _ = select.select([sock, wake_r, *server.table.sockets()], [], [])
-        except InterruptedError:  # pragma: no cover - PEP 475 retries select
-            continue
-        if wake_r in ready:
-            try:
-                os.read(wake_r, 4096)
-            except BlockingIOError:
-                pass
+        ready = wait_ready([sock, *server.table.sockets()], wake_r)
         server.reap()
         for s in ready:
             cp = server.table.by_sock(s) if s not in (sock, wake_r) else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 import time
 from pathlib import Path
@@ -203,6 +204,27 @@ def test_mountinfo_parsing_and_hideable():
     assert point == "/mnt/a b" and "nosuid" in opts
     assert isolation.hideable(Path("/srv/x"), [Path("/opt/venv")])
     assert not isolation.hideable(Path("/opt"), [Path("/opt/venv")])
+
+
+def test_a_child_exit_wakes_the_waiting_loop_once():
+    """The fork server, a checkpoint and the keeper wait on their sockets and on a child's exit."""
+    old = signal.getsignal(signal.SIGCHLD)
+    wake_r, wake_w = isolation.wake_on_child_exit()
+    quiet_r, quiet_w = os.pipe()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        assert isolation.wait_ready([quiet_r], wake_r) == [wake_r]
+        os.waitpid(pid, 0)
+        os.write(quiet_w, b"x")
+        # drained: the exit already seen does not wake the next wait
+        assert isolation.wait_ready([quiet_r], wake_r) == [quiet_r]
+    finally:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, old)
+        for fd in (wake_r, wake_w, quiet_r, quiet_w):
+            os.close(fd)
 
 
 def test_fallback_workdir_survives_when_tmp_holds_the_python_installation(tmp_path, in_forked_child):
