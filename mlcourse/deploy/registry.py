@@ -65,6 +65,7 @@ __all__ = [
     "RANGE_MARGIN",
     "alias_history",
     "aliases_path",
+    "demo_registry",
     "get_alias",
     "get_aliases",
     "get_version",
@@ -785,10 +786,7 @@ def load_model(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg)
+    >>> reg = demo_registry()
     >>> model, meta = load_model("demo", registry=reg)
     >>> meta["version"], type(model).__name__
     (1, 'DummyClassifier')
@@ -802,6 +800,29 @@ def load_model(
     _warn_on_library_mismatch(name, number, metadata)
     model = joblib.load(model_path)
     return LoadedModel(model=model, metadata=metadata)
+
+
+def demo_registry(aliases: Sequence[str | None] = (None,), **save_options: Any) -> str:
+    """A new temporary registry holding a tiny model ``demo``, one version per alias.
+
+    For examples and experiments: version *i* is saved with ``alias=aliases[i-1]``
+    (None: no alias) and ``save_options`` (see :func:`save_model`). The model is a
+    scikit-learn ``DummyClassifier`` fitted on one feature. Returns the
+    registry's folder; nothing is removed afterwards.
+
+    Examples
+    --------
+    >>> reg = demo_registry(["production", None])
+    >>> model_names(reg), get_aliases("demo", registry=reg)
+    (['demo'], {'production': 1})
+    """
+    from sklearn.dummy import DummyClassifier
+
+    registry = tempfile.mkdtemp(prefix="mlcourse-demo-registry-")
+    clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
+    for alias in aliases:
+        save_model(clf, "demo", registry=registry, alias=alias, **save_options)
+    return registry
 
 
 def list_models(registry: str | os.PathLike[str] | None = None) -> pd.DataFrame:
@@ -910,10 +931,7 @@ def set_alias(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg)
+    >>> reg = demo_registry()
     >>> set_alias("demo", "production", 1, registry=reg) is None
     True
     >>> get_alias("demo", "production", registry=reg)
@@ -937,11 +955,7 @@ def get_alias(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo",
-    ...                registry=reg, alias="candidate")
+    >>> reg = demo_registry(["candidate"])
     >>> get_alias("demo", "candidate", registry=reg)
     1
     """
@@ -963,11 +977,7 @@ def get_aliases(name: str, registry: str | os.PathLike[str] | None = None) -> di
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo",
-    ...                registry=reg, alias="production")
+    >>> reg = demo_registry(["production"])
     >>> get_aliases("demo", registry=reg)
     {'production': 1}
     """
@@ -1002,10 +1012,7 @@ def model_names(registry: str | os.PathLike[str] | None = None) -> list[str]:
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg)
+    >>> reg = demo_registry()
     >>> model_names(reg)
     ['demo']
     """
@@ -1033,11 +1040,7 @@ def resolve_version(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> for alias in ("production", None):
-    ...     _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg, alias=alias)
+    >>> reg = demo_registry(["production", None])
     >>> resolve_version("demo", registry=reg), resolve_version("demo", "production", registry=reg)
     (2, 1)
     """
@@ -1085,11 +1088,7 @@ def get_version(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo",
-    ...                registry=reg, metrics={"accuracy": 0.5}, alias="production")
+    >>> reg = demo_registry(["production"], metrics={"accuracy": 0.5})
     >>> mv = get_version("demo", "production", registry=reg)
     >>> mv.label, mv.metadata["metrics"]
     ('demo:v1', {'accuracy': 0.5})
@@ -1116,11 +1115,9 @@ def verify_model(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> mv = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg)
-    >>> verify_model("demo", 1, registry=reg).version
+    >>> reg = demo_registry()
+    >>> mv = verify_model("demo", 1, registry=reg)
+    >>> mv.version
     1
     >>> _ = (mv.path / "model.joblib").write_bytes(b"not the model")
     >>> verify_model("demo", 1, registry=reg)
@@ -1209,12 +1206,7 @@ def promote(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
-    >>> _ = save_model(clf, "demo", registry=reg, alias="production")
-    >>> _ = save_model(clf, "demo", registry=reg, alias="candidate")
+    >>> reg = demo_registry(["production", "candidate"])
     >>> promote("demo", "candidate", registry=reg, note="beat v1 offline")
     1
     >>> get_alias("demo", "production", registry=reg)
@@ -1271,12 +1263,7 @@ def rollback(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
-    >>> for _ in range(3):
-    ...     _ = save_model(clf, "demo", registry=reg, alias="production")
+    >>> reg = demo_registry(["production"] * 3)
     >>> rollback("demo", registry=reg), rollback("demo", registry=reg)
     (2, 1)
     """
@@ -1319,12 +1306,7 @@ def alias_history(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
-    >>> _ = save_model(clf, "demo", registry=reg, alias="production")
-    >>> _ = save_model(clf, "demo", registry=reg)
+    >>> reg = demo_registry(["production", None])
     >>> _ = promote("demo", 2, registry=reg)
     >>> alias_history("demo", registry=reg)[["alias", "from", "to", "action"]]
             alias  from  to   action
@@ -1362,10 +1344,7 @@ def recover_aliases(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo", registry=reg, alias="production")
+    >>> reg = demo_registry(["production"])
     >>> recover_aliases("demo", registry=reg) is None
     True
     >>> _ = aliases_path("demo", reg).write_text('{"production": ')  # truncated
@@ -1424,12 +1403,7 @@ def last_good_version(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from sklearn.dummy import DummyClassifier
-    >>> reg = tempfile.mkdtemp()
-    >>> clf = DummyClassifier().fit([[0.0], [1.0]], [0, 1])
-    >>> for _ in range(3):
-    ...     _ = save_model(clf, "demo", registry=reg, alias="production")
+    >>> reg = demo_registry(["production"] * 3)
     >>> _ = (get_version("demo", 2, registry=reg).path / "model.joblib").write_bytes(b"broken")
     >>> good, refused = last_good_version("demo", registry=reg, exclude=[3])
     >>> good.version, len(refused)

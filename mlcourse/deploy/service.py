@@ -269,12 +269,8 @@ class ModelService:
 
         Examples
         --------
-        >>> import tempfile
-        >>> from sklearn.dummy import DummyClassifier
-        >>> from mlcourse.deploy.registry import save_model
-        >>> reg = tempfile.mkdtemp()
-        >>> _ = save_model(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), "demo",
-        ...                registry=reg, feature_names=["x"], alias="production")
+        >>> from mlcourse.deploy.registry import demo_registry
+        >>> reg = demo_registry(["production"], feature_names=["x"])
         >>> ModelService.from_registry("demo", registry=reg).version
         'demo:v1'
         """
