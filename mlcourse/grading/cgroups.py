@@ -160,25 +160,20 @@ class Cgroup:
 
     def usage_mb(self) -> float | None:
         """The memory the submission holds now (MB), where the kernel says."""
-        found = self._memory()
-        if found is None:
-            return None
-        folder, version = found
-        try:
-            text = (folder / ("memory.usage_in_bytes" if version == 1 else "memory.current")).read_text()
-            return round(int(text) / 2**20, 1)
-        except (OSError, ValueError):
-            return None
+        return self._memory_mb(v1="memory.usage_in_bytes", v2="memory.current")
 
     def peak_mb(self) -> float | None:
         """The most memory the submission held at once (MB), where the kernel says."""
+        return self._memory_mb(v1="memory.max_usage_in_bytes", v2="memory.peak")
+
+    def _memory_mb(self, *, v1: str, v2: str) -> float | None:
+        """A byte count of the memory controller (file ``v1`` or ``v2`` by version), in MB."""
         found = self._memory()
         if found is None:
             return None
         folder, version = found
         try:
-            text = (folder / ("memory.max_usage_in_bytes" if version == 1 else "memory.peak")).read_text()
-            return round(int(text) / 2**20, 1)
+            return round(int((folder / (v1 if version == 1 else v2)).read_text()) / 2**20, 1)
         except (OSError, ValueError):
             return None
 

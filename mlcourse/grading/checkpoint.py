@@ -296,6 +296,8 @@ def run(
     what it could not do; ``spawn(settings, fds, close)`` is the submission's
     intermediate process (:func:`mlcourse.grading.zygote.spawned`).
     """
+    from mlcourse.grading.isolation import silence_stdio
+
     spec = settings["checkpoint"]
     try:
         os.setsid()
@@ -309,10 +311,7 @@ def run(
                     os.close(int(name))
                 except OSError:
                     pass
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)  # what the trusted cells print goes nowhere
-        os.close(devnull)
+        silence_stdio()  # what the trusted cells print goes nowhere
         runner, allow = prepare(settings)
         limits = (int(spec.get("max_files", 10_000)), int(spec.get("max_bytes", 256 * 2**20)))
         seconds = _run_cells(runner, list(spec["cells"]), float(spec["timeout"]), lambda: fork_safe(sock, allow, limits))
@@ -339,21 +338,17 @@ def run(
 
 def serve(sock: socket.socket, spawn: Callable[[dict, list[int], list[int]], None]) -> None:
     """Fork a child per request; report each child's exit; until the fork server goes away."""
-    from mlcourse.grading.isolation import wait_ready, wake_on_child_exit
+    from mlcourse.grading.isolation import exited_children, wait_ready, wake_on_child_exit
 
     wake_r, wake_w = wake_on_child_exit()
     children: set[int] = set()
     while True:
         ready = wait_ready([sock], wake_r)
-        while children:
-            try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                break
-            if pid == 0:
-                break
+        for pid, status, usage in exited_children() if children else ():
             children.discard(pid)
             _send(sock, {"exit": pid, "status": status, "cpu": round(usage.ru_utime + usage.ru_stime, 4)})
+            if not children:  # nothing of ours left to report
+                break
         if sock not in ready:
             continue
         try:

@@ -47,7 +47,7 @@ import os
 import resource
 import select
 import signal
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -786,3 +786,23 @@ def wait_ready(watched: Iterable[Any], wake_r: int) -> list[Any]:
         except BlockingIOError:
             pass
     return ready
+
+
+def exited_children() -> Iterator[tuple[int, int, resource.struct_rusage]]:
+    """Reap each child that has exited, without blocking: ``(pid, wait status, its resource usage)``."""
+    while True:
+        try:
+            pid, status, usage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        yield pid, status, usage
+
+
+def silence_stdio() -> None:
+    """Standard input, output and error from now on: ``/dev/null``."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)

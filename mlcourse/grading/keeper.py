@@ -151,13 +151,9 @@ class Keeper:
 
     # -- children -----------------------------------------------------------
     def reap(self) -> None:
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        from mlcourse.grading.isolation import exited_children
+
+        for pid, status, _ in exited_children():
             if pid == self.runner:
                 self.status = status
             self.points = [p for p in self.points if p.pid != pid or self._drop(p, kill=False)]
@@ -339,7 +335,7 @@ def keep(ctl: socket.socket, start_runner: Callable[[socket.socket], None], runn
     ``runner_fds`` (its pipes to the grader) are the runner's alone: the
     grader sees the runner die when they close.
     """
-    from mlcourse.grading.isolation import PR_SET_CHILD_SUBREAPER, prctl
+    from mlcourse.grading.isolation import PR_SET_CHILD_SUBREAPER, prctl, silence_stdio
 
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
@@ -359,10 +355,7 @@ def keep(ctl: socket.socket, start_runner: Callable[[socket.socket], None], runn
         prctl(PR_SET_DUMPABLE, 0)
     except OSError:
         pass
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)  # the output pipe belongs to the runner
-    os.close(devnull)
+    silence_stdio()  # the output pipe belongs to the runner
     try:
         Keeper(ctl, ours, pid).serve()
     finally:

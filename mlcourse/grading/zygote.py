@@ -52,7 +52,10 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from mlcourse.grading.isolation import FilesystemReport
 
 # Imported in the zygote so that every child starts with them loaded. Keep the
 # list to what lessons use: each entry costs start-up time once per batch.
@@ -289,6 +292,20 @@ def _load_probes(settings: dict) -> tuple[dict, list]:
     return plans, list(modules.values())
 
 
+def _fresh_root(settings: dict, root: str, uid: int | None, gid: int | None) -> FilesystemReport:
+    """The allow-listed root at ``root`` (:func:`.isolation.fresh_root`), owned by the child's ids."""
+    from mlcourse.grading import isolation
+
+    return isolation.fresh_root(
+        root=root,
+        allow=ALLOW,
+        hide=settings.get("hide", []),
+        scratch_mb=int(settings["limits"]["scratch_mb"]),
+        uid=os.geteuid() if uid is None else uid,
+        gid=os.getegid() if gid is None else gid,
+    )
+
+
 def _isolate(settings: dict, ns_problem: str | None) -> tuple[str, list[str]]:
     """The child's filesystem view and working folder; what could not be done."""
     from mlcourse.grading import isolation
@@ -302,14 +319,7 @@ def _isolate(settings: dict, ns_problem: str | None) -> tuple[str, list[str]]:
             os.chown(workdir, uid, gid)
         return workdir, []
     if settings.get("hardened", True):
-        report = isolation.fresh_root(
-            root=settings["workdir"],
-            allow=ALLOW,
-            hide=settings.get("hide", []),
-            scratch_mb=int(limits["scratch_mb"]),
-            uid=os.geteuid() if uid is None else uid,
-            gid=os.getegid() if gid is None else gid,
-        )
+        report = _fresh_root(settings, settings["workdir"], uid, gid)
     else:
         report = isolation.isolate_filesystem(
             hide=[*settings.get("hide", []), *ALWAYS_HIDE],
@@ -539,14 +549,7 @@ def _prepare_checkpoint(settings: dict) -> tuple[Any, list[str]]:
         raise RuntimeError(problem)
     plans, modules = _load_probes(settings)
     uid, gid = _child_ids()
-    report = isolation.fresh_root(
-        root=spec["root"],
-        allow=ALLOW,
-        hide=settings.get("hide", []),
-        scratch_mb=int(limits["scratch_mb"]),
-        uid=os.geteuid() if uid is None else uid,
-        gid=os.getegid() if gid is None else gid,
-    )
+    report = _fresh_root(settings, spec["root"], uid, gid)
     if report.problems:
         raise RuntimeError("; ".join(report.problems))
     os.chdir(report.workdir)
@@ -753,13 +756,9 @@ class _Server:
             self.fork(m, fds, {"used": False, "why": why, "for_now": cp.for_now})
 
     def reap(self) -> None:
-        while True:
-            try:
-                pid, status, usage = os.wait4(-1, os.WNOHANG)
-            except ChildProcessError:
-                return
-            if pid == 0:
-                return
+        from mlcourse.grading.isolation import exited_children
+
+        for pid, status, usage in exited_children():
             cp = self.table.by_pid(pid)
             if cp is not None:
                 self.lost(cp, "it stopped")
