@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from mlcourse.errors import missing_and_extra
+
 __all__ = ["FLOAT32_MAX", "InvalidInput", "ModelService", "range_text"]
 
 #: Largest magnitude a feature may have: models (trees, ONNX) compute in float32.
@@ -49,12 +51,9 @@ def _preview(names: Sequence[str], limit: int = 10) -> str:
 
 def _refuse_wrong_names(missing: list[str], extra: list[str], where: str = "") -> None:
     """Raise :class:`InvalidInput` naming the ``missing`` and the unknown (``extra``) features, if there are any."""
-    if missing or extra:
-        parts = []
-        if missing:
-            parts.append(f"missing feature(s): {_preview(missing)}")
-        if extra:
-            parts.append(f"unknown feature(s): {_preview(extra)}")
+    parts = missing_and_extra(missing, extra, lambda names: f"missing feature(s): {_preview(names)}",
+                              lambda names: f"unknown feature(s): {_preview(names)}")
+    if parts:
         raise InvalidInput(where + "; ".join(parts), missing + extra)
 
 

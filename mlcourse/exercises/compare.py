@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from mlcourse.errors import missing_and_extra
 from mlcourse.exercises.plain import TAG, kind
 
 _MAX_SHOWN = 60
@@ -239,14 +240,10 @@ class Compare:
     def _mapping(self, expected: dict, got: Any, where: str) -> str | None:
         if type(got) is not dict or TAG in got:
             return f"expected a dict{self._at(where)}, got {kind(got)} ({show(got)})"
-        missing = [k for k in expected if k not in got]
-        extra = [k for k in got if k not in expected]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing keys {show(missing, 200)}")
-            if extra:
-                parts.append(f"unexpected keys {show(extra, 200)}")
+        parts = missing_and_extra([k for k in expected if k not in got], [k for k in got if k not in expected],
+                                  lambda keys: f"missing keys {show(keys, 200)}",
+                                  lambda keys: f"unexpected keys {show(keys, 200)}")
+        if parts:
             return f"the dict{self._at(where)} has " + " and ".join(parts)
         for k in expected:
             d = self.diff(expected[k], got[k], f"{where}[{k!r}]" if where else f"key {k!r}")
@@ -286,14 +283,10 @@ class Compare:
         # Keys that are not strings: matched by their printed form, then values compared key by key.
         exp = {show(k, 200): (k, v) for k, v in expected["items"]}
         mine = {show(k, 200): v for k, v in got["items"]}
-        missing = [exp[k][0] for k in exp if k not in mine]
-        extra = [k for k in mine if k not in exp]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing keys {show(missing, 200)}")
-            if extra:
-                parts.append(f"unexpected keys [{', '.join(extra)}]")
+        parts = missing_and_extra([exp[k][0] for k in exp if k not in mine], [k for k in mine if k not in exp],
+                                  lambda keys: f"missing keys {show(keys, 200)}",
+                                  lambda shown: f"unexpected keys [{', '.join(shown)}]")
+        if parts:
             return f"the dict{self._at(where)} has " + " and ".join(parts)
         for k, (_, v) in exp.items():
             d = self.diff(v, mine[k], f"{where}[{k}]" if where else f"key {k}")
@@ -309,14 +302,10 @@ class Compare:
     def _tag_DataFrame(self, expected: dict, got: dict, where: str) -> str | None:
         ecols, gcols = list(expected["columns"]), list(got.get("columns", []))
         if ecols != gcols:
-            missing = [c for c in ecols if c not in gcols]
-            extra = [c for c in gcols if c not in ecols]
-            if missing or extra:
-                parts = []
-                if missing:
-                    parts.append(f"missing columns {show(missing, 200)}")
-                if extra:
-                    parts.append(f"unexpected columns {show(extra, 200)}")
+            parts = missing_and_extra([c for c in ecols if c not in gcols], [c for c in gcols if c not in ecols],
+                                      lambda cols: f"missing columns {show(cols, 200)}",
+                                      lambda cols: f"unexpected columns {show(cols, 200)}")
+            if parts:
                 return "the DataFrame has " + " and ".join(parts)
             if not self.ignore_column_order:
                 return f"the DataFrame's columns are in a different order: expected {show(ecols, 200)}, got {show(gcols, 200)}"

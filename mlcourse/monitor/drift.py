@@ -51,6 +51,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from mlcourse.errors import missing_and_extra
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
@@ -629,14 +631,9 @@ def _check_frames(reference_df: Any, current_df: Any) -> list[str]:
     cur_cols = [str(c) for c in current_df.columns]
     if len(set(ref_cols)) != len(ref_cols):
         raise ValueError("reference_df has duplicate column names")
-    only_ref = [c for c in ref_cols if c not in set(cur_cols)]
-    only_cur = [c for c in cur_cols if c not in set(ref_cols)]
-    if only_ref or only_cur:
-        parts = []
-        if only_ref:
-            parts.append(f"only in reference: {only_ref}")
-        if only_cur:
-            parts.append(f"only in current: {only_cur}")
+    parts = missing_and_extra([c for c in ref_cols if c not in set(cur_cols)], [c for c in cur_cols if c not in set(ref_cols)],
+                              lambda cols: f"only in reference: {cols}", lambda cols: f"only in current: {cols}")
+    if parts:
         raise ValueError("the frames have different columns; " + "; ".join(parts))
     if not ref_cols:
         raise ValueError("the frames have no columns to compare")
