@@ -611,6 +611,17 @@ def _require(df: pd.DataFrame, columns: Iterable[str], what: str) -> None:
         raise KeyError(f"{what}: column(s) not in the frame: {', '.join(map(str, missing))}")
 
 
+def _start(
+    df: pd.DataFrame, columns: Iterable[str], what: str, reference: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, CleaningLog]:
+    """A cleaning step's start: its columns checked; the frame its statistics come from, a copy to change, a log."""
+    _require(df, columns, what)
+    if reference is None:
+        return df, df.copy(), CleaningLog()
+    _require(reference, columns, f"{what}(reference=...)")
+    return reference, df.copy(), CleaningLog()
+
+
 def drop_duplicates(
     df: pd.DataFrame,
     subset: Sequence[str] | None = None,
@@ -770,11 +781,7 @@ def impute(
       - amount: filled 1 missing value(s) with the median 20
       - merchant_category: filled 1 missing value(s) with the most frequent value 'grocery'
     """
-    ref = df if reference is None else reference
-    _require(df, strategy, "impute")
-    _require(ref, strategy, "impute(reference=...)")
-    out = df.copy()
-    log = CleaningLog()
+    ref, out, log = _start(df, strategy, "impute", reference)
     for name, how in strategy.items():
         value, said = _fill_value(ref[name], how)
         missing = out[name].isna()
@@ -858,11 +865,7 @@ def clip_outliers(
     1
     """
     cols = _as_list(columns)
-    ref = df if reference is None else reference
-    _require(df, cols, "clip_outliers")
-    _require(ref, cols, "clip_outliers(reference=...)")
-    out = df.copy()
-    log = CleaningLog()
+    ref, out, log = _start(df, cols, "clip_outliers", reference)
     for name in cols:
         lo, hi = _bounds(ref[name], method, k, quantiles)
         if ptypes.is_integer_dtype(out[name].dtype):
@@ -907,11 +910,7 @@ def flag_outliers(
     [False, False, False, False, True]
     """
     cols = _as_list(columns)
-    ref = df if reference is None else reference
-    _require(df, cols, "flag_outliers")
-    _require(ref, cols, "flag_outliers(reference=...)")
-    out = df.copy()
-    log = CleaningLog()
+    ref, out, log = _start(df, cols, "flag_outliers", reference)
     for name in cols:
         lo, hi = _bounds(ref[name], method, k, quantiles)
         flag = ((out[name] < lo) | (out[name] > hi)).fillna(False).astype(bool)
@@ -1012,9 +1011,7 @@ def coerce_numeric(df: pd.DataFrame, column: str | Sequence[str]) -> tuple[pd.Da
       - amount: parsed 2 text value(s) as numbers (e.g. ['$12.50', '12,50']); 1 could not be parsed and became NaN (e.g. ['oops'])
     """
     cols = _as_list(column)
-    _require(df, cols, "coerce_numeric")
-    out = df.copy()
-    log = CleaningLog()
+    _, out, log = _start(df, cols, "coerce_numeric")
     for name in cols:
         s = out[name]
         if ptypes.is_numeric_dtype(s.dtype) and not ptypes.is_bool_dtype(s.dtype):
@@ -1073,9 +1070,7 @@ def normalize_categories(
     ['grocery', 'grocery', 'grocery', 'travel']
     """
     cols = _as_list(columns)
-    _require(df, cols, "normalize_categories")
-    out = df.copy()
-    log = CleaningLog()
+    _, out, log = _start(df, cols, "normalize_categories")
     for name in cols:
         labels = allowed.get(name) if isinstance(allowed, Mapping) else allowed
         lookup = {} if labels is None else {str(a).casefold(): a for a in labels}
