@@ -468,6 +468,14 @@ def recall_at_budget(y: np.ndarray, scores: np.ndarray, share: float = ALERT_SHA
     return float(caught / y.sum())
 
 
+def _rows_beyond_training(got: dict) -> str | None:
+    """The rows a fit saw, in words, when they are more than the training split holds; else None."""
+    seen = got.get("rows_seen")
+    if type(seen) is int and seen > TRAIN_ROWS:
+        return "all 20 000 rows, the test set included" if seen == ALL_ROWS else f"{seen:,} rows"
+    return None
+
+
 def model_verdict(got: Any, frame: Any, *, what: str = "your model") -> str | None:
     """Judge :func:`probe_model`'s facts against the bands; None when the model passes."""
     from sklearn.metrics import average_precision_score, roc_auc_score
@@ -481,9 +489,8 @@ def model_verdict(got: Any, frame: Any, *, what: str = "your model") -> str | No
             f"{what} has no column names (feature_names_in_): fit it on the DataFrame X_train, not on a NumPy array, "
             "so it can be given new transactions by column name"
         )
-    seen = got.get("rows_seen")
-    if type(seen) is int and seen > TRAIN_ROWS:
-        share = "all 20 000 rows, the test set included" if seen == ALL_ROWS else f"{seen:,} rows"
+    share = _rows_beyond_training(got)
+    if share:
         return (
             f"{what} was fitted on {share}, but the training split has {TRAIN_ROWS:,}: fit it on X_train, y_train "
             "only. A model that has seen the test rows makes its test score a memory test, not an estimate"
@@ -728,9 +735,8 @@ def search_verdict(got: Any, frame: Any = None) -> str | None:
             f"the search chose its winner by {show(scoring)}, which is not average precision. On 3 % fraud, accuracy "
             f"prefers models that flag nothing: set scoring='{TUNE_SCORING}'."
         )
-    seen = got.get("rows_seen")
-    if type(seen) is int and seen > TRAIN_ROWS:
-        share = "all 20 000 rows, the test set included" if seen == ALL_ROWS else f"{seen:,} rows"
+    share = _rows_beyond_training(got)
+    if share:
         return (
             f"your search was fitted on {share}: search on X_tune, y_tune (a sample of the training rows). Choosing "
             "hyperparameters with test rows in the folds makes the final test score optimistic."
