@@ -30,7 +30,7 @@ import io
 import os
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -82,6 +82,28 @@ def _run(shell, source: str, where: str) -> None:
         raise CellFailed(f"{where} raised {type(err).__name__}: {err}\n{out.getvalue()[-2000:]}")
 
 
+@contextlib.contextmanager
+def _walking() -> Iterator[None]:
+    """While a lesson is walked: figures drawn off screen, a throwaway MLCOURSE_HOME.
+
+    The walk's checks and hints must not touch the caller's progress (or a
+    session home shared with nbval), whatever fixture order pytest chose.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with tempfile.TemporaryDirectory(prefix="mlcourse-walk-") as home:
+        previous = os.environ.get("MLCOURSE_HOME")
+        os.environ["MLCOURSE_HOME"] = home
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop("MLCOURSE_HOME", None)
+            else:
+                os.environ["MLCOURSE_HOME"] = previous
+
+
 def walk_seeds(lesson: str, answers: Mapping[str, Sequence[str]], seeds: Sequence[int]) -> dict[str, list[list[Result]]]:
     """Run a lesson once and check its solution and each given answer on every seed.
 
@@ -93,39 +115,24 @@ def walk_seeds(lesson: str, answers: Mapping[str, Sequence[str]], seeds: Sequenc
     (a fitted model stays fitted); only the check's inputs change with the
     seed. The solution is restored before the next cell, as in :func:`walk`.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    with tempfile.TemporaryDirectory(prefix="mlcourse-walk-") as home:
-        previous = os.environ.get("MLCOURSE_HOME")
-        os.environ["MLCOURSE_HOME"] = home
+    with _walking():
+        cells = _solution_cells(lesson)
+        shell = _shell()
+        shell.reset(new_session=False)
+        out: dict[str, list[list[Result]]] = {}
         try:
-            solution_nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
-            shell = _shell()
-            shell.reset(new_session=False)
-            out: dict[str, list[list[Result]]] = {}
-            try:
-                for i, cell in enumerate(solution_nb["cells"]):
-                    if cell.get("cell_type") != "code" or notebook.check_id(cell):
-                        continue
-                    src = notebook.without_markers(notebook.source(cell))
-                    ex_id = notebook.exercise_id(cell)
-                    if ex_id and ex_id in answers:
-                        ex = find(ex_id)
-                        out[ex_id] = []
-                        for answer in (src, *answers[ex_id]):
-                            _run(shell, src, f"{lesson} solution of {ex_id}")
-                            _run(shell, answer, f"{lesson} answer to {ex_id}")
-                            out[ex_id].append([ex.run(shell.user_ns, seed=seed) for seed in seeds])
-                    _run(shell, src, f"{lesson} cell {i}")
-            finally:
-                shell.reset(new_session=False)
-            return out
+            for i, src, ex_id in cells:
+                if ex_id and ex_id in answers:
+                    ex = find(ex_id)
+                    out[ex_id] = []
+                    for answer in (src, *answers[ex_id]):
+                        _run(shell, src, f"{lesson} solution of {ex_id}")
+                        _run(shell, answer, f"{lesson} answer to {ex_id}")
+                        out[ex_id].append([ex.run(shell.user_ns, seed=seed) for seed in seeds])
+                _run(shell, src, f"{lesson} cell {i}")
         finally:
-            if previous is None:
-                os.environ.pop("MLCOURSE_HOME", None)
-            else:
-                os.environ["MLCOURSE_HOME"] = previous
+            shell.reset(new_session=False)
+        return out
 
 
 def walk(lesson: str, wrong: Mapping[str, Sequence[str]] | None = None) -> dict[str, Tried]:
@@ -142,25 +149,20 @@ def walk(lesson: str, wrong: Mapping[str, Sequence[str]] | None = None) -> dict[
     -------
     dict of str to Tried
     """
-    import matplotlib
+    with _walking():
+        return _walk(lesson, wrong or {})
 
-    matplotlib.use("Agg")
-    # The walk's checks and hints must not touch the caller's progress (or a
-    # session home shared with nbval), whatever fixture order pytest chose.
-    with tempfile.TemporaryDirectory(prefix="mlcourse-walk-") as home:
-        previous = os.environ.get("MLCOURSE_HOME")
-        os.environ["MLCOURSE_HOME"] = home
-        try:
-            return _walk(lesson, wrong or {})
-        finally:
-            if previous is None:
-                os.environ.pop("MLCOURSE_HOME", None)
-            else:
-                os.environ["MLCOURSE_HOME"] = previous
+
+def _solution_cells(lesson: str) -> list[tuple[int, str, str | None]]:
+    """The code cells a walk runs, in order: ``(position, source without markers, exercise id or None)``."""
+    solution_nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
+    return [(i, notebook.without_markers(notebook.source(cell)), notebook.exercise_id(cell))
+            for i, cell in enumerate(solution_nb["cells"])
+            if cell.get("cell_type") == "code" and not notebook.check_id(cell)]
 
 
 def _walk(lesson: str, wrong: Mapping[str, Sequence[str]]) -> dict[str, Tried]:
-    solution_nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
+    cells = _solution_cells(lesson)
     learner_nb = notebook.read(notebook.lesson_path(lesson, "notebooks"))
     stubs = {ex_id: notebook.source(cell) for _, cell, ex_id in notebook.answer_cells(learner_nb)}
     shell = _shell()
@@ -168,11 +170,7 @@ def _walk(lesson: str, wrong: Mapping[str, Sequence[str]]) -> dict[str, Tried]:
     ns = shell.user_ns
     tried: dict[str, Tried] = {}
     try:
-        for i, cell in enumerate(solution_nb["cells"]):
-            if cell.get("cell_type") != "code" or notebook.check_id(cell):
-                continue
-            src = notebook.without_markers(notebook.source(cell))
-            ex_id = notebook.exercise_id(cell)
+        for i, src, ex_id in cells:
             if not ex_id:
                 _run(shell, src, f"{lesson} cell {i}")
                 continue
