@@ -506,7 +506,7 @@ def test_best_tracked_run_wrong_answers_are_named(tried):
 def test_model_verdict_flags_a_model_that_is_too_good():
     frame = T.fresh_transactions(np.random.default_rng(3), n=2_000)
     facts = {"features": ["amount"], "scores": frame["is_fraud"].to_numpy(dtype=float), "estimator": "X"}
-    message = T.model_verdict(facts, frame)
+    message = T.probes.model_verdict(facts, frame)
     assert "too good to be true" in message and "leakage" in message
 
 
@@ -514,9 +514,9 @@ def test_threshold_reference_agrees_with_a_brute_force_search():
     rng = np.random.default_rng(0)
     for _ in range(5):
         y, s, cfn, cfp = T._threshold_inputs(rng, decimals=2)
-        costs = {t: T.total_cost(y, s, t, cfn, cfp) for t in np.unique(s)}
+        costs = {t: T.probes.total_cost(y, s, t, cfn, cfp) for t in np.unique(s)}
         best = min(costs.values())
-        assert T.total_cost(y, s, T.reference_threshold(y, s, cfn, cfp), cfn, cfp) == best
+        assert T.probes.total_cost(y, s, T.reference_threshold(y, s, cfn, cfp), cfn, cfp) == best
 
 
 def test_reference_metrics_match_the_by_hand_formulas_and_zero_division():
@@ -529,7 +529,7 @@ def test_reference_metrics_match_the_by_hand_formulas_and_zero_division():
 def test_every_query_case_holds_its_traps(seed):
     rng = np.random.default_rng(seed)
     for case, tie in ((T._query_inputs(rng), True), (T._query_inputs_lower(rng), False)):
-        runs = T.flat_runs(case)
+        runs = T.probes.flat_runs(case)
         ours = [r for exp, r in runs if exp == case["experiment"] and r["tags"]["data_fingerprint"] == case["data_fingerprint"]]
         assert any(r["metrics"].get(case["metric"], 0) is None for r in ours)  # NaN
         assert any(case["metric"] not in r["metrics"] for r in ours)  # missing

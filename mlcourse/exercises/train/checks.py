@@ -38,50 +38,7 @@ from mlcourse.exercises.compare import show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Model, Value, holds, returns
 from mlcourse.exercises.plain import kind
 from mlcourse.exercises.probes import call
-from mlcourse.exercises.train.probes import (  # noqa: F401 - the lesson's facts, read here from one source
-    ALERT_SHARE,
-    ALL_ROWS,
-    BUDGET,
-    CATEGORICAL,
-    CV_SCORING,
-    CV_SEED,
-    CV_SPLITS,
-    CV_TOLERANCE,
-    FEATURES,
-    LABEL,
-    LEAKY,
-    MAX_HONEST_PR_AUC,
-    MIN_PR_AUC,
-    MIN_PR_AUC_LIFT,
-    MIN_RECALL_AT_5,
-    MIN_ROC_AUC,
-    NUMERIC,
-    TRAIN_ROWS,
-    TUNE_SCORING,
-    cv_scores_probe,
-    cv_structure_probe,
-    cv_structure_probe_on_sample,
-    cv_structure_verdict,
-    flat_runs,
-    float_array,
-    letter,
-    logging_probe,
-    logging_verdict,
-    model_verdict,
-    model_verdict_on_sample,
-    probe_model,
-    probe_model_on_sample,
-    query_probe,
-    query_verdict,
-    recall_at_budget,
-    search_model_probe,
-    search_probe,
-    search_probe_on_sample,
-    search_verdict,
-    threshold_verdict,
-    total_cost,
-    why_form_verdict,
-)
+from mlcourse.exercises.train import probes
 
 
 # --------------------------------------------------------------------------
@@ -95,8 +52,8 @@ def reference_pipeline(seed: int = 0):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     pre = make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),
-        (StandardScaler(), NUMERIC),
+        (OneHotEncoder(handle_unknown="ignore"), probes.CATEGORICAL),
+        (StandardScaler(), probes.NUMERIC),
     )
     return make_pipeline(pre, LogisticRegression(max_iter=1000, random_state=seed))
 
@@ -147,10 +104,10 @@ why_accuracy = Exercise(
     points=1,
     answer=Value("why_accuracy"),
     tests=[
-        holds("your choice", letter, _why_verdict),
+        holds("your choice", probes.letter, _why_verdict),
         # The visible example of a graded cohort: the answer's form, never whether it is right. It weighs
         # nothing and comes last, so the full verdict's message is the one shown.
-        holds("the form of your choice", letter, why_form_verdict, weight=0, public=True),
+        holds("the form of your choice", probes.letter, probes.why_form_verdict, weight=0, public=True),
     ],
     hints=(
         "Work out what a model that answers 'not fraud' for every payment scores: its accuracy, and how many frauds "
@@ -196,9 +153,9 @@ beat_baseline = Exercise(
     answer=Model("model"),
     tests=[
         # The visible example of a graded cohort: the same bands on a fixed sample, for no points.
-        holds("a fixed sample of new transactions", probe_model_on_sample, model_verdict_on_sample,
+        holds("a fixed sample of new transactions", probes.probe_model_on_sample, probes.model_verdict_on_sample,
               inputs=_public_sample, weight=0, public=True),
-        holds("fresh transactions the model never saw", probe_model, model_verdict, inputs=_model_inputs),
+        holds("fresh transactions the model never saw", probes.probe_model, probes.model_verdict, inputs=_model_inputs),
     ],
     hints=(
         "Start from the lesson's recipe: a ColumnTransformer with OneHotEncoder(handle_unknown='ignore') on "
@@ -450,9 +407,9 @@ def _threshold_inputs(rng: np.random.Generator, *, decimals: int = 4) -> tuple:
     """
     while True:
         y, scores, cost_fn, cost_fp = _threshold_draw(rng, decimals)
-        best = total_cost(y, scores, reference_threshold(y, scores, cost_fn, cost_fp), cost_fn, cost_fp)
+        best = probes.total_cost(y, scores, reference_threshold(y, scores, cost_fn, cost_fp), cost_fn, cost_fp)
         traps = (_f1_threshold(y, scores), reference_threshold(y, scores, cost_fp, cost_fn))
-        if all(total_cost(y, scores, t, cost_fn, cost_fp) > best for t in traps):
+        if all(probes.total_cost(y, scores, t, cost_fn, cost_fp) > best for t in traps):
             return y, scores, cost_fn, cost_fp
 
 
@@ -482,10 +439,10 @@ best_threshold = Exercise(
     points=3,
     answer=Function("best_threshold"),
     tests=[
-        holds("the small example from the lesson", call, threshold_verdict, inputs=_threshold_example,
+        holds("the small example from the lesson", call, probes.threshold_verdict, inputs=_threshold_example,
               expected=reference_thresholds, weight=0, public=True),
-        holds("fresh random scores", call, threshold_verdict, inputs=_threshold_inputs, expected=reference_thresholds),
-        holds("fresh random scores with many ties", call, threshold_verdict, inputs=_tied_threshold_inputs,
+        holds("fresh random scores", call, probes.threshold_verdict, inputs=_threshold_inputs, expected=reference_thresholds),
+        holds("fresh random scores with many ties", call, probes.threshold_verdict, inputs=_tied_threshold_inputs,
               expected=reference_thresholds),
     ],
     hints=(
@@ -503,7 +460,7 @@ best_threshold = Exercise(
 # --------------------------------------------------------------------------
 def _cv_inputs(rng: np.random.Generator, n: int = 2_500) -> tuple:
     frame = fresh_transactions(rng, n=n)
-    return frame[FEATURES], frame[LABEL]
+    return frame[probes.FEATURES], frame[probes.LABEL]
 
 
 def _cv_small_inputs(rng: np.random.Generator) -> tuple:
@@ -526,11 +483,11 @@ def _reference_cv(key: tuple, X: pd.DataFrame, y: pd.Series) -> tuple[float, ...
 
         from mlcourse.train.fraud_model import one_thread
 
-        cv = StratifiedKFold(n_splits=CV_SPLITS, shuffle=True, random_state=CV_SEED)
+        cv = StratifiedKFold(n_splits=probes.CV_SPLITS, shuffle=True, random_state=probes.CV_SEED)
         if len(_CV_CACHE) > 16:
             _CV_CACHE.clear()
         with one_thread():  # five small fits: one math-library thread is faster than several competing for the cores
-            scores = cross_val_score(reference_pipeline(), X, y, cv=cv, scoring=CV_SCORING)
+            scores = cross_val_score(reference_pipeline(), X, y, cv=cv, scoring=probes.CV_SCORING)
         _CV_CACHE[key] = tuple(float(s) for s in scores)
     return _CV_CACHE[key]
 
@@ -540,17 +497,17 @@ def _cv_scores_verdict(got: Any, a: tuple) -> str | None:
     where = f"a fresh sample of {len(y):,} transactions ({int(np.sum(y))} frauds)"
     if not isinstance(got, dict):
         return "the check could not read your answer"
-    values = float_array(got.get("scores"))
-    if values.size != CV_SPLITS:
-        return f"'scores' should hold one score per fold ({CV_SPLITS}), got {values.size} on {where}"
+    values = probes.float_array(got.get("scores"))
+    if values.size != probes.CV_SPLITS:
+        return f"'scores' should hold one score per fold ({probes.CV_SPLITS}), got {values.size} on {where}"
     if "recompute_error" in got:
         return (
             f"your Pipeline cannot take the raw features on {where} ({got['recompute_error']}). Preprocessing done "
             "outside the Pipeline is neither cross-validated nor shipped with the model: move it inside."
         )
-    redo = float_array(got.get("recomputed"))
+    redo = probes.float_array(got.get("recomputed"))
     reference = np.asarray(reference_cv(X, y))
-    fixed = {"cv": "StratifiedKFold", "n_splits": CV_SPLITS, "shuffle": True, "random_state": CV_SEED}
+    fixed = {"cv": "StratifiedKFold", "n_splits": probes.CV_SPLITS, "shuffle": True, "random_state": probes.CV_SEED}
     if isinstance(got.get("folds"), dict) and got["folds"] != fixed:
         # Other folds give other scores, closer or further from the reference's by chance: judged on every seed
         # alike, whatever the sample.
@@ -564,19 +521,19 @@ def _cv_scores_verdict(got: Any, a: tuple) -> str | None:
     if mean > 0.8:
         return (
             f"your mean score is {mean:.3f} on {where}: that looks like accuracy or ROC-AUC. Use "
-            f"scoring='{CV_SCORING}' (PR-AUC); the reference gets {reference.mean():.3f}."
+            f"scoring='{probes.CV_SCORING}' (PR-AUC); the reference gets {reference.mean():.3f}."
         )
     if redo.size == values.size and not np.allclose(np.sort(redo), np.sort(values), atol=1e-6):
         return (
             f"the scores you returned ({np.round(values, 3).tolist()}) are not what your pipeline and splitter give "
-            f"with scoring='{CV_SCORING}' ({np.round(redo, 3).tolist()}) on {where}. Score the same pipeline with the "
+            f"with scoring='{probes.CV_SCORING}' ({np.round(redo, 3).tolist()}) on {where}. Score the same pipeline with the "
             "same splitter (cross_val_score(pipeline, X, y, cv=cv, scoring=...))."
         )
-    if abs(mean - reference.mean()) > CV_TOLERANCE:
+    if abs(mean - reference.mean()) > probes.CV_TOLERANCE:
         return (
             f"your mean PR-AUC is {mean:.3f}, the reference Pipeline's is {reference.mean():.3f} on {where} "
-            f"(tolerance {CV_TOLERANCE}). Use the lesson's preprocessing and LogisticRegression(max_iter=1000), "
-            f"and scoring='{CV_SCORING}'."
+            f"(tolerance {probes.CV_TOLERANCE}). Use the lesson's preprocessing and LogisticRegression(max_iter=1000), "
+            f"and scoring='{probes.CV_SCORING}'."
         )
     return None
 
@@ -588,11 +545,11 @@ cv_estimate = Exercise(
     answer=Function("cv_estimate"),
     tests=[
         # The visible example of a graded cohort: the splitter and pipeline, on a fixed sample, for no points.
-        holds("the pipeline and splitter, on a fixed sample", cv_structure_probe_on_sample, cv_structure_verdict,
+        holds("the pipeline and splitter, on a fixed sample", probes.cv_structure_probe_on_sample, probes.cv_structure_verdict,
               inputs=_public_cv_sample, weight=0, public=True),
-        holds("the pipeline and splitter, on a fresh sample", cv_structure_probe, cv_structure_verdict,
+        holds("the pipeline and splitter, on a fresh sample", probes.cv_structure_probe, probes.cv_structure_verdict,
               inputs=_cv_small_inputs),
-        holds("the fold scores, on a fresh sample", cv_scores_probe, _cv_scores_verdict, inputs=_cv_inputs),
+        holds("the fold scores, on a fresh sample", probes.cv_scores_probe, _cv_scores_verdict, inputs=_cv_inputs),
     ],
     hints=(
         "Build the Pipeline inside the function (preprocessing + LogisticRegression(max_iter=1000)) and the splitter "
@@ -618,14 +575,14 @@ def _search_model_verdict(got: Any, frame: Any) -> str | None:
             "the search ran with refit=False, so it kept no model to judge (no search.best_estimator_): keep "
             "refit=True (the default)."
         )
-    scoring = got.get("search_scoring", TUNE_SCORING) if isinstance(got, dict) else TUNE_SCORING
-    if scoring != TUNE_SCORING and got.get("scoring_is_average_precision") is not True:
+    scoring = got.get("search_scoring", probes.TUNE_SCORING) if isinstance(got, dict) else probes.TUNE_SCORING
+    if scoring != probes.TUNE_SCORING and got.get("scoring_is_average_precision") is not True:
         # Whether a model picked by another metric clears the bands depends on the sample: judged alike on every seed.
         return (
             f"the search's best model was picked by {show(scoring if scoring is not None else 'accuracy')}, not by "
-            f"average precision, so it is not the model the task asks for: set scoring='{TUNE_SCORING}'."
+            f"average precision, so it is not the model the task asks for: set scoring='{probes.TUNE_SCORING}'."
         )
-    return model_verdict(got, frame, what="the search's best model")
+    return probes.model_verdict(got, frame, what="the search's best model")
 
 
 tune_within_budget = Exercise(
@@ -635,10 +592,10 @@ tune_within_budget = Exercise(
     answer=Model("search"),
     tests=[
         # The visible example of a graded cohort: the search's settings, read on a fixed sample, for no points.
-        holds("the search's budget, scoring and refit, on a fixed sample", search_probe_on_sample, search_verdict,
+        holds("the search's budget, scoring and refit, on a fixed sample", probes.search_probe_on_sample, probes.search_verdict,
               inputs=_public_sample, weight=0, public=True),
-        holds("the search: budget, scoring, refit", search_probe, search_verdict, inputs=_search_inputs),
-        holds("its best model, on fresh transactions", search_model_probe, _search_model_verdict, inputs=_model_inputs),
+        holds("the search: budget, scoring, refit", probes.search_probe, probes.search_verdict, inputs=_search_inputs),
+        holds("its best model, on fresh transactions", probes.search_model_probe, _search_model_verdict, inputs=_model_inputs),
     ],
     hints=(
         "The number of fits is (number of candidates) x (number of folds): with 3 folds you can afford 4 candidates.",
@@ -699,9 +656,9 @@ log_to_mlflow = Exercise(
     points=3,
     answer=Function("log_candidate"),
     tests=[
-        holds("the lesson's example run", logging_probe, logging_verdict,
+        holds("the lesson's example run", probes.logging_probe, probes.logging_verdict,
               inputs=_logging_example, weight=0, public=True),
-        holds("two fresh runs, one after the other", logging_probe, logging_verdict,
+        holds("two fresh runs, one after the other", probes.logging_probe, probes.logging_verdict,
               inputs=_logging_inputs),
     ],
     hints=(
@@ -779,7 +736,7 @@ def reference_best_runs(case: dict) -> list[int]:
     """Positions (in the order the runs were made) of the best runs: any of them is right."""
     metric, greater = case["metric"], case["greater"]
     candidates = [
-        (i, r["metrics"][metric]) for i, (exp, r) in enumerate(flat_runs(case))
+        (i, r["metrics"][metric]) for i, (exp, r) in enumerate(probes.flat_runs(case))
         if exp == case["experiment"] and r["tags"].get("data_fingerprint") == case["data_fingerprint"]
         and r["metrics"].get(metric) is not None
     ]
@@ -793,12 +750,12 @@ best_tracked_run = Exercise(
     points=2,
     answer=Function("best_run_id"),
     tests=[
-        holds("the lesson's four-run example", query_probe, query_verdict,
+        holds("the lesson's four-run example", probes.query_probe, probes.query_verdict,
               inputs=_query_example, expected=reference_best_runs, weight=0, public=True),
         holds("a fresh experiment with a tie, runs on other data, a missing and a NaN metric",
-              query_probe, query_verdict, inputs=_query_inputs, expected=reference_best_runs),
-        holds("a fresh experiment where lower is better", query_probe,
-              query_verdict, inputs=_query_inputs_lower, expected=reference_best_runs),
+              probes.query_probe, probes.query_verdict, inputs=_query_inputs, expected=reference_best_runs),
+        holds("a fresh experiment where lower is better", probes.query_probe,
+              probes.query_verdict, inputs=_query_inputs_lower, expected=reference_best_runs),
     ],
     hints=(
         "mlflow.search_runs(experiment_names=[experiment_name], filter_string=...) returns a DataFrame, one row per "
