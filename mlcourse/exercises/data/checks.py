@@ -749,16 +749,24 @@ def skew_records(rng: np.random.Generator, n: int) -> list[dict]:
 
 def reference_features_match(offline_fn: Any, online_fn: Any, records: list, tol: float = 1e-6) -> dict:
     """The expected answer: {feature: number of records where the two sides disagree}."""
+    return _disagreements(*_both_sides(offline_fn, online_fn, records), tol)
+
+
+def _both_sides(offline_fn: Any, online_fn: Any, records: list) -> tuple[dict[Any, list], list[dict]]:
+    """The offline features of ``records`` (as one list a column) and the online ones (one dict a record)."""
     off = offline_fn(pd.DataFrame.from_records(records)).reset_index(drop=True)
-    on = [online_fn(r) for r in records]
-    names = list(off.columns) + [k for r in on for k in r if k not in off.columns]
+    return {name: off[name].tolist() for name in off.columns}, [online_fn(r) for r in records]
+
+
+def _disagreements(off: dict[Any, list], on: list[dict], tol: float) -> dict:
+    names = list(off) + [k for r in on for k in r if k not in off]
     out = {}
     for name in dict.fromkeys(names):
         bad = 0
         for i, r in enumerate(on):
-            if name not in off.columns or name not in r:
+            if name not in off or name not in r:
                 bad += 1
-            elif not abs(float(off[name].iloc[i]) - float(r[name])) <= tol:
+            elif not abs(float(off[name][i]) - float(r[name])) <= tol:
                 bad += 1
         if bad:
             out[str(name)] = bad
@@ -774,9 +782,8 @@ def _skew_inputs(pair: str):
 
 def _parity(inputs: dict) -> dict:
     """The right parity report, and the one a comparison without tolerance gives."""
-    online, records = ONLINE[inputs["pair"]], inputs["records"]
-    return {"counts": reference_features_match(offline_features, online, records),
-            "exact": reference_features_match(offline_features, online, records, tol=0.0)}
+    off, on = _both_sides(offline_features, ONLINE[inputs["pair"]], inputs["records"])  # computed once for both
+    return {"counts": _disagreements(off, on, 1e-6), "exact": _disagreements(off, on, 0.0)}
 
 
 features_match = Exercise(
