@@ -293,19 +293,17 @@ def _violation_cases(kind: str, key: int) -> tuple:
     return ((df, schema),)
 
 
-def _example_case(rng: np.random.Generator) -> list:
-    """The lesson's small example, and a fresh frame with a fresh schema."""
-    return list(_violation_cases("example", int(rng.integers(0, 2**31))))
+def _drawn_cases(kind: str, rng: np.random.Generator) -> list:
+    """The cases of one find_violations test (see :func:`_violation_cases`), from a key drawn from ``rng``."""
+    return list(_violation_cases(kind, int(rng.integers(0, 2**31))))
 
 
-def _bounds_cases(rng: np.random.Generator) -> list:
-    """Two fresh frames, each with values exactly on its schema's bounds."""
-    return list(_violation_cases("bounds", int(rng.integers(0, 2**31))))
-
-
-def _missing_column_case(rng: np.random.Generator) -> list:
-    """A fresh frame that lacks one column of its schema and has one the schema does not name."""
-    return list(_violation_cases("missing", int(rng.integers(0, 2**31))))
+# The lesson's small example, and a fresh frame with a fresh schema.
+_example_case = functools.partial(_drawn_cases, "example")
+# Two fresh frames, each with values exactly on its schema's bounds.
+_bounds_cases = functools.partial(_drawn_cases, "bounds")
+# A fresh frame that lacks one column of its schema and has one the schema does not name.
+_missing_column_case = functools.partial(_drawn_cases, "missing")
 
 
 def _reports(cases: list) -> list[list[list]]:
@@ -396,8 +394,7 @@ def clean_inputs(rng: np.random.Generator, shuffle: bool = False) -> dict:
     return {"df": _damaged_table(n, seed, order).copy(), "n_rows": n, "seed": seed, "order": order}
 
 
-def _clean_inputs_shuffled(rng: np.random.Generator) -> dict:
-    return clean_inputs(rng, shuffle=True)
+_clean_inputs_shuffled = functools.partial(clean_inputs, shuffle=True)
 
 
 def _clean_origin(inputs: dict) -> dict:

@@ -128,22 +128,16 @@ PUBLIC_SAMPLE = {"seed": 2026, "rows": 5_000}
 PUBLIC_CV_SAMPLE = {"seed": 2027, "rows": 500}
 
 
-def _public_sample(rng: np.random.Generator) -> dict:
-    return dict(PUBLIC_SAMPLE)
+def _fixed(spec: dict, rng: np.random.Generator) -> dict:
+    """The same plain inputs on every seed (a copy of ``spec``)."""
+    return dict(spec)
 
 
-def _public_cv_sample(rng: np.random.Generator) -> dict:
-    return dict(PUBLIC_CV_SAMPLE)
-
-
-def _model_inputs(rng: np.random.Generator) -> pd.DataFrame:
-    return fresh_transactions(rng)
-
-
-def _search_inputs(rng: np.random.Generator) -> pd.DataFrame:
-    # Only what the search's scorer computes is read on these rows (its model is judged on _model_inputs):
-    # a small sample is enough, and a check copies it faster.
-    return fresh_transactions(rng, n=1_000)
+_public_sample = functools.partial(_fixed, PUBLIC_SAMPLE)
+_public_cv_sample = functools.partial(_fixed, PUBLIC_CV_SAMPLE)
+# Only what the search's scorer computes is read on these rows (its best model is judged on 5 000 fresh ones):
+# a small sample is enough, and a check copies it faster.
+_search_inputs = functools.partial(fresh_transactions, n=1_000)
 
 
 beat_baseline = Exercise(
@@ -155,7 +149,7 @@ beat_baseline = Exercise(
         # The visible example of a graded cohort: the same bands on a fixed sample, for no points.
         holds("a fixed sample of new transactions", probes.probe_model_on_sample, probes.model_verdict_on_sample,
               inputs=_public_sample, weight=0, public=True),
-        holds("fresh transactions the model never saw", probes.probe_model, probes.model_verdict, inputs=_model_inputs),
+        holds("fresh transactions the model never saw", probes.probe_model, probes.model_verdict, inputs=fresh_transactions),
     ],
     hints=(
         "Start from the lesson's recipe: a ColumnTransformer with OneHotEncoder(handle_unknown='ignore') on "
@@ -429,8 +423,7 @@ def _threshold_draw(rng: np.random.Generator, decimals: int) -> tuple:
     return y, scores, cost_fn, cost_fp
 
 
-def _tied_threshold_inputs(rng: np.random.Generator) -> tuple:
-    return _threshold_inputs(rng, decimals=2)
+_tied_threshold_inputs = functools.partial(_threshold_inputs, decimals=2)
 
 
 best_threshold = Exercise(
@@ -463,8 +456,7 @@ def _cv_inputs(rng: np.random.Generator, n: int = 2_500) -> tuple:
     return frame[probes.FEATURES], frame[probes.LABEL]
 
 
-def _cv_small_inputs(rng: np.random.Generator) -> tuple:
-    return _cv_inputs(rng, n=800)  # only the structure is inspected: a small sample is enough
+_cv_small_inputs = functools.partial(_cv_inputs, n=800)  # only the structure is inspected: a small sample is enough
 
 
 def reference_cv(X: pd.DataFrame, y: pd.Series) -> list[float]:
@@ -595,7 +587,7 @@ tune_within_budget = Exercise(
         holds("the search's budget, scoring and refit, on a fixed sample", probes.search_probe_on_sample, probes.search_verdict,
               inputs=_public_sample, weight=0, public=True),
         holds("the search: budget, scoring, refit", probes.search_probe, probes.search_verdict, inputs=_search_inputs),
-        holds("its best model, on fresh transactions", probes.search_model_probe, _search_model_verdict, inputs=_model_inputs),
+        holds("its best model, on fresh transactions", probes.search_model_probe, _search_model_verdict, inputs=fresh_transactions),
     ],
     hints=(
         "The number of fits is (number of candidates) x (number of folds): with 3 folds you can afford 4 candidates.",
@@ -724,12 +716,8 @@ def _query_example(rng: np.random.Generator) -> dict:
             "data_fingerprint": ours, "greater": True}
 
 
-def _query_inputs(rng: np.random.Generator) -> dict:
-    return _query_case(rng, metric="pr_auc", greater=True, tie=True)
-
-
-def _query_inputs_lower(rng: np.random.Generator) -> dict:
-    return _query_case(rng, metric="log_loss", greater=False, tie=False)
+_query_inputs = functools.partial(_query_case, metric="pr_auc", greater=True, tie=True)
+_query_inputs_lower = functools.partial(_query_case, metric="log_loss", greater=False, tie=False)
 
 
 def reference_best_runs(case: dict) -> list[int]:
