@@ -223,6 +223,12 @@ def _cells(values: Any) -> list:
         return items
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         return [None if v != v else v for v in items]  # NaN is the only value unequal to itself
+    if getattr(dtype, "kind", None) == "M":
+        # Naive or zoned datetimes: tolist() holds Timestamps and NaT, each made plain as _cell would.
+        import pandas as pd
+
+        nat = pd.NaT
+        return [None if v is nat else {TAG: "datetime", "value": v.isoformat()} for v in items]
     return [v if type(v) is str else _cell(v) for v in items]
 
 
@@ -319,7 +325,7 @@ def _column(values: list, dtype: str, depth: int) -> Any:
     import pandas as pd
 
     if dtype.startswith("datetime64"):
-        return pd.Series([_rebuild_dt(v) for v in values], dtype="object").astype(dtype)
+        return _datetime_column(values, dtype)
     # Numbers, text and None are their own rebuilt form: only tagged values need from_plain.
     rebuilt = [v if v is None or type(v) in _SCALARS else from_plain(v, depth + 1) for v in values]
     try:
@@ -327,6 +333,23 @@ def _column(values: list, dtype: str, depth: int) -> Any:
     except (TypeError, ValueError):
         # e.g. an int column that gained a None: fall back to what pandas infers
         return pd.Series(rebuilt)
+
+
+def _datetime_column(values: list, dtype: str) -> Any:
+    """A datetime column rebuilt from its plain cells, parsed in bulk where every cell is an ISO text or None.
+
+    Anything else (hand-made plain data, mixed UTC offsets) takes the cell-by-cell
+    path, which gives the same values or the same error.
+    """
+    import pandas as pd
+
+    texts = [v.get("value") if type(v) is dict and v.get(TAG) == "datetime" else v for v in values]
+    if all(t is None or type(t) is str for t in texts):
+        try:
+            return pd.Series(pd.to_datetime(texts, format="ISO8601")).astype(dtype)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return pd.Series([_rebuild_dt(v) for v in values], dtype="object").astype(dtype)
 
 
 def _rebuild_frame(d: dict, depth: int) -> Any:

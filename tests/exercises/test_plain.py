@@ -122,3 +122,54 @@ def test_frame_columns_take_the_short_cut_to_the_same_plain_cells():
         assert json.dumps(cells) == json.dumps(slow), name
     back = from_plain(json.loads(json.dumps(plain)))
     pd.testing.assert_frame_equal(back[["f", "i", "u", "b", "text"]], df[["f", "i", "u", "b", "text"]], check_dtype=False)
+
+
+def _cell_by_cell(values: list, dtype: str) -> pd.Series:
+    """The datetime column as rebuilding each cell on its own makes it (the path the bulk parse must agree with)."""
+    from mlcourse.exercises.plain import _rebuild_dt
+
+    return pd.Series([_rebuild_dt(v) for v in values], dtype="object").astype(dtype)
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        pd.Series(pd.to_datetime(["2026-01-01 00:00:00", None, "2026-01-03 04:05:06.789"], format="ISO8601")),
+        pd.Series(pd.date_range("1969-12-31 23:00", periods=5, freq="17min", unit="ns")),
+        pd.Series(pd.date_range("2026-03-28", periods=4, freq="D", tz="Europe/Paris")),  # crosses a change of UTC offset
+        pd.Series(pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC")),
+        pd.Series(pd.to_datetime(["2026-01-01 00:00:00.000000001", None]).astype("datetime64[ns]")),
+        pd.Series(pd.to_datetime(["2026-01-01", "2026-06-01"]).astype("datetime64[s]")),
+        pd.Series([pd.NaT, pd.NaT], dtype="datetime64[ns]"),
+    ],
+    ids=["naive-with-nat", "before-1970", "zoned-dst", "utc", "nanoseconds", "seconds", "all-nat"],
+)
+def test_datetime_columns_cross_in_bulk_as_cell_by_cell(column):
+    """Datetime columns take a bulk path both ways; the plain cells and the rebuilt column are what the cell-by-cell path gives."""
+    from mlcourse.exercises.plain import _cell
+
+    plain = to_plain(column)
+    assert json.dumps(plain["data"]) == json.dumps([_cell(v) for v in column.tolist()])
+    back = from_plain(json.loads(json.dumps(plain)))
+    pd.testing.assert_series_equal(back, column, check_names=False, check_index_type=False)
+    pd.testing.assert_series_equal(back, _cell_by_cell(plain["data"], plain["dtype"]), check_index_type=False)
+
+
+@pytest.mark.parametrize(
+    "values, dtype",
+    [
+        ([{"__plain__": "datetime", "value": "yesterday"}], "datetime64[ns]"),  # hand-made, not ISO
+        (["2026-01-01T00:00:00+01:00", "2026-07-01T00:00:00+02:00"], "datetime64[ns, Europe/Paris]"),  # bare texts, two offsets
+        ([{"__plain__": "datetime", "value": "2026-01-01T00:00:00"}], "datetime64[ns, UTC]"),  # naive text, zoned dtype
+    ],
+)
+def test_datetime_cells_the_bulk_parse_refuses_fall_back_to_the_same_outcome(values, dtype):
+    from mlcourse.exercises.plain import _column
+
+    try:
+        expected = _cell_by_cell(values, dtype)
+    except Exception as exc:  # the cell-by-cell path refuses: the bulk path must refuse alike
+        with pytest.raises(type(exc)):
+            _column(values, dtype, 0)
+    else:
+        pd.testing.assert_series_equal(_column(values, dtype, 0), expected)
