@@ -363,7 +363,8 @@ def _start_date(value: Any, name: str = "start") -> pd.Timestamp:
 # ---------------------------------------------------------------------------
 
 def _ids(prefix: str, numbers: np.ndarray, width: int) -> np.ndarray:
-    return np.char.mod(f"{prefix}%0{width}d", numbers).astype(object)
+    # Formatted in Python: np.char.mod gives the same strings twenty times slower.
+    return np.array([f"{prefix}{n:0{width}d}" for n in np.asarray(numbers).tolist()], dtype=object)
 
 
 def _pick(cum: np.ndarray, u: np.ndarray) -> np.ndarray:
