@@ -440,10 +440,11 @@ def test_plan_retraining_strict_comparison_fails_only_the_edge_cases(tried):
 
 def test_plan_retraining_min_instead_of_max_is_explained():
     from mlcourse.exercises.end_to_end import checks as end_to_end
+    from mlcourse.exercises.end_to_end import probes
 
     case = end_to_end._loop_cases(None)[-1]  # day 49, drift on day 21: the full window is after the drift
     got = [{"retrain": True, "window": [21, 42], "keys": ["retrain", "window"]}]
-    message = end_to_end.plan_verdict(got, [case], end_to_end._expected_plans([case]))
+    message = probes.plan_verdict(got, [case], end_to_end._expected_plans([case]))
     assert "expected {'retrain': True, 'window': [28, 42]}" in message and "not min(...)" in message
 
 

@@ -116,6 +116,13 @@ def _drawn_once(make: Any) -> Any:
     return inputs
 
 
+def _each(probe: Any, verdict: Any, cases: Sequence[tuple], **shared: Any) -> list:
+    """One ``holds`` test per case, ``(name, inputs)`` or ``(name, inputs, public)``, each judged by ``probe`` and
+    ``verdict`` with the ``shared`` options (``expected=``)."""
+    return [holds(name, probe, verdict, inputs=inputs, public=bool(public), **shared)
+            for name, inputs, *public in cases]
+
+
 def _array(plain: Any) -> np.ndarray | None:
     if isinstance(plain, dict) and plain.get(TAG) == "ndarray":
         return np.asarray(from_plain(plain))
@@ -147,19 +154,15 @@ def _save_inputs(rng: np.random.Generator, path_kind: str = "str") -> dict:
             "file": str(rng.choice(["model.joblib", "forest-v3.joblib", "artifact.joblib"]))}
 
 
-def _save_inputs_path(rng: np.random.Generator) -> dict:
-    return _save_inputs(rng, "pathlib")
-
-
 save_with_hash = Exercise(
     id="deploy.save_with_hash",
     title="Save a model with its metadata and SHA-256",
     points=2,
     answer=Function("save_with_hash"),
-    tests=[
-        holds("a fresh model saved to a str path", save_probe, save_verdict, inputs=_save_inputs, public=True),
-        holds("a fresh model saved to a pathlib.Path", save_probe, save_verdict, inputs=_save_inputs_path),
-    ],
+    tests=_each(save_probe, save_verdict, [
+        ("a fresh model saved to a str path", _save_inputs, True),
+        ("a fresh model saved to a pathlib.Path", functools.partial(_save_inputs, path_kind="pathlib")),
+    ]),
     hints=(
         "Write the model first (`joblib.dump(model, path)`), then hash the *file*: "
         "`hashlib.sha256(open(path, 'rb').read()).hexdigest()` (or read it in blocks for big files).",
@@ -201,24 +204,9 @@ def _load_inputs(rng: np.random.Generator, case: str = "intact") -> dict:
     return {"seed": seed, "names": names, "case": case, "file": file, "model_bytes": data[0], "sidecar_bytes": data[1]}
 
 
-@_drawn_once
-def _load_intact(rng: np.random.Generator) -> dict:
-    return _load_inputs(rng, "intact")
-
-
-@_drawn_once
-def _load_swapped(rng: np.random.Generator) -> dict:
-    return _load_inputs(rng, "swapped")
-
-
-@_drawn_once
-def _load_appended(rng: np.random.Generator) -> dict:
-    return _load_inputs(rng, "appended")
-
-
-@_drawn_once
-def _load_no_sidecar(rng: np.random.Generator) -> dict:
-    return _load_inputs(rng, "no_sidecar")
+def _load_case(case: str) -> Any:
+    """The inputs of one ``load_verified`` test: a model saved with ``case`` damage (drawn once per seed)."""
+    return _drawn_once(functools.partial(_load_inputs, case=case))
 
 
 load_verified = Exercise(
@@ -226,12 +214,12 @@ load_verified = Exercise(
     title="Load a model only after its hash checks out",
     points=3,
     answer=Function("load_verified"),
-    tests=[
-        holds("an intact model file", load_probe, load_verdict, inputs=_load_intact, public=True),
-        holds("a model file swapped for one that runs code on load", load_probe, load_verdict, inputs=_load_swapped),
-        holds("a model file with bytes appended", load_probe, load_verdict, inputs=_load_appended, public=True),
-        holds("a model file without its sidecar", load_probe, load_verdict, inputs=_load_no_sidecar),
-    ],
+    tests=_each(load_probe, load_verdict, [
+        ("an intact model file", _load_case("intact"), True),
+        ("a model file swapped for one that runs code on load", _load_case("swapped")),
+        ("a model file with bytes appended", _load_case("appended"), True),
+        ("a model file without its sidecar", _load_case("no_sidecar")),
+    ]),
     hints=(
         "Read the sidecar first: `meta = json.load(open(str(path) + '.json'))`; the expected hash is `meta['sha256']`.",
         "Hash the file's bytes (`open(path, 'rb')`) *before* calling joblib.load: loading a pickle runs code, so a "
@@ -438,17 +426,14 @@ validate_record = Exercise(
     title="Every problem of one request",
     points=3,
     answer=Function("validate_record"),
-    tests=[
-        holds("well-formed records", records_probe, records_verdict, expected=_expected_problems, inputs=_cases_good,
-              public=True),
-        holds("a missing field and an unknown field", records_probe, records_verdict, expected=_expected_problems,
-              inputs=_cases_fields, public=True),
-        holds("wrong types: a string, a bool and None for numbers, a number for text", records_probe,
-              records_verdict, expected=_expected_problems, inputs=_cases_types),
-        holds("NaN and ±infinity", records_probe, records_verdict, expected=_expected_problems, inputs=_cases_finite),
-        holds("values outside a field's categories", records_probe, records_verdict, expected=_expected_problems, inputs=_cases_categories),
-        holds("several problems in one record", records_probe, records_verdict, expected=_expected_problems, inputs=_cases_many),
-    ],
+    tests=_each(records_probe, records_verdict, [
+        ("well-formed records", _cases_good, True),
+        ("a missing field and an unknown field", _cases_fields, True),
+        ("wrong types: a string, a bool and None for numbers, a number for text", _cases_types),
+        ("NaN and ±infinity", _cases_finite),
+        ("values outside a field's categories", _cases_categories),
+        ("several problems in one record", _cases_many),
+    ], expected=_expected_problems),
     hints=(
         "Loop over the schema: an absent name is ('name', 'missing'); then loop over the record's keys for names the "
         "schema lacks ('unknown'). Collect everything in one list; never stop at the first problem.",
@@ -579,14 +564,14 @@ serve_app = Exercise(
     title="Write the service: a pydantic request model and POST /predict",
     points=4,
     answer=Function("make_app"),
-    tests=[
-        holds("valid payments", service_probe, service_verdict, inputs=_service_good, public=True),
-        holds("payments with a field missing", service_probe, service_verdict, inputs=_service_missing),
-        holds("payments with a value of the wrong type", service_probe, service_verdict, inputs=_service_types),
-        holds("values at and just beyond each bound", service_probe, service_verdict, inputs=_service_ranges),
-        holds("unknown categories and an unknown field", service_probe, service_verdict, inputs=_service_categories),
-        holds("the OpenAPI document", service_probe, service_verdict, inputs=_service_openapi),
-    ],
+    tests=_each(service_probe, service_verdict, [
+        ("valid payments", _service_good, True),
+        ("payments with a field missing", _service_missing),
+        ("payments with a value of the wrong type", _service_types),
+        ("values at and just beyond each bound", _service_ranges),
+        ("unknown categories and an unknown field", _service_categories),
+        ("the OpenAPI document", _service_openapi),
+    ]),
     hints=(
         "Declare `class Payment(BaseModel)` with one annotated field per feature, e.g. `hour: int = Field(ge=0, le=23)`, "
         "`channel: Literal['chip', 'contactless', 'online', 'swipe']`, and `model_config = ConfigDict(strict=True, "
@@ -653,13 +638,11 @@ score_in_chunks = Exercise(
     title="A batch job: score a frame chunk by chunk",
     points=2,
     answer=Function("score_in_chunks"),
-    tests=[
-        holds("a fresh shuffled frame", chunk_probe, chunk_verdict, expected=_expected_chunks, inputs=_chunk_inputs_fresh),
-        holds("a frame that splits into whole chunks, ids in 'request_id'", chunk_probe, chunk_verdict, expected=_expected_chunks,
-              inputs=_chunk_inputs_exact),
-        holds("a frame smaller than one chunk", chunk_probe, chunk_verdict, expected=_expected_chunks,
-              inputs=_chunk_inputs_small, public=True),
-    ],
+    tests=_each(chunk_probe, chunk_verdict, [
+        ("a fresh shuffled frame", _chunk_inputs_fresh),
+        ("a frame that splits into whole chunks, ids in 'request_id'", _chunk_inputs_exact),
+        ("a frame smaller than one chunk", _chunk_inputs_small, True),
+    ], expected=_expected_chunks),
     hints=(
         "Loop `for start in range(0, len(frame), chunk_size)` and take `chunk = frame.iloc[start:start + chunk_size]` "
         "(positions, not index labels: the index may be in any order).",
@@ -748,14 +731,11 @@ pipeline_tests = Exercise(
     title="Write the tests: a data, a minimum-functionality, an invariance and a directional test",
     points=4,
     answer=Function("test_data"),
-    tests=[
-        holds("the correct pipeline (every test must pass)", tests_probe, tests_verdict, expected=_fault_named, inputs=_tests_correct,
-              public=True),
-        holds(GRADED_FAULTS["amount"][0].name, tests_probe, tests_verdict, expected=_fault_named, inputs=_tests_amount),
-        holds(GRADED_FAULTS["labels"][0].name, tests_probe, tests_verdict, expected=_fault_named, inputs=_tests_labels),
-        holds(GRADED_FAULTS["unseen"][0].name, tests_probe, tests_verdict, expected=_fault_named, inputs=_tests_unseen),
-        holds(GRADED_FAULTS["skew"][0].name, tests_probe, tests_verdict, expected=_fault_named, inputs=_tests_skew),
-    ],
+    tests=_each(tests_probe, tests_verdict, [
+        ("the correct pipeline (every test must pass)", _tests_correct, True),
+        *((GRADED_FAULTS[fault][0].name, inputs) for fault, inputs in (("amount", _tests_amount), ("labels", _tests_labels),
+                                                                       ("unseen", _tests_unseen), ("skew", _tests_skew))),
+    ], expected=_fault_named),
     hints=(
         "Each test is a plain function whose parameters name the fixtures it needs (data, model, serve) and which "
         "fails through `assert`. Score frames with `model.predict_proba(frame)[:, 1]`.",
@@ -942,18 +922,15 @@ promotion_gate = Exercise(
     title="A promotion gate: better on held-out data and every behavioural test passed",
     points=3,
     answer=Function("promotion_gate"),
-    tests=[
-        holds("a clearly better candidate that passes every test", gate_probe, gate_verdict, expected=_expected_gate,
-              inputs=_gate_clear, public=True),
-        holds("a better candidate that fails one behavioural test", gate_probe, gate_verdict, expected=_expected_gate,
-              inputs=_gate_fails_test),
-        holds("a candidate whose gain is below min_gain", gate_probe, gate_verdict, expected=_expected_gate, inputs=_gate_small_gain),
-        holds("a worse candidate that also fails two tests", gate_probe, gate_verdict, expected=_expected_gate, inputs=_gate_worse),
-        holds("a better candidate with an empty behavioural suite", gate_probe, gate_verdict, expected=_expected_gate, inputs=_gate_empty),
-        holds("a candidate that lifts frauds to the very top of the ranking", gate_probe, gate_verdict, expected=_expected_gate,
-              inputs=_gate_top),
-        holds("a candidate whose gain is exactly min_gain", gate_probe, gate_verdict, expected=_expected_gate, inputs=_gate_on_margin),
-    ],
+    tests=_each(gate_probe, gate_verdict, [
+        ("a clearly better candidate that passes every test", _gate_clear, True),
+        ("a better candidate that fails one behavioural test", _gate_fails_test),
+        ("a candidate whose gain is below min_gain", _gate_small_gain),
+        ("a worse candidate that also fails two tests", _gate_worse),
+        ("a better candidate with an empty behavioural suite", _gate_empty),
+        ("a candidate that lifts frauds to the very top of the ranking", _gate_top),
+        ("a candidate whose gain is exactly min_gain", _gate_on_margin),
+    ], expected=_expected_gate),
     hints=(
         "gain = average_precision_score(y_true, candidate_scores) - average_precision_score(y_true, incumbent_scores); "
         "it must be at least min_gain.",
@@ -1132,16 +1109,13 @@ slice_gate = Exercise(
     title="Slices in the gate: no group of payments may get worse",
     points=3,
     answer=Function("slice_gate"),
-    tests=[
-        holds("a candidate no slice gets worse with", slice_probe, slice_verdict, expected=_expected_slice,
-              inputs=_slice_all_fine, public=True),
-        holds("a candidate better overall but far worse on one slice", slice_probe, slice_verdict, expected=_expected_slice,
-              inputs=_slice_one_worse),
-        holds("a candidate worse on two slices", slice_probe, slice_verdict, expected=_expected_slice, inputs=_slice_two_worse),
-        holds("a slice with fewer frauds than min_positives", slice_probe, slice_verdict, expected=_expected_slice,
-              inputs=_slice_few_frauds),
-        holds("a slice that loses exactly max_drop", slice_probe, slice_verdict, expected=_expected_slice, inputs=_slice_on_margin),
-    ],
+    tests=_each(slice_probe, slice_verdict, [
+        ("a candidate no slice gets worse with", _slice_all_fine, True),
+        ("a candidate better overall but far worse on one slice", _slice_one_worse),
+        ("a candidate worse on two slices", _slice_two_worse),
+        ("a slice with fewer frauds than min_positives", _slice_few_frauds),
+        ("a slice that loses exactly max_drop", _slice_on_margin),
+    ], expected=_expected_slice),
     hints=(
         "Loop over the slice values (`np.unique(slices)`); for each, `rows = slices == value` picks its rows from "
         "every array.",
@@ -1219,12 +1193,11 @@ route = Exercise(
     title="A sticky canary router",
     points=2,
     answer=Function("route"),
-    tests=[
-        holds("20 000 fresh user ids at three fractions", route_probe, route_verdict, inputs=_route_fresh),
-        holds("10 000 sequential ids user-1, user-2, ...", route_probe, route_verdict, inputs=_route_sequential,
-              public=True),
-        holds("fractions 0 and 1", route_probe, route_verdict, inputs=_route_edges),
-    ],
+    tests=_each(route_probe, route_verdict, [
+        ("20 000 fresh user ids at three fractions", _route_fresh),
+        ("10 000 sequential ids user-1, user-2, ...", _route_sequential, True),
+        ("fractions 0 and 1", _route_edges),
+    ]),
     hints=(
         "Turn the id into a number that is the same in every process: "
         "`hashlib.sha256(user_id.encode()).digest()`.",
@@ -1328,13 +1301,11 @@ should_rollback = Exercise(
     title="The canary's rollback rule",
     points=2,
     answer=Function("should_rollback"),
-    tests=[
-        holds("candidates below and at min_requests", rollback_probe, rollback_verdict, expected=_expected_rollbacks,
-              inputs=_rollback_waiting, public=True),
-        holds("error rates, counts and the margin's edge", rollback_probe, rollback_verdict, expected=_expected_rollbacks,
-              inputs=_rollback_errors),
-        holds("p95 latencies", rollback_probe, rollback_verdict, expected=_expected_rollbacks, inputs=_rollback_latency),
-    ],
+    tests=_each(rollback_probe, rollback_verdict, [
+        ("candidates below and at min_requests", _rollback_waiting, True),
+        ("error rates, counts and the margin's edge", _rollback_errors),
+        ("p95 latencies", _rollback_latency),
+    ], expected=_expected_rollbacks),
     hints=(
         "First: if candidate['requests'] < min_requests, return False (too early to judge).",
         "Error rates: errors / requests for each side (0 for a side with no requests). Roll back when the "

@@ -33,22 +33,8 @@ import functools
 import numpy as np
 import pandas as pd
 
-from mlcourse.exercises.end_to_end.probes import (
-    BACK,
-    FOREST,
-    LIVE,
-    OUTLINE,
-    TARGET,
-    classification_table,
-    drift_probe,
-    drift_verdict,
-    pipeline_probe,
-    pipelines_verdict,
-    plan_probe,
-    plan_verdict,
-    promote_probe,
-    promote_verdict,
-)
+from mlcourse.exercises.cache import per_inputs
+from mlcourse.exercises.end_to_end import probes
 from mlcourse.exercises.engine import Exercise, Function, holds
 
 # --------------------------------------------------------------------------
@@ -68,16 +54,16 @@ def _reference(n_samples: int, n_features: int, random_state: int, production_ro
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.model_selection import train_test_split
 
-    df = classification_table(n_samples, n_features, random_state)
-    X = df.drop(columns=TARGET).to_numpy()
-    y = df[TARGET].to_numpy()
+    df = probes.classification_table(n_samples, n_features, random_state)
+    X = df.drop(columns=probes.TARGET).to_numpy()
+    y = df[probes.TARGET].to_numpy()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SIZE, random_state=SPLIT_SEED)
-    outline = (n_samples, n_features, random_state) == tuple(OUTLINE.values())
+    outline = (n_samples, n_features, random_state) == tuple(probes.OUTLINE.values())
     if outline:
         # The outline prints these two figures; mlcourse.lifecycle's tests show scikit-learn reproduces them.
         accuracy, first = OUTLINE_ACCURACY, OUTLINE_FIRST_PREDICTION
     else:
-        model = RandomForestClassifier(**FOREST).fit(X_train, y_train)
+        model = RandomForestClassifier(**probes.FOREST).fit(X_train, y_train)
         # One pass over the test rows: a row's prediction does not depend on the rows predicted with it.
         predicted = model.predict(X_test)
         accuracy = float(np.mean(predicted == y_test))
@@ -113,7 +99,7 @@ def reference_pipeline(spec: dict) -> dict:
 
 
 def _outline_spec(rng: np.random.Generator) -> dict:
-    return {**OUTLINE, "production_rows": PRODUCTION_ROWS, "threshold": THRESHOLD}
+    return {**probes.OUTLINE, "production_rows": PRODUCTION_ROWS, "threshold": THRESHOLD}
 
 
 def _outline_and_fresh(rng: np.random.Generator) -> list[dict]:
@@ -146,9 +132,9 @@ run_pipeline = Exercise(
     points=3,
     answer=Function("run_pipeline"),
     tests=[
-        holds("the outline's table and a fresh one", pipeline_probe, pipelines_verdict, inputs=_outline_and_fresh,
+        holds("the outline's table and a fresh one", probes.pipeline_probe, probes.pipelines_verdict, inputs=_outline_and_fresh,
               expected=reference_pipelines, weight=2, public=True),
-        holds("a fresh make_classification table", pipeline_probe, pipelines_verdict, inputs=_fresh_specs,
+        holds("a fresh make_classification table", probes.pipeline_probe, probes.pipelines_verdict, inputs=_fresh_specs,
               expected=reference_pipelines),
     ],
     hints=(
@@ -178,7 +164,7 @@ def outline_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     from mlcourse.data.generate import load_outline_dataset
 
     df = load_outline_dataset()
-    X_train, X_test = train_test_split(df.drop(columns=TARGET), test_size=TEST_SIZE, random_state=SPLIT_SEED)
+    X_train, X_test = train_test_split(df.drop(columns=probes.TARGET), test_size=TEST_SIZE, random_state=SPLIT_SEED)
     return X_train.reset_index(drop=True), X_test.reset_index(drop=True)
 
 
@@ -205,7 +191,7 @@ def _drift_case(rng: np.random.Generator, *, change: bool = True, alpha: float =
         case = _drift_draw(rng, change, alpha)
         # Built into every draw: in a batch where nothing changed the test flags nothing (at alpha, an unchanged
         # feature is flagged now and then), so an answer that never flags anything earns this test on every seed.
-        if change or not reference_drifted(case["reference"], case["current"], alpha):
+        if change or not _expected_drifted(case):
             return case
 
 
@@ -231,6 +217,7 @@ def reference_drifted(reference: pd.DataFrame, current: pd.DataFrame, alpha: flo
     return drift_report(reference, current, tests="ks", thresholds={"ks": alpha}).drifted_features
 
 
+@per_inputs  # a batch where nothing changed is judged once while it is drawn: its verdict reuses that
 def _expected_drifted(case: dict) -> list[str]:
     return reference_drifted(case["reference"], case["current"], case["alpha"])
 
@@ -241,11 +228,11 @@ drifted_features = Exercise(
     points=2,
     answer=Function("drifted_features"),
     tests=[
-        holds("a batch where opposite shifts cancel in the global mean", drift_probe, drift_verdict,
+        holds("a batch where opposite shifts cancel in the global mean", probes.drift_probe, probes.drift_verdict,
               inputs=lambda rng: _drift_case(rng), expected=_expected_drifted, public=True),
-        holds("another such batch, tested at alpha=0.01", drift_probe, drift_verdict,
+        holds("another such batch, tested at alpha=0.01", probes.drift_probe, probes.drift_verdict,
               inputs=lambda rng: _drift_case(rng, alpha=0.01), expected=_expected_drifted),
-        holds("a batch where nothing changed", drift_probe, drift_verdict,
+        holds("a batch where nothing changed", probes.drift_probe, probes.drift_verdict,
               inputs=lambda rng: _drift_case(rng, change=False), expected=_expected_drifted),
     ],
     hints=(
@@ -374,7 +361,7 @@ def _expected_plans(cases: list) -> list[dict]:
 
 
 def _promote_example(rng: np.random.Generator) -> dict:
-    return {"name": "fraud-detector", "existing": [[LIVE]], "promotions": 1}
+    return {"name": "fraud-detector", "existing": [[probes.LIVE]], "promotions": 1}
 
 
 def _promote_inputs(rng: np.random.Generator) -> dict:
@@ -382,7 +369,7 @@ def _promote_inputs(rng: np.random.Generator) -> dict:
     n = int(rng.integers(2, 5))
     live = int(rng.integers(0, n - 1))
     existing = [[] for _ in range(n)]
-    existing[live].append(LIVE)
+    existing[live].append(probes.LIVE)
     existing[-1].append("candidate")
     return {"name": f"fraud-{''.join(rng.choice(list('abcdef'), 4))}", "existing": existing, "promotions": 2}
 
@@ -398,9 +385,9 @@ def reference_promotions(case: dict) -> list[dict]:
     out = []
     for _ in range(case["promotions"]):
         latest += 1
-        if LIVE in aliases:
-            aliases[BACK] = aliases[LIVE]
-        aliases[LIVE] = latest
+        if probes.LIVE in aliases:
+            aliases[probes.BACK] = aliases[probes.LIVE]
+        aliases[probes.LIVE] = latest
         out.append({"version": latest, "aliases": dict(aliases)})
     return out
 
@@ -411,11 +398,11 @@ promote = Exercise(
     points=3,
     answer=Function("promote"),
     tests=[
-        holds("the lesson's registry, version 1 in production", promote_probe, promote_verdict,
+        holds("the lesson's registry, version 1 in production", probes.promote_probe, probes.promote_verdict,
               inputs=_promote_example, expected=reference_promotions, weight=0, public=True),
-        holds("a fresh registry where production is not the newest version, two promotions", promote_probe,
-              promote_verdict, inputs=_promote_inputs, expected=reference_promotions, weight=2),
-        holds("a model not registered yet, two promotions", promote_probe, promote_verdict, inputs=_promote_empty,
+        holds("a fresh registry where production is not the newest version, two promotions", probes.promote_probe,
+              probes.promote_verdict, inputs=_promote_inputs, expected=reference_promotions, weight=2),
+        holds("a model not registered yet, two promotions", probes.promote_probe, probes.promote_verdict, inputs=_promote_empty,
               expected=reference_promotions),
     ],
     hints=(
@@ -439,10 +426,10 @@ plan_retraining = Exercise(
     points=3,
     answer=Function("plan_retraining"),
     tests=[
-        holds("the feedback loop's own situations", plan_probe, plan_verdict, inputs=_loop_cases, expected=_expected_plans,
+        holds("the feedback loop's own situations", probes.plan_probe, probes.plan_verdict, inputs=_loop_cases, expected=_expected_plans,
               public=True),
-        holds("fresh monitoring states", plan_probe, plan_verdict, inputs=_fresh_cases, expected=_expected_plans),
-        holds("edge cases", plan_probe, plan_verdict, inputs=_edge_cases, expected=_expected_plans),
+        holds("fresh monitoring states", probes.plan_probe, probes.plan_verdict, inputs=_fresh_cases, expected=_expected_plans),
+        holds("edge cases", probes.plan_probe, probes.plan_verdict, inputs=_edge_cases, expected=_expected_plans),
     ],
     hints=(
         "Two triggers, either is enough: `baseline_performance - performance >= max_drop` (only when performance is "
