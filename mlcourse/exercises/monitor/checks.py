@@ -50,21 +50,7 @@ import pandas as pd
 
 from mlcourse.exercises.compare import Compare, show
 from mlcourse.exercises.engine import Exercise, Function, Mistake, Value, holds, returns
-from mlcourse.exercises.monitor.probes import (
-    BACKTEST_DRIFT_DAY,
-    BACKTEST_ROWS_PER_DAY,
-    BACKTEST_WEEKS,
-    NEVER,
-    alerts_example_verdict,
-    drifted_example_verdict,
-    feature_drift_example_verdict,
-    latency_example_verdict,
-    policies_form,
-    policies_form_verdict,
-    probe_policies,
-    retrain_example_verdict,
-    retrain_probe,
-)
+from mlcourse.exercises.monitor import probes
 from mlcourse.exercises.plain import TAG, from_plain, kind
 from mlcourse.exercises.probes import call
 
@@ -83,6 +69,18 @@ def _close(a: float | None, b: float | None, rtol: float = 1e-6, atol: float = 1
     if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
         return False
     return abs(a - b) <= atol + rtol * abs(b)
+
+
+def _each(verdict: Callable[..., str | None], cases: Sequence[tuple[str, Any]]) -> list:
+    """One test per fresh case ``(name, inputs)``: the answer called on the inputs, judged by ``verdict``."""
+    return [holds(name, call, verdict, inputs=inputs) for name, inputs in cases]
+
+
+def _example(verdict: Callable[..., str | None], inputs: Any, reference: Callable[..., Any]) -> Any:
+    """The notebook's example: no points, public, judged against ``reference(*inputs)`` (``verdict`` is in probes.py,
+    which the graded edition ships)."""
+    return holds("the notebook's example", call, verdict, inputs=inputs, expected=lambda a: reference(*a), weight=0,
+                 public=True)
 
 
 def _frame(plain: Any) -> pd.DataFrame | None:
@@ -288,8 +286,7 @@ latency_slo = Exercise(
         _latency_test("a fresh log with fast-failing errors", _slo_between),
         _latency_test("a fresh log that meets its SLO", _slo_met),
         _latency_test("a fresh log whose p95 equals the SLO", _slo_boundary),
-        holds("the notebook's example", call, latency_example_verdict, inputs=_slo_between,
-              expected=lambda a: reference_latency(*a), weight=0, public=True),
+        _example(probes.latency_example_verdict, _slo_between, reference_latency),
     ],
     hints=(
         "Keep the successful requests first: `ok = log.loc[log['status'] == 'ok', 'latency_ms']`.",
@@ -539,11 +536,12 @@ drifted_features = Exercise(
     points=2,
     answer=Function("drifted_features"),
     tests=[
-        holds("a fresh batch whose shifts cancel out", call, _drifted_verdict, inputs=_cancelling_batch),
-        holds("a fresh batch where nothing moved", call, _drifted_verdict, inputs=_quiet_batch),
-        holds("a fresh batch where one feature jumped", call, _drifted_verdict, inputs=_one_big_shift),
-        holds("the notebook's example", call, drifted_example_verdict, inputs=_cancelling_batch,
-              expected=lambda a: reference_drifted(*a), weight=0, public=True),
+        *_each(_drifted_verdict, [
+            ("a fresh batch whose shifts cancel out", _cancelling_batch),
+            ("a fresh batch where nothing moved", _quiet_batch),
+            ("a fresh batch where one feature jumped", _one_big_shift),
+        ]),
+        _example(probes.drifted_example_verdict, _cancelling_batch, reference_drifted),
     ],
     hints=(
         "The outline averages every value of every feature into one number, so +0.6 on one feature and -0.6 on "
@@ -1006,13 +1004,12 @@ feature_drift = Exercise(
     points=3,
     answer=Function("feature_drift"),
     tests=[
-        holds("fresh windows where a few features drifted", call, _feature_verdict, inputs=_drifted_windows),
-        holds("fresh windows from one population (nothing drifted)", call, _feature_verdict,
-              inputs=_steady_windows),
-        holds("fresh windows where a new country appears", call, _feature_verdict,
-              inputs=_new_country_windows),
-        holds("the notebook's example", call, feature_drift_example_verdict, inputs=_drifted_windows,
-              expected=lambda a: reference_feature_drift(*a), weight=0, public=True),
+        *_each(_feature_verdict, [
+            ("fresh windows where a few features drifted", _drifted_windows),
+            ("fresh windows from one population (nothing drifted)", _steady_windows),
+            ("fresh windows where a new country appears", _new_country_windows),
+        ]),
+        _example(probes.feature_drift_example_verdict, _drifted_windows, reference_feature_drift),
     ],
     hints=(
         "Loop over `reference.columns`. A column is 'numeric' when `pd.api.types.is_numeric_dtype(...)`; count its "
@@ -1361,12 +1358,12 @@ output_alerts = Exercise(
     points=3,
     answer=Function("output_alerts"),
     tests=[
-        holds("a fresh log with a null-output bug and a quiet day", call, _alerts_verdict, inputs=_null_bug_week),
-        holds("a fresh log whose scores shift", call, _alerts_verdict, inputs=_score_shift_week),
-        holds("a fresh log with a silent release and a day without traffic", call, _alerts_verdict,
-              inputs=_silent_week),
-        holds("the notebook's example", call, alerts_example_verdict, inputs=_null_bug_week,
-              expected=lambda a: reference_output_alerts(*a), weight=0, public=True),
+        *_each(_alerts_verdict, [
+            ("a fresh log with a null-output bug and a quiet day", _null_bug_week),
+            ("a fresh log whose scores shift", _score_shift_week),
+            ("a fresh log with a silent release and a day without traffic", _silent_week),
+        ]),
+        _example(probes.alerts_example_verdict, _null_bug_week, reference_output_alerts),
     ],
     hints=(
         "Group the log by calendar day: `for day, part in log.groupby(log['time'].dt.date):`. Per day, `ok = "
@@ -1606,10 +1603,10 @@ should_retrain = Exercise(
     points=3,
     answer=Function("should_retrain"),
     tests=[
-        holds("the lesson's policy on eight edge states and twelve fresh ones", retrain_probe, _retrain_verdict,
+        holds("the lesson's policy on eight edge states and twelve fresh ones", probes.retrain_probe, _retrain_verdict,
               inputs=_lesson_cases),
-        holds("40 fresh random policies and states", retrain_probe, _retrain_verdict, inputs=_random_cases),
-        holds("the notebook's example", retrain_probe, retrain_example_verdict, inputs=_lesson_cases,
+        holds("40 fresh random policies and states", probes.retrain_probe, _retrain_verdict, inputs=_random_cases),
+        holds("the notebook's example", probes.retrain_probe, probes.retrain_example_verdict, inputs=_lesson_cases,
               expected=_reference_decisions, weight=0, public=True),
     ],
     hints=(
@@ -1635,7 +1632,7 @@ should_retrain = Exercise(
 # monitor.backtest_policies: two policies, backtested on a fresh stream
 # --------------------------------------------------------------------------
 CALENDAR_DAYS = 14
-CALENDAR_RETRAINS = BACKTEST_WEEKS * 7 // CALENDAR_DAYS
+CALENDAR_RETRAINS = probes.BACKTEST_WEEKS * 7 // CALENDAR_DAYS
 #: Share of the calendar policy's gain over never retraining (PR-AUC after the drift) the alarm must keep.
 MIN_RECOVERY = 0.75
 
@@ -1665,7 +1662,7 @@ def _always_holds(metric: str, op: str, threshold: float) -> bool:
 def _clock_message(name: str, metrics: set, where: str) -> str:
     parts = []
     if "new_labels" in metrics:
-        parts.append(f"new labels arrive at a steady {BACKTEST_ROWS_PER_DAY * 7:,} a week (every transaction is "
+        parts.append(f"new labels arrive at a steady {probes.BACKTEST_ROWS_PER_DAY * 7:,} a week (every transaction is "
                      "labelled a week later), so a trigger on their count fires on a schedule")
     if "model_age_days" in metrics:
         parts.append("a trigger on the model's age is a calendar")
@@ -1710,9 +1707,9 @@ def _policies_verdict(got: Any, seed: int) -> str | None:
     if summary is None or weekly is None or len(tables) != 2 or len(names) != 2 or any(t is None for t in tables):
         return "the check could not read the backtest"
     s = summary.set_index("policy")
-    where = f"[a fresh {BACKTEST_WEEKS}-week stream (seed {seed}), concept drift from day {BACKTEST_DRIFT_DAY}]"
+    where = f"[a fresh {probes.BACKTEST_WEEKS}-week stream (seed {seed}), concept drift from day {probes.BACKTEST_DRIFT_DAY}]"
     after = "mean_pr_auc_after_drift"
-    never_after = float(s.loc[NEVER, after])
+    never_after = float(s.loc[probes.NEVER, after])
     cal_name, alarm_name = names
     cal_table, alarm_table = tables
     cal_retrains, alarm_retrains = int(s.loc[cal_name, "retrains"]), int(s.loc[alarm_name, "retrains"])
@@ -1724,7 +1721,7 @@ def _policies_verdict(got: Any, seed: int) -> str | None:
                 f"model_age_days >= {CALENDAR_DAYS}; its triggers are on {cal_triggers or 'nothing'}. "
                 f"RetrainPolicy.scheduled(every_days={CALENDAR_DAYS}) builds it.")
     if cal_retrains != CALENDAR_RETRAINS:
-        return (f"your calendar policy {cal_name!r} retrained {cal_retrains} times in {BACKTEST_WEEKS} weeks; every "
+        return (f"your calendar policy {cal_name!r} retrained {cal_retrains} times in {probes.BACKTEST_WEEKS} weeks; every "
                 f"{CALENDAR_DAYS} days is {CALENDAR_RETRAINS} times. Use model_age_days >= {CALENDAR_DAYS} and no "
                 f"other condition. {where}")
     problem = _alarm_table_problem(alarm_name, alarm_table, where)
@@ -1773,9 +1770,9 @@ backtest_policies = Exercise(
     title="Backtest two retraining policies",
     points=3,
     answer=Value("policies"),
-    tests=[holds("your two policies on a fresh drifting stream", probe_policies, _policies_verdict,
+    tests=[holds("your two policies on a fresh drifting stream", probes.probe_policies, _policies_verdict,
                  inputs=_backtest_seed),
-           holds("the form of your answer", policies_form, policies_form_verdict, weight=0, public=True)],
+           holds("the form of your answer", probes.policies_form, probes.policies_form_verdict, weight=0, public=True)],
     hints=(
         "The calendar: `RetrainPolicy.scheduled(every_days=14)`. The alarm: `RetrainPolicy.from_table([...], "
         "name='alarm')` with rows (kind, metric, op, threshold).",
