@@ -34,7 +34,7 @@ Examples
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,7 +146,6 @@ def _choice_verdict(q: Question):
             lines.append(f"+ {_letter(k)} \"{q.options[k].text}\" belongs too: {q.options[k].why}")
         return "\n".join(lines)
 
-    verdict.__name__ = f"{q.id.split('.')[-1]}_verdict"
     return verdict
 
 
@@ -188,20 +187,7 @@ def choice_exercise(
     if len(options) < 3 or not right or (not multi and len(right) != 1):
         raise ValueError(f"{id}: a question needs three or more options and {'one' if not multi else 'some'} right")
     q = Question(id=id, answer=answer, kind="multi" if multi else "single", options=dict(options))
-    QUESTIONS[id] = q
-    return Exercise(
-        id=id,
-        title=title,
-        points=points,
-        answer=Value(answer),
-        tests=[
-            holds("your choices" if multi else "your choice", as_given, _choice_verdict(q)),
-            # The visible example of a graded cohort: the answer's form, never whether it is right. It weighs
-            # nothing and comes last, so the full verdict's message is the one shown.
-            holds("the form of your answer", as_given, answer_form_verdict, inputs=_form_of(q), weight=0, public=True),
-        ],
-        hints=tuple(hints),
-    )
+    return _question_exercise(q, title, points, hints, "your choices" if multi else "your choice", _choice_verdict(q))
 
 
 def _order_verdict(q: Question):
@@ -226,7 +212,6 @@ def _order_verdict(q: Question):
             f"{_letter(want)} \"{q.options[want].text}\", because {q.options[want].why}; you put {_letter(have)} there"
         )
 
-    verdict.__name__ = f"{q.id.split('.')[-1]}_verdict"
     return verdict
 
 
@@ -249,14 +234,24 @@ def order_exercise(
     if sorted(order) != sorted(steps):
         raise ValueError(f"{id}: the order must list every step exactly once")
     q = Question(id=id, answer=answer, kind="order", options=dict(steps), order=tuple(order))
-    QUESTIONS[id] = q
+    return _question_exercise(q, title, points, hints, "your order", _order_verdict(q))
+
+
+def _question_exercise(q: Question, title: str, points: float, hints: Sequence[str], test: str,
+                       verdict: Callable[[Any, Any], str | None]) -> Exercise:
+    """Register question ``q`` and make its exercise: the test named ``test``, judged by ``verdict``, then the
+    answer's form."""
+    QUESTIONS[q.id] = q
+    verdict.__name__ = f"{q.id.split('.')[-1]}_verdict"
     return Exercise(
-        id=id,
+        id=q.id,
         title=title,
         points=points,
-        answer=Value(answer),
+        answer=Value(q.answer),
         tests=[
-            holds("your order", as_given, _order_verdict(q)),
+            holds(test, as_given, verdict),
+            # The visible example of a graded cohort: the answer's form, never whether it is right. It weighs
+            # nothing and comes last, so the full verdict's message is the one shown.
             holds("the form of your answer", as_given, answer_form_verdict, inputs=_form_of(q), weight=0, public=True),
         ],
         hints=tuple(hints),
