@@ -192,6 +192,13 @@ def _model_problem(facts: Any, ref: dict, figures: dict, n_train: int) -> str | 
     return None
 
 
+def _not_returned(value: Any, function: str, forgot: str, wanted: str) -> str:
+    """What to say when ``function`` returned ``value`` instead of ``wanted``."""
+    if value is None:
+        return f"{function} returned None: did you forget {forgot}?"
+    return f"{function} must return {wanted}, got {kind(value)} ({show(value)})"
+
+
 def pipeline_verdict(got: Any, spec: dict, ref: dict) -> str | None:
     """Judge ``run_pipeline``'s figures on the table ``spec`` against ``ref`` (the reference's figures and near misses)."""
     where = f" [{_describe_table(spec)}; {_call_text(spec)}]"
@@ -203,10 +210,7 @@ def pipeline_verdict(got: Any, spec: dict, ref: dict) -> str | None:
             "later cells use df as it was. Leave df alone: df.drop(columns='target') returns a new frame" + where
         )
     if "not_a_dict" in got:
-        value = got["not_a_dict"]
-        if value is None:
-            return "run_pipeline returned None: did you forget `return {...}`?" + where
-        return f"run_pipeline must return a dict of stage outputs, got {kind(value)} ({show(value)})" + where
+        return _not_returned(got["not_a_dict"], "run_pipeline", "`return {...}`", "a dict of stage outputs") + where
     keys = got.get("keys", [])
     missing = [k for k in PIPELINE_KEYS if k not in keys]
     if missing:
@@ -294,10 +298,7 @@ def drift_verdict(got: Any, case: dict, expected: list) -> str | None:
     if not isinstance(got, dict):
         return "the check could not read your answer" + where
     if "other" in got:
-        value = got["other"]
-        if value is None:
-            return "drifted_features returned None: did you forget a `return` statement?" + where
-        return f"drifted_features must return a list of feature names, got {kind(value)} ({show(value)})" + where
+        return _not_returned(got["other"], "drifted_features", "a `return` statement", "a list of feature names") + where
     names = got.get("names", [])
     if sorted(names) == sorted(expected):
         return None
