@@ -386,7 +386,11 @@ def _by_chance(rng: np.random.Generator, reference: pd.Series, mu: float, sigma:
         # A vectorised screen first (one in ten candidates or so gets through), then scipy's
         # asymptotic p-value, then the default (exact) one, a learner's, decides.
         screen = _ks_screen(reference.to_numpy(), block)
+        low, high = _ks_critical(len(reference), n, 0.05), _ks_critical(len(reference), n, 0.003)
         for values in block[(screen >= 0.001) & (screen <= 0.08)]:
+            d = _ks_distance(reference.to_numpy(), values)
+            if d < 0.97 * low or d > 1.03 * high:  # clearly outside 0.003 <= p <= 0.05: no need to ask scipy
+                continue
             if not 0.003 <= ks_2samp(reference, values, method="asymp").pvalue <= 0.05:
                 continue
             if 0.005 <= ks_2samp(reference, values).pvalue <= 0.04 and wasserstein(reference, values).statistic < 0.08:
