@@ -18,10 +18,17 @@ with
 Either way only this exercise scores 0, with the reason; the submission and
 the batch go on. Workers are forked from a ``forkserver`` that has imported
 the lessons' checks once, so a fresh worker costs milliseconds, and they are
-reused for the next exercise while they behave. The worker rebuilds the
-exercise's inputs from the same secret seed the grader drew them from (seeded
-inputs are a contract of every exercise: :meth:`Exercise.make_inputs`), so
-nothing but plain data and the seed crosses to it.
+reused for the next exercise while they behave.
+
+The inputs are drawn here too, once per submission (:meth:`Judges.draw`):
+seeded inputs are a contract of every exercise (:meth:`Exercise.make_inputs`),
+so the grader sends a worker the exercises and their secret seeds, gets back
+the inputs as plain data for the child, and the worker keeps the drawn objects
+for the verdicts that follow (the grader asks that same worker to judge them;
+any other worker draws them again from the seed). Drawing them in the grader
+and again for the verdict paid for the heaviest draws (tables of 20 000 rows,
+fitted models) twice. Nothing but plain data and seeds crosses to a worker,
+and each worker keeps the draws of its latest submission only.
 
 Examples
 --------
@@ -97,27 +104,71 @@ def _exercise(where: tuple[str, str | None], exercise_id: str) -> Exercise:
     return next(v for v in vars(module).values() if isinstance(v, Exercise) and v.id == exercise_id)
 
 
+def _draw(ex: Exercise, seed: int) -> tuple[str, Any]:
+    """One exercise's inputs, drawn here: ``("ok", inputs)``, or ``("raised", "Type: message")`` of the definition's bug."""
+    try:
+        return "ok", ex.make_inputs(seed)
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a bug in the definition, reported per exercise
+        return "raised", f"{type(exc).__name__}: {exc}"
+
+
 def _serve(conn: Any, memory_mb: int) -> None:
-    """The worker: judge jobs until the grader closes the pipe."""
+    """The worker: draw inputs and judge probes until the grader closes the pipe.
+
+    Jobs are ``("draw", where, [(exercise_id, seed), ...])``: the inputs as
+    plain data, the objects kept for the verdicts; and ``("judge", where,
+    exercise_id, seed, probed, answer, other)``: the verdict, on the kept
+    inputs when this worker drew them. Every reply ends with the CPU seconds
+    the job took.
+    """
+    from mlcourse.exercises.plain import to_plain
+
     _limit_memory(memory_mb)
+    kept: dict[tuple[str, int], list] = {}  # (exercise id, seed) -> inputs drawn for the latest submission
     while True:
         try:
-            where, exercise_id, seed, probed, answer, other = conn.recv()
+            job = conn.recv()
         except (EOFError, OSError):
             return
+        cpu = time.process_time()
         try:
-            ex = _exercise(where, exercise_id)
-            result = ex.judge(probed, ex.make_inputs(seed), answer_sources=answer, other_sources=other)
-            reply: tuple[str, Any] = ("ok", result)
+            if job[0] == "draw":
+                _, where, wanted = job
+                kept = {}
+                drawn: dict[str, tuple[str, Any]] = {}
+                for exercise_id, seed in wanted:
+                    status, value = _draw(_exercise(where, exercise_id), seed)
+                    if status == "ok":
+                        try:
+                            drawn[exercise_id] = ("ok", to_plain(value))
+                            kept[(exercise_id, seed)] = value
+                        except MemoryError:
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - a bug in the definition, as above
+                            drawn[exercise_id] = ("raised", f"{type(exc).__name__}: {exc}")
+                    else:
+                        drawn[exercise_id] = (status, value)
+                reply: tuple[str, Any] = ("ok", drawn)
+            else:
+                _, where, exercise_id, seed, probed, answer, other = job
+                ex = _exercise(where, exercise_id)
+                inputs = kept.pop((exercise_id, seed), None)
+                if inputs is None:
+                    inputs = ex.make_inputs(seed)
+                result = ex.judge(probed, inputs, answer_sources=answer, other_sources=other)
+                reply = ("ok", result)
+                del probed, inputs
         except MemoryError:
+            kept = {}
             reply = ("memory", None)
         except Exception as exc:  # noqa: BLE001 - judge() should never raise; be sure
             reply = ("error", type(exc).__name__)
-        del probed
         try:
-            conn.send(reply)
+            conn.send((*reply, time.process_time() - cpu))
         except MemoryError:
-            conn.send(("memory", None))
+            conn.send(("memory", None, time.process_time() - cpu))
 
 
 class _Worker:
@@ -126,6 +177,7 @@ class _Worker:
         self.process = ctx.Process(target=_serve, args=(child, memory_mb), daemon=True, name="mlcourse-judge")
         self.process.start()
         child.close()
+        self.drawn: set[tuple[Any, str, int]] = set()  # (where, exercise id, seed) it keeps inputs for
 
     def close(self) -> None:
         try:
@@ -151,7 +203,16 @@ class Judges:
         self._idle: list[_Worker] = []
         self._lock = threading.Lock()
         self._ctx: Any = None
+        self._local = threading.local()
         self.started = 0  # workers started, replacements included
+
+    def cpu(self) -> float:
+        """CPU seconds the workers spent on this thread's jobs so far (drawing and judging)."""
+        return getattr(self._local, "cpu", 0.0)
+
+    def _spent(self, seconds: Any) -> None:
+        if isinstance(seconds, float):
+            self._local.cpu = self.cpu() + seconds
 
     def _context(self) -> Any:
         with self._lock:
@@ -161,8 +222,14 @@ class Judges:
                 self._ctx = ctx
             return self._ctx
 
-    def _take(self) -> _Worker:
+    def _take(self, kept: tuple[Any, str, int] | None = None) -> _Worker:
+        """An idle worker (the one keeping the inputs ``kept`` when there is one), else a new one."""
         with self._lock:
+            for worker in [w for w in self._idle if kept in w.drawn] if kept else []:
+                self._idle.remove(worker)
+                if worker.process.is_alive():
+                    return worker
+                worker.close()
             while self._idle:
                 worker = self._idle.pop()
                 if worker.process.is_alive():
@@ -188,6 +255,41 @@ class Judges:
         with self._lock:
             self._idle.append(worker)
 
+    def draw(self, exercises: Sequence[Exercise], lesson: str, seeds: dict[str, int]) -> dict[str, tuple[str, Any]]:
+        """Draw the exercises' inputs from their seeds in a worker, which keeps them for :meth:`judge`.
+
+        Returns exercise id -> ``("ok", plain inputs)`` for the child, or
+        ``("raised", "Type: message")`` when the definition failed to make
+        them. An exercise missing from the answer was not drawn in a worker
+        (none could start, or it ran out of time or memory): the caller
+        draws it itself. Never raises.
+        """
+        wanted = [(ex.id, seeds[ex.id]) for ex in exercises]
+        if not wanted:
+            return {}
+        where = _definitions(lesson)
+        try:
+            worker = self._take()
+        except Exception:  # noqa: BLE001 - no worker process here: the caller draws (judge() says why)
+            return {}
+        healthy = False
+        try:
+            worker.conn.send(("draw", where, wanted))
+            if not worker.conn.poll(self.seconds):
+                return {}
+            kind, value, cpu = worker.conn.recv()
+            healthy = True
+        except (EOFError, OSError, BrokenPipeError, ValueError):
+            return {}
+        finally:
+            if healthy:
+                worker.drawn = {(where, ex_id, seed) for ex_id, seed in wanted} if kind == "ok" else set()
+                self._give_back(worker)
+            else:
+                worker.close()
+        self._spent(cpu)
+        return value if kind == "ok" and isinstance(value, dict) else {}
+
     def judge(
         self,
         ex: Exercise,
@@ -204,19 +306,21 @@ class Judges:
         if deadline is not None:
             seconds = max(0.0, min(seconds, deadline - time.monotonic()))
         where = _definitions(lesson)
+        kept = (where, ex.id, seed)
         try:
-            worker = self._take()
+            worker = self._take(kept)
         except Exception as exc:  # noqa: BLE001 - no worker process here: judge unbounded, and say so once
             from mlcourse.grading.sandbox import warn_once
 
             warn_once("judges", f"the grader cannot start its checking processes ({exc}); checks run unbounded in the grader")
             return ex.judge(probed, ex.make_inputs(seed), answer_sources=answer_sources, other_sources=other_sources)
+        worker.drawn.discard(kept)  # the worker lets go of them as it judges
         healthy = False
         try:
-            worker.conn.send((where, ex.id, seed, probed, list(answer_sources), list(other_sources)))
+            worker.conn.send(("judge", where, ex.id, seed, probed, list(answer_sources), list(other_sources)))
             if not worker.conn.poll(seconds):
                 return _failed(ex, f"checking it took longer than the grader allows ({round(seconds, 1):g} s)")
-            kind, value = worker.conn.recv()
+            kind, value, cpu = worker.conn.recv()
             healthy = True
         except (EOFError, OSError, BrokenPipeError):
             return _failed(ex, "checking it stopped the grader's checking process (it may have needed too much memory)")
@@ -225,6 +329,7 @@ class Judges:
                 self._give_back(worker)
             else:
                 worker.close()
+        self._spent(cpu)
         if kind == "ok" and isinstance(value, Result):
             return value
         if kind == "memory":

@@ -90,12 +90,15 @@ class Graded:
     # the children's own set-up: filesystem, limits, privileges, filter),
     # running cells, probing in the child, judging here; "replay": what the
     # replays cost before they reached the failed cell again (restarts and
-    # cells run twice), "after": the cells after it in the replays; "peak_mb"
-    # where a cgroup measured it. For the benchmark and the curious.
+    # cells run twice), "after": the cells after it in the replays; CPU
+    # seconds of the child ("child_cpu"), of the grader's thread ("grader_cpu")
+    # and of the judging workers for it ("judge_cpu": drawing its inputs and
+    # judging its probes); "peak_mb" where a cgroup measured it. For the
+    # benchmark and the curious.
     timing: dict[str, float] = field(
         default_factory=lambda: {
             "start": 0.0, "setup": 0.0, "cells": 0.0, "probes": 0.0, "judge": 0.0, "replay": 0.0, "after": 0.0,
-            "child_cpu": 0.0, "grader_cpu": 0.0,
+            "child_cpu": 0.0, "grader_cpu": 0.0, "judge_cpu": 0.0,
         }
     )
 
@@ -342,8 +345,9 @@ class Grader:
 
         # Inputs from a secret seed per learner, lesson and exercise: an answer
         # hard-coded to what the notebook's own check showed cannot pass, and
-        # grading the same notebook again draws the same inputs.
-        inputs: dict[str, list] = {}
+        # grading the same notebook again draws the same inputs. A judging
+        # worker draws them once and keeps them for its verdicts (:meth:`.Judges.draw`);
+        # what it could not draw is drawn here, as the verdict's worker will again.
         drawn: dict[str, int] = {}
         plain_inputs: dict[str, Any] = {}
         specs: list[dict] = []
@@ -353,14 +357,38 @@ class Grader:
                 if ex.id in results:
                     continue
                 drawn[ex.id] = seeds.seed(self.secret, sub.learner, sub.lesson, ex.id)
-                inputs[ex.id] = ex.make_inputs(drawn[ex.id])
-                plain_inputs[ex.id] = to_plain(inputs[ex.id])
             except Exception as exc:  # noqa: BLE001 - a bug in the definition, not the answer
-                results[ex.id] = _zero(ex, ERROR, f"The grader could not prepare this exercise ({type(exc).__name__}: {exc}).")
+                results[ex.id] = _zero(ex, ERROR, _unprepared(exc))
+        cpu = self.judges.cpu()
+        there = self.judges.draw([ex for ex in exercises if ex.id in drawn], sub.lesson, drawn)
+        graded.timing["judge_cpu"] += self.judges.cpu() - cpu
+        for ex in exercises:
+            if ex.id not in drawn:
+                continue
+            status, value = there.get(ex.id) or ("", None)
+            if status == "ok":
+                plain_inputs[ex.id] = value
+            elif status == "raised":
+                results[ex.id] = _zero(ex, ERROR, _unprepared(value))
+            else:
+                try:
+                    plain_inputs[ex.id] = to_plain(ex.make_inputs(drawn[ex.id]))
+                except Exception as exc:  # noqa: BLE001 - as above
+                    results[ex.id] = _zero(ex, ERROR, _unprepared(exc))
 
         run = _Run(self, graded, plan, results, exercises, drawn, plain_inputs, specs)
-        run.until_done()
+        cpu = self.judges.cpu()
+        try:
+            run.until_done()
+        finally:
+            graded.timing["judge_cpu"] += self.judges.cpu() - cpu
         graded.results = [results[ex.id] for ex in exercises]
+
+
+def _unprepared(why: Exception | str) -> str:
+    """The message of an exercise whose inputs could not be made (a bug in its definition, not the answer)."""
+    text = f"{type(why).__name__}: {why}" if isinstance(why, Exception) else why
+    return f"The grader could not prepare this exercise ({text})."
 
 
 GRADED_EDITION = (

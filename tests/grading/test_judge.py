@@ -1,6 +1,7 @@
 """Bounded judging (:mod:`mlcourse.grading.judge`): the learner's data cannot stall or swell the grader."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -117,3 +118,70 @@ def test_in_a_batch_a_submission_that_stalls_its_judge_costs_only_its_own_marks(
     assert "took longer than the grader allows (3 s)" in graded["eve"].results[0].message
     assert graded["max"].results[0].status == ERROR
     assert all(g.error is None for g in graded.values())
+
+
+# --------------------------------------------------------------------------
+# Inputs drawn once, in the worker that judges them
+# --------------------------------------------------------------------------
+DRAWN = "97_drawn"
+
+
+@pytest.fixture(scope="module")
+def drawn(lesson_kit, tmp_path_factory):
+    module = lesson_kit.load("mlcourse_grading_drawn_lesson", Path(__file__).with_name("drawn_lesson.py"))
+    mp = pytest.MonkeyPatch()
+    answers = {"drawn.total": "def total(numbers):\n    return sum(numbers)", "drawn.broken": 'word = "right"'}
+    solution = lesson_kit.notebook(DRAWN, "import math", answers)
+    lesson_kit.install(mp, tmp_path_factory.mktemp("lessons"), DRAWN, "drawn", module, solution)
+    yield module
+    mp.undo()
+
+
+def _draws(module, seed: int) -> int:
+    """How many times any process drew TOTAL's inputs for ``seed``."""
+    import numpy as np
+
+    mark = module.draw_mark(np.random.default_rng([seed, 0]))
+    path = module.DRAWS / str(mark)
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def test_a_worker_draws_the_inputs_once_and_judges_with_them(drawn, judges):
+    from mlcourse.exercises.plain import from_plain
+
+    seed = int.from_bytes(os.urandom(6), "big")
+    total = drawn.TOTAL
+    there = judges.draw([total], DRAWN, {total.id: seed})
+    assert _draws(drawn, seed) == 1  # drawn in the worker, not here
+    status, plain = there[total.id]
+    assert status == "ok"
+    # The child gets the same plain data the grader drew before, and judging in the same worker draws nothing again.
+    started = judges.started
+    for answer, verdict in ((sum, PASSED), (max, "failed")):
+        probed = total.probe({"total": answer}, from_plain(plain))
+        assert judges.judge(total, DRAWN, seed, probed).status == verdict
+        here = total.judge(probed, total.make_inputs(seed))
+        assert here.status == verdict
+    assert judges.started == started
+    # The first verdict used the kept draw; the second (kept no more) drew again, as did `here` twice.
+    assert _draws(drawn, seed) == 1 + 1 + 2
+    assert from_plain(plain)[0] == total.make_inputs(seed)[0]
+
+
+def test_a_definition_that_cannot_make_its_inputs_says_so_as_before(drawn, judges):
+    from mlcourse.grading.verdict import _unprepared
+
+    there = judges.draw([drawn.BROKEN, drawn.TOTAL], DRAWN, {drawn.BROKEN.id: 3, drawn.TOTAL.id: 3})
+    assert there[drawn.BROKEN.id] == ("raised", "ValueError: the table is missing")
+    assert there[drawn.TOTAL.id][0] == "ok"  # one exercise's bug costs only that exercise
+    # The learner's message is the one the grader gave when it drew the inputs itself.
+    with pytest.raises(ValueError) as raised:
+        drawn.BROKEN.make_inputs(3)
+    assert _unprepared(raised.value) == _unprepared(there[drawn.BROKEN.id][1])
+    assert _unprepared(raised.value) == "The grader could not prepare this exercise (ValueError: the table is missing)."
+
+
+def test_judging_reports_the_workers_cpu_per_thread(drawn, judges):
+    before = judges.cpu()
+    judges.draw([drawn.TOTAL], DRAWN, {drawn.TOTAL.id: 5})
+    assert judges.cpu() > before
