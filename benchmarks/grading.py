@@ -16,7 +16,8 @@ The graders run with ``--jobs 1``; the three tools take turns, in an order
 that alternates between ``--rounds`` (ABC, CBA, ...), so the machine's load
 falls on all alike. Printed per lesson and kind: the median seconds per
 submission of each tool and the ratios (target: nbconvert / with >= 5), the
-CPU seconds (load-independent); for the wrong ones, what the replay cost
+CPU seconds (load-independent: the grader's children, its thread and its
+judging workers' jobs for the submission); for the wrong ones, what the replay cost
 before it reached the failed cell again (with: from the fork point before it;
 without: from the start, or the checkpoint) beside what the cells after the
 failed one cost (target: the replay costs no more than those); then each
@@ -253,6 +254,12 @@ def grade_batch(folder: Path, out: Path, with_checkpoints: bool, timeout: float)
     return report, time.perf_counter() - t0
 
 
+def _cpu(graded: object) -> float:
+    """CPU seconds of one graded submission: its children, the grader's thread, the judging workers' jobs for it."""
+    timing = graded.timing  # type: ignore[attr-defined]
+    return timing["child_cpu"] + timing["grader_cpu"] + timing.get("judge_cpu", 0.0)
+
+
 def _median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
@@ -287,7 +294,7 @@ def compare_checkpoints(args: argparse.Namespace) -> None:
                     batches[lesson][tool].append(wall)
                     for o in report.outcomes:
                         g = o.graded
-                        times[lesson][tool][str(o.submission.path)].append((g.seconds, g.timing["child_cpu"] + g.timing["grader_cpu"]))
+                        times[lesson][tool][str(o.submission.path)].append((g.seconds, _cpu(g)))
                         graded[lesson][tool].setdefault(str(o.submission.path), []).append(g)
                     if tool == "with":
                         memory[lesson] = report.fork_server
@@ -387,7 +394,7 @@ def compare_isolation(args: argparse.Namespace) -> None:
     print()
     print(f"Wall-clock seconds per submission (plain: one process, sequential; graders: --jobs {args.jobs}); "
           "start: starting the sandboxed children.")
-    print("CPU: the child's and the grader thread's CPU seconds (load-independent).")
+    print("CPU: the child's, the grader thread's and its judging workers' CPU seconds (load-independent).")
     head = f"{'submission':<14} {'score':>7} | {'plain':>6} | " + " | ".join(f"{n + ' grader':>13} {'start':>6} {'CPU':>6}" for n in names)
     if len(names) == 2:
         head += f" | {'added':>6} {'start':>6} {'CPU':>6}"
@@ -397,7 +404,7 @@ def compare_isolation(args: argparse.Namespace) -> None:
         p = by_path[str(path)]
         base = p["cells"] + p["checks"]
         gs = [per[n][str(path)] for n in names]
-        cpu = [g.timing["child_cpu"] + g.timing["grader_cpu"] for g in gs]
+        cpu = [_cpu(g) for g in gs]
         row = [base] + [x for g, c in zip(gs, cpu) for x in (g.seconds, g.timing["start"], c)]
         line = f"{path.parent.name:<14} {gs[-1].score:>3g}/{gs[-1].max_score:<3g} | {base:>6.2f} | "
         line += " | ".join(f"{g.seconds:>13.2f} {g.timing['start']:>6.3f} {c:>6.2f}" for g, c in zip(gs, cpu))

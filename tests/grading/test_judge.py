@@ -185,3 +185,25 @@ def test_judging_reports_the_workers_cpu_per_thread(drawn, judges):
     before = judges.cpu()
     judges.draw([drawn.TOTAL], DRAWN, {drawn.TOTAL.id: 5})
     assert judges.cpu() > before
+
+
+def test_in_a_batch_inputs_drawn_in_a_worker_grade_as_before(drawn, tmp_path):
+    from mlcourse import paths
+    from mlcourse.exercises import notebook as nbio
+    from mlcourse.grading.batch import Options, run
+
+    answers = {"right": "def total(numbers):\n    return sum(numbers)", "wrong": "def total(numbers):\n    return max(numbers)"}
+    for who, answer in answers.items():
+        nb = nbio.read(paths.lessons_dir("notebooks") / f"{DRAWN}.ipynb")
+        for _, cell, ex_id in nbio.answer_cells(nb):
+            cell["source"] = answer if ex_id == "drawn.total" else 'word = "right"'
+        (tmp_path / "subs" / who).mkdir(parents=True)
+        (tmp_path / "subs" / who / f"{DRAWN}.ipynb").write_text(nbio.dumps(nb))
+    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=30), progress=False))
+    graded = {o.submission.learner: o.graded for o in report.outcomes}
+    for who, g in graded.items():
+        total, broken = g.results
+        assert total.status == (PASSED if who == "right" else "failed")
+        assert (broken.status, broken.score) == (ERROR, 0)
+        assert broken.message == "The grader could not prepare this exercise (ValueError: the table is missing)."
+        assert g.error is None and g.timing["judge_cpu"] > 0
