@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from mlcourse.grading import seeds, text
+from mlcourse.grading import judge, seeds, text
 from mlcourse.grading.cgroups import Cgroups
 from mlcourse.grading.discover import Submission, discover
 from mlcourse.grading.results import (
@@ -307,6 +307,7 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, s
     cgroups = _cgroups(opts)
     stats: dict = {}
     try:
+        judge.shared(opts.limits).prestart()  # while the fork server starts
         try:
             zygote.start()
         except SandboxError as exc:

@@ -204,6 +204,7 @@ class Judges:
         self._lock = threading.Lock()
         self._ctx: Any = None
         self._local = threading.local()
+        self._warming: threading.Thread | None = None  # starting the first worker (prestart)
         self.started = 0  # workers started, replacements included
 
     def cpu(self) -> float:
@@ -222,8 +223,32 @@ class Judges:
                 self._ctx = ctx
             return self._ctx
 
+    def prestart(self) -> None:
+        """Start a worker in the background, while the grader starts its fork server.
+
+        The first worker starts the workers' server, which imports every
+        lesson's checks (seconds on a busy machine): begun here, that
+        overlaps the fork server's own start instead of delaying the first
+        submission. A failure is left for :meth:`draw` and :meth:`judge`,
+        which start workers themselves (and say why they cannot).
+        """
+
+        def start() -> None:
+            try:
+                self._give_back(self._take())
+            except Exception:  # noqa: BLE001 - see above
+                pass
+
+        with self._lock:
+            if self._warming is None and not self._idle:
+                self._warming = threading.Thread(target=start, daemon=True, name="mlcourse-judge-start")
+                self._warming.start()
+
     def _take(self, kept: tuple[Any, str, int] | None = None) -> _Worker:
         """An idle worker (the one keeping the inputs ``kept`` when there is one), else a new one."""
+        warming = self._warming
+        if warming is not None and warming is not threading.current_thread():
+            warming.join()  # the worker it starts is the one to take
         with self._lock:
             for worker in [w for w in self._idle if kept in w.drawn] if kept else []:
                 self._idle.remove(worker)

@@ -207,3 +207,14 @@ def test_in_a_batch_inputs_drawn_in_a_worker_grade_as_before(drawn, tmp_path):
         assert (broken.status, broken.score) == (ERROR, 0)
         assert broken.message == "The grader could not prepare this exercise (ValueError: the table is missing)."
         assert g.error is None and g.timing["judge_cpu"] > 0
+
+
+def test_a_worker_started_ahead_is_the_one_that_judges(echo):
+    judges = Judges(Limits(judge_seconds=30))
+    try:
+        judges.prestart()
+        judges.prestart()  # once is enough
+        assert judges.judge(echo, LESSON, 1, _probe(echo, "right")).status == PASSED
+        assert judges.started == 1  # the first verdict waited for that worker instead of starting another
+    finally:
+        judges.close()
