@@ -4,7 +4,9 @@ For one submission, :class:`Grader`:
 
 1. makes every exercise's inputs from a secret seed per learner, lesson and
    exercise (:mod:`.seeds`; the learner's process never sees it), so the same
-   submission always gets the same grade;
+   submission always gets the same grade: drawn once, in the judging worker
+   that keeps them for the verdicts (:meth:`.judge.Judges.draw`), and sent to
+   the child as plain data;
 2. runs the rebuilt notebook's cells one at a time in a fresh sandboxed child,
    forked from the lesson's shared checkpoint when its first cells are the
    trusted template's own (:mod:`.prefix`, :mod:`.checkpoint`): those cells
