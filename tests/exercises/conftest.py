@@ -20,12 +20,14 @@ from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
 
+import pandas as pd
 import pytest
 
-from mlcourse.exercises import exercises_of
+from mlcourse.exercises import cache, exercises_of
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Result
-from mlcourse.exercises.testing import Tried, solutions, walk
+from mlcourse.exercises.plain import from_plain, to_plain
+from mlcourse.exercises.testing import Tried, solutions, walk, walk_seeds
 
 
 class Expect:
@@ -65,6 +67,32 @@ class Expect:
         else:
             assert first.status != PASSED and first.score < first.points
             assert all(fragment in r.message for r in results), [r.message for r in results if fragment not in r.message][:1]
+
+    @staticmethod
+    def one_verdict_per_answer(per_answer: Sequence[Sequence[Result]], n_right: int) -> None:
+        """Each answer's results on many seeds (the first ``n_right`` right): a right answer passes on every seed;
+        a wrong one fails (or errs) with one status and one score on every seed."""
+        for i, per_seed in enumerate(per_answer):
+            statuses = {r.status for r in per_seed}
+            if i < n_right:
+                assert statuses == {PASSED}, [r.render() for r in per_seed if r.status != PASSED][:1]
+            else:
+                assert len(statuses) == 1 and PASSED not in statuses, (i, [r.render() for r in per_seed][:2])
+                assert len({r.score for r in per_seed}) == 1, (i, sorted({r.score for r in per_seed}))
+
+    @staticmethod
+    def inputs_survive_the_trip(lesson: str) -> None:
+        """Every input of the lesson's exercises comes back from its plain data (as the grader's child rebuilds it)
+        the same: the same plain data (compared as JSON, which spells NaN alike on both sides), and the same tables."""
+        for ex in exercises_of(lesson):
+            for x in ex.make_inputs(seed=7):
+                if x is None:
+                    continue
+                back = from_plain(to_plain(x))
+                assert json.dumps(to_plain(back), sort_keys=True) == json.dumps(to_plain(x), sort_keys=True), ex.id
+                for a, b in zip(back, x) if isinstance(x, tuple) else [(back, x)]:
+                    if isinstance(b, pd.DataFrame):
+                        pd.testing.assert_frame_equal(a, b)
 
 
 @pytest.fixture(scope="session")
@@ -139,6 +167,21 @@ def walk_bank(tmp_path_factory):
 def walked(request, walk_bank) -> dict[str, Walked]:
     """The test module's lesson (its ``LESSON``) walked with its answer bank (its ``ANSWERS``), by exercise."""
     return walk_bank(request.module.LESSON, request.module.ANSWERS)
+
+
+@pytest.fixture(scope="module")
+def seeded(request) -> dict[str, list[list[Result]]]:
+    """The test module's lesson (its ``LESSON``) walked once, checking on every seed of its ``SEEDS`` the solution,
+    then the right answers (its ``RIGHT``), then the wrong ones (its ``SEEDED_WRONG``) of each exercise that
+    ``SEEDED_WRONG`` names: ``{exercise: [[result per seed] per answer]}`` (:func:`~mlcourse.exercises.testing.walk_seeds`)."""
+    m = request.module
+    answers = {ex: [*m.RIGHT[ex], *m.SEEDED_WRONG[ex]] for ex in m.SEEDED_WRONG}
+    with pytest.MonkeyPatch.context() as mp:
+        # Every answer is checked on every seed in turn: keep all the seeds' inputs and references (the engine's
+        # caches keep a few, enough for a learner), so they are computed once per seed, not once per answer and seed.
+        mp.setattr(cache, "MAX_PREPARED", cache.MAX_PREPARED + len(m.SEEDS))
+        mp.setattr(cache, "MAX_PER_INPUTS", cache.MAX_PER_INPUTS + len(m.SEEDS))
+        return walk_seeds(m.LESSON, answers, m.SEEDS)
 
 
 # --------------------------------------------------------------------------
@@ -218,13 +261,37 @@ def _learner_folder(tmp_path: Path, lesson: str, nb: dict) -> Path:
     return tmp_path / "subs"
 
 
+def _batch_graded(tmp_path: Path, lesson: str, nb: dict):
+    """The learner's notebook ``nb`` graded by the batch grader (secret seeds, sandboxed child): its ``Graded``."""
+    from mlcourse.grading.batch import Options, run
+    from mlcourse.grading.sandbox import Limits
+
+    report = run(Options(paths=[_learner_folder(tmp_path, lesson, nb)], out=tmp_path / "out", jobs=1,
+                         limits=Limits(cell_timeout=120), progress=False))
+    (outcome,) = report.outcomes
+    return outcome.graded
+
+
+@pytest.fixture
+def grade_solutions(tmp_path):
+    """``grade_solutions(lesson, answers) -> {exercise: result}``: the lesson's solutions notebook with the answer
+    cells of ``answers`` (by exercise) replaced by them, graded by the batch grader (secret seeds, sandboxed child)."""
+
+    def grade(lesson: str, answers: Mapping[str, str]) -> dict:
+        nb = nbio.read(nbio.lesson_path(lesson, "solutions"))
+        for _, cell, ex_id in nbio.answer_cells(nb):
+            if ex_id in answers:
+                cell["source"] = answers[ex_id]
+        return {r.exercise: r for r in _batch_graded(tmp_path, lesson, nb).results}
+
+    return grade
+
+
 @pytest.fixture
 def grade_typed(tmp_path):
     """``grade_typed(lesson, answers) -> Graded``: the learner's notebook with each answer cell's header kept and
     the answer typed below it (``answers`` by exercise, the solution where none is given), graded by the batch
     grader (secret seeds, sandboxed child)."""
-    from mlcourse.grading.batch import Options, run
-    from mlcourse.grading.sandbox import Limits
 
     def grade(lesson: str, answers: Mapping[str, str]):
         nb = nbio.read(nbio.lesson_path(lesson, "notebooks"))
@@ -233,9 +300,7 @@ def grade_typed(tmp_path):
             lines = nbio.source(cell).splitlines()
             header = lines[: next(i for i, line in enumerate(lines) if not line.startswith("#"))]
             cell["source"] = "\n".join([*header, answers.get(ex_id, solved[ex_id])])
-        report = run(Options(paths=[_learner_folder(tmp_path, lesson, nb)], out=tmp_path / "out", jobs=1,
-                             limits=Limits(cell_timeout=120), progress=False))
-        return report.outcomes[0].graded
+        return _batch_graded(tmp_path, lesson, nb)
 
     return grade
 

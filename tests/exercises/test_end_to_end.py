@@ -7,7 +7,9 @@ import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.testing import walk, walk_seeds
+from mlcourse.exercises.testing import walk
+
+LESSON = "05_end_to_end"
 
 # A wrong answer uses MLflow's deprecated registry stages, which MLflow warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:.*transition_model_version_stage.*:FutureWarning")
@@ -291,14 +293,14 @@ WRONG = {
 @pytest.fixture(scope="module")
 def tried():
     """Each exercise's stub, solution, correct alternatives (first) and wrong answers (after them)."""
-    walked = walk("05_end_to_end", {k: RIGHT[k] + WRONG[k] for k in WRONG})
+    walked = walk(LESSON, {k: RIGHT[k] + WRONG[k] for k in WRONG})
     for ex_id, t in walked.items():
         t.right, t.wrong = t.wrong[: len(RIGHT[ex_id])], t.wrong[len(RIGHT[ex_id]):]
     return walked
 
 
 def test_every_exercise_is_walked(tried):
-    assert sorted(tried) == sorted(e.id for e in exercises_of("05_end_to_end")) == sorted(WRONG) == sorted(RIGHT)
+    assert sorted(tried) == sorted(e.id for e in exercises_of(LESSON)) == sorted(WRONG) == sorted(RIGHT)
     assert all(len(RIGHT[k]) >= 2 and len(WRONG[k]) >= 3 for k in WRONG)
 
 
@@ -308,7 +310,7 @@ def test_answers_written_differently_get_full_marks(tried, ex_id):
         assert result.status == PASSED and result.score == result.points, result.render()
 
 
-@pytest.mark.parametrize("ex_id", [e.id for e in exercises_of("05_end_to_end")])
+@pytest.mark.parametrize("ex_id", [e.id for e in exercises_of(LESSON)])
 def test_stub_is_not_attempted_and_solution_gets_full_marks(tried, ex_id):
     t = tried[ex_id]
     assert t.stub.status == NOT_ATTEMPTED and t.stub.score == 0
@@ -491,46 +493,15 @@ SEEDED_WRONG = {
 }
 
 
-@pytest.fixture(scope="module")
-def seeded():
-    return walk_seeds("05_end_to_end", {k: RIGHT[k] + SEEDED_WRONG[k] for k in SEEDED_WRONG}, SEEDS)
-
-
 @pytest.mark.parametrize("ex_id", sorted(SEEDED_WRONG))
-def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id):
-    n_right = 1 + len(RIGHT[ex_id])  # the solution, then the alternatives
-    for i, per_seed in enumerate(seeded[ex_id]):
-        statuses = {r.status for r in per_seed}
-        if i < n_right:
-            assert statuses == {PASSED}, [r.render() for r in per_seed if r.status != PASSED][:1]
-        else:
-            assert len(statuses) == 1 and PASSED not in statuses, (i, [r.render() for r in per_seed][:2])
-            assert len({r.score for r in per_seed}) == 1, (i, sorted({r.score for r in per_seed}))
+def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id, expect):
+    expect.one_verdict_per_answer(seeded[ex_id], n_right=1 + len(RIGHT[ex_id]))  # the solution, then the alternatives
 
 
 # -- the grader gives the notebook check's verdicts ----------------------------------
-def _graded(tmp_path, lesson, answers):
-    """Grade the lesson's solutions notebook with some answer cells replaced: ``{exercise: result}``."""
-    from mlcourse.exercises import notebook
-    from mlcourse.grading.batch import Options, run
-    from mlcourse.grading.sandbox import Limits
-
-    nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
-    for _, cell, ex_id in notebook.answer_cells(nb):
-        if ex_id in answers:
-            cell["source"] = answers[ex_id]
-    target = tmp_path / "subs" / "learner" / f"{lesson}.ipynb"
-    target.parent.mkdir(parents=True)
-    target.write_text(notebook.dumps(nb), encoding="utf-8")
-    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=120),
-                         progress=False))
-    (outcome,) = report.outcomes
-    return {r.exercise: r for r in outcome.graded.results}
-
-
-def test_the_grader_gives_the_notebook_check_s_verdicts(tried, tmp_path):
+def test_the_grader_gives_the_notebook_check_s_verdicts(tried, grade_solutions):
     wrong = {"end_to_end.promote": PROMOTE_NO_PREVIOUS, "end_to_end.run_pipeline": PIPELINE_DEFAULT_DEPTH}
-    graded = _graded(tmp_path, "05_end_to_end", wrong)
+    graded = grade_solutions(LESSON, wrong)
     for ex_id, source in wrong.items():
         in_notebook = tried[ex_id].wrong[WRONG[ex_id].index(source)]
         assert (graded[ex_id].status, graded[ex_id].score) == (in_notebook.status, in_notebook.score), graded[ex_id].message

@@ -3,13 +3,14 @@ the learner's stub, the solution, and typical wrong answers."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.testing import walk, walk_seeds
+from mlcourse.exercises.testing import walk
 from mlcourse.exercises.train import checks as T
+
+LESSON = "02_train"
 
 PIPELINE = (
     "make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown='ignore'), CATEGORICAL), "
@@ -377,14 +378,14 @@ WRONG = {
 @pytest.fixture(scope="module")
 def tried():
     """Each exercise's stub, solution, correct alternatives (first) and wrong answers (after them)."""
-    walked = walk("02_train", {k: RIGHT[k] + WRONG[k] for k in WRONG})
+    walked = walk(LESSON, {k: RIGHT[k] + WRONG[k] for k in WRONG})
     for ex_id, t in walked.items():
         t.right, t.wrong = t.wrong[: len(RIGHT[ex_id])], t.wrong[len(RIGHT[ex_id]):]
     return walked
 
 
 def test_every_exercise_of_the_lesson_is_tried(tried):
-    assert set(tried) == {e.id for e in exercises_of("02_train")} == set(WRONG) == set(RIGHT)
+    assert set(tried) == {e.id for e in exercises_of(LESSON)} == set(WRONG) == set(RIGHT)
     assert all(len(RIGHT[k]) >= 2 and len(WRONG[k]) >= 3 for k in WRONG)
 
 
@@ -554,18 +555,8 @@ def test_logging_cases_always_include_a_tree_and_every_kind_of_parameter():
             assert {int, float, str, bool, type(None)} <= kinds
 
 
-def test_inputs_survive_the_trip_to_the_grader():
-    from mlcourse.exercises.plain import from_plain, to_plain
-
-    for ex in exercises_of("02_train"):
-        for x in ex.make_inputs(seed=7):
-            if x is None:
-                continue
-            back = from_plain(to_plain(x))
-            if isinstance(x, pd.DataFrame):
-                pd.testing.assert_frame_equal(back, x)
-            else:
-                assert to_plain(back) == to_plain(x)
+def test_inputs_survive_the_trip_to_the_grader(expect):
+    expect.inputs_survive_the_trip(LESSON)
 
 
 # -- the same verdict on every secret seed -------------------------------------------
@@ -583,47 +574,15 @@ SEEDED_WRONG = {
 }
 
 
-@pytest.fixture(scope="module")
-def seeded():
-    return walk_seeds("02_train", {k: RIGHT[k] + SEEDED_WRONG[k] for k in SEEDED_WRONG}, SEEDS)
-
-
 @pytest.mark.parametrize("ex_id", sorted(SEEDED_WRONG))
-def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id):
-    results = seeded[ex_id]
-    n_right = 1 + len(RIGHT[ex_id])  # the solution, then the alternatives
-    for i, per_seed in enumerate(results):
-        statuses = {r.status for r in per_seed}
-        if i < n_right:
-            assert statuses == {PASSED}, [r.render() for r in per_seed if r.status != PASSED][:1]
-        else:
-            assert len(statuses) == 1 and PASSED not in statuses, (i, [r.render() for r in per_seed][:2])
-            assert len({r.score for r in per_seed}) == 1, (i, sorted({r.score for r in per_seed}))
+def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id, expect):
+    expect.one_verdict_per_answer(seeded[ex_id], n_right=1 + len(RIGHT[ex_id]))  # the solution, then the alternatives
 
 
-def _graded(tmp_path, lesson, answers):
-    """Grade the lesson's solutions notebook with some answer cells replaced: ``{exercise: result}``."""
-    from mlcourse.exercises import notebook
-    from mlcourse.grading.batch import Options, run
-    from mlcourse.grading.sandbox import Limits
-
-    nb = notebook.read(notebook.lesson_path(lesson, "solutions"))
-    for _, cell, ex_id in notebook.answer_cells(nb):
-        if ex_id in answers:
-            cell["source"] = answers[ex_id]
-    target = tmp_path / "subs" / "learner" / f"{lesson}.ipynb"
-    target.parent.mkdir(parents=True)
-    target.write_text(notebook.dumps(nb), encoding="utf-8")
-    report = run(Options(paths=[tmp_path / "subs"], out=tmp_path / "out", jobs=1, limits=Limits(cell_timeout=120),
-                         progress=False))
-    (outcome,) = report.outcomes
-    return {r.exercise: r for r in outcome.graded.results}
-
-
-def test_the_grader_gives_the_notebook_check_s_verdicts(tried, tmp_path):
+def test_the_grader_gives_the_notebook_check_s_verdicts(tried, grade_solutions):
     wrong = {"train.log_to_mlflow": LOG_NO_FINGERPRINT, "train.best_tracked_run": QUERY_ANY_DATA,
              "train.cv_estimate": NO_SHUFFLE}
-    graded = _graded(tmp_path, "02_train", wrong)
+    graded = grade_solutions(LESSON, wrong)
     for ex_id, source in wrong.items():
         in_notebook = tried[ex_id].wrong[WRONG[ex_id].index(source)]
         assert (graded[ex_id].status, graded[ex_id].score) == (in_notebook.status, in_notebook.score), graded[ex_id].message
