@@ -29,6 +29,11 @@ def _col_means(df):
     return df.mean().round(6).to_dict()
 
 
+def demo(name: str, title: str, answer, tests: list, points: int = 1, **options) -> Exercise:
+    """A one-off exercise ``demo.<name>`` for one test."""
+    return Exercise(id=f"demo.{name}", title=title, points=points, answer=answer, tests=tests, **options)
+
+
 MEANS = Exercise(
     id="demo.means",
     title="Column means",
@@ -163,19 +168,10 @@ def test_not_callable_answer():
 
 
 def test_holds_free_form_test():
-    ex = Exercise(
-        id="demo.sorted",
-        title="Sort",
-        points=1,
-        answer=Function("f"),
-        tests=[
-            holds(
-                "three lists",
-                lambda f, _: [f([3, 1, 2]), f([]), f([1])],
-                lambda got, _: None if got == [[1, 2, 3], [], [1]] else "not sorted",
-            )
-        ],
-    )
+    ex = demo("sorted", "Sort", Function("f"), [
+        holds("three lists", lambda f, _: [f([3, 1, 2]), f([]), f([1])],
+              lambda got, _: None if got == [[1, 2, 3], [], [1]] else "not sorted"),
+    ])
     assert ex.run({"f": sorted}).status == PASSED
     assert ex.run({"f": list}).message.endswith("not sorted")
 
@@ -220,13 +216,8 @@ def exec_attempted(ns):
 
 
 def test_score_is_weighted_fraction():
-    ex = Exercise(
-        id="demo.w",
-        title="w",
-        points=3,
-        answer=Value("v"),
-        tests=[value_is("a", lambda: 1, weight=2), value_is("b", lambda: 3, probe=lambda v, _: v + 1)],
-    )
+    ex = demo("w", "w", Value("v"), [value_is("a", lambda: 1, weight=2), value_is("b", lambda: 3, probe=lambda v, _: v + 1)],
+              points=3)
     r = ex.run({"v": 1})
     assert r.score == 2.0 and r.status == FAILED
 
@@ -244,14 +235,7 @@ def test_shortcut_through_a_module_alias_or_a_helper_is_flagged(monkeypatch):
     fake = _types.ModuleType("mlcourse.fakestage")
     fake.col_means = _col_means
     monkeypatch.setitem(sys.modules, "mlcourse.fakestage", fake)
-    ex = Exercise(
-        id="demo.means2",
-        title="Column means",
-        points=1,
-        answer=Function("means"),
-        tests=MEANS.tests[:1],
-        forbid=("mlcourse.fakestage.col_means",),
-    )
+    ex = demo("means2", "Column means", Function("means"), MEANS.tests[:1], forbid=("mlcourse.fakestage.col_means",))
     ns: dict = {"fs": fake}
     exec("def helper(df):\n    return fs.col_means(df)\ndef means(df):\n    return helper(df)\n", ns)
     r = ex.run(ns)
@@ -274,22 +258,11 @@ def _without_nulls(df):
     return df.dropna().reset_index(drop=True)
 
 
-NO_NULLS = Exercise(
-    id="demo.no_nulls",
-    title="Drop the rows with nulls, returning a new frame",
-    points=2,
-    answer=Function("no_nulls"),
-    tests=[
-        returns(
-            "a frame with one null",
-            lambda rng: (pd.DataFrame({"a": [1.0, None, float(rng.integers(2, 9))]}),),
-            _without_nulls,
-            keeps_inputs=True,
-            public=True,
-        ),
-        returns("an empty frame", lambda rng: (pd.DataFrame({"a": []}, dtype=float),), _without_nulls, keeps_inputs=True),
-    ],
-)
+NO_NULLS = demo("no_nulls", "Drop the rows with nulls, returning a new frame", Function("no_nulls"), [
+    returns("a frame with one null", lambda rng: (pd.DataFrame({"a": [1.0, None, float(rng.integers(2, 9))]}),),
+            _without_nulls, keeps_inputs=True, public=True),
+    returns("an empty frame", lambda rng: (pd.DataFrame({"a": []}, dtype=float),), _without_nulls, keeps_inputs=True),
+], points=2)
 
 
 def test_an_answer_that_changes_its_input_in_place_fails_with_a_message_naming_it():
