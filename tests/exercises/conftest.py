@@ -81,6 +81,12 @@ class Expect:
                 assert len({r.score for r in per_seed}) == 1, (i, sorted({r.score for r in per_seed}))
 
     @staticmethod
+    def graded_as_in_notebook(graded: Mapping[str, Result], in_notebook: Mapping[str, Result]) -> None:
+        """The grader's result of each exercise of ``in_notebook`` has the status and score the notebook's check gave."""
+        for ex_id, result in in_notebook.items():
+            assert (graded[ex_id].status, graded[ex_id].score) == (result.status, result.score), graded[ex_id].message
+
+    @staticmethod
     def inputs_survive_the_trip(lesson: str) -> None:
         """Every input of the lesson's exercises comes back from its plain data (as the grader's child rebuilds it)
         the same: the same plain data (compared as JSON, which spells NaN alike on both sides), and the same tables."""
@@ -167,6 +173,18 @@ def walk_bank(tmp_path_factory):
 def walked(request, walk_bank) -> dict[str, Walked]:
     """The test module's lesson (its ``LESSON``) walked with its answer bank (its ``ANSWERS``), by exercise."""
     return walk_bank(request.module.LESSON, request.module.ANSWERS)
+
+
+@pytest.fixture(scope="module")
+def tried(request) -> dict[str, Tried]:
+    """The test module's lesson (its ``LESSON``) walked once with, for each exercise, the right answers of its
+    ``RIGHT`` and the wrong ones of its ``WRONG`` (lists of sources): each :class:`Tried` holds the stub, the
+    solution, ``right`` (the right answers' results) and ``wrong`` (the wrong answers', in order)."""
+    m = request.module
+    walked = walk(m.LESSON, {ex: [*m.RIGHT[ex], *m.WRONG[ex]] for ex in m.WRONG})
+    for ex_id, t in walked.items():
+        t.right, t.wrong = t.wrong[:len(m.RIGHT[ex_id])], t.wrong[len(m.RIGHT[ex_id]):]
+    return walked
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.testing import walk
 
 LESSON = "05_end_to_end"
 
@@ -290,15 +289,6 @@ WRONG = {
 }
 
 
-@pytest.fixture(scope="module")
-def tried():
-    """Each exercise's stub, solution, correct alternatives (first) and wrong answers (after them)."""
-    walked = walk(LESSON, {k: RIGHT[k] + WRONG[k] for k in WRONG})
-    for ex_id, t in walked.items():
-        t.right, t.wrong = t.wrong[: len(RIGHT[ex_id])], t.wrong[len(RIGHT[ex_id]):]
-    return walked
-
-
 def test_every_exercise_is_walked(tried):
     assert sorted(tried) == sorted(e.id for e in exercises_of(LESSON)) == sorted(WRONG) == sorted(RIGHT)
     assert all(len(RIGHT[k]) >= 2 and len(WRONG[k]) >= 3 for k in WRONG)
@@ -499,15 +489,13 @@ def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id, expect)
 
 
 # -- the grader gives the notebook check's verdicts ----------------------------------
-def test_the_grader_gives_the_notebook_check_s_verdicts(tried, grade_solutions):
+def test_the_grader_gives_the_notebook_check_s_verdicts(tried, grade_solutions, expect):
     wrong = {"end_to_end.promote": PROMOTE_NO_PREVIOUS, "end_to_end.run_pipeline": PIPELINE_DEFAULT_DEPTH}
     graded = grade_solutions(LESSON, wrong)
-    for ex_id, source in wrong.items():
-        in_notebook = tried[ex_id].wrong[WRONG[ex_id].index(source)]
-        assert (graded[ex_id].status, graded[ex_id].score) == (in_notebook.status, in_notebook.score), graded[ex_id].message
-        assert graded[ex_id].status == FAILED
+    right = tried["end_to_end.plan_retraining"].solution
+    expect.graded_as_in_notebook(graded, {"end_to_end.plan_retraining": right,
+                                          **{ex: tried[ex].wrong[WRONG[ex].index(source)] for ex, source in wrong.items()}})
+    assert all(graded[ex_id].status == FAILED for ex_id in wrong), [graded[ex_id].render() for ex_id in wrong]
     assert "has no alias 'previous' now" in graded["end_to_end.promote"].message
     assert "max_depth=None" in graded["end_to_end.run_pipeline"].message
-    right = tried["end_to_end.plan_retraining"].solution
-    assert (graded["end_to_end.plan_retraining"].status, graded["end_to_end.plan_retraining"].score) == (
-        right.status, right.score) == (PASSED, right.points)
+    assert (right.status, right.score) == (PASSED, right.points)

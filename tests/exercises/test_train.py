@@ -7,7 +7,6 @@ import pytest
 
 from mlcourse.exercises import exercises_of
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED
-from mlcourse.exercises.testing import walk
 from mlcourse.exercises.train import checks as T
 
 LESSON = "02_train"
@@ -375,15 +374,6 @@ WRONG = {
 }
 
 
-@pytest.fixture(scope="module")
-def tried():
-    """Each exercise's stub, solution, correct alternatives (first) and wrong answers (after them)."""
-    walked = walk(LESSON, {k: RIGHT[k] + WRONG[k] for k in WRONG})
-    for ex_id, t in walked.items():
-        t.right, t.wrong = t.wrong[: len(RIGHT[ex_id])], t.wrong[len(RIGHT[ex_id]):]
-    return walked
-
-
 def test_every_exercise_of_the_lesson_is_tried(tried):
     assert set(tried) == {e.id for e in exercises_of(LESSON)} == set(WRONG) == set(RIGHT)
     assert all(len(RIGHT[k]) >= 2 and len(WRONG[k]) >= 3 for k in WRONG)
@@ -579,15 +569,12 @@ def test_every_answer_gets_the_same_verdict_on_every_seed(seeded, ex_id, expect)
     expect.one_verdict_per_answer(seeded[ex_id], n_right=1 + len(RIGHT[ex_id]))  # the solution, then the alternatives
 
 
-def test_the_grader_gives_the_notebook_check_s_verdicts(tried, grade_solutions):
+def test_the_grader_gives_the_notebook_check_s_verdicts(tried, grade_solutions, expect):
     wrong = {"train.log_to_mlflow": LOG_NO_FINGERPRINT, "train.best_tracked_run": QUERY_ANY_DATA,
              "train.cv_estimate": NO_SHUFFLE}
     graded = grade_solutions(LESSON, wrong)
-    for ex_id, source in wrong.items():
-        in_notebook = tried[ex_id].wrong[WRONG[ex_id].index(source)]
-        assert (graded[ex_id].status, graded[ex_id].score) == (in_notebook.status, in_notebook.score), graded[ex_id].message
-        assert graded[ex_id].status == FAILED
-    right = tried["train.tune_within_budget"].solution
-    assert (graded["train.tune_within_budget"].status, graded["train.tune_within_budget"].score) == (right.status, right.score)
+    expect.graded_as_in_notebook(graded, {"train.tune_within_budget": tried["train.tune_within_budget"].solution,
+                                          **{ex: tried[ex].wrong[WRONG[ex].index(source)] for ex, source in wrong.items()}})
+    assert all(graded[ex_id].status == FAILED for ex_id in wrong), [graded[ex_id].render() for ex_id in wrong]
     for result in (graded["train.log_to_mlflow"], tried["train.log_to_mlflow"].wrong[2]):
         assert "does not record which data it learned from" in result.message
