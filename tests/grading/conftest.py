@@ -114,6 +114,28 @@ def lesson_kit():
     return SimpleNamespace(install=install_lesson, notebook=solutions_notebook, load=load_lesson_module)
 
 
+def run_cell(session, source: str) -> dict:
+    """Run ``source`` as a cell in a grading child's ``session``; the child's message (it must have run it)."""
+    reply = session.request({"op": "cell", "source": source})
+    assert reply.kind == "ok", (reply.kind, reply.detail)
+    return reply.message
+
+
+def child_value(session, expr: str):
+    """Evaluate ``expr`` in the child; its (short) JSON comes back as an exception's text."""
+    msg = run_cell(session, f"import json as _j\n_v = _j.dumps({expr})\nassert False, _v")
+    assert msg.get("ename") == "AssertionError", msg
+    return json.loads(msg["evalue"])
+
+
+@pytest.fixture(scope="session")
+def child():
+    """Cells run in a grading child from the trusted side: ``run(session, source)``, ``value(session, expr)``."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(run=run_cell, value=child_value)
+
+
 @pytest.fixture(scope="session")
 def demo_module():
     return _load_demo_module()

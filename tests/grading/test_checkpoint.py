@@ -9,7 +9,6 @@ test_hostile.py and test_hardening.py.)
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
@@ -27,19 +26,6 @@ from mlcourse.grading.verdict import Grader
 LIMITS = Limits(cell_timeout=20, total_timeout=120, memory_mb=2048, output_mb=1)
 KINDS = ["ipc", "uts", "mnt", "net", "pid"]
 SHM_KEY = 0x6D6D0000 + secrets.randbelow(0xFFFF)
-
-
-def run(session: Session, source: str) -> dict:
-    reply = session.request({"op": "cell", "source": source})
-    assert reply.kind == "ok", (reply.kind, reply.detail)
-    return reply.message
-
-
-def value(session: Session, expr: str):
-    """Evaluate ``expr`` in the child; its JSON comes back as an exception's text."""
-    msg = run(session, f"import json as _j\n_v = _j.dumps({expr})\nassert False, _v")
-    assert msg.get("ename") == "AssertionError", msg
-    return json.loads(msg["evalue"])
 
 
 def start(zygote, folder, cells: list[str], key: str, cgroup=None) -> Session:
@@ -79,51 +65,52 @@ def two_children(zygote, demo_module, tmp_path):
             cgs.close()
 
 
-def test_two_submissions_forked_from_one_checkpoint_share_no_file_process_memory_or_namespace(two_children, zygote):
+def test_two_submissions_forked_from_one_checkpoint_share_no_file_process_memory_or_namespace(two_children, zygote, child):
     a, start_b, groups = two_children
     assert a.checkpoint == {"used": True, "position": 1}
     if a.hello["isolation"] != "namespaces":
         pytest.skip("no namespaces here")
     # The trusted cells ran once, in the checkpoint: their state and files are there.
-    assert value(a, "shared") == 41
-    assert value(a, "open('/tmp/submission/shared.txt').read()") == "trusted"
+    assert child.value(a, "shared") == 41
+    assert child.value(a, "open('/tmp/submission/shared.txt').read()") == "trusted"
     # A changes everything it can reach, and leaves a process running.
-    run(a, "open('/tmp/submission/shared.txt', 'w').write('A'); open('/tmp/submission/a_only.txt', 'w').write('A')\n"
-           "open('/dev/shm/a_shm', 'w').write('A'); shared = 'A'")
-    assert value(a, f"__import__('ctypes').CDLL(None).shmget({SHM_KEY}, 4096, 0o1000 | 0o600)") >= 0
-    run(a, "import subprocess\nsleeper = subprocess.Popen(['sleep', '600'])")
-    ns_a = value(a, f"[__import__('os').readlink('/proc/self/ns/' + k) for k in {KINDS!r}]")
+    child.run(a, "open('/tmp/submission/shared.txt', 'w').write('A'); open('/tmp/submission/a_only.txt', 'w').write('A')\n"
+                 "open('/dev/shm/a_shm', 'w').write('A'); shared = 'A'")
+    assert child.value(a, f"__import__('ctypes').CDLL(None).shmget({SHM_KEY}, 4096, 0o1000 | 0o600)") >= 0
+    child.run(a, "import subprocess\nsleeper = subprocess.Popen(['sleep', '600'])")
+    ns_a = child.value(a, f"[__import__('os').readlink('/proc/self/ns/' + k) for k in {KINDS!r}]")
 
     b = start_b()
     try:
         assert b.checkpoint == {"used": True, "position": 1} and b.pid != a.pid
-        assert value(b, "shared") == 41  # the checkpoint's state, not A's
-        assert value(b, "open('/tmp/submission/shared.txt').read()") == "trusted"
-        assert value(b, "[__import__('os').path.exists(p) for p in ('/tmp/submission/a_only.txt', '/dev/shm/a_shm')]") == [False, False]
-        assert value(b, f"__import__('ctypes').CDLL(None).shmget({SHM_KEY}, 4096, 0)") == -1  # A's segment: not in B's IPC
-        assert value(b, "sorted(int(p) for p in __import__('os').listdir('/proc') if p.isdigit())") == [1, 2]  # no sleeper
-        ns_b = value(b, f"[__import__('os').readlink('/proc/self/ns/' + k) for k in {KINDS!r}]")
+        assert child.value(b, "shared") == 41  # the checkpoint's state, not A's
+        assert child.value(b, "open('/tmp/submission/shared.txt').read()") == "trusted"
+        assert child.value(b, "[__import__('os').path.exists(p) for p in ('/tmp/submission/a_only.txt', '/dev/shm/a_shm')]") == [
+            False, False]
+        assert child.value(b, f"__import__('ctypes').CDLL(None).shmget({SHM_KEY}, 4096, 0)") == -1  # A's segment: not in B's IPC
+        assert child.value(b, "sorted(int(p) for p in __import__('os').listdir('/proc') if p.isdigit())") == [1, 2]  # no sleeper
+        ns_b = child.value(b, f"[__import__('os').readlink('/proc/self/ns/' + k) for k in {KINDS!r}]")
         assert all(x != y for x, y in zip(ns_a, ns_b)), (ns_a, ns_b)
         ours = [os.readlink(f"/proc/self/ns/{k}") for k in KINDS]
         assert all(x != y for x, y in zip(ns_b, ours))
         # Every guarantee of a child forked from the fork server holds.
         expected_uid = 65534 if os.geteuid() == 0 else os.geteuid()
-        assert value(b, "__import__('os').getuid()") == expected_uid
-        assert value(b, "[l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd', 'Seccomp:'))]")[:2] == [
-            "0000000000000000", "0000000000000000"]
+        assert child.value(b, "__import__('os').getuid()") == expected_uid
+        caps = child.value(b, "[l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd', 'Seccomp:'))]")
+        assert caps[:2] == ["0000000000000000", "0000000000000000"]
         if b.hello.get("seccomp"):
-            assert value(b, "[l.split()[1] for l in open('/proc/self/status') if l.startswith('Seccomp:')][0]") == "2"
+            assert child.value(b, "[l.split()[1] for l in open('/proc/self/status') if l.startswith('Seccomp:')][0]") == "2"
         # The trusted cells' files are the child's user's, as if it had run them.
-        assert value(b, "__import__('os').stat('/tmp/submission/shared.txt').st_uid") == expected_uid
-        assert value(b, "open('/tmp/submission/shared.txt', 'w').write('B')") == 1
+        assert child.value(b, "__import__('os').stat('/tmp/submission/shared.txt').st_uid") == expected_uid
+        assert child.value(b, "open('/tmp/submission/shared.txt', 'w').write('B')") == 1
         if groups[0] is not None:
-            cg_a, cg_b = (value(s, "open('/proc/self/cgroup').read()") for s in (a, b))
+            cg_a, cg_b = (child.value(s, "open('/proc/self/cgroup').read()") for s in (a, b))
             assert cg_a != cg_b and "run-" in cg_a and "run-" in cg_b
             assert b.hello["cgroup"] is True and groups[1].pids()
     finally:
         b.close()
     # A's own changes are still its own; the host never saw A's segment.
-    assert value(a, "(open('/tmp/submission/shared.txt').read(), shared)") == ["A", "A"]
+    assert child.value(a, "(open('/tmp/submission/shared.txt').read(), shared)") == ["A", "A"]
     keys = [int(line.split()[0]) for line in open("/proc/sysvipc/shm").read().splitlines()[1:]]
     assert SHM_KEY not in keys
     stats = zygote.stats()["checkpoints"]
@@ -139,12 +126,12 @@ def test_two_submissions_forked_from_one_checkpoint_share_no_file_process_memory
         (["x = 1", "raise ValueError('broken template')"], "cell 2"),
     ],
 )
-def test_a_checkpoint_that_cannot_be_forked_whole_is_not_used_and_says_why(zygote, demo_module, tmp_path, cells, why):
+def test_a_checkpoint_that_cannot_be_forked_whole_is_not_used_and_says_why(zygote, demo_module, tmp_path, cells, why, child):
     key = prefix.key(cells, {"test": uuid.uuid4().hex})
     with start(zygote, tmp_path, cells, key) as s:
         assert s.checkpoint["used"] is False and why in s.checkpoint["why"], s.checkpoint
         # The child comes from the fork server instead: none of those cells ran in it.
-        assert value(s, "'x' in dir() or 't' in dir() or 'p' in dir()") is False
+        assert child.value(s, "'x' in dir() or 't' in dir() or 'p' in dir()") is False
     with start(zygote, tmp_path / "again", cells, key) as s:  # said once, remembered
         assert s.checkpoint["used"] is False and why in s.checkpoint["why"]
 

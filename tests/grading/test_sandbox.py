@@ -1,7 +1,6 @@
 """The sandboxed child: what it has, what it cannot see or do, how it is stopped."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -35,105 +34,94 @@ def session(zygote, demo_module, secret_dir, tmp_path_factory):
     s.close()
 
 
-def run(session: Session, source: str) -> dict:
-    reply = session.request({"op": "cell", "source": source})
-    assert reply.kind == "ok", (reply.kind, reply.detail)
-    return reply.message
-
-
-def value(session: Session, expr: str):
-    """Evaluate ``expr`` in the child; its (short) JSON comes back as an exception's text."""
-    msg = run(session, f"import json as _j\n_v = _j.dumps({expr})\nassert False, _v")
-    return json.loads(msg["evalue"])
-
-
-def test_the_fork_server_preloads_the_heavy_libraries_for_real(zygote, session):
+def test_the_fork_server_preloads_the_heavy_libraries_for_real(zygote, session, child):
     # Python's forkserver drops preload import errors silently: ours reports
     # them, and the heavy libraries must really be there, in the child too.
     assert isinstance(zygote.hello["failed"], dict)
     assert not [name for name in zygote.hello["failed"] if name.split(".")[0] in ("numpy", "pandas", "sklearn", "matplotlib", "IPython")]
     assert all(zygote.hello["loaded"].values()), zygote.hello["loaded"]
     assert all(session.hello["loaded"].values()), session.hello["loaded"]
-    loaded = value(session, "sorted(m for m in ('numpy', 'pandas', 'sklearn', 'matplotlib', 'IPython') if m in __import__('sys').modules)")
+    loaded = child.value(session, "sorted(m for m in ('numpy', 'pandas', 'sklearn', 'matplotlib', 'IPython') "
+                                  "if m in __import__('sys').modules)")
     assert loaded == ["IPython", "matplotlib", "numpy", "pandas", "sklearn"]
     # One thread: forking a process with threads (a history writer, a BLAS pool) is unsafe.
     assert zygote.hello["threads"] == 1
 
 
-def test_child_is_isolated_in_namespaces(session):
+def test_child_is_isolated_in_namespaces(session, child):
     if session.hello["isolation"] != "namespaces":
         pytest.skip(f"no namespaces here: {session.hello['reason']}")
     assert session.hello["problems"] == []
     # Its own PID namespace: the keeper (the first process) and the runner, nothing else in view.
-    assert value(session, "__import__('os').getpid()") == 2
-    assert value(session, "sorted(int(p) for p in __import__('os').listdir('/proc') if p.isdigit())") == [1, 2]
+    assert child.value(session, "__import__('os').getpid()") == 2
+    assert child.value(session, "sorted(int(p) for p in __import__('os').listdir('/proc') if p.isdigit())") == [1, 2]
 
 
-def test_no_network(session):
+def test_no_network(session, child):
     if session.hello["isolation"] != "namespaces":
         pytest.skip("no namespaces here")
-    msg = run(session, "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)")
+    msg = child.run(session, "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=2)")
     assert msg["status"] == "error" and msg["ename"] in ("OSError", "TimeoutError", "ConnectionRefusedError")
 
 
-def test_output_folder_and_home_are_hidden_and_the_disk_is_read_only(session, secret_dir):
+def test_output_folder_and_home_are_hidden_and_the_disk_is_read_only(session, secret_dir, child):
     if session.hello["isolation"] != "namespaces":
         pytest.skip("no namespaces here")
     # Under /tmp it is gone with the rest of /tmp; elsewhere it is an empty mount.
-    seen = value(session, f"(lambda os, p: os.listdir(p) if os.path.isdir(p) else [])(__import__('os'), {str(secret_dir)!r})")
+    seen = child.value(session, f"(lambda os, p: os.listdir(p) if os.path.isdir(p) else [])(__import__('os'), {str(secret_dir)!r})")
     assert seen == []
-    assert value(session, "__import__('os').path.exists('/root/.ssh')") is False
-    assert value(session, "__import__('os').path.exists('/etc/shadow')") is False
+    assert child.value(session, "__import__('os').path.exists('/root/.ssh')") is False
+    assert child.value(session, "__import__('os').path.exists('/etc/shadow')") is False
     # The checkout is not in view (only the package and the venv are), and
     # what is in view is read-only.
-    msg = run(session, f"open({str(Path(__file__).parent / 'escaped.txt')!r}, 'w')")
+    msg = child.run(session, f"open({str(Path(__file__).parent / 'escaped.txt')!r}, 'w')")
     assert msg["status"] == "error" and "No such file" in msg["evalue"]
     assert not (Path(__file__).parent / "escaped.txt").exists()
     import mlcourse
 
     package = Path(mlcourse.__file__).resolve().parent
-    msg = run(session, f"open({str(package / 'escaped.txt')!r}, 'w')")
+    msg = child.run(session, f"open({str(package / 'escaped.txt')!r}, 'w')")
     assert msg["status"] == "error" and "Read-only" in msg["evalue"]
     assert not (package / "escaped.txt").exists()
     # Its own scratch space works, and is its own.
-    assert value(session, "(open('mine.txt', 'w').write('x'), __import__('os').getcwd())[1]") == session.hello["workdir"]
+    assert child.value(session, "(open('mine.txt', 'w').write('x'), __import__('os').getcwd())[1]") == session.hello["workdir"]
 
 
-def test_capabilities_are_dropped(session):
+def test_capabilities_are_dropped(session, child):
     if session.hello["isolation"] != "namespaces":
         pytest.skip("no namespaces here")
-    caps = value(session, "[l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd'))]")
+    caps = child.value(session, "[l.split()[1] for l in open('/proc/self/status') if l.startswith(('CapEff', 'CapBnd'))]")
     assert caps == ["0000000000000000", "0000000000000000"]
-    msg = run(session, "import ctypes\nassert ctypes.CDLL(None).mount(b'none', b'/', None, 32, None) == 0")
+    msg = child.run(session, "import ctypes\nassert ctypes.CDLL(None).mount(b'none', b'/', None, 32, None) == 0")
     assert msg["status"] == "error"
 
 
-def test_environment_stdin_and_limits(session):
-    names = value(session, "sorted(__import__('os').environ)")
+def test_environment_stdin_and_limits(session, child):
+    names = child.value(session, "sorted(__import__('os').environ)")
     assert "MLCOURSE_HOME" in names and not any(k.startswith(("PYTEST", "GITHUB", "AWS", "VIRTUAL_ENV")) for k in names)
-    assert value(session, "__import__('os').environ['HOME']") == session.hello["workdir"]
-    msg = run(session, "input()")
+    assert child.value(session, "__import__('os').environ['HOME']") == session.hello["workdir"]
+    msg = child.run(session, "input()")
     assert msg["ename"] == "EOFError"  # stdin is /dev/null
     # Address space: what the preloaded libraries map, plus the notebook's own memory.
-    limit, vm = value(session, "[__import__('resource').getrlimit(__import__('resource').RLIMIT_AS)[0], "
+    limit, vm = child.value(session, "[__import__('resource').getrlimit(__import__('resource').RLIMIT_AS)[0], "
                                "__import__('mlcourse.grading.isolation').grading.isolation.mapped_bytes()]")
     assert LIMITS.memory_mb * 2**20 < limit <= vm + LIMITS.memory_mb * 2**20
-    msg = run(session, "x = bytearray(30 * 2**30)")
+    msg = child.run(session, "x = bytearray(30 * 2**30)")
     assert msg["ename"] == "MemoryError"
 
 
-def test_magics_lessons_use_work(session):
+def test_magics_lessons_use_work(session, child):
     for source in (
         "%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()",
         "%%time\ny = 1",
         "%timeit sum(range(10))",
         "%pip install nothing",
     ):
-        assert run(session, source)["status"] == "ok", source
-    assert value(session, "__import__('matplotlib').get_backend().lower()") == "agg"
+        assert child.run(session, source)["status"] == "ok", source
+    assert child.value(session, "__import__('matplotlib').get_backend().lower()") == "agg"
 
 
-def test_fake_messages_on_the_private_pipes_are_ignored(session):
+def test_fake_messages_on_the_private_pipes_are_ignored(session, child):
     source = (
         "import os\n"
         "for fd in range(3, 30):\n"
@@ -144,7 +132,7 @@ def test_fake_messages_on_the_private_pipes_are_ignored(session):
         "raise ValueError('still here')"
     )
     before = session.bogus
-    msg = run(session, source)
+    msg = child.run(session, source)
     assert msg["evalue"] == "still here"  # the answer to *this* request, with its token
     assert session.bogus > before
 
@@ -277,22 +265,22 @@ def test_forged_answers_with_the_right_token_are_still_bounded(zygote, demo_modu
         assert reply.kind == "oversize" and "lists and objects" in reply.detail
 
 
-def test_the_child_has_its_own_ipc_uts_mount_net_and_pid_namespaces_and_session(session):
+def test_the_child_has_its_own_ipc_uts_mount_net_and_pid_namespaces_and_session(session, child):
     if session.hello["isolation"] != "namespaces":
         pytest.skip("no namespaces here")
     kinds = ["ipc", "uts", "mnt", "net", "pid"]
-    theirs = value(session, f"[__import__('os').readlink('/proc/self/ns/' + k) for k in {kinds!r}]")
+    theirs = child.value(session, f"[__import__('os').readlink('/proc/self/ns/' + k) for k in {kinds!r}]")
     ours = [os.readlink(f"/proc/self/ns/{k}") for k in kinds]
     assert all(a != b for a, b in zip(theirs, ours)), (theirs, ours)
     # no controlling terminal, and a session that is not the grader's
-    assert value(session, "int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[4])") == 0
+    assert child.value(session, "int(open('/proc/self/stat').read().rsplit(')', 1)[1].split()[4])") == 0
     assert os.getsid(session.pid) == session.pid != os.getsid(0)
 
 
-def test_the_seccomp_filter_refuses_what_a_notebook_never_needs_and_nothing_else(session):
+def test_the_seccomp_filter_refuses_what_a_notebook_never_needs_and_nothing_else(session, child):
     if not session.hello.get("seccomp"):
         pytest.skip(f"no seccomp filter here: {session.hello['problems']}")
-    got = value(session, """(lambda ctypes, errno, os, threading: (
+    got = child.value(session, """(lambda ctypes, errno, os, threading: (
         lambda libc: {
             "clone3": (libc.syscall(435, 0, 0), errno.errorcode[ctypes.get_errno()]),
             "keyctl": (libc.syscall(250, 0, 0), errno.errorcode[ctypes.get_errno()]),
@@ -336,7 +324,7 @@ def test_the_scratch_space_counts_against_the_submissions_memory(zygote, demo_mo
         cgs.close()
 
 
-def test_without_namespaces_a_root_graders_child_is_nobody(zygote, demo_module, tmp_path):
+def test_without_namespaces_a_root_graders_child_is_nobody(zygote, demo_module, tmp_path, child):
     if os.geteuid() != 0:
         pytest.skip("only a root grader drops to nobody")
     private = tmp_path / "private"
@@ -351,9 +339,9 @@ def test_without_namespaces_a_root_graders_child_is_nobody(zygote, demo_module, 
     with Session(zygote, settings, LIMITS, time.monotonic() + 60) as s:
         s.start()
         assert s.hello["isolation"] == "fallback" and s.hello["uid"] == 65534
-        msg = run(s, f"open({str(private / 'gradebook.db')!r}).read()")
+        msg = child.run(s, f"open({str(private / 'gradebook.db')!r}).read()")
         assert msg["ename"] == "PermissionError"
-        assert run(s, "open('mine.txt', 'w').write('x')")["status"] == "ok"  # its own folder is its own
+        assert child.run(s, "open('mine.txt', 'w').write('x')")["status"] == "ok"  # its own folder is its own
         assert s.request({"op": "cell", "source": "import os\nassert os.getcwd() == " + repr(str(work))}).message["status"] == "ok"
 
 
