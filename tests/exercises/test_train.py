@@ -392,39 +392,88 @@ def test_answers_written_differently_get_full_marks(tried, ex_id):
         assert result.status == PASSED and result.score == result.points, result.render()
 
 
-def _failed(result, *phrases, status=FAILED):
-    assert result.status == status, result.render()
-    for phrase in phrases:
+# What each wrong answer (by its place in WRONG) must be told, and the status it gets where it is not "failed".
+TOLD = {
+    "train.why_accuracy": [("catches 0 frauds",), ("Balancing the test set changes the question",),
+                           ("one letter as a string",)],
+    "train.beat_baseline": [
+        ("same score", "dummy baseline", "fresh transactions"),
+        ("['chargeback']", "recorded only after the outcome"),
+        ("not fitted yet",),
+        ("no column names", "DataFrame"),
+        ("not clearly better than the dummy", "unpruned tree"),
+        ("fitted on all 20 000 rows, the test set included", "X_train, y_train"),
+    ],
+    "train.metrics_from_confusion": [
+        ("Precision and recall are swapped", "confusion matrix [[4875, 952], [31, 142]]"),
+        ("ZeroDivisionError", "zero_division=0"),
+        ("NaN", "zero_division=0"),
+        ("harmonic mean",),
+        ("sklearn.metrics.accuracy_score", "Write the logic yourself"),
+        ("read as [[TP, FP], [FN, TN]]", "[[TN, FP], [FN, TP]]"),
+    ],
+    "train.best_threshold": [("0.5 is the default cut of predict()", "costs"), ("maximises F1",),
+                             ("cost_fn and cost_fp are swapped",), ("score >= threshold (not >)",)],
+    "train.cv_estimate": [
+        ("only ['LogisticRegression']", "preprocessing leakage"),
+        ("'cv' is a KFold", "StratifiedKFold"),
+        ("looks like accuracy", "average_precision"),
+        ("without a random_state",),
+        ("'cv' is a number",),
+        ("not shuffled", "shuffle=True, random_state=0"),
+        ("random_state=1", "fixes random_state=0"),
+    ],
+    "train.tune_within_budget": [
+        ("5 candidates x 3 folds = 15 fits", "budget is 12"),
+        ("accuracy", "scoring='average_precision'"),
+        ("`search` is a Pipeline",),
+        ("not fitted yet",),
+        ("all 20 000 rows, the test set included", "X_tune, y_tune"),
+        ("refit=False", "kept no model"),
+        ("does not compute average precision", "response_method='predict_proba'"),
+    ],
+    "train.log_to_mlflow": [
+        ("logged as parameters", "mlflow.log_metrics(metrics)"),
+        ("the run has no model", "mlflow.sklearn.log_model"),
+        ("does not record which data", "set_tag('data_fingerprint'"),
+        ("MlflowException", "serialization_format='cloudpickle'"),
+        ("still RUNNING", "with mlflow.start_run"),
+        ("forget a `return`",),
+        ("no MLflow model", "model.joblib"),
+    ],
+    "train.best_tracked_run": [
+        ("learned from other data", "tags.data_fingerprint"),
+        ("the best run has the smallest",),
+        ("of experiment 'sandbox'", "experiment_names=[experiment_name]"),
+        ("expected the run id", "got a Series"),
+    ],
+}
+STATUS = {("train.metrics_from_confusion", 1): ERROR, ("train.log_to_mlflow", 3): ERROR}
+
+
+def test_every_wrong_answer_is_told():
+    assert {ex_id: len(told) for ex_id, told in TOLD.items()} == {ex_id: len(wrong) for ex_id, wrong in WRONG.items()}
+
+
+@pytest.mark.parametrize(("ex_id", "i"), [(ex_id, i) for ex_id, told in TOLD.items() for i in range(len(told))])
+def test_wrong_answers_are_named(tried, ex_id, i):
+    result = tried[ex_id].wrong[i]
+    assert result.status == STATUS.get((ex_id, i), FAILED), result.render()
+    for phrase in TOLD[ex_id][i]:
         assert phrase in result.message, (phrase, result.render())
 
 
-def test_why_accuracy_wrong_answers_are_named(tried):
-    a, d, number = tried["train.why_accuracy"].wrong
-    _failed(a, "catches 0 frauds")
-    _failed(d, "Balancing the test set changes the question")
-    _failed(number, "one letter as a string")
-    assert "'b'" not in a.message and "'b'" not in d.message  # the message never gives the answer away
+def test_why_accuracy_message_never_gives_the_answer_away(tried):
+    a, d, _ = tried["train.why_accuracy"].wrong
+    assert "'b'" not in a.message and "'b'" not in d.message
 
 
-def test_beat_baseline_wrong_answers_are_named(tried):
-    dummy, leaky, unfitted, numpy_fit, deep_tree, all_rows = tried["train.beat_baseline"].wrong
-    _failed(dummy, "same score", "dummy baseline", "fresh transactions")
-    _failed(leaky, "['chargeback']", "recorded only after the outcome")
-    _failed(unfitted, "not fitted yet")
-    _failed(numpy_fit, "no column names", "DataFrame")
-    _failed(deep_tree, "not clearly better than the dummy", "unpruned tree")
-    _failed(all_rows, "fitted on all 20 000 rows, the test set included", "X_train, y_train")
-    assert all(r.score == 0 for r in (dummy, leaky, unfitted, numpy_fit, deep_tree, all_rows))
+def test_beat_baseline_wrong_answers_earn_nothing(tried):
+    assert all(r.score == 0 for r in tried["train.beat_baseline"].wrong)
 
 
-def test_metrics_from_confusion_wrong_answers_are_named(tried):
-    transposed, int_div, numpy_div, arithmetic, shortcut, tp_first = tried["train.metrics_from_confusion"].wrong
-    _failed(transposed, "Precision and recall are swapped", "confusion matrix [[4875, 952], [31, 142]]")
-    _failed(int_div, "ZeroDivisionError", "zero_division=0", status=ERROR)
-    _failed(numpy_div, "NaN", "zero_division=0")
-    _failed(arithmetic, "harmonic mean")
-    _failed(shortcut, "sklearn.metrics.accuracy_score", "Write the logic yourself")
-    _failed(tp_first, "read as [[TP, FP], [FN, TN]]", "[[TN, FP], [FN, TP]]")
+def test_metrics_from_confusion_shortcut_and_layout_earn_nothing(tried):
+    *_, shortcut, tp_first = tried["train.metrics_from_confusion"].wrong
     assert shortcut.score == 0 and tp_first.score == 0
 
 
@@ -437,60 +486,28 @@ def test_metrics_from_confusion_visible_example_alone_earns_nothing():
     assert ex.public_tests == [0]
 
 
-def test_best_threshold_wrong_answers_are_named(tried):
-    half, f1, swapped, strict = tried["train.best_threshold"].wrong
-    _failed(half, "0.5 is the default cut of predict()", "costs")
-    _failed(f1, "maximises F1")
-    _failed(swapped, "cost_fn and cost_fp are swapped")
-    _failed(strict, "score >= threshold (not >)")
+def test_best_threshold_message_names_the_random_inputs(tried):
     # The random inputs are named in the message, so the learner can tell which one failed.
-    assert "frauds, cost_fn=" in half.message
+    assert "frauds, cost_fn=" in tried["train.best_threshold"].wrong[0].message
 
 
-def test_cv_estimate_wrong_answers_are_named(tried):
-    outside, kfold, accuracy, unseeded, number, no_shuffle, other_seed = tried["train.cv_estimate"].wrong
-    _failed(outside, "only ['LogisticRegression']", "preprocessing leakage")
-    _failed(kfold, "'cv' is a KFold", "StratifiedKFold")
-    _failed(accuracy, "looks like accuracy", "average_precision")
-    _failed(unseeded, "without a random_state")
-    _failed(number, "'cv' is a number")
-    _failed(no_shuffle, "not shuffled", "shuffle=True, random_state=0")
-    _failed(other_seed, "random_state=1", "fixes random_state=0")
+def test_cv_estimate_leak_and_unshuffled_folds_lose_marks(tried):
+    outside, no_shuffle = tried["train.cv_estimate"].wrong[0], tried["train.cv_estimate"].wrong[5]
     assert outside.score < outside.points and no_shuffle.score < no_shuffle.points
 
 
-def test_tune_within_budget_wrong_answers_are_named(tried):
-    over, accuracy, winner, unfitted, all_rows, no_refit, labels = tried["train.tune_within_budget"].wrong
-    _failed(over, "5 candidates x 3 folds = 15 fits", "budget is 12")
-    _failed(accuracy, "accuracy", "scoring='average_precision'")
-    _failed(winner, "`search` is a Pipeline")
-    _failed(unfitted, "not fitted yet")
-    _failed(all_rows, "all 20 000 rows, the test set included", "X_tune, y_tune")
-    _failed(no_refit, "refit=False", "kept no model")
+def test_tune_within_budget_unfitted_and_not_refitted_are_told_apart(tried):
+    unfitted, no_refit = tried["train.tune_within_budget"].wrong[3], tried["train.tune_within_budget"].wrong[5]
     assert "not fitted" not in no_refit.message
-    _failed(labels, "does not compute average precision", "response_method='predict_proba'")
     assert unfitted.score == 0
 
 
-def test_log_to_mlflow_wrong_answers_are_named(tried):
-    as_params, no_model, no_fingerprint, skops, left_open, no_return, pickle_file = tried["train.log_to_mlflow"].wrong
-    _failed(as_params, "logged as parameters", "mlflow.log_metrics(metrics)")
-    _failed(no_model, "the run has no model", "mlflow.sklearn.log_model")
-    _failed(no_fingerprint, "does not record which data", "set_tag('data_fingerprint'")
-    _failed(skops, "MlflowException", "serialization_format='cloudpickle'", status=ERROR)
-    _failed(left_open, "still RUNNING", "with mlflow.start_run")
-    _failed(no_return, "forget a `return`")
-    _failed(pickle_file, "no MLflow model", "model.joblib")
+def test_log_to_mlflow_wrong_answers_earn_nothing(tried):
     assert all(r.score == 0 for r in tried["train.log_to_mlflow"].wrong)
 
 
-def test_best_tracked_run_wrong_answers_are_named(tried):
-    any_data, always_max, every_experiment, row = tried["train.best_tracked_run"].wrong
-    _failed(any_data, "learned from other data", "tags.data_fingerprint")
-    _failed(always_max, "the best run has the smallest")
-    _failed(every_experiment, "of experiment 'sandbox'", "experiment_names=[experiment_name]")
-    _failed(row, "expected the run id", "got a Series")
-    assert any_data.score == 0
+def test_best_tracked_run_any_data_earns_nothing(tried):
+    assert tried["train.best_tracked_run"].wrong[0].score == 0
 
 
 # -- the verdicts on their own, away from the notebook -------------------------------
