@@ -405,11 +405,12 @@ def test_fixture_data_is_rebuilt_exactly(evidently_data) -> None:
 _CHI2_ONE_VALUE = {("categorical_small", "single"), ("constant", "const_same"), ("constant_small", "const_same")}
 
 
-@pytest.mark.parametrize(
-    "case",
-    EVIDENTLY["stattests"],
-    ids=[f"{e['dataset']}-{e['column']}-{e['test']}" for e in EVIDENTLY["stattests"]],
-)
+def _evidently_cases(kind: str, name):
+    """Parametrise a test by the stored reference's cases of ``kind``, each case named ``name(case)``."""
+    return pytest.mark.parametrize("case", EVIDENTLY[kind], ids=[name(case) for case in EVIDENTLY[kind]])
+
+
+@_evidently_cases("stattests", lambda e: f"{e['dataset']}-{e['column']}-{e['test']}")
 def test_each_stattest_matches_evidently(evidently_data, case) -> None:
     ds = evidently_data[case["dataset"]]
     ref, cur = ds["reference"][case["column"]], ds["current"][case["column"]]
@@ -428,11 +429,7 @@ def test_each_stattest_matches_evidently(evidently_data, case) -> None:
         assert got.statistic == pytest.approx(_num(case["z_statistic"]), rel=1e-9)
 
 
-@pytest.mark.parametrize(
-    "case",
-    EVIDENTLY["reports"],
-    ids=[f"{r['dataset']}-{r['stattest'] or 'auto'}" for r in EVIDENTLY["reports"]],
-)
+@_evidently_cases("reports", lambda r: f"{r['dataset']}-{r['stattest'] or 'auto'}")
 def test_drift_report_matches_evidently(evidently_data, case) -> None:
     ds = evidently_data[case["dataset"]]
     ref, cur = ds["reference"], ds["current"]
