@@ -76,51 +76,28 @@ def save_with_hash(model, path, metadata):
     return sidecar
 ''',
 ]
+_VERSIONS = '"versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}'
+
+
+def _save(digest='hashlib.sha256(open(path, "rb").read())', versions=",\n              " + _VERSIONS,
+          ret="    return record\n", head=""):
+    """A learner's save_with_hash that hashes ``digest`` and writes ``versions`` (after the digest), then ``ret``."""
+    return f'''
+{head}def save_with_hash(model, path, metadata):
+    joblib.dump(model, path)
+    record = {{**metadata, "sha256": {digest}.hexdigest(){versions}}}
+    with open(str(path) + ".json", "w") as f:
+        json.dump(record, f)
+{ret}'''
+
+
 SAVE_WRONG = [
-    Wrong('''
-import pickle
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.sha256(pickle.dumps(model)).hexdigest(),
-              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-    return record
-''', "you hashed pickle.dumps(model), not the file"),
-    Wrong('''
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.sha256(str(path).encode()).hexdigest(),
-              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-    return record
-''', "you hashed the path string"),
-    Wrong('''
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest()}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-    return record
-''', "no 'versions' dict"),
-    Wrong('''
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.md5(open(path, "rb").read()).hexdigest(),
-              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-    return record
-''', "a 32-digit digest is MD5"),
-    Wrong('''
-def save_with_hash(model, path, metadata):
-    joblib.dump(model, path)
-    record = {**metadata, "sha256": hashlib.sha256(open(path, "rb").read()).hexdigest(),
-              "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__, "joblib": joblib.__version__}}
-    with open(str(path) + ".json", "w") as f:
-        json.dump(record, f)
-''', "return the metadata dict you wrote"),
+    Wrong(_save(digest="hashlib.sha256(pickle.dumps(model))", head="import pickle\n"),
+          "you hashed pickle.dumps(model), not the file"),
+    Wrong(_save(digest="hashlib.sha256(str(path).encode())"), "you hashed the path string"),
+    Wrong(_save(versions=""), "no 'versions' dict"),
+    Wrong(_save(digest='hashlib.md5(open(path, "rb").read())'), "a 32-digit digest is MD5"),
+    Wrong(_save(ret=""), "return the metadata dict you wrote"),
 ]
 
 # ============================================================================ deploy.load_verified
@@ -443,6 +420,19 @@ def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
     return pd.DataFrame({id_column: ids, "score": scores})
 ''',
 ]
+def _chunks(head="", score="model.predict_proba(chunk.drop(columns=[id_column]))[:, 1]"):
+    """A learner's score_in_chunks that runs ``head`` first and scores each chunk with ``score``."""
+    return f'''
+def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
+{head}    ids, scores = [], []
+    for start in range(0, len(frame), chunk_size):
+        chunk = frame.iloc[start:start + chunk_size]
+        ids.append(chunk[id_column].to_numpy())
+        scores.append({score})
+    return pd.DataFrame({{id_column: np.concatenate(ids), "score": np.concatenate(scores)}})
+'''
+
+
 CH_WRONG = [
     Wrong('''
 def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
@@ -458,16 +448,7 @@ def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
     return pd.DataFrame({id_column: frame[id_column].to_numpy(),
                          "score": model.predict_proba(frame.drop(columns=[id_column]))[:, 1]})
 ''', "score at most chunk_size rows per call"),
-    Wrong('''
-def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
-    frame = frame.sort_values(id_column)
-    ids, scores = [], []
-    for start in range(0, len(frame), chunk_size):
-        chunk = frame.iloc[start:start + chunk_size]
-        ids.append(chunk[id_column].to_numpy())
-        scores.append(model.predict_proba(chunk.drop(columns=[id_column]))[:, 1])
-    return pd.DataFrame({id_column: np.concatenate(ids), "score": np.concatenate(scores)})
-''', "sorted by id, not in the input's order"),
+    Wrong(_chunks(head="    frame = frame.sort_values(id_column)\n"), "sorted by id, not in the input's order"),
     Wrong('''
 def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
     features = frame.drop(columns=[id_column])
@@ -477,25 +458,8 @@ def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
             model.predict_proba(features.iloc[start:start + chunk_size])[:, 1])
     return frame[[id_column, "score"]].reset_index(drop=True)
 ''', "changed the caller's frame in place"),
-    Wrong('''
-def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
-    frame.index = range(len(frame))
-    ids, scores = [], []
-    for start in range(0, len(frame), chunk_size):
-        chunk = frame.iloc[start:start + chunk_size]
-        ids.append(chunk[id_column].to_numpy())
-        scores.append(model.predict_proba(chunk.drop(columns=[id_column]))[:, 1])
-    return pd.DataFrame({id_column: np.concatenate(ids), "score": np.concatenate(scores)})
-''', "changed the caller's frame in place"),
-    Wrong('''
-def score_in_chunks(model, frame, chunk_size=1000, id_column="transaction_id"):
-    ids, scores = [], []
-    for start in range(0, len(frame), chunk_size):
-        chunk = frame.iloc[start:start + chunk_size]
-        ids.append(chunk[id_column].to_numpy())
-        scores.append(model.predict(chunk.drop(columns=[id_column])))
-    return pd.DataFrame({id_column: np.concatenate(ids), "score": np.concatenate(scores)})
-''', "0/1 labels"),
+    Wrong(_chunks(head="    frame.index = range(len(frame))\n"), "changed the caller's frame in place"),
+    Wrong(_chunks(score="model.predict(chunk.drop(columns=[id_column]))"), "0/1 labels"),
 ]
 
 # ============================================================================ deploy.pipeline_tests
@@ -818,39 +782,27 @@ def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0
     return bool(enough and (worse_errors or worse_latency))
 ''',
 ]
+_ROLLBACK_WAITS = '    if candidate["requests"] < min_requests:\n        return False\n'
+_RATE = '    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0\n'
+
+
+def _rollback(errors_worse, waits=_ROLLBACK_WAITS, slower=">"):
+    """A learner's should_rollback that first ``waits``, then rolls back when ``errors_worse`` or the p95 is ``slower``."""
+    return f'''
+def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
+{waits}{errors_worse}
+        return True
+    return candidate["p95_ms"] - incumbent["p95_ms"] {slower} max_p95_increase_ms
+'''
+
+
 ROLLBACK_WRONG = [
-    Wrong('''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    if candidate["requests"] < min_requests:
-        return False
-    if candidate["errors"] > incumbent["errors"]:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
-''', "compare error *rates*"),
-    Wrong('''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0
-    if rate(candidate) - rate(incumbent) > max_error_increase:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
-''', "wait and return False until it has served min_requests"),
-    Wrong('''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    if candidate["requests"] < min_requests:
-        return False
-    if candidate["errors"] / candidate["requests"] - incumbent["errors"] / incumbent["requests"] > max_error_increase:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] > max_p95_increase_ms
-''', "guard the division"),
-    Wrong('''
-def should_rollback(incumbent, candidate, min_requests=100, max_error_increase=0.01, max_p95_increase_ms=20.0):
-    if candidate["requests"] < min_requests:
-        return False
-    rate = lambda s: s["errors"] / s["requests"] if s["requests"] else 0.0
-    if rate(candidate) - rate(incumbent) >= max_error_increase:
-        return True
-    return candidate["p95_ms"] - incumbent["p95_ms"] >= max_p95_increase_ms
-''', "*more than*"),
+    Wrong(_rollback('    if candidate["errors"] > incumbent["errors"]:'), "compare error *rates*"),
+    Wrong(_rollback(_RATE + '    if rate(candidate) - rate(incumbent) > max_error_increase:', waits=""),
+          "wait and return False until it has served min_requests"),
+    Wrong(_rollback('    if candidate["errors"] / candidate["requests"] - incumbent["errors"] / incumbent["requests"]'
+                    ' > max_error_increase:'), "guard the division"),
+    Wrong(_rollback(_RATE + '    if rate(candidate) - rate(incumbent) >= max_error_increase:', slower=">="), "*more than*"),
 ]
 
 #: Exercise id -> (correct answers other than the solution, wrong answers).
