@@ -122,6 +122,40 @@ def _match(names=_ALL_NAMES, differ="abs(float(offline[name].iloc[i]) - float(re
     return _MATCH.format(names=names, differ=differ, after=after, value=value, ret=ret)
 
 
+_VIOLATIONS = """
+def find_violations(df, schema):
+    rows = []
+    for column, rules in schema.items():
+        if column not in df.columns:
+            rows.append((column, "missing_column", 1))
+            continue{body}
+    return {ret}
+"""
+
+
+def _violations(body, ret='pd.DataFrame(rows, columns=["column", "rule", "count"])'):
+    """A learner's find_violations that reports a missing column, then checks each present one with ``body``."""
+    return _VIOLATIONS.format(body=body.rstrip("\n"), ret=ret)
+
+
+_COUNTED = """
+        {name} = df[column].dropna()
+        counts = {{
+            "nullable": {nullable},
+            "min": int(({name} {lt} rules["min"]).sum()) if "min" in rules else 0,
+            "max": int(({name} {gt} rules["max"]).sum()) if "max" in rules else 0,
+            "allowed": int((~{name}.isin(rules["allowed"])).sum()) if "allowed" in rules else 0,
+        }}
+        {collect}
+"""
+
+
+def _counted(name="present", lt="<", gt=">", nullable='int(df[column].isna().sum()) if rules.get("nullable", True) is False else 0',
+             collect="rows.extend((column, rule, n) for rule, n in counts.items() if n > 0)"):
+    """The body of a :func:`_violations` that counts each rule's violations of the column's values ``name`` in a dict."""
+    return _COUNTED.format(name=name, lt=lt, gt=gt, nullable=nullable, collect=collect)
+
+
 RIGHT: dict[str, dict[str, str]] = {
     "data.join_sources": {
         "inner joins, json module, floor": """
@@ -354,30 +388,11 @@ def find_violations(df, schema):
             return pd.DataFrame([(column, "nullable", int(df[column].isna().sum()))], columns=["column", "rule", "count"])
     return pd.DataFrame(columns=["column", "rule", "count"])
 """, "stops after the first broken rule"),
-        "exclusive bounds": ("""
-def find_violations(df, schema):
-    rows = []
-    for column, rules in schema.items():
-        if column not in df.columns:
-            rows.append((column, "missing_column", 1))
-            continue
-        s = df[column].dropna()
-        counts = {
-            "nullable": int(df[column].isna().sum()) if rules.get("nullable", True) is False else 0,
-            "min": int((s <= rules["min"]).sum()) if "min" in rules else 0,
-            "max": int((s >= rules["max"]).sum()) if "max" in rules else 0,
-            "allowed": int((~s.isin(rules["allowed"])).sum()) if "allowed" in rules else 0,
-        }
-        rows += [(column, rule, n) for rule, n in counts.items() if n]
-    return pd.DataFrame(rows, columns=["column", "rule", "count"])
-""", "bounds are inclusive"),
-        "gaps counted out of range": ("""
-def find_violations(df, schema):
-    rows = []
-    for column, rules in schema.items():
-        if column not in df.columns:
-            rows.append((column, "missing_column", 1))
-            continue
+        "exclusive bounds": (
+            _violations(_counted(name="s", lt="<=", gt=">=", collect="rows += [(column, rule, n) for rule, n in counts.items() if n]")),
+            "bounds are inclusive",
+        ),
+        "gaps counted out of range": (_violations("""
         s = df[column]
         if not rules.get("nullable", True) and s.isna().sum():
             rows.append((column, "nullable", int(s.isna().sum())))
@@ -387,8 +402,7 @@ def find_violations(df, schema):
             rows.append((column, "max", int((s > rules["max"]).sum())))
         if "allowed" in rules and (~s.dropna().isin(rules["allowed"])).sum():
             rows.append((column, "allowed", int((~s.dropna().isin(rules["allowed"])).sum())))
-    return pd.DataFrame(rows, columns=["column", "rule", "count"])
-""", "you counted the missing values too"),
+"""), "you counted the missing values too"),
         "a crash on a missing column": ("""
 def find_violations(df, schema):
     rows = []
@@ -398,23 +412,7 @@ def find_violations(df, schema):
             rows.append((column, "nullable", int(s.isna().sum())))
     return pd.DataFrame(rows, columns=["column", "rule", "count"])
 """, "missing_column"),
-        "a list of tuples": ("""
-def find_violations(df, schema):
-    rows = []
-    for column, rules in schema.items():
-        if column not in df.columns:
-            rows.append((column, "missing_column", 1))
-            continue
-        present = df[column].dropna()
-        counts = {
-            "nullable": int(df[column].isna().sum()) if rules.get("nullable", True) is False else 0,
-            "min": int((present < rules["min"]).sum()) if "min" in rules else 0,
-            "max": int((present > rules["max"]).sum()) if "max" in rules else 0,
-            "allowed": int((~present.isin(rules["allowed"])).sum()) if "allowed" in rules else 0,
-        }
-        rows.extend((column, rule, n) for rule, n in counts.items() if n > 0)
-    return rows
-""", "not a DataFrame: build the report with pd.DataFrame(rows, columns="),
+        "a list of tuples": (_violations(_counted(), ret="rows"), "not a DataFrame: build the report with pd.DataFrame(rows, columns="),
         "no return": ("""
 def find_violations(df, schema):
     rows = []
@@ -423,23 +421,8 @@ def find_violations(df, schema):
             rows.append((column, "missing_column", 1))
     report = pd.DataFrame(rows, columns=["column", "rule", "count"])
 """, "forget a `return`"),
-        "every gap counted": ("""
-def find_violations(df, schema):
-    rows = []
-    for column, rules in schema.items():
-        if column not in df.columns:
-            rows.append((column, "missing_column", 1))
-            continue
-        present = df[column].dropna()
-        counts = {
-            "nullable": int(df[column].isna().sum()),
-            "min": int((present < rules["min"]).sum()) if "min" in rules else 0,
-            "max": int((present > rules["max"]).sum()) if "max" in rules else 0,
-            "allowed": int((~present.isin(rules["allowed"])).sum()) if "allowed" in rules else 0,
-        }
-        rows.extend((column, rule, n) for rule, n in counts.items() if n > 0)
-    return pd.DataFrame(rows, columns=["column", "rule", "count"])
-""", "only \"nullable\": False makes a gap a violation"),
+        "every gap counted": (_violations(_counted(nullable="int(df[column].isna().sum())")),
+                              "only \"nullable\": False makes a gap a violation"),
         "the example, hard-wired": ("""
 def find_violations(df, schema):
     return pd.DataFrame(
