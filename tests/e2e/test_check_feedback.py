@@ -35,6 +35,13 @@ RIGHT = PROMPT + '''def next_stage(stage):
 EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u26FF\u2B00-\u2BFF\u23E9-\u23FA]")
 
 
+def _open_at(lab, exercise: str) -> tuple[int, int]:
+    """Open the lesson and run its set-up cell: the indices of ``exercise``'s answer cell and check cell."""
+    lab.open()
+    lab.run_cell(SETUP)
+    return lab.index_of(exercise), lab.index_of(exercise, "check")
+
+
 def _screenshot(lab, name: str, first: int, last: int) -> None:
     folder = os.environ.get("MLCOURSE_CHECK_SCREENSHOTS")
     if folder:
@@ -46,9 +53,7 @@ def test_a_failed_and_a_passed_check_render_as_cards(learner_page):
     from playwright.sync_api import expect
 
     lab = learner_page
-    lab.open()
-    lab.run_cell(SETUP)
-    answer, check = lab.index_of("overview.next_stage"), lab.index_of("overview.next_stage", "check")
+    answer, check = _open_at(lab, "overview.next_stage")
 
     lab.set_source(answer, STOPS_AT_MONITOR)
     lab.run_cell(answer)
@@ -88,9 +93,7 @@ def test_checks_are_fresh_after_a_restart_and_after_a_broken_answer_cell(learner
     from playwright.sync_api import expect
 
     lab = learner_page
-    lab.open()
-    lab.run_cell(SETUP)
-    answer, check = lab.index_of("overview.stage_order"), lab.index_of("overview.stage_order", "check")
+    answer, check = _open_at(lab, "overview.stage_order")
     progress = next(i for i, c in enumerate(lab.cells) if "".join(c["source"]).strip() == "ex.progress()")
 
     lab.set_source(answer, "# Exercise overview.stage_order: Put the four stages in order (1 point).\n"
