@@ -23,7 +23,7 @@ from typing import NamedTuple
 import pandas as pd
 import pytest
 
-from mlcourse.exercises import cache, exercises_of
+from mlcourse.exercises import exercises_of
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import ERROR, FAILED, NOT_ATTEMPTED, PASSED, Result
 from mlcourse.exercises.plain import from_plain, to_plain
@@ -194,12 +194,7 @@ def seeded(request) -> dict[str, list[list[Result]]]:
     ``SEEDED_WRONG`` names: ``{exercise: [[result per seed] per answer]}`` (:func:`~mlcourse.exercises.testing.walk_seeds`)."""
     m = request.module
     answers = {ex: [*m.RIGHT[ex], *m.SEEDED_WRONG[ex]] for ex in m.SEEDED_WRONG}
-    with pytest.MonkeyPatch.context() as mp:
-        # Every answer is checked on every seed in turn: keep all the seeds' inputs and references (the engine's
-        # caches keep a few, enough for a learner), so they are computed once per seed, not once per answer and seed.
-        mp.setattr(cache, "MAX_PREPARED", cache.MAX_PREPARED + len(m.SEEDS))
-        mp.setattr(cache, "MAX_PER_INPUTS", cache.MAX_PER_INPUTS + len(m.SEEDS))
-        return walk_seeds(m.LESSON, answers, m.SEEDS)
+    return walk_seeds(m.LESSON, answers, m.SEEDS)
 
 
 # --------------------------------------------------------------------------
