@@ -129,6 +129,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         junit=Path(args.junit) if args.junit else None,
         progress=not args.quiet,
         secret_file=Path(args.secret_file) if args.secret_file else None,
+        run_demos=args.run_demo_cells,
     )
     if args.checkpoints is not None:
         opts.checkpoints = args.checkpoints
@@ -300,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{CHECKPOINTS})")
     p.add_argument("--checkpoint-memory", type=float, default=None, metavar="MB",
                    help=f"memory the checkpoints may hold together (default: {CHECKPOINT_MB:g})")
+    p.add_argument("--run-demo-cells", action="store_true",
+                   help="run the lessons' demonstration cells too (default: only those a learner's cell reads "
+                        "from; grades are the same, this is slower)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_grade)
 

@@ -173,6 +173,22 @@ class Plan:
     orphans: list[Path] = field(default_factory=list)
 
 
+def _check_demos(solution: dict, lesson: str, path: Path) -> None:
+    """Demonstration cells the grader could not leave out safely stop the release (:mod:`mlcourse.grading.demos`)."""
+    from mlcourse.exercises import exercises_of
+    from mlcourse.grading import demos
+
+    try:
+        names = [ex.answer.name for ex in exercises_of(lesson)]
+    except KeyError:
+        names = []
+    found = demos.problems(solution["cells"], names)
+    if found:
+        raise ReleaseError(
+            f"{path}: " + "; ".join(found) + ". Remove the cell's \"demo\" mark, or move what later cells need into a cell of its own."
+        )
+
+
 def plan(solutions: Path, notebooks: Path) -> Plan:
     if not solutions.is_dir():
         raise ReleaseError(f"no solutions folder at {solutions}; run from the course repository or pass --solutions")
@@ -186,6 +202,7 @@ def plan(solutions: Path, notebooks: Path) -> Plan:
         lesson = nbio.lesson_of(solution)
         if lesson != path.stem:
             raise ReleaseError(f"{path}: notebook metadata must say mlcourse.lesson = {path.stem!r} (found {lesson!r})")
+        _check_demos(solution, lesson, path)
         target = notebooks / path.name
         text = nbio.dumps(learner_notebook(solution, str(path)))
         result.outputs[target] = text

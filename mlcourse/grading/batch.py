@@ -1,7 +1,7 @@
 """Step 6: grade a batch of submissions in parallel: ``mlcourse grade``.
 
 ``mlcourse grade PATH... [--out DIR] [--jobs N] [--timeout SECONDS] [--force] [--junit FILE]
-[--checkpoints N] [--checkpoint-memory MB]``
+[--checkpoints N] [--checkpoint-memory MB] [--run-demo-cells]``
 
 1. find the submissions (:mod:`.discover`) and skip those whose (learner,
    lesson, sha256, grader version) the gradebook already holds, unless
@@ -90,6 +90,8 @@ class Options:
     checkpoint_mb: float = CHECKPOINT_MB
     # Seconds of cells between fork points in a child (None: no fork points).
     point_gap: float | None = POINT_GAP
+    # Run the lessons' demonstration cells too (default: only those a learner's cell reads from).
+    run_demos: bool = False
 
 
 @dataclass
@@ -325,6 +327,7 @@ def _grade_all(opts: Options, todo: list[Outcome], book: Gradebook, out: Path, s
             cgroups=cgroups,
             checkpoints=opts.checkpoints > 0,
             point_gap=opts.point_gap,
+            run_demos=opts.run_demos,
         )
         work: queue.Queue = queue.Queue()
         for i, o in enumerate(todo):

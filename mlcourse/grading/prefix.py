@@ -35,19 +35,19 @@ from typing import Any
 
 from mlcourse.grading.rebuild import ANSWER, STUB, Plan, load_template, rebuild
 
-_runs: dict[str, Plan] = {}
+_runs: dict[tuple[str, bool], Plan] = {}
 _lock = threading.Lock()
 
 
-def trusted_run(lesson: str) -> Plan:
+def trusted_run(lesson: str, run_demos: bool = False) -> Plan:
     """The cells an untouched notebook of the lesson runs (cached per lesson)."""
     with _lock:
-        if lesson not in _runs:
+        if (lesson, run_demos) not in _runs:
             from mlcourse.exercises import exercises_of
 
             template = load_template(lesson)
-            _runs[lesson] = rebuild(template, template, exercises_of(lesson))
-        return _runs[lesson]
+            _runs[lesson, run_demos] = rebuild(template, template, exercises_of(lesson), run_demos=run_demos)
+        return _runs[lesson, run_demos]
 
 
 def shared(plan: Plan, base: Plan) -> int:

@@ -11,7 +11,8 @@ The cells that run come from the lesson's learner template, except:
 
 Everything else, setup cells and check cells included, is the template's own
 version, so editing them has no effect. Check cells are not run at all: the
-grader judges each exercise directly. An exercise without an answer cell gets
+grader judges each exercise directly. Demonstration cells are left out unless
+the learner's code may read what they make (:mod:`.demos`). An exercise without an answer cell gets
 the template's stub (so later cells run as in an untouched notebook) and scores
 0 with a message.
 
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 
 from mlcourse.exercises import notebook as nbio
 from mlcourse.exercises.engine import Exercise
+from mlcourse.grading import demos
 from mlcourse.grading.discover import PROMPT
 
 TEMPLATE, ANSWER, ADDED, STUB = "template", "answer", "added", "stub"
@@ -52,6 +54,7 @@ class PlannedCell:
     origin: str
     exercises: tuple[str, ...] = ()
     where: str = ""
+    demo: bool = False  # a lesson's demonstration cell (:mod:`.demos`)
 
     def describe(self) -> str:
         if self.origin == ANSWER:
@@ -69,6 +72,7 @@ class Plan:
     missing: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     stubs: dict[str, str] = field(default_factory=dict)
+    left_out: list[str] = field(default_factory=list)  # demonstration cells not run (:mod:`.demos`)
 
     def stub_for(self, exercises: Sequence[str]) -> PlannedCell:
         """The template's version of an answer cell, to stand in for a dropped one."""
@@ -145,6 +149,7 @@ class _Work:
     template: dict
     submission: dict
     exercises: Sequence[Exercise]
+    run_demos: bool = False
     # the template, indexed (step 1)
     t_cells: list[tuple[int, dict]] = field(default_factory=list)
     t_sources: dict[int, str] = field(default_factory=dict)
@@ -165,6 +170,7 @@ class _Work:
     cells: list[PlannedCell] = field(default_factory=list)
     missing: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
 
     @property
     def ids(self) -> list[str]:
@@ -319,12 +325,31 @@ def _emit(w: _Work) -> None:
             else:
                 w.cells.append(PlannedCell(w.t_sources[t], STUB, (ex,), f"lesson cell {t + 1}"))
         elif nbio.check_id(w.template["cells"][t]) is None:
-            w.cells.append(PlannedCell(w.t_sources[t], TEMPLATE, (), f"lesson cell {t + 1} ({_first_line(w.t_sources[t])})"))
+            where = f"lesson cell {t + 1} ({_first_line(w.t_sources[t])})"
+            w.cells.append(PlannedCell(w.t_sources[t], TEMPLATE, (), where, demos.is_demo(w.template["cells"][t])))
         emit_added(t)
     # Answers to exercises the template has no cell for still run, last.
     for ex in w.ids:
         for s in w.answers_for.get(ex, []):
             emit_answer(s)
+
+
+def _leave_out_demos(w: _Work) -> None:
+    """Demonstration cells nothing after them may read are not run (:mod:`.demos`)."""
+    if w.run_demos or not any(c.demo for c in w.cells):
+        return
+    described = []
+    for c in w.cells:
+        if c.demo:
+            described.append(("demo", demos.binds(c.source), demos.reads(c.source)[0]))
+        elif c.origin in (ANSWER, ADDED):
+            read, dynamic = demos.reads(c.source)
+            described.append(("learner", set(), None if dynamic else read))
+        else:
+            described.append(("lesson", set(), set()))
+    keep = set(demos.kept(described))
+    w.left_out = [c.where for i, c in enumerate(w.cells) if c.demo and i not in keep]
+    w.cells = [c for i, c in enumerate(w.cells) if not c.demo or i in keep]
 
 
 def _report(w: _Work) -> None:
@@ -357,11 +382,12 @@ STEPS: tuple[tuple[str, Callable[[_Work], None]], ...] = (
     ("recognise answers by the name they define", _answers_by_name),
     ("place each cell", _anchor),
     ("emit the cells to run", _emit),
+    ("leave out the demonstrations nothing reads", _leave_out_demos),
     ("report missing and doubled answers", _report),
 )
 
 
-def rebuild(template: dict, submission: dict, exercises: Sequence[Exercise]) -> Plan:
+def rebuild(template: dict, submission: dict, exercises: Sequence[Exercise], *, run_demos: bool = False) -> Plan:
     """Rebuild the notebook to run from the template and the submission.
 
     Parameters
@@ -372,16 +398,19 @@ def rebuild(template: dict, submission: dict, exercises: Sequence[Exercise]) -> 
         The learner's notebook (untrusted; parsed by :mod:`.discover`).
     exercises : sequence of Exercise
         The lesson's exercises.
+    run_demos : bool
+        Run the lesson's demonstration cells too (default: only those the
+        learner's cells may read from, :mod:`.demos`).
 
     Returns
     -------
     Plan
         The cells to run, in order, and per-exercise problems.
     """
-    work = _Work(template, submission, exercises)
+    work = _Work(template, submission, exercises, run_demos)
     for _, step in STEPS:
         step(work)
-    return Plan(cells=work.cells, missing=work.missing, notes=work.notes, stubs=work.stubs)
+    return Plan(cells=work.cells, missing=work.missing, notes=work.notes, stubs=work.stubs, left_out=work.left_out)
 
 
 def load_template(lesson: str) -> dict:

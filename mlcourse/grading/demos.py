@@ -1,0 +1,223 @@
+"""Step 2b of grading: leave out the lesson's demonstration cells nothing needs.
+
+A lesson cell marked ``{"mlcourse": {"demo": true}}`` is a *demonstration*:
+it shows the learner something (a DVC session, a simulation, a plot of a
+slow experiment) and nothing graded depends on it. Like a check cell, the
+grader does not run it (otter-grader's ``otter_ignore`` tag does the same),
+unless something that runs after it may read what it made:
+
+* a learner's cell (an answer or a cell the learner added) that reads a name
+  the demonstration binds, at module level or from inside a function, keeps
+  every demonstration before it that binds that name;
+* a learner's cell that reaches the notebook's namespace without naming
+  what it reads (``globals()``, ``eval``, ``sys.modules``, ``Out``, ``%run``,
+  a cell that does not parse...) keeps every demonstration before it;
+* a demonstration kept reads names too: the demonstrations before it that
+  bind them are kept as well.
+
+The lesson's own cells are checked when the lesson is released
+(:func:`problems`): a demonstration is never an answer or check cell, never
+reads an answer, and binds nothing a later lesson cell reads. So leaving it
+out can change what the learner's code sees only where the learner's code
+reads it, and then it runs. Scores and messages are the same as with every
+cell run (``mlcourse grade --run-demo-cells``; tested on every lesson's
+solutions, untouched and wrong notebooks).
+
+Names are read with :mod:`symtable`, Python's own scope analysis: a name a
+learner's function uses as a local or a parameter is not a read of the
+notebook's variable of that name.
+
+Examples
+--------
+>>> reads("def f(frame):\\n    total = frame.sum()\\n    return total * SCALE\\n")
+({'SCALE'}, False)
+>>> reads("x = globals()['collapse']")[1]
+True
+>>> sorted(binds("import numpy as np\\nfig, ax = plt.subplots()\\nfor k in range(3):\\n    pass"))
+['ax', 'fig', 'k', 'np']
+>>> kept([("demo", binds("collapse = 1"), set()), ("learner", set(), {"collapse"})])
+[0]
+>>> kept([("demo", binds("collapse = 1"), set()), ("learner", set(), {"df"})])
+[]
+"""
+from __future__ import annotations
+
+import ast
+import re
+import symtable
+from collections.abc import Sequence
+
+from mlcourse.exercises import notebook as nbio
+
+# A learner's cell larger than this is not analysed: it keeps every
+# demonstration before it (the analysis' memory grows with the source).
+MAX_ANALYSED = 200_000
+
+# Names that reach the notebook's namespace, or another module's, without
+# naming the variable read; a cell using one may read anything.
+DYNAMIC = frozenset({
+    "globals", "locals", "vars", "eval", "exec", "compile", "get_ipython", "__import__", "__builtins__",
+    "__main__", "__dict__", "__globals__", "f_globals", "f_locals", "f_back", "_getframe", "gc", "inspect",
+    "sys", "builtins", "importlib", "ctypes", "IPython", "In", "Out", "_oh", "_ih", "_dh", "_", "__", "___",
+})
+_HISTORY = re.compile(r"^_i{0,3}\d*$")  # _1, _i, _ii, _i12: IPython's output and input history
+# Magics that read or change the namespace wholesale.
+_DYNAMIC_MAGICS = frozenset({
+    "run", "who", "whos", "who_ls", "store", "load", "reset", "reset_selective", "xdel", "recall", "rerun",
+    "macro", "edit", "paste", "cpaste", "psearch", "pinfo", "pinfo2", "pdef", "pdoc", "psource", "pfile",
+})
+_MAGIC = re.compile(r"^\s*(%%?|!)\s*(\w*)")
+_WORD = re.compile(r"[A-Za-z_]\w*")
+
+
+def _code(source: str) -> tuple[str, set[str], bool]:
+    """The cell's Python without its magic and shell lines; the words those lines use; whether one is dynamic."""
+    lines, words, dynamic = [], set(), False
+    cell_magic = False
+    for n, line in enumerate(source.splitlines()):
+        m = _MAGIC.match(line)
+        if cell_magic or m:
+            if m and m.group(1) == "%%" and n == 0:
+                cell_magic = True  # the whole cell is the magic's input
+            if m and m.group(2) in _DYNAMIC_MAGICS:
+                dynamic = True
+            words.update(_WORD.findall(line))
+            lines.append("")
+        else:
+            lines.append(line)
+    return "\n".join(lines), words, dynamic
+
+
+def _table(code: str) -> symtable.SymbolTable | None:
+    if len(code) > MAX_ANALYSED:
+        return None
+    try:
+        return symtable.symtable(code, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _scopes(table: symtable.SymbolTable):
+    yield table
+    for child in table.get_children():
+        yield from _scopes(child)
+
+
+def reads(source: str) -> tuple[set[str], bool]:
+    """The notebook variables a cell may read, and whether it may read any.
+
+    A name counts when the cell's top level refers to it, or a function or
+    class in it does without a local of that name. ``True`` second: the cell
+    reaches the namespace some other way, or cannot be analysed.
+    """
+    code, words, dynamic = _code(source)
+    table = _table(code)
+    if table is None:
+        return words, True
+    names = {s.get_name() for s in table.get_symbols() if s.is_referenced()}
+    for scope in _scopes(table):
+        if scope is not table:
+            names |= {s.get_name() for s in scope.get_symbols() if s.is_referenced() and s.is_global()}
+    names |= words
+    dynamic = dynamic or bool(names & DYNAMIC) or any(_HISTORY.match(n) for n in names)
+    # Attribute names are not symbols: `f.__globals__` reaches the namespace.
+    dynamic = dynamic or any(w in code for w in ("__globals__", "__dict__", "f_globals", "f_locals", "__builtins__"))
+    return names, dynamic
+
+
+def binds(source: str) -> set[str]:
+    """The notebook variables a cell may bind: its top level's, and those its functions declare global."""
+    code, words, _ = _code(source)
+    table = _table(code)
+    if table is None:
+        return words
+    names = {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported()}
+    for scope in _scopes(table):
+        names |= {s.get_name() for s in scope.get_symbols() if s.is_declared_global()}
+    return names
+
+
+def kept(cells: Sequence[tuple[str, set[str], set[str] | None]]) -> list[int]:
+    """Which demonstrations must run: ``cells`` are ``(kind, binds, reads)`` in order.
+
+    ``kind`` is ``"demo"`` for a demonstration (its ``reads`` count only if
+    it is kept), ``"learner"`` for a learner's cell (``reads`` None: it may
+    read anything), anything else for a lesson cell (never a reader of a
+    demonstration: :func:`problems`).
+    """
+    needed: set[str] = set()
+    everything = False
+    keep: list[int] = []
+    for i in range(len(cells) - 1, -1, -1):
+        kind, bound, read = cells[i]
+        if kind == "learner":
+            if read is None:
+                everything = True
+            else:
+                needed |= read
+        elif kind == "demo" and (everything or bound & needed):
+            keep.append(i)
+            if read is None:
+                everything = True
+            else:
+                needed |= read
+    return sorted(keep)
+
+
+def problems(cells: Sequence[dict], answer_names: Sequence[str]) -> list[str]:
+    """Why a lesson's demonstrations could not be left out safely (empty: they can).
+
+    ``cells`` are the lesson's code cells in order (solutions or learner
+    notebook), ``answer_names`` what its exercises' answers are called.
+    """
+    found: list[str] = []
+    demos: list[tuple[int, set[str]]] = []
+    answers = set(answer_names)
+    for i, cell in enumerate(cells):
+        source = nbio.source(cell)
+        if cell.get("cell_type") != "code":
+            continue
+        if is_demo(cell):
+            where = f"demonstration cell {i + 1} ({source.strip().splitlines()[0][:50] if source.strip() else ''})"
+            if nbio.exercise_id(cell) or nbio.check_id(cell):
+                found.append(f"{where} is also an answer or check cell")
+                continue
+            read, _ = reads(source)
+            if read & answers:
+                found.append(f"{where} uses the answer {', '.join(sorted(read & answers))}: the grader must run it")
+            demos.append((i, binds(source)))
+            continue
+        if nbio.check_id(cell):
+            continue  # never run while grading
+        read, _ = reads(source)
+        read -= binds(source) - read_before_bound(source)
+        for d, bound in demos:
+            if read & bound:
+                found.append(
+                    f"cell {i + 1} reads {', '.join(sorted(read & bound))}, bound by demonstration cell {d + 1}: "
+                    "the grader would always have to run it"
+                )
+    return found
+
+
+def read_before_bound(source: str) -> set[str]:
+    """Top-level names a cell reads in a statement before (or while) it first binds them (``x = x + 1``)."""
+    try:
+        tree = ast.parse(_code(source)[0])
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    early: set[str] = set()
+    bound: set[str] = set()
+    for statement in tree.body:
+        names = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        early |= names - bound
+        bound |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    return early
+
+
+def is_demo(cell: dict) -> bool:
+    """Whether a notebook cell is marked as a demonstration."""
+    return nbio.meta(cell).get("demo") is True
+
+
+__all__ = ["DYNAMIC", "binds", "is_demo", "kept", "problems", "read_before_bound", "reads"]
