@@ -86,6 +86,7 @@ class Graded:
     shared_cells: int = 0  # cells run for it by a shared checkpoint
     unshared: str = ""  # why the shared checkpoint for it was not used, if one was asked for
     cells_run: int = 0  # cells sent to its children (replays included)
+    left_out: int = 0  # demonstration cells not run: nothing of the learner's reads them (:mod:`.demos`)
     #: Reviews in force, by exercise (set when the gradebook re-renders a reviewed submission).
     reviews: dict[str, Any] = field(default_factory=dict)
     # Where the time went (seconds): starting children (of which "setup" is
@@ -231,6 +232,9 @@ class Grader:
     point_gap : float or None
         Take a fork point before a cell when the cells since the last one ran
         this many seconds (0: before every cell that can fail; None: never).
+    run_demos : bool
+        Run the lessons' demonstration cells too; by default only those the
+        learner's cells may read from run (:mod:`.demos`).
     """
 
     def __init__(
@@ -246,6 +250,7 @@ class Grader:
         cgroups: Any = None,
         checkpoints: bool = True,
         point_gap: float | None = POINT_GAP,
+        run_demos: bool = False,
     ) -> None:
         from mlcourse.exercises import answer_key_paths
 
@@ -261,6 +266,7 @@ class Grader:
         self.judges = judge.shared(limits)
         self.checkpoints = checkpoints and hardened and namespaces
         self.point_gap = point_gap
+        self.run_demos = run_demos
         self._key_lock = threading.Lock()
         self.key_problems: list[str] | None = None  # None until a child runs without namespaces
         self.broken_checkpoints: dict[str, str] = {}  # key -> why its children could not start
@@ -338,8 +344,9 @@ class Grader:
         except Exception as exc:  # noqa: BLE001 - an installation problem, reported per submission
             raise SandboxError(f"lesson {sub.lesson} cannot be graded here: {exc}") from None
         assert sub.notebook is not None
-        plan = rebuild(template, sub.notebook, exercises)
+        plan = rebuild(template, sub.notebook, exercises, run_demos=self.run_demos)
         graded.notes += plan.notes
+        graded.left_out = len(plan.left_out)
         results: dict[str, Result] = {}
         for ex_id, message in plan.missing.items():
             ex = next(e for e in exercises if e.id == ex_id)
@@ -351,7 +358,6 @@ class Grader:
         # worker draws them once and keeps them for its verdicts (:meth:`.Judges.draw`);
         # what it could not draw is drawn here, as the verdict's worker will again.
         drawn: dict[str, int] = {}
-        plain_inputs: dict[str, Any] = {}
         specs: list[dict] = []
         for ex in exercises:
             try:
@@ -361,30 +367,62 @@ class Grader:
                 drawn[ex.id] = seeds.seed(self.secret, sub.learner, sub.lesson, ex.id)
             except Exception as exc:  # noqa: BLE001 - a bug in the definition, not the answer
                 results[ex.id] = _zero(ex, ERROR, _unprepared(exc))
+        # The inputs are needed only once the cells have run: they are drawn meanwhile.
         cpu = self.judges.cpu()
-        there = self.judges.draw([ex for ex in exercises if ex.id in drawn], sub.lesson, drawn)
-        graded.timing["judge_cpu"] += self.judges.cpu() - cpu
-        for ex in exercises:
-            if ex.id not in drawn:
-                continue
-            status, value = there.get(ex.id) or ("", None)
-            if status == "ok":
-                plain_inputs[ex.id] = value
-            elif status == "raised":
-                results[ex.id] = _zero(ex, ERROR, _unprepared(value))
-            else:
-                try:
-                    plain_inputs[ex.id] = to_plain(ex.make_inputs(drawn[ex.id]))
-                except Exception as exc:  # noqa: BLE001 - as above
-                    results[ex.id] = _zero(ex, ERROR, _unprepared(exc))
-
-        run = _Run(self, graded, plan, results, exercises, drawn, plain_inputs, specs)
-        cpu = self.judges.cpu()
+        drawing = _Drawing(self.judges, [ex for ex in exercises if ex.id in drawn], sub.lesson, drawn)
+        run = _Run(self, graded, plan, results, exercises, drawn, drawing, specs)
         try:
             run.until_done()
         finally:
-            graded.timing["judge_cpu"] += self.judges.cpu() - cpu
+            drawing.wait()
+            graded.timing["judge_cpu"] += self.judges.cpu() - cpu + drawing.cpu
         graded.results = [results[ex.id] for ex in exercises]
+
+
+class _Drawing:
+    """One submission's inputs, drawn in a thread while its cells run.
+
+    A judging worker draws them and keeps them for its verdicts
+    (:meth:`.Judges.draw`); what it could not draw is drawn here, as the
+    verdict's worker will again. :meth:`wait` gives ``(plain inputs for the
+    child, messages of the exercises whose inputs could not be made)``.
+    """
+
+    def __init__(self, judges: Any, exercises: list[Exercise], lesson: str, seeds: dict[str, int]) -> None:
+        self._args = (judges, exercises, lesson, seeds)
+        self._made: tuple[dict[str, Any], dict[str, str]] | None = None
+        self.cpu = 0.0  # this thread's CPU and its judging worker's
+        self._thread = threading.Thread(target=self._draw, name="mlcourse-draw", daemon=True)
+        self._thread.start()
+
+    def _draw(self) -> None:
+        judges, exercises, lesson, seeds = self._args
+        own, theirs = time.thread_time(), judges.cpu()
+        try:
+            there = judges.draw(exercises, lesson, seeds)
+        except Exception:  # noqa: BLE001 - drawn here instead, below
+            there = {}
+        plain: dict[str, Any] = {}
+        failed: dict[str, str] = {}
+        for ex in exercises:
+            status, value = there.get(ex.id) or ("", None)
+            if status == "ok":
+                plain[ex.id] = value
+            elif status == "raised":
+                failed[ex.id] = _unprepared(value)
+            else:
+                try:
+                    plain[ex.id] = to_plain(ex.make_inputs(seeds[ex.id]))
+                except Exception as exc:  # noqa: BLE001 - a bug in the definition, not the answer
+                    failed[ex.id] = _unprepared(exc)
+        self.cpu = time.thread_time() - own + judges.cpu() - theirs
+        self._made = (plain, failed)
+
+    def wait(self) -> tuple[dict[str, Any], dict[str, str]]:
+        self._thread.join()
+        if self._made is None:  # the thread itself failed (out of memory): nothing could be made
+            self._made = ({}, {ex.id: _unprepared("its inputs could not be drawn") for ex in self._args[1]})
+        return self._made
 
 
 def _unprepared(why: Exception | str) -> str:
@@ -452,7 +490,7 @@ class _Run:
         results: dict[str, Result],
         exercises: list[Exercise],
         drawn: dict[str, int],
-        plain_inputs: dict[str, Any],
+        drawing: _Drawing,
         specs: list[dict],
     ) -> None:
         self.grader = grader
@@ -463,7 +501,8 @@ class _Run:
         self.results = results
         self.exercises = exercises
         self.drawn = drawn
-        self.plain_inputs = plain_inputs
+        self.drawing: _Drawing | None = drawing
+        self.plain_inputs: dict[str, Any] = {}
         self.specs = specs
         self.deadline = time.monotonic() + self.limits.total_timeout
         self.replays = 0
@@ -474,7 +513,7 @@ class _Run:
         # The cells that are the trusted template's own, and those a shared checkpoint can run.
         self.trusted, self.position = 0, 0
         try:
-            base = prefix.trusted_run(graded.lesson)
+            base = prefix.trusted_run(graded.lesson, grader.run_demos)
             self.trusted, self.position = prefix.shared(plan, base), prefix.position(plan, base)
         except Exception:  # noqa: BLE001 - no trusted run: nothing shared
             pass
@@ -728,6 +767,7 @@ class _Run:
         self._point(session, end, cgroup)
         if session.stopped:
             return False
+        self._inputs_ready()
         for ex in self.pending():
             reply = session.request({"op": "probe", "exercise": ex.id, "inputs": self.plain_inputs[ex.id]})
             self.graded.timing["probes"] += reply.seconds
@@ -746,6 +786,16 @@ class _Run:
             resumed = self._resume(session, end)
             return False if resumed is None else resumed  # the child is gone: replay for the rest
         return True
+
+    def _inputs_ready(self) -> None:
+        """Wait for the inputs drawn while the cells ran; an exercise that could not get them scores 0."""
+        if self.drawing is None:
+            return
+        self.plain_inputs, failed = self.drawing.wait()
+        self.drawing = None
+        for ex in self.exercises:
+            if ex.id in failed and ex.id not in self.results:
+                self.results[ex.id] = _zero(ex, ERROR, failed[ex.id])
 
     def _sources(self, ex: Exercise) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """The learner's cells from the trusted rebuild: this exercise's answer cells, and the others."""
