@@ -201,17 +201,59 @@ def problems(cells: Sequence[dict], answer_names: Sequence[str]) -> list[str]:
 
 
 def read_before_bound(source: str) -> set[str]:
-    """Top-level names a cell reads in a statement before (or while) it first binds them (``x = x + 1``)."""
+    """Top-level names a cell may read before it binds them itself (``x = x + 1``, ``print(x); x = 1``).
+
+    A loop's or ``with``'s own variables are bound before their body runs; a
+    function's reads happen when it is called, so they count unless bound
+    before it is defined.
+
+    Examples
+    --------
+    >>> sorted(read_before_bound("for name, v in d.items():\\n    print(name)\\nx = x + 1\\nfig = plt.figure()\\nfig.show()"))
+    ['d', 'plt', 'print', 'x']
+    """
     try:
         tree = ast.parse(_code(source)[0])
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     early: set[str] = set()
-    bound: set[str] = set()
-    for statement in tree.body:
-        names = {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-        early |= names - bound
-        bound |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+    def loads(node: ast.AST | None) -> set[str]:
+        if node is None:
+            return set()
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+    def stores(node: ast.AST | None) -> set[str]:
+        if node is None:
+            return set()
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))}
+
+    def walk(body: list[ast.stmt], bound: set[str]) -> None:
+        for st in body:
+            if isinstance(st, (ast.For, ast.AsyncFor)):
+                early.update(loads(st.iter) - bound)
+                bound |= stores(st.target)
+                walk(st.body + st.orelse, bound)
+            elif isinstance(st, (ast.With, ast.AsyncWith)):
+                for item in st.items:
+                    early.update(loads(item.context_expr) - bound)
+                    bound |= stores(item.optional_vars)
+                walk(st.body, bound)
+            elif isinstance(st, (ast.If, ast.While)):
+                early.update(loads(st.test) - bound)
+                walk(st.body + st.orelse, bound)
+            elif isinstance(st, ast.Try):
+                walk(st.body + [s for h in st.handlers for s in h.body] + st.orelse + st.finalbody, bound)
+            elif isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                early.update(loads(st) - bound)
+                bound.add(st.name)
+            elif isinstance(st, (ast.Import, ast.ImportFrom)):
+                bound |= {(a.asname or a.name).split(".")[0] for a in st.names}
+            else:
+                early.update(loads(st) - bound)
+                bound |= stores(st)
+
+    walk(tree.body, set())
     return early
 
 

@@ -136,10 +136,19 @@ def test_the_release_refuses_a_demonstration_the_grader_could_not_leave_out(cell
     assert any(problem in p for p in found), found
 
 
-def test_a_later_cell_that_binds_a_name_before_reading_it_does_not_need_the_demonstration():
+@pytest.mark.parametrize(
+    "later",
+    [
+        "fig, ax = plt.subplots()\nax.bar(k, v)",
+        "for fig, ax in pairs:\n    ax.plot(fig)",  # a loop's variables are bound before its body
+        "if ready:\n    fig = plt.figure()\n    ax = fig.gca()\n    print(ax)",
+        "with plt.style.context('ggplot') as fig:\n    ax = 1\n    print(fig, ax)",
+    ],
+)
+def test_a_later_cell_that_binds_a_name_before_reading_it_does_not_need_the_demonstration(later):
     cells = [
         _code("fig, ax = plt.subplots()\nax.plot(x)", demo=True),
-        _code("fig, ax = plt.subplots()\nax.bar(k, v)"),
+        _code(later),
         _code("print(fig)", check="demo.total"),  # check cells never run while grading
     ]
     assert demos.problems(cells, ["total"]) == []

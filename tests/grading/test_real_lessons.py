@@ -1,8 +1,10 @@
 """The grader on the course's real lessons: solutions get full marks, untouched
 learner notebooks get 0 with every exercise not attempted, and (issue 17) the
-grades and messages are the same with the shared checkpoints and fork points
-as without them, on the solutions, the untouched notebooks and notebooks whose
-every answer is wrong (and breaks the lesson cells that use it)."""
+grades and messages are the same with the shared checkpoints, fork points and
+demonstration cells left out as with every cell run in a fresh child, on the
+solutions, the untouched notebooks, notebooks whose every answer is wrong (and
+breaks the lesson cells that use it), and solutions with a cell of the
+learner's own that reads what a demonstration made."""
 from __future__ import annotations
 
 import copy
@@ -26,11 +28,16 @@ RELEASED = [
     if (REPO / "notebooks" / f"{lesson}.ipynb").exists() and (REPO / "solutions" / f"{lesson}.ipynb").exists()
 ]
 KINDS = ("solver", "newcomer", "wrong")
-# The grader before issue 17, and fork points before every cell that can fail.
+# The grader before issue 17 (every cell, in a fresh child), and fork points before every cell that can fail.
 CONFIGS = {
     "default": {},
-    "fresh": {"checkpoints": 0, "point_gap": None},
+    "fresh": {"checkpoints": 0, "point_gap": None, "run_demos": True},
     "points": {"point_gap": 0.0},
+}
+# A cell a curious learner adds at the end: it reads what a demonstration cell made, so that one must run.
+CURIOUS = {
+    "01_data": 'assert "time split" in estimates and len(history) > len(future)',
+    "04_monitor": "assert len(collapse) > 0 and len(kinds.table) > 0",
 }
 
 
@@ -77,6 +84,13 @@ def runs(tmp_path_factory):
                 target.write_text(json.dumps(wrong_notebook(lesson)))
             else:
                 shutil.copy(REPO / ("solutions" if who == "solver" else "notebooks") / f"{lesson}.ipynb", target)
+        if lesson in CURIOUS:
+            nb = nbio.read(REPO / "solutions" / f"{lesson}.ipynb")
+            nb["cells"].append({"cell_type": "code", "source": CURIOUS[lesson], "metadata": {}, "outputs": [],
+                                "execution_count": None})
+            target = root / "subs" / f"curious-{lesson}" / f"{lesson}.ipynb"
+            target.parent.mkdir(parents=True)
+            target.write_text(json.dumps(nb))
     secret = root / "grader-secret.key"  # the same hidden inputs in every run, so the same messages
     secret.write_text(secrets.token_hex(32))
     out = {}
@@ -115,14 +129,22 @@ def test_untouched_learner_notebook_is_not_attempted(graded, lesson):
         assert any(f"leave {what}" in g.unshared for what in ("threads running", "processes running", "files open")), g.unshared
 
 
-@pytest.mark.parametrize("lesson", RELEASED)
-@pytest.mark.parametrize("who", KINDS)
-def test_checkpoints_and_fork_points_change_no_grade_and_no_message(runs, lesson, who):
-    learner = f"{who}-{lesson}"
+@pytest.mark.parametrize("learner", [f"{who}-{lesson}" for lesson in RELEASED for who in KINDS]
+                         + [f"curious-{lesson}" for lesson in CURIOUS if lesson in RELEASED])
+def test_checkpoints_fork_points_and_demonstrations_left_out_change_no_grade_and_no_message(runs, learner):
     fresh = runs["fresh"][learner]
-    assert fresh.shared_cells == 0 and fresh.resumes == 0
+    assert fresh.shared_cells == 0 and fresh.resumes == 0 and fresh.left_out == 0
     for name in ("default", "points"):
         assert seen(runs[name][learner]) == seen(fresh), name
+
+
+@pytest.mark.parametrize("lesson", [lesson for lesson in CURIOUS if lesson in RELEASED])
+def test_demonstrations_are_left_out_unless_the_learner_reads_what_they_made(graded, lesson):
+    solver, curious = graded[f"solver-{lesson}"], graded[f"curious-{lesson}"]
+    assert solver.left_out >= 5
+    # The learner's cell ran with what it reads: full marks, nothing skipped.
+    assert curious.score == curious.max_score > 0 and not any("was skipped" in n for n in curious.notes), curious.notes
+    assert 0 < curious.left_out < solver.left_out
 
 
 def test_the_wrong_answers_were_replayed_from_fork_points(runs):
