@@ -1,10 +1,12 @@
 """Benchmark: what grading a submission costs, side by side in one run.
 
-Default (issue 17): ``mlcourse grade`` with the shared checkpoints and fork
-points, the same without them, and ``jupyter nbconvert --execute
---allow-errors`` (a fresh kernel per notebook, check cells included: the floor
-of nbgrader's and otter's autograding), on the same submissions of lessons
-00, 01 and 04, ``--per`` of each kind:
+Default (issue 17): ``mlcourse grade`` as shipped (shared checkpoints, fork
+points, the lessons' demonstration cells left out where nothing of the
+learner's reads them), the same without checkpoints and fork points, the same
+running every cell (``--run-demo-cells``: the grader before issue 17), and
+``jupyter nbconvert --execute --allow-errors`` (a fresh kernel per notebook,
+check cells included: the floor of nbgrader's and otter's autograding), on
+the same submissions of lessons 00, 01 and 04, ``--per`` of each kind:
 
 * **honest**: every answer right;
 * **untouched**: the learner notebook as handed out;
@@ -12,8 +14,8 @@ of nbgrader's and otter's autograding), on the same submissions of lessons
   breaks a later lesson cell after that cell bound a variable: the grader
   drops the cell and replays the notebook without it.
 
-The graders run with ``--jobs 1``; the three tools take turns, in an order
-that alternates between ``--rounds`` (ABC, CBA, ...), so the machine's load
+The graders run with ``--jobs 1``; the four tools take turns, in an order
+that alternates between ``--rounds`` (ABCD, DCBA, ...), so the machine's load
 falls on all alike. Printed per lesson and kind: the median seconds per
 submission of each tool and the ratios (target: nbconvert / with >= 5), the
 CPU seconds (load-independent: the grader's children, its thread and its
@@ -243,12 +245,23 @@ def nbconvert(paths: list[Path], out: Path) -> dict[str, tuple[float, float]]:
     return times
 
 
-def grade_batch(folder: Path, out: Path, with_checkpoints: bool, timeout: float) -> tuple[object, float]:
-    """``mlcourse grade folder --jobs 1``, with or without checkpoints and fork points; (report, wall seconds)."""
+# How each grading column runs: "with" is ``mlcourse grade`` as shipped;
+# "without" has no checkpoints or fork points; "every cell" also runs the
+# lessons' demonstration cells (``--run-demo-cells``): the grader before issue 17.
+MODES = {
+    "with": {},
+    "without": {"checkpoints": 0, "point_gap": None},
+    "every cell": {"checkpoints": 0, "point_gap": None, "run_demos": True},
+}
+GRADERS = list(MODES)
+
+
+def grade_batch(folder: Path, out: Path, mode: str, timeout: float) -> tuple[object, float]:
+    """``mlcourse grade folder --jobs 1`` in one of the :data:`MODES`; (report, wall seconds)."""
     from mlcourse.grading.batch import Options, run
     from mlcourse.grading.sandbox import Limits
 
-    options = {} if with_checkpoints else {"checkpoints": 0, "point_gap": None}
+    options = MODES[mode]
     t0 = time.perf_counter()
     report = run(Options(paths=[folder], out=out, jobs=1, limits=Limits(cell_timeout=timeout), progress=False, force=True, **options))
     return report, time.perf_counter() - t0
@@ -265,7 +278,7 @@ def _median(values: list[float]) -> float:
 
 
 def compare_checkpoints(args: argparse.Namespace) -> None:
-    tools = ["nbconvert", "with", "without"]
+    tools = ["nbconvert", *GRADERS]
     with tempfile.TemporaryDirectory(prefix="mlcourse-bench-") as tmp:
         root = Path(tmp)
         print(f"lessons {', '.join(args.lessons)}; {args.per} honest, untouched and wrong submissions each; "
@@ -280,7 +293,7 @@ def compare_checkpoints(args: argparse.Namespace) -> None:
             kinds = {str(p): k for k, p in subs}
             times[lesson] = {t: {str(p): [] for _, p in subs} for t in tools}
             batches[lesson] = {t: [] for t in tools}
-            graded[lesson] = {"with": {}, "without": {}}
+            graded[lesson] = {t: {} for t in GRADERS}
             for r in range(args.rounds):
                 order = tools if r % 2 == 0 else tools[::-1]
                 for tool in order:
@@ -290,7 +303,7 @@ def compare_checkpoints(args: argparse.Namespace) -> None:
                             times[lesson][tool][path].append(wc)
                         batches[lesson][tool].append(time.perf_counter() - t0)
                         continue
-                    report, wall = grade_batch(root / "subs" / lesson, root / f"out-{tool}", tool == "with", args.timeout)
+                    report, wall = grade_batch(root / "subs" / lesson, root / f"out-{tool.replace(' ', '-')}", tool, args.timeout)
                     batches[lesson][tool].append(wall)
                     for o in report.outcomes:
                         g = o.graded
@@ -305,7 +318,8 @@ def compare_checkpoints(args: argparse.Namespace) -> None:
 def _print_lesson(lesson: str, kinds: dict, times: dict, batches: dict, graded: dict, memory: dict) -> None:
     print()
     print(f"== {lesson}: seconds per submission (median over submissions and rounds), wall / CPU")
-    print(f"{'kind':<10} {'nbconvert':>15} {'with':>15} {'without':>15} | {'nbconv/with':>11} {'without/with':>12} | notes")
+    print(f"{'kind':<10} {'nbconvert':>15} {'with':>15} {'without':>15} {'every cell':>15} | {'nbconv/with':>11} "
+          f"{'without/with':>12} {'every/with':>10} | notes")
     for kind in ("honest", "untouched", "wrong"):
         paths = [p for p, k in kinds.items() if k == kind]
         med = {t: (_median([w for p in paths for w, _ in times[t][p]]), _median([c for p in paths for _, c in times[t][p]]))
@@ -315,13 +329,14 @@ def _print_lesson(lesson: str, kinds: dict, times: dict, batches: dict, graded: 
         fresh = [g for p in paths for g in graded["without"].get(p, [])]
         if runs:
             shared = _median([g.shared_cells for g in runs])
-            note = f"{shared:.0f} cells from the checkpoint"
+            note = f"{shared:.0f} cells from the checkpoint, {_median([g.left_out for g in runs]):.0f} demonstrations left out"
         if kind == "wrong" and runs:
             skipped = sorted({n.split(" was skipped")[0] for g in runs for n in g.notes if "was skipped" in n})
             note += (f"; replays {_median([g.replays for g in runs]):.0f} (resumed {_median([g.resumes for g in runs]):.0f})"
                      f"; skipped: {', '.join(skipped)[:70]}")
-        print(f"{kind:<10} " + " ".join(f"{med[t][0]:>7.2f} / {med[t][1]:>5.2f}" for t in ("nbconvert", "with", "without"))
-              + f" | {med['nbconvert'][0] / med['with'][0]:>10.1f}x {med['without'][0] / med['with'][0]:>11.1f}x | {note}")
+        print(f"{kind:<10} " + " ".join(f"{med[t][0]:>7.2f} / {med[t][1]:>5.2f}" for t in ("nbconvert", *GRADERS))
+              + f" | {med['nbconvert'][0] / med['with'][0]:>10.1f}x {med['without'][0] / med['with'][0]:>11.1f}x"
+              + f" {med['every cell'][0] / med['with'][0]:>9.1f}x | {note}")
         if kind == "wrong" and runs and fresh:
             cost = {t: (_median([g.timing["replay"] for g in gs]), _median([g.timing["after"] for g in gs]))
                     for t, gs in (("with", runs), ("without", fresh))}
@@ -331,8 +346,9 @@ def _print_lesson(lesson: str, kinds: dict, times: dict, batches: dict, graded: 
     n = len(kinds)
     per = {t: _median(batches[t]) / n for t in batches}
     print(f"batch of {n}, per submission (fork server start and checkpoints included): "
-          + ", ".join(f"{t} {per[t]:.2f} s" for t in ("nbconvert", "with", "without"))
-          + f"; nbconvert/with {per['nbconvert'] / per['with']:.1f}x, without/with {per['without'] / per['with']:.1f}x")
+          + ", ".join(f"{t} {per[t]:.2f} s" for t in ("nbconvert", *GRADERS))
+          + f"; nbconvert/with {per['nbconvert'] / per['with']:.1f}x, without/with {per['without'] / per['with']:.1f}x, "
+          f"every cell/with {per['every cell'] / per['with']:.1f}x")
     cps = memory.get("checkpoints", {})
     if memory:
         print(f"fork server: peak {memory.get('fork_server_peak_mb', 0):.0f} MB resident; checkpoints: {cps.get('built', 0)} made "
