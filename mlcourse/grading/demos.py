@@ -13,11 +13,14 @@ unless something that runs after it may read what it made:
   what it reads (``globals()``, ``eval``, ``sys.modules``, ``Out``, ``%run``,
   a cell that does not parse...) keeps every demonstration before it;
 * a demonstration kept reads names too: the demonstrations before it that
-  bind them are kept as well.
+  bind them are kept as well;
+* a demonstration that changes an object it did not make (``log.add(...)``,
+  ``rng.normal()``, ``df["x"] = ...``: :func:`changes`) counts as binding it.
 
 The lesson's own cells are checked when the lesson is released
 (:func:`problems`): a demonstration is never an answer or check cell, never
-reads an answer, and binds nothing a later lesson cell reads. So leaving it
+reads an answer, binds nothing a later lesson cell reads, and changes no
+object a lesson cell made. So leaving it
 out can change what the learner's code sees only where the learner's code
 reads it, and then it runs. Scores and messages are the same as with every
 cell run (``mlcourse grade --run-demo-cells``; tested on every lesson's
@@ -185,7 +188,14 @@ def problems(cells: Sequence[dict], answer_names: Sequence[str]) -> list[str]:
             read, _ = reads(source)
             if read & answers:
                 found.append(f"{where} uses the answer {', '.join(sorted(read & answers))}: the grader must run it")
-            demos.append((i, binds(source)))
+            made_by_demos = set().union(*(bound for _, bound in demos))
+            changed = [c for c in changes(source) if c.split(".")[0] not in made_by_demos]
+            if changed:
+                found.append(
+                    f"{where} changes {', '.join(changed)}, made before it: later cells would see another value "
+                    "when the grader leaves it out"
+                )
+            demos.append((i, binds(source) | changed_names(source)))
             continue
         if nbio.check_id(cell):
             continue  # never run while grading
@@ -198,6 +208,75 @@ def problems(cells: Sequence[dict], answer_names: Sequence[str]) -> list[str]:
                     "the grader would always have to run it"
                 )
     return found
+
+
+# Methods that change the object they are called on: a fitted model, a list,
+# a dict, a random generator's state, a file.
+MUTATORS = frozenset({
+    "fit", "fit_transform", "fit_predict", "partial_fit", "set_params", "set_output", "append", "extend", "insert",
+    "pop", "popitem", "remove", "clear", "update", "setdefault", "sort", "reverse", "add", "discard", "shuffle",
+    "normal", "uniform", "integers", "random", "choice", "permutation", "permuted", "standard_normal", "binomial",
+    "poisson", "exponential", "lognormal", "multivariate_normal", "beta", "gamma", "seed", "set_state", "close",
+    "flush", "write", "truncate", "put", "send",
+})
+
+
+def changes(source: str) -> list[str]:
+    """What a cell changes of objects it did not make itself: ``df["x"] = ...``,
+    ``model.fit(...)``, ``rng.normal(...)``, ``np.random.seed(...)``,
+    ``frame.drop(..., inplace=True)``.
+
+    A heuristic for the release check: the name an object was reached by is
+    all a static reading knows, so an object the cell made (a name it
+    assigned) is its own; an imported module is not (``np.random.seed``).
+
+    Examples
+    --------
+    >>> changes("df['x'] = 1\\nrng.normal(size=3)\\nmine = []\\nmine.append(1)\\nnp.random.seed(0)\\nnp.mean(df)")
+    ['df', 'np.random', 'rng']
+    """
+    try:
+        tree = ast.parse(_code(source)[0])
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+
+    def root(node: ast.AST) -> tuple[str | None, str]:
+        path = []
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Attribute):
+                path.append(node.attr)
+            node = node.value
+        return (node.id if isinstance(node, ast.Name) else None), ".".join([*(getattr(node, "id", ""),), *reversed(path)])
+
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        targets: list[ast.AST] = []
+        if isinstance(node, (ast.Assign, ast.Delete)):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for t in targets:
+            for sub in ast.walk(t):
+                if isinstance(sub, (ast.Attribute, ast.Subscript)) and isinstance(sub.ctx, (ast.Store, ast.Del)):
+                    name, _ = root(sub)
+                    if name is not None and name not in own:
+                        found.add(name)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name, path = root(node.func.value)
+            if name is None or name in own:
+                continue
+            inplace = any(k.arg == "inplace" and not (isinstance(k.value, ast.Constant) and not k.value.value)
+                          for k in node.keywords)
+            if node.func.attr in MUTATORS or inplace:
+                found.add(path if path.split(".")[-1] == "random" else name)
+    return sorted(found)
+
+
+def changed_names(source: str) -> set[str]:
+    """The names of what :func:`changes` finds changed: a learner reading one needs the cell as much as a binding."""
+    return {c.split(".")[0] for c in changes(source)}
 
 
 def read_before_bound(source: str) -> set[str]:
@@ -262,4 +341,4 @@ def is_demo(cell: dict) -> bool:
     return nbio.meta(cell).get("demo") is True
 
 
-__all__ = ["DYNAMIC", "binds", "is_demo", "kept", "problems", "read_before_bound", "reads"]
+__all__ = ["DYNAMIC", "MUTATORS", "binds", "changed_names", "changes", "is_demo", "kept", "problems", "read_before_bound", "reads"]

@@ -341,7 +341,7 @@ def _leave_out_demos(w: _Work) -> None:
     described = []
     for c in w.cells:
         if c.demo:
-            described.append(("demo", demos.binds(c.source), demos.reads(c.source)[0]))
+            described.append(("demo", demos.binds(c.source) | demos.changed_names(c.source), demos.reads(c.source)[0]))
         elif c.origin in (ANSWER, ADDED):
             read, dynamic = demos.reads(c.source)
             described.append(("learner", set(), None if dynamic else read))

@@ -154,6 +154,33 @@ def test_a_later_cell_that_binds_a_name_before_reading_it_does_not_need_the_demo
     assert demos.problems(cells, ["total"]) == []
 
 
+@pytest.mark.parametrize(
+    "demo, changed",
+    [
+        ("df['ratio'] = df['a'] / df['b']", "df"),
+        ("rng.normal(size=3)", "rng"),  # the generator's state: later draws differ
+        ("np.random.seed(1)", "np.random"),
+        ("model.fit(X, y)", "model"),
+        ("frame.drop(columns=['x'], inplace=True)", "frame"),
+        ("history.append(0.5)", "history"),
+        ("del settings['debug']", "settings"),
+    ],
+)
+def test_the_release_refuses_a_demonstration_that_changes_what_a_lesson_cell_made(demo, changed):
+    cells = [_code("df = rng = model = frame = history = settings = make()"), _code(demo, demo=True)]
+    found = demos.problems(cells, [])
+    assert len(found) == 1 and f"changes {changed}, made before it" in found[0], found
+
+
+def test_a_demonstration_may_change_what_it_or_another_demonstration_made():
+    cells = [
+        _code("log = open_log()\nmine = []\nmine.append(1)", demo=True),
+        _code("log.write('x')\nimport numpy as np\nnp.zeros(3).sort()", demo=True),
+        _code("print('done')"),
+    ]
+    assert demos.problems(cells, []) == []
+
+
 def test_the_release_stops_on_a_demonstration_that_later_cells_need(tmp_path):
     from mlcourse.release import ReleaseError, plan
 
@@ -198,6 +225,13 @@ def shown(demo_template):
 @pytest.fixture
 def exercises(demo_lessons):
     return exercises_of("99_demo")
+
+
+def test_a_demonstration_that_changes_what_the_learner_reads_is_kept_with_the_one_that_made_it(shown, exercises):
+    shown = copy.deepcopy(shown)
+    shown["cells"].insert(len(shown["cells"]) - 1, _code("slow_table.append(5)", demo=True))
+    plan = rebuild(shown, _added(shown, "print(len(slow_table))"), exercises)
+    assert [c.source for c in plan.cells if c.demo] == ["slow_table = list(range(5))", "slow_table.append(5)"]
 
 
 def _added(nb, source):
