@@ -63,6 +63,8 @@ DYNAMIC = frozenset({
     "__main__", "__dict__", "__globals__", "f_globals", "f_locals", "f_back", "_getframe", "gc", "inspect",
     "sys", "builtins", "importlib", "ctypes", "IPython", "In", "Out", "_oh", "_ih", "_dh", "_", "__", "___",
 })
+# What a lesson's own demonstration may not use: it would read the learner's answers.
+_WHOLESALE = frozenset({"globals", "locals", "vars", "eval", "exec", "get_ipython", "__main__"})
 _HISTORY = re.compile(r"^_i{0,3}\d*$")  # _1, _i, _ii, _i12: IPython's output and input history
 # Magics that read or change the namespace wholesale.
 _DYNAMIC_MAGICS = frozenset({
@@ -188,6 +190,9 @@ def problems(cells: Sequence[dict], answer_names: Sequence[str]) -> list[str]:
             read, _ = reads(source)
             if read & answers:
                 found.append(f"{where} uses the answer {', '.join(sorted(read & answers))}: the grader must run it")
+            if read & _WHOLESALE:
+                found.append(f"{where} reads the notebook's namespace wholesale ({', '.join(sorted(read & _WHOLESALE))}), "
+                             "answers included: the grader must run it")
             made_by_demos = set().union(*(bound for _, bound in demos))
             changed = [c for c in changes(source) if c.split(".")[0] not in made_by_demos]
             if changed:

@@ -129,6 +129,7 @@ def _code(source, **mlcourse):
         ([_code("def helper():\n    return kinds\n", demo=True), _code("kinds = helper()")], "reads helper"),
         ([_code("print(total(3))", demo=True)], "uses the answer total"),
         ([_code("total = 1", demo=True, exercise="demo.total")], "also an answer or check cell"),
+        ([_code("print(collect(globals()))", demo=True)], "reads the notebook's namespace wholesale (globals)"),
     ],
 )
 def test_the_release_refuses_a_demonstration_the_grader_could_not_leave_out(cells, problem):
