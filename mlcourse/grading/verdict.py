@@ -6,11 +6,13 @@ For one submission, :class:`Grader`:
    exercise (:mod:`.seeds`; the learner's process never sees it), so the same
    submission always gets the same grade: drawn once, in the judging worker
    that keeps them for the verdicts (:meth:`.judge.Judges.draw`), and sent to
-   the child as plain data;
+   the child as plain data; they are drawn in a thread while step 2 runs
+   (only the probes need them);
 2. runs the rebuilt notebook's cells one at a time in a fresh sandboxed child,
    forked from the lesson's shared checkpoint when its first cells are the
    trusted template's own (:mod:`.prefix`, :mod:`.checkpoint`): those cells
-   ran once for the whole batch;
+   ran once for the whole batch; the lesson's demonstration cells nothing of
+   the learner's reads are not among them (:mod:`.demos`);
 3. when a cell raises, times out, exits (``sys.exit``, ``os._exit``), crashes
    or prints too much, drops it: the exercises whose answer it holds score 0
    with the reason, an answer cell is replaced by the lesson's stub, and the
@@ -20,7 +22,8 @@ For one submission, :class:`Grader`:
    was, so the same child goes on (see :func:`_left_no_trace`);
 4. asks the child to probe each remaining exercise (plain data back, never
    pickles, never printed output) and judges that data on the grader's side,
-   in a worker bounded in time and memory (:mod:`.judge`), with the very same :class:`~mlcourse.exercises.engine.Exercise`
+   in a worker bounded in time and memory (:mod:`.judge`), each verdict while
+   the child runs the next probe, with the very same :class:`~mlcourse.exercises.engine.Exercise`
    definitions the learner's check cells use. The child is told each
    exercise's spec only (names, never the answer key, which it cannot see:
    :func:`mlcourse.exercises.answer_key_paths`); whether an answer takes a
@@ -45,6 +48,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -425,6 +429,47 @@ class _Drawing:
         return self._made
 
 
+class _Verdicts:
+    """Each probed answer judged in a thread of its own while the child runs the next probe.
+
+    The verdicts are the same as judged one after the other (each depends on
+    its own probe only); :meth:`settle` waits for them and records them, with
+    their time and CPU (the judging workers' and this thread's) in the
+    submission's timing.
+    """
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.pool: ThreadPoolExecutor | None = None
+        self.waiting: list[tuple[Exercise, Future]] = []
+
+    def add(self, ex: Exercise, message: dict) -> None:
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="mlcourse-verdict")
+        self.waiting.append((ex, self.pool.submit(self._judge, ex, message)))
+
+    def _judge(self, ex: Exercise, message: dict) -> tuple[Result, float, float]:
+        judges = self.run.grader.judges
+        own, theirs, t0 = time.thread_time(), judges.cpu(), time.perf_counter()
+        result = self.run._judge(ex, message)
+        return result, time.perf_counter() - t0, time.thread_time() - own + judges.cpu() - theirs
+
+    def settle(self) -> None:
+        timing = self.run.graded.timing
+        for ex, future in self.waiting:
+            try:
+                result, seconds, cpu = future.result()
+            except Exception as exc:  # noqa: BLE001 - _judge never raises; be sure
+                result, seconds, cpu = _zero(ex, ERROR, f"Your answer could not be checked ({type(exc).__name__})."), 0.0, 0.0
+            self.run.results[ex.id] = result
+            timing["judge"] += seconds
+            timing["judge_cpu"] += cpu
+        self.waiting = []
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+
+
 def _unprepared(why: Exception | str) -> str:
     """The message of an exercise whose inputs could not be made (a bug in its definition, not the answer)."""
     text = f"{type(why).__name__}: {why}" if isinstance(why, Exception) else why
@@ -768,23 +813,26 @@ class _Run:
         if session.stopped:
             return False
         self._inputs_ready()
-        for ex in self.pending():
-            reply = session.request({"op": "probe", "exercise": ex.id, "inputs": self.plain_inputs[ex.id]})
-            self.graded.timing["probes"] += reply.seconds
-            if reply.kind == "ok":
-                t0 = time.perf_counter()
-                self.results[ex.id] = self._judge(ex, reply.message)
-                self.graded.timing["judge"] += time.perf_counter() - t0
-                continue
-            if reply.kind == "budget":
-                self._stop(f"the notebook ran out of time ({self.limits.total_timeout:g} s in all)")
-                return True
-            reason, _ = failure_reason(reply, self.limits)
-            name = ex.answer.name
-            self.results[ex.id] = _zero(ex, ERROR, f"Checking `{name}` on fresh inputs {reason}.")
-            self.graded.notes.append(f"Checking {ex.id} {reason}; the notebook was replayed for the other exercises.")
-            resumed = self._resume(session, end)
-            return False if resumed is None else resumed  # the child is gone: replay for the rest
+        verdicts = _Verdicts(self)
+        try:
+            for ex in self.pending():
+                reply = session.request({"op": "probe", "exercise": ex.id, "inputs": self.plain_inputs[ex.id]})
+                self.graded.timing["probes"] += reply.seconds
+                if reply.kind == "ok":
+                    verdicts.add(ex, reply.message)
+                    continue
+                verdicts.settle()
+                if reply.kind == "budget":
+                    self._stop(f"the notebook ran out of time ({self.limits.total_timeout:g} s in all)")
+                    return True
+                reason, _ = failure_reason(reply, self.limits)
+                name = ex.answer.name
+                self.results[ex.id] = _zero(ex, ERROR, f"Checking `{name}` on fresh inputs {reason}.")
+                self.graded.notes.append(f"Checking {ex.id} {reason}; the notebook was replayed for the other exercises.")
+                resumed = self._resume(session, end)
+                return False if resumed is None else resumed  # the child is gone: replay for the rest
+        finally:
+            verdicts.settle()
         return True
 
     def _inputs_ready(self) -> None:
