@@ -264,3 +264,15 @@ def test_a_learner_cell_that_reads_a_demonstration_keeps_it(shown, exercises, ad
     ran = [c.source.split(" =")[0] for c in plan.cells if c.demo]
     assert ran == kept
     assert len(plan.left_out) == 2 - len(kept)
+
+
+def test_past_the_analysis_budget_the_learner_s_cells_may_read_anything(shown, exercises, monkeypatch):
+    from mlcourse.grading import rebuild as rebuild_module
+
+    monkeypatch.setattr(rebuild_module, "MAX_ANALYSED_TOTAL", 50)
+    sub = _added(_added(shown, "x = 1"), "y = 2  # " + "z" * 60)  # the second goes past the budget
+    plan = rebuild(shown, sub, exercises)
+    assert plan.left_out == [] and [c.source.split(" =")[0] for c in plan.cells if c.demo] == ["slow_table", "slow_sum"]
+    # Under it, the same cells keep nothing.
+    monkeypatch.setattr(rebuild_module, "MAX_ANALYSED_TOTAL", 10_000)
+    assert len(rebuild(shown, sub, exercises).left_out) == 2
