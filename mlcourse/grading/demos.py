@@ -15,7 +15,10 @@ unless something that runs after it may read what it made:
 * a demonstration kept reads names too: the demonstrations before it that
   bind them are kept as well;
 * a demonstration that changes an object it did not make (``log.add(...)``,
-  ``rng.normal()``, ``df["x"] = ...``: :func:`changes`) counts as binding it.
+  ``rng.normal()``, ``df["x"] = ...``: :func:`changes`) counts as binding it;
+* a demonstration that reads what a learner's cell before it binds or
+  changes (``df = df.dropna()``) runs too, as it would have: a failure the
+  learner's code causes in it is reported as before.
 
 The lesson's own cells are checked when the lesson is released
 (:func:`problems`): a demonstration is never an answer or check cell, never
@@ -48,7 +51,7 @@ from __future__ import annotations
 import ast
 import re
 import symtable
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 from mlcourse.exercises import notebook as nbio
 
@@ -142,17 +145,59 @@ def binds(source: str) -> set[str]:
     return names
 
 
-def kept(cells: Sequence[tuple[str, set[str], set[str] | None]]) -> list[int]:
+def touches(source: str) -> set[str]:
+    """What a learner's cell may have changed for the cells after it: the names it binds or changes,
+    except a plain ``import module`` (the name is the module itself, the same object for every cell).
+
+    Examples
+    --------
+    >>> sorted(touches("import hashlib\\nimport numpy as pd\\nfrom os import path\\ndf['x'] = 1\\ndef f(): pass"))
+    ['df', 'f', 'path', 'pd']
+    """
+    code = _code(source)[0]
+    try:
+        tree = ast.parse(code) if len(code) <= MAX_ANALYSED else None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None
+    same = set()
+    if tree is not None:
+        plain = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.asname is None}
+        other = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names
+                 if not (isinstance(n, ast.Import) and a.asname is None)}
+        assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        same = plain - other - assigned
+    return (binds(source) - same) | changed_names(source)
+
+
+def kept(cells: Sequence[tuple[str, Set[str] | None, Set[str] | None]]) -> list[int]:
     """Which demonstrations must run: ``cells`` are ``(kind, binds, reads)`` in order.
 
-    ``kind`` is ``"demo"`` for a demonstration (its ``reads`` count only if
-    it is kept), ``"learner"`` for a learner's cell (``reads`` None: it may
-    read anything), anything else for a lesson cell (never a reader of a
-    demonstration: :func:`problems`).
+    ``kind`` is ``"demo"`` for a demonstration (``reads``: what it reads
+    before binding it itself, :func:`free_reads`), ``"learner"`` for a
+    learner's cell (``binds`` and ``reads`` None: it may bind or read
+    anything), anything else for a lesson cell (it never reads what a
+    demonstration binds: :func:`problems`).
+
+    A demonstration runs when a learner's cell after it may read what it
+    binds or changes, or when a learner's cell (or a demonstration kept) before
+    it may have changed what it reads: then it runs as it would have, and a
+    failure the learner's code causes in it is reported as before. A kept
+    demonstration keeps those before it that bind what it reads.
     """
+    keep: set[int] = set()
+    touched: set[str] = set()
+    anything = False
+    for i, (kind, bound, read) in enumerate(cells):
+        if kind == "learner":
+            if bound is None:
+                anything = True
+            else:
+                touched |= bound
+        elif kind == "demo" and (anything or read is None or bool(read & touched)):
+            keep.add(i)
+            touched |= bound or set()
     needed: set[str] = set()
     everything = False
-    keep: list[int] = []
     for i in range(len(cells) - 1, -1, -1):
         kind, bound, read = cells[i]
         if kind == "learner":
@@ -160,13 +205,25 @@ def kept(cells: Sequence[tuple[str, set[str], set[str] | None]]) -> list[int]:
                 everything = True
             else:
                 needed |= read
-        elif kind == "demo" and (everything or bound & needed):
-            keep.append(i)
+        elif kind == "demo" and (i in keep or everything or (bound or set()) & needed):
+            keep.add(i)
             if read is None:
                 everything = True
             else:
                 needed |= read
     return sorted(keep)
+
+
+def free_reads(source: str) -> set[str]:
+    """What a (trusted) cell reads of the notebook before binding it itself.
+
+    Examples
+    --------
+    >>> sorted(free_reads("fig, ax = plt.subplots()\\nax.plot(df['x'])\\nn = n + 1"))
+    ['df', 'n', 'plt']
+    """
+    read, _ = reads(source)
+    return read - (binds(source) - read_before_bound(source))
 
 
 def problems(cells: Sequence[dict], answer_names: Sequence[str]) -> list[str]:
@@ -204,8 +261,7 @@ def problems(cells: Sequence[dict], answer_names: Sequence[str]) -> list[str]:
             continue
         if nbio.check_id(cell):
             continue  # never run while grading
-        read, _ = reads(source)
-        read -= binds(source) - read_before_bound(source)
+        read = free_reads(source)
         for d, bound in demos:
             if read & bound:
                 found.append(
@@ -346,4 +402,7 @@ def is_demo(cell: dict) -> bool:
     return nbio.meta(cell).get("demo") is True
 
 
-__all__ = ["DYNAMIC", "MUTATORS", "binds", "changed_names", "changes", "is_demo", "kept", "problems", "read_before_bound", "reads"]
+__all__ = [
+    "DYNAMIC", "MUTATORS", "binds", "changed_names", "changes", "free_reads", "is_demo", "kept", "problems",
+    "read_before_bound", "reads", "touches",
+]

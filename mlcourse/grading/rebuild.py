@@ -335,32 +335,32 @@ def _emit(w: _Work) -> None:
             emit_answer(s)
 
 
-# The learner's cells analysed for the demonstrations they read, in all: past
-# this much source, the rest may read anything (every demonstration before them
+# The learner's cells analysed for the demonstrations they read or change, in
+# all: past this much source, the rest may do anything (every demonstration
 # runs). A submission is untrusted input: its size bounds nothing else here.
 MAX_ANALYSED_TOTAL = 1_000_000
 
 
 @functools.lru_cache(maxsize=512)
 def _demo_facts(source: str) -> tuple[frozenset[str], frozenset[str]]:
-    """What a (trusted) demonstration cell binds or changes, and reads: the same for every submission."""
-    return frozenset(demos.binds(source) | demos.changed_names(source)), frozenset(demos.reads(source)[0])
+    """What a (trusted) demonstration cell binds or changes, and reads first: the same for every submission."""
+    return frozenset(demos.binds(source) | demos.changed_names(source)), frozenset(demos.free_reads(source))
 
 
 def _leave_out_demos(w: _Work) -> None:
     """Demonstration cells nothing after them may read are not run (:mod:`.demos`)."""
     if w.run_demos or not any(c.demo for c in w.cells):
         return
-    first_demo = next(i for i, c in enumerate(w.cells) if c.demo)
     budget = MAX_ANALYSED_TOTAL
     described = []
-    for i, c in enumerate(w.cells):
+    for c in w.cells:
         if c.demo:
             described.append(("demo", *_demo_facts(c.source)))
-        elif c.origin in (ANSWER, ADDED) and i > first_demo:
+        elif c.origin in (ANSWER, ADDED):
             budget -= len(c.source)
             read, dynamic = demos.reads(c.source) if budget >= 0 else (set(), True)
-            described.append(("learner", set(), None if dynamic else read))
+            bound = None if dynamic else demos.touches(c.source)
+            described.append(("learner", bound, None if dynamic else read))
         else:
             described.append(("lesson", set(), set()))
     keep = set(demos.kept(described))

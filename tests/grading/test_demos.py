@@ -82,12 +82,14 @@ def test_a_demonstration_binds_its_top_level_names_and_its_declared_globals(sour
 
 # -- which demonstrations a submission keeps ---------------------------------
 def _demo(source):
-    return ("demo", demos.binds(source), demos.reads(source)[0])
+    return ("demo", demos.binds(source) | demos.changed_names(source), demos.free_reads(source))
 
 
 def _learner(source):
     read, dynamic = demos.reads(source)
-    return ("learner", set(), None if dynamic else read)
+    if dynamic:
+        return ("learner", None, None)
+    return ("learner", demos.touches(source), read)
 
 
 LESSON = ("lesson", set(), set())
@@ -110,9 +112,38 @@ def test_a_kept_demonstration_keeps_those_it_reads_from():
     assert demos.kept(cells) == [0, 1]
 
 
-def test_a_cell_that_may_read_anything_keeps_every_demonstration_before_it_and_none_after():
+def test_a_cell_that_may_read_anything_keeps_every_demonstration_before_it():
     cells = [_demo("a = 1"), _demo("b = 2"), _learner("x = globals()"), _demo("c = 3")]
-    assert demos.kept(cells) == [0, 1]
+    assert demos.kept(cells)[:2] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "learner, kept",
+    [
+        ("df = df.dropna()", [1]),  # the demonstration reads what the learner rebound: it runs, as it would have
+        ("df['ratio'] = 0", [1]),  # ... or changed
+        ("df.drop(columns=['x'], inplace=True)", [1]),
+        ("globals()['df'] = None", [1, 2]),  # may have changed anything
+        ("def clean(frame):\n    frame = frame.dropna()\n    return frame", []),  # its own names only
+        ("table = df.describe()", []),  # reads df, changes nothing of it
+        ("import df", []),  # a plain import binds the module itself, the same for every cell
+        ("import numpy as df", [1]),
+    ],
+)
+def test_a_demonstration_reading_what_a_learner_s_cell_changed_runs(learner, kept):
+    cells = [_learner(learner), _demo("plot(df['amount'])"), _demo("fig = make()\nfig.show()")]
+    assert demos.kept(cells) == kept
+
+
+def test_a_demonstration_that_binds_the_name_before_reading_it_is_not_influenced():
+    assert demos.kept([_learner("df = None"), _demo("df = load()\nplot(df)")]) == []
+    # ... and a learner's cell after it cannot have influenced it.
+    assert demos.kept([_demo("plot(df)"), _learner("df = None")]) == []
+
+
+def test_a_kept_demonstration_passes_the_influence_on():
+    cells = [_learner("rows = rows[:10]"), _demo("summary = describe(rows)"), _demo("plot(summary)")]
+    assert demos.kept(cells) == [1, 2]
 
 
 # -- the release check ----------------------------------------------------------
