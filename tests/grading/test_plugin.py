@@ -13,7 +13,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_one_item_per_exercise_with_the_feedback(pytester, demo_lessons, make_submission, answers, write_nb):
-    wrong = {**answers, "demo.double": "def double(x):\n    return 0"}
+    # Wrong on every input: `return 0` would pass the random-integer test when it draws 0 (once in 2,000 runs).
+    wrong = {**answers, "demo.double": "def double(x):\n    return 2 * x + 1"}
     nb = write_nb(pytester.path / "ann" / "99_demo.ipynb", make_submission(answers=wrong))
     broken = write_nb(pytester.path / "bob" / "x.ipynb", "not json")
     # What a learner may send along must not run in pytest's own process.
@@ -24,7 +25,7 @@ def test_one_item_per_exercise_with_the_feedback(pytester, demo_lessons, make_su
     result.assert_outcomes(passed=2, failed=2)
     out = result.stdout.str()
     assert "99_demo.ipynb::demo.total PASSED" in out and "99_demo.ipynb::demo.double FAILED" in out
-    assert "expected 6, got 0" in out
+    assert "expected 6, got 7" in out
     assert "3/5 points (99_demo, learner ann)" in out
     # A notebook that cannot be read is one failing item saying why.
     assert "x.ipynb::notebook FAILED" in out and "not valid JSON" in out
