@@ -55,8 +55,8 @@ from collections.abc import Sequence, Set
 
 from mlcourse.exercises import notebook as nbio
 
-# A learner's cell larger than this is not analysed: it keeps every
-# demonstration before it (the analysis' memory grows with the source).
+# A cell larger than this is not analysed (the analysis' memory grows about a
+# hundredfold with the source): a learner's keeps every demonstration.
 MAX_ANALYSED = 200_000
 
 # Names that reach the notebook's namespace, or another module's, without
@@ -101,6 +101,17 @@ def _table(code: str) -> symtable.SymbolTable | None:
         return None
     try:
         return symtable.symtable(code, "<cell>", "exec")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _tree(source: str) -> ast.Module | None:
+    """The cell's syntax tree (magics left out), or None when it is too large or does not parse."""
+    code = _code(source)[0]
+    if len(code) > MAX_ANALYSED:
+        return None
+    try:
+        return ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
@@ -154,11 +165,7 @@ def touches(source: str) -> set[str]:
     >>> sorted(touches("import hashlib\\nimport numpy as pd\\nfrom os import path\\ndf['x'] = 1\\ndef f(): pass"))
     ['df', 'f', 'path', 'pd']
     """
-    code = _code(source)[0]
-    try:
-        tree = ast.parse(code) if len(code) <= MAX_ANALYSED else None
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        tree = None
+    tree = _tree(source)
     same = set()
     if tree is not None:
         plain = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names if a.asname is None}
@@ -166,7 +173,7 @@ def touches(source: str) -> set[str]:
                  if not (isinstance(n, ast.Import) and a.asname is None)}
         assigned = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         same = plain - other - assigned
-    return (binds(source) - same) | changed_names(source)
+    return (binds(source) - same) | {c.split(".")[0] for c in _changes(tree)}
 
 
 def kept(cells: Sequence[tuple[str, Set[str] | None, Set[str] | None]]) -> list[int]:
@@ -296,10 +303,11 @@ def changes(source: str) -> list[str]:
     >>> changes("df['x'] = 1\\nrng.normal(size=3)\\nmine = []\\nmine.append(1)\\nnp.random.seed(0)\\nnp.mean(df)")
     ['df', 'np.random', 'rng']
     """
-    try:
-        tree = ast.parse(_code(source)[0])
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
+    tree = _tree(source)
+    return [] if tree is None else _changes(tree)
+
+
+def _changes(tree: ast.Module) -> list[str]:
     own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
     own |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
 
@@ -352,9 +360,8 @@ def read_before_bound(source: str) -> set[str]:
     >>> sorted(read_before_bound("for name, v in d.items():\\n    print(name)\\nx = x + 1\\nfig = plt.figure()\\nfig.show()"))
     ['d', 'plt', 'print', 'x']
     """
-    try:
-        tree = ast.parse(_code(source)[0])
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _tree(source)
+    if tree is None:
         return set()
     early: set[str] = set()
 

@@ -82,8 +82,9 @@ class Plan:
 
 
 # A cell larger than this is not parsed with ``ast`` (its memory grows about a
-# hundredfold): the learner's notebook is untrusted input too.
-MAX_PARSED = 200_000
+# hundredfold): the learner's notebook is untrusted input too. One bound for
+# the rebuild and the demonstrations' analysis.
+MAX_PARSED = demos.MAX_ANALYSED
 
 
 def defined_names(source: str) -> set[str]:
